@@ -1,0 +1,68 @@
+"""Sessions of keras-drift. Thin by design: each session installs the package and calls its command.
+
+Probe sessions are generated from ``envs/``, one per environment file: adding an environment is adding
+a file. ``nox -l`` lists them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "src"))
+from keras_drift.specs import InputError, load_specs  # noqa: E402  (stdlib + packaging only)
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["drift"]
+
+
+def _install_host(session: nox.Session, extras: str = "") -> None:
+    session.install("-e", f".{extras}")
+
+
+@nox.session
+def drift(session: nox.Session) -> None:
+    """Build/reuse the selected environments, run the probe in each, compare, render the report.
+
+    Arguments after -- go to `keras-drift drift`, e.g. `nox -s drift -- --envs tf-2.15,keras-3.15-jax`.
+    """
+    _install_host(session)
+    session.run("keras-drift", "drift", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Re-render verdicts and report from existing results (default: reports/latest)."""
+    _install_host(session)
+    session.run("keras-drift", "report", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite: unit tests plus end-to-end tests on real environments."""
+    _install_host(session, "[test]")
+    session.run("pytest", *session.posargs)
+
+
+def _probe_session(name: str):
+    def probe(session: nox.Session) -> None:
+        _install_host(session)
+        session.run("keras-drift", "run", "--envs", name, *session.posargs)
+
+    probe.__doc__ = f"Run the probe in the {name} environment only (results under reports/)."
+    return probe
+
+
+try:
+    _SPECS = load_specs(ROOT / "envs")
+except InputError as error:
+    # `nox -s drift` still runs and reports this with exit code 3; only the per-env sessions are missing.
+    print(f"noxfile: no probe sessions: {error}", file=sys.stderr)
+    _SPECS = []
+
+for _spec in _SPECS:
+    nox.session(name=f"probe-{_spec.name}")(_probe_session(_spec.name))

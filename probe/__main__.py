@@ -1,0 +1,3 @@
+from probe.run import main
+
+main()

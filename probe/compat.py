@@ -1,0 +1,192 @@
+"""Every difference of the Keras API between versions, absorbed in one place.
+
+The rest of the probe speaks one dialect (``units``, ``learning_rate``, ``epochs``, ``accuracy``) and
+calls these helpers; they translate to what the installed Keras accepts, from Keras 0.3 on Theano to
+Keras 3 on any backend. Python 3.6-compatible on purpose: the probe runs in era-authentic interpreters.
+"""
+
+import inspect
+import os
+import random
+import sys
+
+import numpy as np
+
+# Canonical argument name -> the spellings Keras used over time, newest first.
+ARGUMENT_SPELLINGS = {
+    "units": ("units", "output_dim"),
+    "learning_rate": ("learning_rate", "lr"),
+    "epochs": ("epochs", "nb_epoch"),
+}
+# History keys of Keras <= 2.2 -> their later names.
+HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
+
+
+def load_keras():
+    """Import the Keras under test.
+
+    With ``TF_USE_LEGACY_KERAS=1`` TensorFlow's own ``tf.keras`` is the legacy Keras 2 (``tf_keras``), so
+    that is what user code gets and what we probe; otherwise it is the ``keras`` distribution.
+    """
+    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
+        import tf_keras as keras
+    else:
+        import keras
+    return keras
+
+
+def keras_version(keras):
+    """The version string the Keras module reports about itself."""
+    return str(getattr(keras, "__version__", "unknown"))
+
+
+def keras_major(keras):
+    """The major version of Keras as an int (0 for Keras 0.x)."""
+    try:
+        return int(keras_version(keras).split(".")[0])
+    except ValueError:
+        return -1
+
+
+def backend_name(keras):
+    """The backend Keras actually runs on, as Keras reports it."""
+    backend = getattr(keras, "backend", None)
+    for getter in ("backend", "_BACKEND"):
+        value = getattr(backend, getter, None)
+        if callable(value):
+            return str(value())
+        if isinstance(value, str):
+            return value
+    return "tensorflow" if "tensorflow" in sys.modules else "unknown"
+
+
+def reset(keras, seed):
+    """Start a task from a clean slate: a new graph/session where there is one, and every seed set."""
+    clear = getattr(keras.backend, "clear_session", None)
+    if clear is not None:
+        clear()
+    return seed_everything(keras, seed)
+
+
+def seed_everything(keras, seed):
+    """Seed Python, NumPy and the backend; return how it was done (recorded in the fingerprint)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    setter = getattr(getattr(keras, "utils", None), "set_random_seed", None)
+    if setter is not None:
+        setter(seed)
+        return "keras.utils.set_random_seed"
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        tf_setter = getattr(getattr(tf, "random", None), "set_seed", None) or getattr(tf, "set_random_seed")
+        tf_setter(seed)
+        return "numpy + tensorflow seed"
+    return "numpy.random.seed"
+
+
+def spell(callable_, **kwargs):
+    """Rename canonical keyword arguments to the spelling ``callable_`` accepts."""
+    accepted = _parameters(callable_)
+    spelled = {}
+    for name, value in kwargs.items():
+        for candidate in ARGUMENT_SPELLINGS.get(name, (name,)):
+            if candidate in accepted:
+                spelled[candidate] = value
+                break
+        else:
+            spelled[name] = value
+    return spelled
+
+
+def dense(keras, units, activation=None, input_dim=None):
+    """A Dense layer with default initializers; ``input_dim`` only for the first layer."""
+    kwargs = {"units": units}
+    if activation is not None:
+        kwargs["activation"] = activation
+    if input_dim is not None and keras_major(keras) < 3:
+        kwargs["input_shape"] = (input_dim,)
+    return keras.layers.Dense(**spell(keras.layers.Dense, **kwargs))
+
+
+def sequential(keras, layers, input_dim):
+    """A Sequential model of ``layers``; Keras 3 wants an explicit Input instead of ``input_shape``."""
+    if keras_major(keras) >= 3:
+        layers = [keras.Input(shape=(input_dim,))] + list(layers)
+    return keras.models.Sequential(layers)
+
+
+def optimizer(keras, name, **kwargs):
+    """An optimizer instance by class name, with canonical argument names (``learning_rate``)."""
+    cls = getattr(keras.optimizers, name)
+    return cls(**spell(cls, **kwargs))
+
+
+def compile_model(model, optimizer, loss, metrics=None):
+    """``compile`` with metrics only where given (Keras 0.3 knew no ``metrics`` argument)."""
+    kwargs = {"optimizer": optimizer, "loss": loss}
+    if metrics:
+        if "metrics" in _parameters(model.compile):
+            kwargs["metrics"] = list(metrics)
+        else:
+            kwargs["class_mode"] = "binary"
+    model.compile(**kwargs)
+
+
+def train_on_batch(model, x, y):
+    """One optimisation step; return the loss the library reports for it, as a Python float."""
+    return _first_scalar(model.train_on_batch(x, y))
+
+
+def fit(model, x, y, validation_data, **kwargs):
+    """``fit`` quietly with only the given arguments (the rest stay library defaults).
+
+    Returns the per-epoch history with canonical keys (``accuracy``, ``val_accuracy``).
+    """
+    accepted = _parameters(model.fit)
+    if "show_accuracy" in accepted:
+        kwargs["show_accuracy"] = True
+    history = model.fit(x, y, validation_data=validation_data, verbose=0, **spell(model.fit, **kwargs))
+    return dict(
+        (HISTORY_KEYS.get(key, key), [float(value) for value in values]) for key, values in history.history.items()
+    )
+
+
+def evaluate(model, x, y):
+    """``evaluate`` with its default batch size; return the loss only."""
+    return _first_scalar(model.evaluate(x, y, verbose=0))
+
+
+def dense_weights(layer):
+    """The kernel and bias of a Dense layer as NumPy arrays."""
+    kernel, bias = layer.get_weights()[:2]
+    return np.asarray(kernel), np.asarray(bias)
+
+
+def installed_distributions():
+    """Every installed distribution as ``{name: version}``, whatever the Python version."""
+    try:
+        from importlib import metadata
+    except ImportError:
+        import pkg_resources
+
+        return dict((dist.project_name.lower(), dist.version) for dist in pkg_resources.working_set)
+    found = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found[name.lower()] = dist.version
+    return found
+
+
+def _parameters(callable_):
+    target = callable_.__init__ if inspect.isclass(callable_) else callable_
+    try:
+        return set(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _first_scalar(value):
+    if isinstance(value, (list, tuple)):
+        value = value[0]
+    return float(np.asarray(value))

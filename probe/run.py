@@ -1,0 +1,75 @@
+"""Run every task in one process and write the result file atomically.
+
+The result goes to the file named by ``--out``, never to stdout: frameworks print freely, and the host
+must not parse their chatter. A task that raises is recorded with its error and the others still run.
+"""
+
+import argparse
+import json
+import math
+import os
+import time
+import traceback
+
+from probe import compat, fingerprint, tasks
+
+SCHEMA_VERSION = 1
+# JSON has no NaN or infinity; the result spells them as these strings (the host reads them back).
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m probe", description=__doc__)
+    parser.add_argument("--out", required=True, help="where to write the result JSON")
+    parser.add_argument("--env", default="", help="the environment's name, recorded in the result")
+    parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
+    args = parser.parse_args(argv)
+    wanted = [name for name in args.tasks.split(",") if name]
+
+    started = time.time()
+    keras = compat.load_keras()
+    import_s = time.time() - started
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "env": args.env,
+        "status": "ok",
+        "metrics": {},
+        "series": {},
+        "errors": {},
+        "timings": {"import_s": import_s, "tasks_s": {}},
+    }
+    seeding = compat.seed_everything(keras, tasks.SEED)
+    for name, task in tasks.TASKS:
+        if wanted and name not in wanted:
+            continue
+        task_started = time.time()
+        try:
+            metrics, series = task(keras)
+        except Exception as exc:  # one broken task must not hide the others
+            result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            traceback.print_exc()
+        else:
+            result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
+            result["series"][name] = _json_series(series[name])
+        result["timings"]["tasks_s"][name] = time.time() - task_started
+    result["fingerprint"] = fingerprint.collect(keras, seeding)
+    result["timings"]["total_s"] = time.time() - started
+    write_atomically(args.out, result)
+
+
+def write_atomically(path, data):
+    """Write JSON to ``path`` through a temporary file and a rename, so no reader sees half a file."""
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True, allow_nan=False)
+    os.replace(temporary, path)
+
+
+def _json_scalar(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return NON_FINITE[repr(value)]
+    return value
+
+
+def _json_series(series):
+    return dict((key, [_json_scalar(value) for value in values]) for key, values in series.items())

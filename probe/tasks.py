@@ -1,0 +1,139 @@
+"""The probe's training tasks: the same NumPy data and, where shared, the same NumPy weights everywhere.
+
+Each task returns ``(metrics, series)``: ``metrics`` maps a metric name to a scalar, ``series`` maps a
+series name to ``{column: [values]}`` (a trajectory per step or per epoch).
+"""
+
+import numpy as np
+
+from probe import compat
+
+SEED = 1
+LINEAR_POINTS = 50
+LINEAR_STEPS = 1001
+RECORD_EVERY = 50
+CLASSIFIER_TRAIN = 300  # deliberately not a multiple of any default batch size (32, 128)
+CLASSIFIER_VALIDATION = 200
+CLASSIFIER_FEATURES = 20
+CLASSIFIER_HIDDEN = 32
+CLASSIFIER_EPOCHS = 10
+CLASSIFIER_BATCH = 32
+
+
+def linear_data():
+    """50 points of y = 0.6 x + 0.8, x uniform in [0, 1), as float32 columns."""
+    x = np.random.RandomState(SEED).rand(LINEAR_POINTS, 1).astype("float32")
+    return x, (0.6 * x + 0.8).astype("float32")
+
+
+def classifier_data():
+    """A noisy linearly-separable binary problem, small enough to over-fit: (x, y, x_val, y_val)."""
+    rng = np.random.RandomState(SEED + 1)
+    total = CLASSIFIER_TRAIN + CLASSIFIER_VALIDATION
+    x = rng.normal(size=(total, CLASSIFIER_FEATURES)).astype("float32")
+    direction = rng.normal(size=(CLASSIFIER_FEATURES,))
+    noisy = x.dot(direction) + 2.0 * rng.normal(size=total)
+    y = (noisy > 0).astype("float32").reshape(-1, 1)
+    n = CLASSIFIER_TRAIN
+    return x[:n], y[:n], x[n:], y[n:]
+
+
+def shared_linear_weights():
+    """The NumPy-provided starting point of ``linear.shared_init``: kernel (1, 1) and bias (1,)."""
+    rng = np.random.RandomState(SEED + 2)
+    return [rng.uniform(-1, 1, size=(1, 1)).astype("float32"), rng.uniform(-1, 1, size=(1,)).astype("float32")]
+
+
+def shared_classifier_weights():
+    """Glorot-uniform-like NumPy weights for both Dense layers of the classifier, zero biases."""
+    rng = np.random.RandomState(SEED + 3)
+    shapes = [(CLASSIFIER_FEATURES, CLASSIFIER_HIDDEN), (CLASSIFIER_HIDDEN, 1)]
+    weights = []
+    for fan_in, fan_out in shapes:
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype("float32"))
+        weights.append(np.zeros((fan_out,), dtype="float32"))
+    return weights
+
+
+def linear_reference(keras):
+    """The raw-TensorFlow style of the original comparison: zero init, SGD with learning rate 0.1."""
+    weights = [np.zeros((1, 1), "float32"), np.zeros((1,), "float32")]
+    return _linear_fit(keras, "reference", weights, compat.optimizer(keras, "SGD", learning_rate=0.1))
+
+
+def linear_defaults(keras):
+    """What ``Dense(1)`` and ``optimizer="sgd"`` give with the library's own defaults."""
+    return _linear_fit(keras, "defaults", None, "sgd")
+
+
+def linear_shared_init(keras):
+    """NumPy-provided initial weights, default optimizer: isolates the optimizer from the initializer."""
+    return _linear_fit(keras, "shared_init", shared_linear_weights(), "sgd")
+
+
+def classifier_defaults(keras):
+    """Default initializers, ``Adam()``, and every ``fit()`` default (batch size, epochs, shuffle)."""
+    return _classifier_fit(keras, "defaults", None, {})
+
+
+def classifier_shared_init(keras):
+    """NumPy-provided weights, ``Adam()``, explicit epochs and batch size, no shuffling."""
+    settings = {"epochs": CLASSIFIER_EPOCHS, "batch_size": CLASSIFIER_BATCH, "shuffle": False}
+    return _classifier_fit(keras, "shared_init", shared_classifier_weights(), settings)
+
+
+TASKS = (
+    ("linear.reference", linear_reference),
+    ("linear.defaults", linear_defaults),
+    ("linear.shared_init", linear_shared_init),
+    ("classifier.defaults", classifier_defaults),
+    ("classifier.shared_init", classifier_shared_init),
+)
+
+
+def _linear_fit(keras, variant, weights, optimizer):
+    compat.reset(keras, SEED)
+    x, y = linear_data()
+    model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
+    if weights is not None:
+        model.set_weights(weights)
+    initial_w, initial_b = compat.dense_weights(model.layers[-1])
+    compat.compile_model(model, optimizer, "mse")
+    series = {"step": [], "w": [], "b": [], "loss": []}
+    loss = None
+    for step in range(LINEAR_STEPS):
+        loss = compat.train_on_batch(model, x, y)
+        if step % RECORD_EVERY == 0 or step == LINEAR_STEPS - 1:
+            w, b = compat.dense_weights(model.layers[-1])
+            series["step"].append(step)
+            series["w"].append(float(w.ravel()[0]))
+            series["b"].append(float(b.ravel()[0]))
+            series["loss"].append(loss)
+    prefix = "linear." + variant + "."
+    metrics = {
+        prefix + "w": series["w"][-1],
+        prefix + "b": series["b"][-1],
+        prefix + "loss": loss,
+        prefix + "initial_w": float(initial_w.ravel()[0]),
+        prefix + "initial_b": float(initial_b.ravel()[0]),
+    }
+    return metrics, {"linear." + variant: series}
+
+
+def _classifier_fit(keras, variant, weights, fit_settings):
+    compat.reset(keras, SEED)
+    x, y, x_val, y_val = classifier_data()
+    hidden = compat.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
+    model = compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
+    if weights is not None:
+        model.set_weights(weights)
+    compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
+    history = compat.fit(model, x, y, (x_val, y_val), **fit_settings)
+    prefix = "classifier." + variant + "."
+    metrics = dict((prefix + key, values[-1]) for key, values in history.items() if values)
+    metrics[prefix + "epochs"] = len(history.get("loss", []))
+    metrics[prefix + "evaluate_loss"] = compat.evaluate(model, x, y)
+    series = dict(history)
+    series["epoch"] = list(range(1, len(history.get("loss", [])) + 1))
+    return metrics, {"classifier." + variant: series}

@@ -1,0 +1,174 @@
+"""The ``keras-drift`` command: run probes, compare, render, and list environments.
+
+Exit codes (shared by ``drift`` and ``report``): 0 no drift and no failure, 1 a metric drifted beyond its
+tolerance, 2 an environment failed, 3 unusable input (a bad env file, selection or result file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from keras_drift import compare, report, results, runner, runs
+from keras_drift.specs import EnvSpec, InputError, choose_baseline, load_specs, select
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"keras-drift: error: {exc}", file=sys.stderr)
+        return compare.EXIT_BAD_INPUT
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the probe in the selected environments and write their results; no comparison."""
+    selected = _selection(args)
+    run_dir = Path(args.run_dir) if args.run_dir else runs.new_run_dir(Path(args.reports))
+    _execute(args, selected, run_dir, baseline=None)
+    print(run_dir)
+    return compare.EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Run the probe everywhere selected, compare with the baseline, render the report."""
+    selected = _selection(args)
+    baseline = choose_baseline(selected, args.baseline)
+    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    reports_dir = Path(args.reports)
+    run_dir = runs.new_run_dir(reports_dir)
+    outcome = _execute(args, selected, run_dir, baseline.name)
+    code = _compare_and_render(run_dir, outcome, baseline.name, tolerances)
+    runs.point_latest(reports_dir, run_dir)
+    return code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Re-render a run's verdicts and report from its result files, touching no environment."""
+    run_dir = runs.resolve_run_dir(Path(args.run_dir))
+    loaded = results.load_results(run_dir)
+    info = runs.read_run_info(run_dir)
+    names = [result["env"] for result in loaded]
+    baseline = args.baseline or info.get("baseline") or names[0]
+    if baseline not in names:
+        raise InputError(f"--baseline: {baseline!r} has no result in {run_dir} ({', '.join(names)})")
+    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    return _compare_and_render(run_dir, loaded, baseline, tolerances)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the environments (all, or a selection) as JSON: the source of truth for CI matrices."""
+    specs = load_specs(Path(args.envs_dir))
+    chosen = _selection(args) if (args.envs or args.tags) else specs
+    rows = [
+        {"name": spec.name, "python": spec.python, "backend": spec.backend, "tags": list(spec.tags)}
+        for spec in chosen
+    ]
+    print(json.dumps(rows, indent=1))
+    return compare.EXIT_OK
+
+
+def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None) -> list:
+    info = {
+        "run_id": run_dir.name,
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join(["keras-drift", *sys.argv[1:]]),
+        "environments": [spec.name for spec in selected],
+        "baseline": baseline,
+    }
+    runs.write_run_info(run_dir, info)
+    outcome = runner.run_environments(
+        selected,
+        run_dir,
+        project_root=Path(args.root).resolve(),
+        envs_dir=Path(args.venvs).resolve(),
+        jobs=args.jobs,
+        timeout_s=args.timeout,
+    )
+    info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    runs.write_run_info(run_dir, info)
+    for result in outcome:
+        detail = f": {result.get('reason')}" if result["status"] != "ok" else ""
+        print(f"{result['env']:<28} {result['status']}{detail}", file=sys.stderr)
+    return outcome
+
+
+def _compare_and_render(
+    run_dir: Path, loaded: list, baseline: str, tolerances: list[compare.Tolerance]
+) -> int:
+    verdicts = compare.compare(loaded, baseline, tolerances)
+    info = runs.read_run_info(run_dir)
+    document = compare.verdicts_document(verdicts, loaded, baseline, run_dir.name)
+    results.write_json_atomically(run_dir / "verdicts.json", document)
+    html = report.render(loaded, verdicts, baseline, info, run_dir / "report.html")
+    print(report.summary_line(loaded, verdicts, baseline))
+    print(html)
+    return document["exit_code"]
+
+
+def _selection(args: argparse.Namespace) -> list[EnvSpec]:
+    specs = load_specs(Path(args.envs_dir))
+    if not specs:
+        raise InputError(f"{args.envs_dir}: no environment files (*.toml)")
+    names = _split(args.envs)
+    tags = _split(args.tags)
+    return select(specs, names=names, tags=tags or None)
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keras-drift", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    selection = argparse.ArgumentParser(add_help=False)
+    selection.add_argument("--envs", help="comma-separated environment names (default: those tagged 'default')")
+    selection.add_argument("--tags", help="comma-separated tags; environments carrying any of them are selected")
+    selection.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
+
+    execution = argparse.ArgumentParser(add_help=False)
+    execution.add_argument("--reports", default="reports", help="where run folders are written (default: reports)")
+    execution.add_argument("--root", default=".", help="project root holding probe/ (default: .)")
+    execution.add_argument(
+        "--venvs",
+        default=os.environ.get("KERAS_DRIFT_VENVS", ".drift-envs"),
+        help="where environments are built and reused (default: $KERAS_DRIFT_VENVS or .drift-envs)",
+    )
+    execution.add_argument("-j", "--jobs", type=int, default=1, help="environments run at once (default: 1)")
+    execution.add_argument(
+        "--timeout", type=float, default=runner.DEFAULT_TIMEOUT_S, help="seconds per environment before it is killed"
+    )
+
+    comparison = argparse.ArgumentParser(add_help=False)
+    comparison.add_argument("--baseline", help="environment the others are compared with")
+    comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
+
+    run = commands.add_parser("run", parents=[selection, execution], help=cmd_run.__doc__)
+    run.add_argument("--run-dir", help="write into this run folder instead of a new one (a CI matrix job)")
+    run.set_defaults(handler=cmd_run)
+
+    drift = commands.add_parser("drift", parents=[selection, execution, comparison], help=cmd_drift.__doc__)
+    drift.set_defaults(handler=cmd_drift)
+
+    rerender = commands.add_parser("report", parents=[comparison], help=cmd_report.__doc__)
+    rerender.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
+    rerender.set_defaults(handler=cmd_report)
+
+    listing = commands.add_parser("list", parents=[selection], help=cmd_list.__doc__)
+    listing.set_defaults(handler=cmd_list)
+    return parser
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Build, or reuse, one isolated virtual environment per spec.
+
+uv creates and fills the environments (it hardlinks from its cache, so a second environment with the same
+pins costs well under a second); ``virtualenv`` + pip is the fallback where uv cannot be found. An
+environment is reused while its install key (interpreter + requirements + lock) is unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from keras_drift.specs import EnvSpec
+
+KEY_FILE = ".keras-drift-key"
+# pip options whose meaning uv shares, mapped to the variables uv reads.
+PIP_TO_UV = {
+    "index-url": "UV_INDEX_URL",
+    "extra-index-url": "UV_EXTRA_INDEX_URL",
+    "find-links": "UV_FIND_LINKS",
+}
+
+
+class InterpreterMissing(Exception):
+    """The Python version an environment names is not installed on this machine."""
+
+
+class BuildFailed(Exception):
+    """Creating the environment or installing its requirements failed; the log says why."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A ready environment: its folder, its interpreter, and whether it was reused."""
+
+    path: Path
+    python: Path
+    reused: bool
+
+
+Log = Callable[[str], None]
+
+
+def ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
+    """Return a ready environment for ``spec``, rebuilding it only when its install key changed."""
+    path = Path(envs_dir) / spec.name
+    python = path / "bin" / "python"
+    key = spec.install_key()
+    key_file = path / KEY_FILE
+    if python.exists() and key_file.is_file() and key_file.read_text().strip() == key:
+        log(f"reusing {path} (install key {key})")
+        return Environment(path, python, reused=True)
+    if path.exists():
+        log(f"rebuilding {path}: install key changed to {key}")
+        shutil.rmtree(path)
+    builder = _build_with_uv if uv_binary() else _build_with_virtualenv
+    builder(spec, path, log)
+    key_file.write_text(key + "\n")
+    return Environment(path, python, reused=False)
+
+
+@functools.lru_cache(maxsize=1)
+def uv_binary() -> str | None:
+    """The uv executable: the one installed with keras-drift, else one on PATH, else ``None``."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+@functools.lru_cache(maxsize=1)
+def package_index_env() -> dict[str, str]:
+    """The user's pip index configuration, translated for uv.
+
+    uv does not read pip's configuration files; without this, a wheel folder or a private index that
+    ``pip install`` honours here (for example the CPU build of torch) would be invisible to uv. Variables
+    the user set for uv themselves win. Like pip, uv is then told to pick the best match over all indexes.
+    """
+    try:
+        listing = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    settings: dict[str, str] = {}
+    for line in listing.splitlines():
+        key, _, value = line.partition("=")
+        option = key.rsplit(".", 1)[-1]
+        if option in PIP_TO_UV:
+            settings[PIP_TO_UV[option]] = value.strip().strip("'\"")
+    translated = {name: value for name, value in settings.items() if name not in os.environ}
+    if translated and "UV_INDEX_STRATEGY" not in os.environ:
+        translated["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    return translated
+
+
+def find_interpreter(version: str) -> str:
+    """The path of an installed interpreter for ``version``; raise :class:`InterpreterMissing`."""
+    for candidate in _interpreter_candidates(version):
+        if _reports_version(candidate, version):
+            return candidate
+    raise InterpreterMissing(f"no Python {version} interpreter is installed on this machine")
+
+
+def _interpreter_candidates(version: str) -> Iterator[str]:
+    """Where a Python ``version`` may be: uv's discovery, pyenv's installs (whose shims hide versions
+    that are not globally active), then ``pythonX.Y`` on PATH."""
+    uv = uv_binary()
+    if uv:
+        found = subprocess.run([uv, "python", "find", "--no-project", version], capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip():
+            yield found.stdout.strip()
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for install in sorted((pyenv_root / "versions").glob(f"{version}*"), reverse=True):
+        yield str(install / "bin" / "python")
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        yield on_path
+
+
+def _build_with_uv(spec: EnvSpec, path: Path, log: Log) -> None:
+    uv = uv_binary()
+    assert uv is not None
+    interpreter = find_interpreter(spec.python)
+    env = {**os.environ, **package_index_env()}
+    _run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env, log)
+    _run([uv, "pip", "install", "--python", str(path / "bin" / "python"), *_what_to_install(spec)], env, log)
+
+
+def _build_with_virtualenv(spec: EnvSpec, path: Path, log: Log) -> None:
+    interpreter = find_interpreter(spec.python)
+    _run([sys.executable, "-m", "virtualenv", "--quiet", "--python", interpreter, str(path)], dict(os.environ), log)
+    _run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", *_what_to_install(spec)], dict(os.environ), log)
+
+
+def _what_to_install(spec: EnvSpec) -> list[str]:
+    """The install arguments shared by uv and pip: the hash-checked lock if there is one, else the pins."""
+    if spec.lock_path.is_file():
+        return ["--require-hashes", "--no-deps", "-r", str(spec.lock_path)]
+    return list(spec.requirements)
+
+
+def _run(command: list[str], env: dict[str, str], log: Log) -> None:
+    log("$ " + " ".join(command))
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    for stream in (completed.stdout, completed.stderr):
+        if stream.strip():
+            log(stream.rstrip())
+    if completed.returncode != 0:
+        raise BuildFailed(f"`{' '.join(command[:3])} ...` exited with status {completed.returncode}")
+
+
+def _reports_version(interpreter: str, version: str) -> bool:
+    if not Path(interpreter).exists():
+        return False
+    probe = subprocess.run(
+        [interpreter, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True
+    )
+    return probe.returncode == 0 and (probe.stdout.strip() + ".").startswith(version + ".")

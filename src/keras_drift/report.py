@@ -1,0 +1,185 @@
+"""Render one self-contained HTML report from a run's results and verdicts.
+
+Everything the page shows comes from data already on disk (results, verdicts, run info), so a report can
+be re-rendered at any time. The page loads nothing from the network: styles are inline, plots are inline
+SVG, and every string that came from an environment is escaped (Jinja2 autoescape, Styler's escape).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import platform
+from pathlib import Path
+from typing import Any, Sequence
+
+import jinja2
+import pandas as pd
+
+from keras_drift import __version__
+from keras_drift.results import Result
+
+VERDICT_LABELS = {
+    "identical": "identical",
+    "within_tolerance": "within tolerance",
+    "drift": "DRIFT",
+    "failed": "FAILED",
+    "skipped": "skipped",
+    "missing": "missing",
+}
+
+
+def render(
+    results: Sequence[Result], verdicts: pd.DataFrame, baseline: str, run_info: dict[str, Any], out: Path
+) -> Path:
+    """Write ``report.html`` for this run to ``out`` and return its path."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("keras_drift", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    html = environment.get_template("report.html.j2").render(
+        summary=summary_line(results, verdicts, baseline),
+        drifting=drifting_rows(verdicts),
+        matrix=matrix_html(verdicts, [r["env"] for r in results], baseline),
+        plots=trajectory_plots(results),
+        packages=package_diff(results),
+        flags=flag_diff(results),
+        problems=[r for r in results if r["status"] != "ok" or r.get("errors")],
+        results=results,
+        baseline=baseline,
+        run=run_info,
+        tool_version=__version__,
+        machine=platform.platform(),
+        format_value=format_value,
+    )
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: str) -> str:
+    """The verdict in one sentence, e.g. '3 of 27 metrics drift across 2 of 6 environments against tf-2.15'."""
+    others = verdicts[verdicts["env"] != baseline]
+    drifting = others[others["verdict"] == "drift"]
+    metrics = verdicts["metric"].nunique()
+    line = (
+        f"{drifting['metric'].nunique()} of {metrics} metrics drift across "
+        f"{drifting['env'].nunique()} of {len(results) - 1} environments against {baseline}"
+    )
+    for status in ("failed", "skipped"):
+        count = sum(1 for result in results if result["status"] == status)
+        if count:
+            line += f"; {count} environment{'s' if count > 1 else ''} {status}"
+    return line
+
+
+def drifting_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Drifting (environment, metric) pairs, largest relative change first."""
+    rows = verdicts[verdicts["verdict"] == "drift"].to_dict("records")
+    return sorted(rows, key=lambda row: -_severity(row))
+
+
+def matrix_html(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str) -> str:
+    """Metrics as rows, environments as columns; each cell the value, its signed difference and verdict."""
+    if verdicts.empty:
+        return ""
+    text = verdicts.assign(cell=[_cell(row, baseline) for row in verdicts.to_dict("records")])
+    cells = text.pivot(index="metric", columns="env", values="cell").reindex(columns=list(environments))
+    classes = verdicts.pivot(index="metric", columns="env", values="verdict").reindex(columns=list(environments))
+    styler = (
+        cells.style.set_td_classes(classes.radd("verdict-"))
+        .format(escape="html", na_rep="")
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+        .set_table_attributes('class="matrix"')
+    )
+    return styler.to_html()
+
+
+def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
+    """One inline SVG per probe series: every environment's curve on shared axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    names = sorted({name for result in results for name in result.get("series", {})})
+    plots = []
+    for name in names:
+        x_key = "step" if name.startswith("linear.") else "epoch"
+        columns = ["loss", "w"] if x_key == "step" else ["loss", "val_loss"]
+        figure, axes = plt.subplots(1, len(columns), figsize=(9, 3))
+        for axis, column in zip(axes, columns):
+            for result in results:
+                series = result.get("series", {}).get(name)
+                if series and column in series:
+                    axis.plot(series[x_key], series[column], marker=".", linewidth=1, label=result["env"])
+            axis.set_title(f"{name}: {column}", fontsize=9)
+            axis.set_xlabel(x_key, fontsize=8)
+            if column == "loss" and x_key == "step":
+                axis.set_yscale("log")
+            axis.tick_params(labelsize=7)
+        axes[-1].legend(fontsize=7, loc="best")
+        figure.tight_layout()
+        plots.append({"name": name, "svg": _svg(figure, salt=name)})
+        plt.close(figure)
+    return plots
+
+
+def package_diff(results: Sequence[Result]) -> pd.DataFrame:
+    """Installed distributions whose version is not the same in every environment that ran."""
+    ran = [r for r in results if r.get("fingerprint")]
+    table = pd.DataFrame({r["env"]: r["fingerprint"].get("distributions", {}) for r in ran})
+    if table.empty:
+        return table
+    differs = table.fillna("—").nunique(axis=1) > 1
+    return table[differs].fillna("—").sort_index()
+
+
+def flag_diff(results: Sequence[Result]) -> pd.DataFrame:
+    """Relevant environment variables (backend, TensorFlow, oneDNN, threads) that differ between environments."""
+    ran = [r for r in results if r.get("fingerprint")]
+    table = pd.DataFrame({r["env"]: r["fingerprint"].get("env_vars", {}) for r in ran})
+    if table.empty:
+        return table
+    return table[table.fillna("(unset)").nunique(axis=1) > 1].fillna("(unset)").sort_index()
+
+
+def format_value(value: Any) -> str:
+    """A metric value as a reader wants it: 7 significant digits for floats."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    return str(value)
+
+
+def _cell(row: dict[str, Any], baseline: str) -> str:
+    verdict = row["verdict"]
+    if verdict in ("failed", "skipped"):
+        return VERDICT_LABELS[verdict]
+    text = format_value(row["value"])
+    if row["env"] != baseline and row["abs_diff"] is not None and verdict != "identical":
+        text += f" (Δ {row['abs_diff']:+.2g})"
+    if row["env"] != baseline:
+        text += f" · {VERDICT_LABELS[verdict]}"
+    return text
+
+
+def _severity(row: dict[str, Any]) -> float:
+    for key in ("rel_diff", "abs_diff"):
+        value = row.get(key)
+        if value is not None and not math.isnan(value):
+            return abs(value)
+    return math.inf
+
+
+def _svg(figure: Any, salt: str) -> str:
+    from matplotlib import rc_context
+
+    buffer = io.StringIO()
+    # Text as text (smaller than glyph paths); a salt per plot keeps element ids unique on the page.
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]

@@ -1,0 +1,130 @@
+"""Run the probe in each selected environment and write one result per environment.
+
+Whatever happens to an environment (its interpreter is missing, its install fails, the probe crashes or
+hangs), it ends as a result file with a status, so one broken environment never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from keras_drift import environments
+from keras_drift.results import InputError, Result, load_result, status_result, write_result
+from keras_drift.specs import EnvSpec
+
+DEFAULT_TIMEOUT_S = 1800
+LOG_TAIL_LINES = 40
+LOGS_DIR = "logs"
+# Host variables that would make the probe's interpreter see the host's packages instead of its own.
+_HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
+
+
+def run_environments(
+    specs: Sequence[EnvSpec],
+    run_dir: Path,
+    project_root: Path,
+    envs_dir: Path,
+    jobs: int = 1,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[Result]:
+    """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``."""
+
+    def one(spec: EnvSpec) -> Result:
+        return run_environment(spec, run_dir, project_root, envs_dir, timeout_s)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, specs))
+
+
+def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: Path, timeout_s: float) -> Result:
+    """Build or reuse the environment of ``spec``, run the probe in it, write and return the result."""
+    log_path = Path(run_dir) / LOGS_DIR / f"{spec.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    spec_record = _spec_record(spec)
+    started = time.monotonic()
+    with log_path.open("w", encoding="utf-8") as log_file:
+
+        def log(line: str) -> None:
+            log_file.write(line + "\n")
+            log_file.flush()
+
+        try:
+            environment = environments.ensure_environment(spec, envs_dir, log)
+            install_s = time.monotonic() - started
+            result = _probe(spec, environment.python, run_dir, project_root, timeout_s, log_file)
+        except environments.InterpreterMissing as exc:
+            result = status_result(spec.name, "skipped", str(exc))
+            install_s = 0.0
+        except (environments.BuildFailed, ProbeFailed, OSError) as exc:
+            log(f"keras-drift: {exc}")
+            log_file.flush()
+            result = status_result(spec.name, "failed", str(exc), _tail(log_path))
+            install_s = time.monotonic() - started
+        else:
+            result.setdefault("timings", {})["reused_environment"] = environment.reused
+    timings = result.setdefault("timings", {})
+    timings["install_s"] = install_s
+    timings["wall_s"] = time.monotonic() - started
+    result["spec"] = spec_record
+    write_result(result, run_dir)
+    return result
+
+
+class ProbeFailed(Exception):
+    """The probe did not produce a valid result: it crashed, hung, or wrote something unusable."""
+
+
+def _probe(
+    spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, timeout_s: float, log_file
+) -> Result:
+    out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
+    out.unlink(missing_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
+    env.update(spec.process_env())
+    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name]
+    log_file.write("$ " + " ".join(command) + "\n")
+    log_file.flush()
+    # A session of its own, so a timeout kills the probe and every process it started.
+    process = subprocess.Popen(
+        command, cwd=project_root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        returncode = process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise ProbeFailed(f"probe timed out after {timeout_s:g} s and was killed") from None
+    if returncode != 0:
+        raise ProbeFailed(f"probe exited with status {returncode}")
+    try:
+        result = load_result(out)
+    except InputError as exc:
+        raise ProbeFailed(f"probe wrote an unusable result: {exc}") from None
+    out.unlink()
+    result["env"] = spec.name
+    return result
+
+
+def _spec_record(spec: EnvSpec) -> dict:
+    return {
+        "requirements": list(spec.requirements),
+        "python": spec.python,
+        "backend": spec.backend,
+        "tags": list(spec.tags),
+        "env": dict(spec.env),
+        "description": spec.description,
+        "install_key": spec.install_key(),
+        "file_sha256": hashlib.sha256(spec.path.read_bytes()).hexdigest(),
+    }
+
+
+def _tail(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-LOG_TAIL_LINES:])

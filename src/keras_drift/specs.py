@@ -1,0 +1,215 @@
+"""Environment specs: one TOML file per environment under ``envs/``.
+
+This module is imported by ``noxfile.py`` before the package is installed, so it depends only on the
+standard library and ``packaging`` (which nox itself brings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - nox brings tomli on older interpreters
+    import tomli as tomllib
+
+BACKENDS = ("tensorflow", "jax", "torch", "theano")
+# Environments with these tags resolve fresh each run, so their requirements may float.
+FLOATING_TAGS = frozenset({"latest", "nightly"})
+DEFAULT_TAG = "default"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class InputError(Exception):
+    """Unusable input (a spec, a selection, a result file): a one-line message naming file and field."""
+
+
+class SpecError(InputError):
+    """An environment file is malformed; the message names the file and the key."""
+
+    def __init__(self, path: Path | str, key: str | None, problem: str) -> None:
+        where = f"{path}: {key}" if key else str(path)
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One pinned environment, as written in ``envs/<name>.toml``."""
+
+    name: str
+    path: Path
+    requirements: tuple[str, ...]
+    python: str
+    backend: str
+    env: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    baseline: bool = False
+
+    @property
+    def floating(self) -> bool:
+        """Whether this environment is resolved fresh each run rather than pinned."""
+        return bool(FLOATING_TAGS.intersection(self.tags))
+
+    @property
+    def lock_path(self) -> Path:
+        """Where the hash-pinned lock of this environment lives, beside its spec."""
+        return self.path.with_suffix(".lock.txt")
+
+    def install_key(self) -> str:
+        """A digest of everything that decides what gets installed; environments are reused on it."""
+        digest = hashlib.sha256()
+        for part in (self.python, *sorted(self.requirements)):
+            digest.update(part.encode() + b"\0")
+        if self.lock_path.is_file():
+            digest.update(self.lock_path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    def process_env(self) -> dict[str, str]:
+        """Environment variables the probe runs with: the backend, then the spec's own table."""
+        return {"KERAS_BACKEND": self.backend, **self.env}
+
+
+def normalize_name(name: str) -> str:
+    """Normalise an environment name the way package names are (case and separators fold)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_KEYS: dict[str, type | tuple[type, ...]] = {
+    "requirements": list,
+    "python": str,
+    "backend": str,
+    "env": dict,
+    "tags": list,
+    "description": str,
+    "baseline": bool,
+}
+_REQUIRED = ("requirements", "python", "backend")
+
+
+def load_spec(path: Path) -> EnvSpec:
+    """Read and validate one environment file; raise :class:`SpecError` naming the offending key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(path, None, f"malformed TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(path, None, f"cannot be read: {exc}") from None
+    if not _NAME_RE.match(path.stem):
+        raise SpecError(path, None, "file name must start with a letter or digit and use only letters, digits, '.', '_', '-'")
+    for key, value in data.items():
+        if key not in _KEYS:
+            raise SpecError(path, key, f"unknown key; allowed keys are {', '.join(_KEYS)}")
+        expected = _KEYS[key]
+        if not isinstance(value, expected):
+            raise SpecError(path, key, f"must be a {_type_name(expected)}, got {type(value).__name__}")
+    for key in _REQUIRED:
+        if key not in data:
+            raise SpecError(path, key, "is required")
+    tags = tuple(_strings(path, "tags", data.get("tags", [])))
+    requirements = tuple(_strings(path, "requirements", data["requirements"]))
+    if not requirements:
+        raise SpecError(path, "requirements", "must list at least one requirement")
+    floating = bool(FLOATING_TAGS.intersection(tags))
+    for index, text in enumerate(requirements):
+        _check_requirement(path, f"requirements[{index}]", text, floating)
+    if data["backend"] not in BACKENDS:
+        raise SpecError(path, "backend", f"{data['backend']!r} is not one of {', '.join(BACKENDS)}")
+    if not re.fullmatch(r"\d+(\.\d+){0,2}", data["python"]):
+        raise SpecError(path, "python", f"{data['python']!r} is not a version such as \"3.11\"")
+    env = data.get("env", {})
+    for key, value in env.items():
+        if not isinstance(value, str):
+            raise SpecError(path, f"env.{key}", f"must be a string, got {type(value).__name__}")
+    return EnvSpec(
+        name=path.stem,
+        path=path,
+        requirements=requirements,
+        python=data["python"],
+        backend=data["backend"],
+        env=dict(env),
+        tags=tags,
+        description=data.get("description", ""),
+        baseline=data.get("baseline", False),
+    )
+
+
+def load_specs(envs_dir: Path) -> list[EnvSpec]:
+    """Load every ``*.toml`` in ``envs_dir``, sorted by name; names must be unique after normalisation."""
+    specs = [load_spec(path) for path in sorted(Path(envs_dir).glob("*.toml"))]
+    seen: dict[str, EnvSpec] = {}
+    for spec in specs:
+        other = seen.setdefault(normalize_name(spec.name), spec)
+        if other is not spec:
+            raise SpecError(spec.path, None, f"name clashes with {other.path.name} after normalisation")
+    return specs
+
+
+def select(
+    specs: Sequence[EnvSpec],
+    names: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> list[EnvSpec]:
+    """Pick environments by name (in the order given) or by tag; default: those tagged ``default``."""
+    by_name = {normalize_name(spec.name): spec for spec in specs}
+    names = [name for name in (names or []) if name]
+    if names:
+        chosen = []
+        for name in names:
+            spec = by_name.get(normalize_name(name))
+            if spec is None:
+                known = ", ".join(spec.name for spec in specs) or "none"
+                raise InputError(f"--envs: unknown environment {name!r}; known: {known}")
+            if spec not in chosen:
+                chosen.append(spec)
+        return chosen
+    wanted = set(tags or [DEFAULT_TAG])
+    chosen = [spec for spec in specs if wanted.intersection(spec.tags)]
+    if not chosen:
+        raise InputError(f"--tags: no environment is tagged {', '.join(sorted(wanted))}")
+    return chosen
+
+
+def choose_baseline(selected: Sequence[EnvSpec], requested: str | None = None) -> EnvSpec:
+    """The environment others are compared with: the one asked for, else one marked, else the first."""
+    if requested:
+        for spec in selected:
+            if normalize_name(spec.name) == normalize_name(requested):
+                return spec
+        names = ", ".join(spec.name for spec in selected)
+        raise InputError(f"--baseline: {requested!r} is not among the selected environments ({names})")
+    marked = [spec for spec in selected if spec.baseline]
+    return marked[0] if marked else selected[0]
+
+
+def _strings(path: Path, key: str, values: list[Any]) -> list[str]:
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise SpecError(path, f"{key}[{index}]", f"must be a string, got {type(value).__name__}")
+    return list(values)
+
+
+def _check_requirement(path: Path, key: str, text: str, floating: bool) -> None:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as exc:
+        raise SpecError(path, key, f"{text!r} is not a valid PEP 508 requirement ({exc})") from None
+    if requirement.url:
+        return
+    pinned = len(requirement.specifier) == 1 and next(iter(requirement.specifier)).operator in ("==", "===")
+    if not pinned and not floating:
+        raise SpecError(
+            path, key, f"{text!r} is not an exact pin (name==version); tag the environment 'latest' or 'nightly' to let it float"
+        )
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    names = {list: "list", str: "string", dict: "table", bool: "boolean"}
+    return names.get(expected, getattr(expected, "__name__", str(expected)))  # type: ignore[arg-type]
