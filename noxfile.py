@@ -65,4 +65,5 @@ except InputError as error:
     _SPECS = []
 
 for _spec in _SPECS:
-    nox.session(name=f"probe-{_spec.name}")(_probe_session(_spec.name))
+    # Tagged with the env's own tags too, so `nox -t keras3` runs the probe sessions of those envs.
+    nox.session(name=f"probe-{_spec.name}", tags=["probe", *_spec.tags])(_probe_session(_spec.name))

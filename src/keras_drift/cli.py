@@ -93,13 +93,17 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
         envs_dir=Path(args.venvs).resolve(),
         jobs=args.jobs,
         timeout_s=args.timeout,
+        on_done=_print_progress,
     )
     info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     runs.write_run_info(run_dir, info)
-    for result in outcome:
-        detail = f": {result.get('reason')}" if result["status"] != "ok" else ""
-        print(f"{result['env']:<28} {result['status']}{detail}", file=sys.stderr)
     return outcome
+
+
+def _print_progress(result: dict) -> None:
+    detail = f": {result.get('reason')}" if result["status"] != "ok" else ""
+    wall = result.get("timings", {}).get("wall_s", 0.0)
+    print(f"{result['env']:<28} {result['status']:<8} {wall:6.1f} s{detail}", file=sys.stderr, flush=True)
 
 
 def _compare_and_render(

@@ -155,7 +155,16 @@ def _run(command: list[str], env: dict[str, str], log: Log) -> None:
         if stream.strip():
             log(stream.rstrip())
     if completed.returncode != 0:
-        raise BuildFailed(f"`{' '.join(command[:3])} ...` exited with status {completed.returncode}")
+        raise BuildFailed(f"{Path(command[0]).name} {command[1]} failed: {_first_error(completed.stderr or completed.stdout)}")
+
+
+def _first_error(output: str) -> str:
+    """The line of an installer's output that says what went wrong, with the line that explains it."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if line.lower().startswith(("error", "× ", "x ")):
+            return " ".join(lines[index : index + 2])[:500]
+    return lines[-1][:500] if lines else "no output"
 
 
 def _reports_version(interpreter: str, version: str) -> bool:

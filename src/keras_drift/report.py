@@ -180,6 +180,7 @@ def _svg(figure: Any, salt: str) -> str:
     buffer = io.StringIO()
     # Text as text (smaller than glyph paths); a salt per plot keeps element ids unique on the page.
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        # No RDF metadata block: it only names creator and format, with namespace URLs.
+        figure.savefig(buffer, format="svg", metadata={key: None for key in ("Creator", "Date", "Format", "Type")})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]

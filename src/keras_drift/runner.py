@@ -13,7 +13,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from keras_drift import environments
 from keras_drift.results import InputError, Result, load_result, status_result, write_result
@@ -26,6 +26,10 @@ LOGS_DIR = "logs"
 _HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
+class ProbeFailed(Exception):
+    """The probe did not produce a valid result: it crashed, hung, or wrote something unusable."""
+
+
 def run_environments(
     specs: Sequence[EnvSpec],
     run_dir: Path,
@@ -33,11 +37,17 @@ def run_environments(
     envs_dir: Path,
     jobs: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    on_done: Callable[[Result], None] = lambda result: None,
 ) -> list[Result]:
-    """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``."""
+    """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``.
+
+    ``on_done`` is called with each result as soon as its environment finishes (progress output).
+    """
 
     def one(spec: EnvSpec) -> Result:
-        return run_environment(spec, run_dir, project_root, envs_dir, timeout_s)
+        result = run_environment(spec, run_dir, project_root, envs_dir, timeout_s)
+        on_done(result)
+        return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(one, specs))
@@ -75,10 +85,6 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: 
     result["spec"] = spec_record
     write_result(result, run_dir)
     return result
-
-
-class ProbeFailed(Exception):
-    """The probe did not produce a valid result: it crashed, hung, or wrote something unusable."""
 
 
 def _probe(

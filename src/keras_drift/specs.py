@@ -200,7 +200,8 @@ def _check_requirement(path: Path, key: str, text: str, floating: bool) -> None:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        raise SpecError(path, key, f"{text!r} is not a valid PEP 508 requirement ({exc})") from None
+        reason = str(exc).splitlines()[0]
+        raise SpecError(path, key, f"{text!r} is not a valid PEP 508 requirement ({reason})") from None
     if requirement.url:
         return
     pinned = len(requirement.specifier) == 1 and next(iter(requirement.specifier)).operator in ("==", "===")

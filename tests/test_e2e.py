@@ -1,0 +1,110 @@
+"""End to end on real environments: real installs, the real probe, real Keras on TensorFlow and JAX.
+
+One drift run (module fixture) over Keras 3.15 on TensorFlow 2.21, Keras 3.15 on JAX, and an environment
+whose requirement does not exist, checked from every side: result files, verdicts, report, exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keras_drift.results import load_results
+from conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+ENVS = ("keras-3.15-tf-2.21", "keras-3.15-jax")
+BROKEN = 'description = "a pin that cannot be installed"\nrequirements = ["keras-drift-no-such-dist==1.0"]\npython = "3.11"\nbackend = "jax"\n'
+
+
+def keras_drift(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "keras_drift.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=1500
+    )
+
+
+@pytest.fixture(scope="module")
+def drift_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("e2e")
+    (work / "envs").mkdir()
+    for name in ENVS:
+        shutil.copy(PROJECT_ROOT / "envs" / f"{name}.toml", work / "envs")
+    (work / "envs" / "broken.toml").write_text(BROKEN)
+    completed = keras_drift(
+        "drift", "--envs", ",".join((*ENVS, "broken")), "--baseline", ENVS[0],
+        "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
+        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2",
+        cwd=work,
+    )
+    print(completed.stdout, completed.stderr, sep="\n")
+    return work, completed
+
+
+def test_exit_code_says_an_environment_failed(drift_run):
+    _, completed = drift_run
+    assert completed.returncode == 2, completed.stderr
+
+
+def test_every_environment_has_a_valid_result(drift_run):
+    work, _ = drift_run
+    results = {r["env"]: r for r in load_results(work / "reports" / "latest")}  # validated against the schema
+    assert set(results) == {*ENVS, "broken"}
+    tf, jax = results[ENVS[0]], results[ENVS[1]]
+    assert tf["status"] == jax["status"] == "ok" and not tf["errors"] and not jax["errors"]
+    assert tf["fingerprint"]["backend"] == "tensorflow" and jax["fingerprint"]["backend"] == "jax"
+    assert tf["fingerprint"]["keras_version"] == jax["fingerprint"]["keras_version"] == "3.15.1"
+    assert jax["fingerprint"]["distributions"]["jax"] == "0.10.2"
+    assert jax["fingerprint"]["env_vars"]["KERAS_BACKEND"] == "jax"
+    # the raw-TensorFlow style fit converges to the true line in both
+    for result in (tf, jax):
+        assert result["metrics"]["linear.reference.w"] == pytest.approx(0.6, abs=1e-4)
+        assert result["metrics"]["linear.reference.b"] == pytest.approx(0.8, abs=1e-4)
+        assert result["series"]["linear.reference"]["step"] == list(range(0, 1001, 50))
+    broken = results["broken"]
+    assert broken["status"] == "failed"
+    assert "keras-drift-no-such-dist" in broken["reason"] and "keras-drift-no-such-dist" in broken["log_tail"]
+
+
+def test_verdicts_separate_random_streams_from_shared_weights(drift_run):
+    work, _ = drift_run
+    verdicts = json.loads((work / "reports" / "latest" / "verdicts.json").read_text())
+    assert verdicts["baseline"] == ENVS[0] and verdicts["exit_code"] == 2
+    jax = verdicts["environments"][ENVS[1]]["metrics"]
+    # the default initializer draws different numbers on each backend ...
+    assert jax["linear.defaults.initial_w"]["verdict"] == "drift"
+    assert jax["linear.defaults.w"]["verdict"] == "drift"
+    # ... while training from the same NumPy weights agrees
+    for metric in ("linear.shared_init.w", "linear.shared_init.b", "classifier.shared_init.accuracy"):
+        assert jax[metric]["verdict"] in ("identical", "within_tolerance"), (metric, jax[metric])
+    row = jax["linear.defaults.w"]
+    assert row["abs_diff"] == pytest.approx(row["value"] - row["baseline"])
+    assert all(m["verdict"] == "failed" for m in verdicts["environments"]["broken"]["metrics"].values())
+
+
+def test_report_shows_every_environment_side_by_side(drift_run):
+    work, completed = drift_run
+    html = (work / "reports" / "latest" / "report.html").read_text()
+    summary = completed.stdout.splitlines()[0]
+    assert summary.endswith(f"against {ENVS[0]}; 1 environment failed")
+    assert summary in html
+    for name in (*ENVS, "broken"):
+        assert name in html
+    assert "linear.defaults.initial_w" in html and "DRIFT" in html
+    assert html.count("<svg") >= 4
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+
+
+def test_report_command_rerenders_without_touching_environments(drift_run):
+    work, _ = drift_run
+    latest = work / "reports" / "latest"
+    before = json.loads((latest / "verdicts.json").read_text())
+    (latest / "report.html").unlink()
+    completed = keras_drift("report", str(latest), cwd=work)
+    assert completed.returncode == 2, completed.stderr
+    assert (latest / "report.html").is_file()
+    assert json.loads((latest / "verdicts.json").read_text()) == before

@@ -1,0 +1,46 @@
+"""The probe's compatibility layer, tested on the signatures old and new Keras versions really had."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from probe import compat
+from conftest import PROJECT_ROOT
+
+
+class SGDKeras03:  # keras 0.3.3 / 2.2: keras.optimizers.SGD
+    def __init__(self, lr=0.01, momentum=0.0, decay=0.0, nesterov=False, *args, **kwargs):
+        pass
+
+
+class SGDKeras3:  # keras 3: keras.optimizers.SGD
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, **kwargs):
+        pass
+
+
+class DenseKeras1:  # keras 1.2: keras.layers.Dense
+    def __init__(self, output_dim, init="glorot_uniform", activation=None, input_dim=None, **kwargs):
+        pass
+
+
+def fit_keras1(x, y, batch_size=32, nb_epoch=10, verbose=1, shuffle=True, validation_data=None):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("target", "canonical", "spelled"),
+    [
+        (SGDKeras03, {"learning_rate": 0.1}, {"lr": 0.1}),
+        (SGDKeras3, {"learning_rate": 0.1}, {"learning_rate": 0.1}),
+        (DenseKeras1, {"units": 1, "activation": "relu"}, {"output_dim": 1, "activation": "relu"}),
+        (fit_keras1, {"epochs": 3, "batch_size": 8}, {"nb_epoch": 3, "batch_size": 8}),
+    ],
+)
+def test_spell_translates_canonical_arguments(target, canonical, spelled):
+    assert compat.spell(target, **canonical) == spelled
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "probe").glob("*.py")), ids=lambda p: p.name)
+def test_probe_parses_as_python_36(path: Path):
+    ast.parse(path.read_text(), filename=str(path), feature_version=(3, 6))

@@ -1,0 +1,42 @@
+import re
+
+from keras_drift.compare import Tolerance, compare
+from keras_drift.report import render, summary_line
+from conftest import make_result
+
+TOL = [Tolerance("*", 1e-6, 1e-5)]
+EVIL = '<script>alert("x")</script>'
+
+
+def _results():
+    base = make_result("tf-2.15", {"linear.defaults.w": 0.4187, "linear.reference.w": 0.599998})
+    base["series"] = {"linear.defaults": {"step": [0, 50], "w": [-0.8, 0.1], "b": [0.0, 0.5], "loss": [1.0, 0.1]}}
+    base["fingerprint"] = {"distributions": {"numpy": "1.26.4", "keras": "2.15.0"}, "env_vars": {"KERAS_BACKEND": "tensorflow"}}
+    jax = make_result("keras-jax", {"linear.defaults.w": 0.5578, "linear.reference.w": 0.599998})
+    jax["series"] = {"linear.defaults": {"step": [0, 50], "w": [-0.04, 0.3], "b": [0.0, 0.5], "loss": [1.0, 0.05]}}
+    jax["fingerprint"] = {"distributions": {"numpy": "2.1.0", "keras": "3.15.1", EVIL: "1"}, "env_vars": {"KERAS_BACKEND": "jax"}}
+    broken = make_result("broken", {}, status="failed", reason=f"install failed {EVIL}", log_tail=f"error: {EVIL}")
+    return [base, jax, broken]
+
+
+def test_summary_line_counts_drift_and_failures():
+    results = _results()
+    line = summary_line(results, compare(results, "tf-2.15", TOL), "tf-2.15")
+    assert line == "1 of 2 metrics drift across 1 of 2 environments against tf-2.15; 1 environment failed"
+
+
+def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
+    results = _results()
+    path = render(results, compare(results, "tf-2.15", TOL), "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html")
+    html = path.read_text()
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert EVIL not in html and "&lt;script&gt;" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must load nothing"
+    for name in ("tf-2.15", "keras-jax", "broken"):
+        assert name in html
+    assert "1 of 2 metrics drift" in html
+    assert html.count("<svg") == 1  # one plot for the one series
+    assert 'class="verdict-drift' in html or "verdict-drift" in html
+    # packages that differ are listed, the ones that agree are not
+    assert "numpy" in html and "1.26.4" in html
+    assert "linear.defaults.w" in html and "DRIFT" in html

@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import pytest
+
+from keras_drift.specs import InputError, SpecError, choose_baseline, load_spec, load_specs, select
+from conftest import PROJECT_ROOT
+
+VALID = """
+    requirements = ["keras==3.15.1", "jax[cpu]==0.10.2"]
+    python = "3.11"
+    backend = "jax"
+    env = { XLA_FLAGS = "--xla_cpu_enable_fast_math=false" }
+    tags = ["default", "keras3"]
+    description = "Keras 3 on JAX"
+"""
+
+
+def test_valid_spec_loads_every_field(write_env):
+    spec = load_spec(write_env("keras-jax", VALID))
+    assert spec.name == "keras-jax"
+    assert spec.requirements == ("keras==3.15.1", "jax[cpu]==0.10.2")
+    assert spec.backend == "jax" and spec.python == "3.11"
+    assert spec.tags == ("default", "keras3")
+    assert spec.process_env() == {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
+    assert not spec.floating and not spec.baseline
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("requirements = [", "bad.toml: malformed TOML"),
+        (VALID + 'colour = "red"\n', "bad.toml: colour: unknown key; allowed keys are requirements, python, backend"),
+        (VALID.replace('python = "3.11"', "python = 3.11"), "bad.toml: python: must be a string, got float"),
+        (VALID.replace('"keras==3.15.1"', '"keras ==> 3"'), "bad.toml: requirements[0]: 'keras ==> 3' is not a valid PEP 508"),
+        (VALID.replace('"keras==3.15.1"', '"keras>=3"'), "bad.toml: requirements[0]: 'keras>=3' is not an exact pin"),
+        (VALID.replace('"keras==3.15.1"', "3"), "bad.toml: requirements[0]: must be a string, got int"),
+        (VALID.replace('backend = "jax"', 'backend = "mxnet"'), "bad.toml: backend: 'mxnet' is not one of tensorflow, jax, torch, theano"),
+        (VALID.replace('python = "3.11"', 'python = "three"'), "bad.toml: python: 'three' is not a version"),
+        (VALID.replace('backend = "jax"', ""), "bad.toml: backend: is required"),
+        (VALID.replace('XLA_FLAGS = "--xla_cpu_enable_fast_math=false"', "OMP_NUM_THREADS = 1"), "bad.toml: env.OMP_NUM_THREADS: must be a string, got int"),
+        (VALID.replace('["keras==3.15.1", "jax[cpu]==0.10.2"]', "[]"), "bad.toml: requirements: must list at least one"),
+    ],
+)
+def test_bad_spec_is_one_line_naming_file_and_key(write_env, text, message):
+    path = write_env("bad", text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith(str(path.parent / message.split(": ", 1)[0]))
+    assert message.split(": ", 1)[1] in text
+
+
+def test_floating_tags_allow_unpinned_requirements(write_env):
+    spec = load_spec(write_env("nightly", VALID.replace('"keras==3.15.1"', '"keras"').replace('"default"', '"nightly"')))
+    assert spec.floating
+
+
+def test_names_clashing_after_normalisation_are_rejected(write_env):
+    write_env("Keras_JAX", VALID)
+    write_env("keras-jax", VALID)
+    with pytest.raises(SpecError, match="name clashes with"):
+        load_specs(Path(write_env("other", VALID)).parent)
+
+
+def test_install_key_follows_requirements_and_python(write_env):
+    first = load_spec(write_env("a", VALID)).install_key()
+    assert load_spec(write_env("a", VALID)).install_key() == first
+    assert load_spec(write_env("a", VALID.replace("0.10.2", "0.10.1"))).install_key() != first
+    assert load_spec(write_env("a", VALID.replace('"3.11"', '"3.12"'))).install_key() != first
+
+
+def test_selection_by_name_tag_and_default(write_env):
+    write_env("one", VALID)
+    write_env("two", VALID.replace('"default", ', ""))
+    specs = load_specs(write_env("three", VALID.replace('"default", ', '"legacy", ')).parent)
+    assert [s.name for s in select(specs)] == ["one"]
+    assert [s.name for s in select(specs, tags=["keras3"])] == ["one", "three", "two"]
+    assert [s.name for s in select(specs, names=["two", "ONE"])] == ["two", "one"]
+    with pytest.raises(InputError, match="--envs: unknown environment 'four'; known: one, three, two"):
+        select(specs, names=["four"])
+    with pytest.raises(InputError, match="--tags: no environment is tagged nope"):
+        select(specs, tags=["nope"])
+
+
+def test_baseline_is_requested_then_marked_then_first(write_env):
+    write_env("one", VALID)
+    specs = load_specs(write_env("two", VALID + "baseline = true\n").parent)
+    assert choose_baseline(specs).name == "two"
+    assert choose_baseline(specs, "one").name == "one"
+    with pytest.raises(InputError, match="--baseline: 'zzz' is not among the selected environments"):
+        choose_baseline(specs, "zzz")
+
+
+def test_shipped_environments_cover_the_default_matrix():
+    specs = load_specs(PROJECT_ROOT / "envs")
+    default = {spec.name: spec for spec in select(specs)}
+    assert {"tf-2.12", "tf-2.15", "keras-3.15-tf-2.21", "tf-keras-2.21", "keras-3.15-jax", "keras-3.15-torch"} <= set(default)
+    assert default["tf-keras-2.21"].env == {"TF_USE_LEGACY_KERAS": "1"}
+    assert {default[name].backend for name in default} == {"tensorflow", "jax", "torch"}
+    assert choose_baseline(list(default.values())).name == "tf-2.15"
