@@ -20,6 +20,8 @@ ARGUMENT_SPELLINGS = {
 }
 # History keys of Keras <= 2.2 -> their later names.
 HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
+# Config keys of older optimizers -> their later names.
+CONFIG_KEYS = {"lr": "learning_rate"}
 
 
 def load_keras():
@@ -137,18 +139,83 @@ def train_on_batch(model, x, y):
     return _first_scalar(model.train_on_batch(x, y))
 
 
-def fit(model, x, y, validation_data, **kwargs):
+def fit(model, x, y, validation_data, callbacks=(), **kwargs):
     """``fit`` quietly with only the given arguments (the rest stay library defaults).
 
-    Returns the per-epoch history with canonical keys (``accuracy``, ``val_accuracy``).
+    Returns the per-epoch history exactly as the library keyed it (``acc`` or ``accuracy``).
     """
     accepted = _parameters(model.fit)
     if "show_accuracy" in accepted:
         kwargs["show_accuracy"] = True
-    history = model.fit(x, y, validation_data=validation_data, verbose=0, **spell(model.fit, **kwargs))
-    return dict(
-        (HISTORY_KEYS.get(key, key), [float(value) for value in values]) for key, values in history.history.items()
+    history = model.fit(
+        x, y, validation_data=validation_data, verbose=0, callbacks=list(callbacks), **spell(model.fit, **kwargs)
     )
+    return dict((key, [float(value) for value in values]) for key, values in history.history.items())
+
+
+def canonical_history(history):
+    """History with the later key names (``accuracy``, ``val_accuracy``)."""
+    return dict((HISTORY_KEYS.get(key, key), values) for key, values in history.items())
+
+
+def batch_counter(keras):
+    """A callback counting the batches ``fit`` runs (the same hook name from Keras 0.3 to 3)."""
+
+    class BatchCounter(keras.callbacks.Callback):
+        def __init__(self):
+            super(BatchCounter, self).__init__()
+            self.batches = 0
+
+        def on_batch_end(self, batch, logs=None):
+            self.batches += 1
+
+    return BatchCounter()
+
+
+def fit_signature_defaults(model):
+    """The defaults ``fit`` declares for batch size, epochs and shuffle (``None`` where it declares none)."""
+    try:
+        parameters = inspect.signature(model.fit).parameters
+    except (TypeError, ValueError):
+        return {}
+    found = {}
+    for canonical in ("batch_size", "epochs", "shuffle"):
+        for name in ARGUMENT_SPELLINGS.get(canonical, (canonical,)):
+            if name in parameters and parameters[name].default is not inspect.Parameter.empty:
+                found[canonical] = parameters[name].default
+                break
+    return found
+
+
+def optimizer_config(instance):
+    """The optimizer's resolved hyper-parameters, scalars only, with later key names."""
+    config = instance.get_config()
+    return dict(
+        (CONFIG_KEYS.get(key, key), _plain(value)) for key, value in config.items() if _is_scalar(_plain(value))
+    )
+
+
+def initializer_names(layer):
+    """The class names of a layer's kernel and bias initializers, however the config spells them."""
+    config = layer.get_config()
+    names = {}
+    for part, keys in (("kernel", ("kernel_initializer", "init")), ("bias", ("bias_initializer",))):
+        for key in keys:
+            if key in config:
+                value = config[key]
+                names[part] = value.get("class_name", str(value)) if isinstance(value, dict) else str(value)
+                break
+    return names
+
+
+def loss_reduction(keras, class_name):
+    """How a loss class reduces over the batch; Keras before 2.2 had loss functions only."""
+    cls = getattr(getattr(keras, "losses", None), class_name, None)
+    if cls is None:
+        return "mean (function, no reduction argument)"
+    reduction = str(getattr(cls(), "reduction", "unknown"))
+    # Keras 2's "auto" is sum_over_batch_size outside a distribution strategy (the probe uses none).
+    return "sum_over_batch_size" if reduction == "auto" else reduction
 
 
 def evaluate(model, x, y):
@@ -176,6 +243,21 @@ def installed_distributions():
         if name:
             found[name.lower()] = dist.version
     return found
+
+
+def _plain(value):
+    """A NumPy or backend scalar as a plain Python value, floats rounded to float32 precision."""
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return float("%.7g" % value)
+    return value
+
+
+def _is_scalar(value):
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _parameters(callable_):

@@ -11,7 +11,7 @@ import os
 import time
 import traceback
 
-from probe import compat, fingerprint, tasks
+from probe import compat, fingerprint, introspect, oracle, tasks
 
 SCHEMA_VERSION = 1
 # JSON has no NaN or infinity; the result spells them as these strings (the host reads them back).
@@ -23,6 +23,9 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="where to write the result JSON")
     parser.add_argument("--env", default="", help="the environment's name, recorded in the result")
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of each task with the same seeds; their spread is the noise floor"
+    )
     args = parser.parse_args(argv)
     wanted = [name for name in args.tasks.split(",") if name]
 
@@ -39,22 +42,49 @@ def main(argv=None):
         "timings": {"import_s": import_s, "tasks_s": {}},
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
+    result.update(facts={}, noise={}, repeats=max(1, args.repeats))
     for name, task in tasks.TASKS:
-        if wanted and name not in wanted:
-            continue
-        task_started = time.time()
-        try:
-            metrics, series = task(keras)
-        except Exception as exc:  # one broken task must not hide the others
-            result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            traceback.print_exc()
-        else:
-            result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
-            result["series"][name] = _json_series(series[name])
-        result["timings"]["tasks_s"][name] = time.time() - task_started
+        if not wanted or name in wanted:
+            _run_task(name, task, keras, result)
+    result["introspection"] = {
+        "defaults": introspect.resolved_defaults(keras),
+        "api": introspect.api_behaviour(keras),
+    }
+    result["oracle"] = dict((dtype, oracle.expected(dtype)) for dtype in ("float64", "float32"))
     result["fingerprint"] = fingerprint.collect(keras, seeding)
     result["timings"]["total_s"] = time.time() - started
     write_atomically(args.out, result)
+
+
+def _run_task(name, task, keras, result):
+    """Run one task ``result["repeats"]`` times; keep the first run, record the spread of the others."""
+    runs = []
+    for repeat in range(result["repeats"]):
+        task_started = time.time()
+        try:
+            metrics, series, facts = task(keras)
+        except Exception as exc:  # one broken task must not hide the others
+            result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            traceback.print_exc()
+            return
+        finally:
+            result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
+        if repeat == 0:
+            result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
+            result["series"][name] = _json_series(series[name])
+            result["facts"][name] = facts
+        runs.append(metrics)
+    for key in runs[0]:
+        result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+
+
+def _spread(value, first):
+    """How far a repeat moved from the first run: 0.0 when bitwise equal (NaN included)."""
+    if value == first or (value != value and first != first):
+        return 0.0
+    if isinstance(value, (int, float)) and isinstance(first, (int, float)):
+        return abs(float(value) - float(first))
+    return float("nan")
 
 
 def write_atomically(path, data):

@@ -1,8 +1,11 @@
 """The probe's training tasks: the same NumPy data and, where shared, the same NumPy weights everywhere.
 
-Each task returns ``(metrics, series)``: ``metrics`` maps a metric name to a scalar, ``series`` maps a
-series name to ``{column: [values]}`` (a trajectory per step or per epoch).
+Each task returns ``(metrics, series, facts)``: ``metrics`` maps a metric name to a scalar, ``series``
+maps a series name to ``{column: [values]}`` (a trajectory per step or per epoch), and ``facts`` holds what
+explains a result without being one (a checksum of the initial weights, the history's own key names).
 """
+
+import hashlib
 
 import numpy as np
 
@@ -98,6 +101,7 @@ def _linear_fit(keras, variant, weights, optimizer):
     model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
     if weights is not None:
         model.set_weights(weights)
+    facts = {"initial_weights": weights_fingerprint(model)}
     initial_w, initial_b = compat.dense_weights(model.layers[-1])
     compat.compile_model(model, optimizer, "mse")
     series = {"step": [], "w": [], "b": [], "loss": []}
@@ -118,7 +122,7 @@ def _linear_fit(keras, variant, weights, optimizer):
         prefix + "initial_w": float(initial_w.ravel()[0]),
         prefix + "initial_b": float(initial_b.ravel()[0]),
     }
-    return metrics, {"linear." + variant: series}
+    return metrics, {"linear." + variant: series}, facts
 
 
 def _classifier_fit(keras, variant, weights, fit_settings):
@@ -128,12 +132,24 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     model = compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
     if weights is not None:
         model.set_weights(weights)
+    facts = {"initial_weights": weights_fingerprint(model)}
     compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
-    history = compat.fit(model, x, y, (x_val, y_val), **fit_settings)
+    counter = compat.batch_counter(keras)
+    raw_history = compat.fit(model, x, y, (x_val, y_val), callbacks=[counter], **fit_settings)
+    history = compat.canonical_history(raw_history)
+    facts["history_keys"] = sorted(raw_history)
     prefix = "classifier." + variant + "."
     metrics = dict((prefix + key, values[-1]) for key, values in history.items() if values)
     metrics[prefix + "epochs"] = len(history.get("loss", []))
     metrics[prefix + "evaluate_loss"] = compat.evaluate(model, x, y)
+    metrics[prefix + "batches_per_epoch"] = counter.batches // max(1, metrics[prefix + "epochs"])
     series = dict(history)
     series["epoch"] = list(range(1, len(history.get("loss", [])) + 1))
-    return metrics, {"classifier." + variant: series}
+    return metrics, {"classifier." + variant: series}, facts
+
+
+def weights_fingerprint(model):
+    """A checksum of all of a model's weights (float32 bytes) and the first kernel values, readable."""
+    arrays = [np.asarray(array, dtype="float32") for array in model.get_weights()]
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(array).tobytes() for array in arrays)).hexdigest()
+    return {"sha256": digest[:16], "head": [float(v) for v in arrays[0].ravel()[:3]]}

@@ -14,6 +14,7 @@ from keras_drift.compare import (
     tolerance_for,
     verdicts_document,
 )
+from keras_drift.attribute import attribute
 from keras_drift.specs import InputError
 from conftest import make_result
 
@@ -81,10 +82,12 @@ def test_a_metric_only_one_side_has_is_missing():
 
 def test_verdicts_document_is_json_ready_with_counts():
     results = [make_result("base", {"w": 0.5, "n": math.nan}), make_result("new", {"w": 0.4, "n": math.nan})]
-    document = verdicts_document(compare(results, "base", [TOL]), results, "base", "run-1")
+    table = attribute(compare(results, "base", [TOL]), results, "base")
+    document = verdicts_document(table, results, "base", "run-1")
     row = document["environments"]["new"]["metrics"]["w"]
     assert row == {"value": 0.4, "baseline": 0.5, "abs_diff": pytest.approx(-0.1), "rel_diff": pytest.approx(-0.2),
-                   "tolerance": {"atol": 1e-6, "rtol": 1e-3}, "verdict": "drift"}
+                   "tolerance": {"atol": 1e-6, "rtol": 1e-3}, "noise_floor": 0.0, "verdict": "drift",
+                   "cause": "unexplained", "evidence": "no recorded default, API behaviour, initial weight, package or flag differs"}
     assert document["environments"]["new"]["metrics"]["n"]["value"] == "NaN"
     assert document["counts"]["drift"] == 1 and document["counts"]["identical"] == 1
     assert document["exit_code"] == EXIT_DRIFT and document["baseline"] == "base"
@@ -112,3 +115,13 @@ def test_bad_tolerance_file_names_the_field(tmp_path, text, message):
     with pytest.raises(InputError) as caught:
         load_tolerances(path)
     assert str(caught.value).startswith(str(path)) and message in str(caught.value)
+
+
+def test_noise_floor_widens_the_tolerance_by_both_environments_spread():
+    base = make_result("base", {"w": 0.5}, noise={"w": 0.01})
+    wobbly = make_result("wobbly", {"w": 0.52}, noise={"w": 0.015})
+    steady = make_result("steady", {"w": 0.53}, noise={"w": 0.0})
+    table = compare([base, wobbly, steady], "base", [Tolerance("*", 0.0, 0.0)]).set_index("env")
+    assert table.loc["wobbly", "noise_floor"] == pytest.approx(0.025)
+    assert table.loc["wobbly", "verdict"] == "within_tolerance"  # |0.02| <= 0.01 + 0.015
+    assert table.loc["steady", "verdict"] == "drift"  # |0.03| > 0.01 + 0

@@ -18,7 +18,7 @@ from keras_drift.results import load_results
 from conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
-ENVS = ("keras-3.15-tf-2.21", "keras-3.15-jax")
+ENVS = ("keras-3.15-tf-2.21", "keras-3.15-jax", "keras-3.15-jax-twin")
 BROKEN = 'description = "a pin that cannot be installed"\nrequirements = ["keras-drift-no-such-dist==1.0"]\npython = "3.11"\nbackend = "jax"\n'
 
 
@@ -55,6 +55,13 @@ def test_every_environment_has_a_valid_result(drift_run):
     results = {r["env"]: r for r in load_results(work / "reports" / "latest")}  # validated against the schema
     assert set(results) == {*ENVS, "broken"}
     tf, jax = results[ENVS[0]], results[ENVS[1]]
+    for result in (tf, jax):
+        assert result["repeats"] == 2 and set(result["noise"]) == set(result["metrics"])
+        assert result["introspection"]["defaults"]["optimizer.Adam.learning_rate"] == pytest.approx(0.001)
+        assert result["introspection"]["api"]["SGD(lr=0.1)"] == "error: ValueError"  # Keras 3 refuses `lr`
+        # the float32 NumPy oracle of the raw-TF-style fit lands where Keras does
+        assert result["oracle"]["float32"]["linear.reference.w"] == pytest.approx(result["metrics"]["linear.reference.w"], abs=1e-6)
+    assert tf["facts"]["linear.defaults"]["initial_weights"] != jax["facts"]["linear.defaults"]["initial_weights"]
     assert tf["status"] == jax["status"] == "ok" and not tf["errors"] and not jax["errors"]
     assert tf["fingerprint"]["backend"] == "tensorflow" and jax["fingerprint"]["backend"] == "jax"
     assert tf["fingerprint"]["keras_version"] == jax["fingerprint"]["keras_version"] == "3.15.1"
@@ -81,9 +88,26 @@ def test_verdicts_separate_random_streams_from_shared_weights(drift_run):
     # ... while training from the same NumPy weights agrees
     for metric in ("linear.shared_init.w", "linear.shared_init.b", "classifier.shared_init.accuracy"):
         assert jax[metric]["verdict"] in ("identical", "within_tolerance"), (metric, jax[metric])
+    for metric in ("classifier.defaults.loss", "classifier.defaults.val_loss", "linear.defaults.w"):
+        if jax[metric]["verdict"] == "drift":
+            assert jax[metric]["cause"] == "random_stream", (metric, jax[metric])
+    assert jax["classifier.defaults.val_loss"]["verdict"] == "drift"
+    assert "agrees within tolerance" in jax["classifier.defaults.val_loss"]["evidence"]
     row = jax["linear.defaults.w"]
     assert row["abs_diff"] == pytest.approx(row["value"] - row["baseline"])
     assert all(m["verdict"] == "failed" for m in verdicts["environments"]["broken"]["metrics"].values())
+
+
+def test_twin_environments_show_zero_drift(drift_run):
+    work, _ = drift_run
+    verdicts = json.loads((work / "reports" / "latest" / "verdicts.json").read_text())
+    by_metric = verdicts["environments"][ENVS[2]]["metrics"]
+    jax = verdicts["environments"][ENVS[1]]["metrics"]
+    # the twin differs from the baseline exactly where its identical sibling does, and nowhere else
+    assert {m: v["verdict"] for m, v in by_metric.items()} == {m: v["verdict"] for m, v in jax.items()}
+    twin = json.loads((work / "reports" / "latest" / "results" / f"{ENVS[2]}.json").read_text())
+    sibling = json.loads((work / "reports" / "latest" / "results" / f"{ENVS[1]}.json").read_text())
+    assert twin["metrics"] == sibling["metrics"]
 
 
 def test_report_shows_every_environment_side_by_side(drift_run):
@@ -95,6 +119,8 @@ def test_report_shows_every_environment_side_by_side(drift_run):
     for name in (*ENVS, "broken"):
         assert name in html
     assert "linear.defaults.initial_w" in html and "DRIFT" in html
+    assert "random_stream" in html and "Closest to the NumPy oracle" in html
+    assert "API behaviour that differs" in html and "SGD(lr=0.1)" not in html.split("API behaviour that differs")[1].split("<h2>")[0]
     assert html.count("<svg") >= 4
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
 

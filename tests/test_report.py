@@ -1,5 +1,6 @@
 import re
 
+from keras_drift.attribute import attribute
 from keras_drift.compare import Tolerance, compare
 from keras_drift.report import render, summary_line
 from conftest import make_result
@@ -27,7 +28,8 @@ def test_summary_line_counts_drift_and_failures():
 
 def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
     results = _results()
-    path = render(results, compare(results, "tf-2.15", TOL), "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html")
+    verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
+    path = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html")
     html = path.read_text()
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert EVIL not in html and "&lt;script&gt;" in html

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from keras_drift import compare, report, results, runner, runs
+from keras_drift import attribute, compare, report, results, runner, runs
 from keras_drift.specs import EnvSpec, InputError, choose_baseline, load_specs, select
 
 
@@ -109,7 +109,7 @@ def _print_progress(result: dict) -> None:
 def _compare_and_render(
     run_dir: Path, loaded: list, baseline: str, tolerances: list[compare.Tolerance]
 ) -> int:
-    verdicts = compare.compare(loaded, baseline, tolerances)
+    verdicts = attribute.attribute(compare.compare(loaded, baseline, tolerances), loaded, baseline)
     info = runs.read_run_info(run_dir)
     document = compare.verdicts_document(verdicts, loaded, baseline, run_dir.name)
     results.write_json_atomically(run_dir / "verdicts.json", document)

@@ -1,7 +1,9 @@
 """Compare every environment's metrics with the baseline's and give each a verdict.
 
 The rule, stated once: a float metric is ``identical`` when it equals the baseline bit for bit,
-``within_tolerance`` when ``|value - baseline| <= atol + rtol * |baseline|`` and ``drift`` otherwise.
+``within_tolerance`` when ``|value - baseline| <= atol + noise + rtol * |baseline|`` and ``drift``
+otherwise, where ``noise`` is the noise floor: the spread of repeated runs of the same task inside each of
+the two environments, added up (0 where runs are bitwise repeatable).
 Integers, booleans and strings are compared exactly. NaN equals NaN (the same failure twice); NaN against
 a number is drift. An environment that failed or was skipped gives ``failed``/``skipped`` for every metric;
 a metric that one side lacks is ``missing`` (``failed`` where the task that makes it raised).
@@ -28,7 +30,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 VERDICTS = ("identical", "within_tolerance", "drift", "failed", "skipped", "missing")
-COLUMNS = ("env", "metric", "value", "baseline_value", "abs_diff", "rel_diff", "atol", "rtol", "verdict")
+COLUMNS = ("env", "metric", "value", "baseline_value", "abs_diff", "rel_diff", "atol", "rtol", "noise_floor", "verdict")
 EXIT_OK, EXIT_DRIFT, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2, 3
 
 
@@ -74,7 +76,9 @@ def tolerance_for(metric: str, tolerances: Sequence[Tolerance]) -> Tolerance:
     return Tolerance("(none)", 0.0, 0.0)
 
 
-def judge(value: Any, baseline: Any, tolerance: Tolerance) -> tuple[str, float | None, float | None]:
+def judge(
+    value: Any, baseline: Any, tolerance: Tolerance, noise_floor: float = 0.0
+) -> tuple[str, float | None, float | None]:
     """The verdict for one value against its baseline, with the signed absolute and relative difference."""
     if not (_is_number(value) and _is_number(baseline)):
         return ("identical" if type(value) is type(baseline) and value == baseline else "drift"), None, None
@@ -90,7 +94,7 @@ def judge(value: Any, baseline: Any, tolerance: Tolerance) -> tuple[str, float |
     if math.isinf(value) or math.isinf(baseline):
         return "drift", None, None
     difference = value - baseline
-    within = abs(difference) <= tolerance.atol + tolerance.rtol * abs(baseline)
+    within = abs(difference) <= tolerance.atol + noise_floor + tolerance.rtol * abs(baseline)
     return ("within_tolerance" if within else "drift"), difference, _relative(difference, baseline)
 
 
@@ -107,8 +111,11 @@ def compare(results: Sequence[Result], baseline: str, tolerances: Sequence[Toler
             tolerance = tolerance_for(metric, tolerances)
             value = result["metrics"].get(metric)
             base = reference["metrics"].get(metric)
-            verdict, absolute, relative = _verdict(result, reference, metric, tolerance)
-            rows.append((result["env"], metric, value, base, absolute, relative, tolerance.atol, tolerance.rtol, verdict))
+            floor = noise_floor(result, metric) + noise_floor(reference, metric)
+            verdict, absolute, relative = _verdict(result, reference, metric, tolerance, floor)
+            rows.append(
+                (result["env"], metric, value, base, absolute, relative, tolerance.atol, tolerance.rtol, floor, verdict)
+            )
     # object dtype keeps None (no value) apart from NaN (a value that is NaN).
     return pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
 
@@ -124,7 +131,8 @@ def exit_code(verdicts: pd.DataFrame) -> int:
 
 
 def verdicts_document(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, run_id: str) -> dict:
-    """The ``verdicts.json`` contract: per environment, per metric, the row of :func:`compare`."""
+    """The ``verdicts.json`` contract: per environment, per metric, the row of :func:`compare` with the
+    ``cause`` and ``evidence`` columns of :func:`keras_drift.attribute.attribute` on drifting rows."""
     environments = {}
     for result in results:
         rows = verdicts[verdicts["env"] == result["env"]]
@@ -138,7 +146,9 @@ def verdicts_document(verdicts: pd.DataFrame, results: Sequence[Result], baselin
                     "abs_diff": _json_number(row.abs_diff),
                     "rel_diff": _json_number(row.rel_diff),
                     "tolerance": {"atol": row.atol, "rtol": row.rtol},
+                    "noise_floor": row.noise_floor,
                     "verdict": row.verdict,
+                    **({"cause": row.cause, "evidence": row.evidence} if row.verdict == "drift" else {}),
                 }
                 for row in rows.itertuples()
             },
@@ -150,11 +160,48 @@ def verdicts_document(verdicts: pd.DataFrame, results: Sequence[Result], baselin
         "baseline": baseline,
         "exit_code": exit_code(verdicts),
         "counts": {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS},
+        "closest_to_oracle": closest_to_oracle(results),
         "environments": environments,
     }
 
 
-def _verdict(result: Result, reference: Result, metric: str, tolerance: Tolerance) -> tuple[str, Any, Any]:
+def oracle_distances(results: Sequence[Result]) -> pd.DataFrame:
+    """Per metric the NumPy oracle's float64 and float32 values and each environment's distance to float64."""
+    reference = next((r["oracle"] for r in results if r["status"] == "ok" and r.get("oracle")), None)
+    if not reference:
+        return pd.DataFrame()
+    expected = reference.get("float64", {})
+    rows = {}
+    for metric, value in sorted(expected.items()):
+        row: dict[str, Any] = {"oracle float64": value, "oracle float32": reference.get("float32", {}).get(metric)}
+        for result in results:
+            actual = result["metrics"].get(metric) if result["status"] == "ok" else None
+            if _is_number(actual) and _is_number(value):
+                row[result["env"]] = abs(float(actual) - float(value))
+        rows[metric] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def closest_to_oracle(results: Sequence[Result]) -> dict[str, list[str]]:
+    """Per oracle metric, the environments whose value is nearest the float64 oracle (ties all listed)."""
+    table = oracle_distances(results)
+    closest = {}
+    for metric, row in table.drop(columns=["oracle float64", "oracle float32"], errors="ignore").iterrows():
+        distances = row.dropna()
+        if not distances.empty:
+            closest[metric] = sorted(distances[distances == distances.min()].index)
+    return closest
+
+
+def noise_floor(result: Result, metric: str) -> float:
+    """How far repeats of ``metric`` moved inside one environment (0 when repeatable or not measured)."""
+    spread = result.get("noise", {}).get(metric, 0.0)
+    return float(spread) if _is_number(spread) and math.isfinite(spread) else 0.0
+
+
+def _verdict(
+    result: Result, reference: Result, metric: str, tolerance: Tolerance, floor: float
+) -> tuple[str, Any, Any]:
     for side in (result, reference):
         if side["status"] != "ok":
             return ("skipped" if side["status"] == "skipped" else "failed"), None, None
@@ -162,7 +209,7 @@ def _verdict(result: Result, reference: Result, metric: str, tolerance: Toleranc
         if metric not in side["metrics"]:
             task_failed = any(metric.startswith(task + ".") for task in side.get("errors", {}))
             return ("failed" if task_failed else "missing"), None, None
-    return judge(result["metrics"][metric], reference["metrics"][metric], tolerance)
+    return judge(result["metrics"][metric], reference["metrics"][metric], tolerance, floor)
 
 
 def _is_number(value: Any) -> bool:

@@ -17,6 +17,8 @@ import jinja2
 import pandas as pd
 
 from keras_drift import __version__
+from keras_drift.attribute import differing
+from keras_drift.compare import oracle_distances
 from keras_drift.results import Result
 
 VERDICT_LABELS = {
@@ -43,8 +45,9 @@ def render(
         drifting=drifting_rows(verdicts),
         matrix=matrix_html(verdicts, [r["env"] for r in results], baseline),
         plots=trajectory_plots(results),
-        packages=package_diff(results),
-        flags=flag_diff(results),
+        diffs=diff_tables(results),
+        causes=cause_summary(verdicts),
+        oracle=oracle_html(results),
         problems=[r for r in results if r["status"] != "ok" or r.get("errors")],
         results=results,
         baseline=baseline,
@@ -126,23 +129,44 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     return plots
 
 
-def package_diff(results: Sequence[Result]) -> pd.DataFrame:
-    """Installed distributions whose version is not the same in every environment that ran."""
-    ran = [r for r in results if r.get("fingerprint")]
-    table = pd.DataFrame({r["env"]: r["fingerprint"].get("distributions", {}) for r in ran})
-    if table.empty:
-        return table
-    differs = table.fillna("—").nunique(axis=1) > 1
-    return table[differs].fillna("—").sort_index()
+def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
+    """What differs between the environments that ran: defaults, API behaviour, packages, flags."""
+    ran = [r for r in results if r["status"] == "ok"]
+
+    def section(getter: Any) -> pd.DataFrame:
+        return differing({r["env"]: getter(r) for r in ran})
+
+    return {
+        "Resolved defaults that differ": section(lambda r: r.get("introspection", {}).get("defaults", {})),
+        "API behaviour that differs": section(lambda r: r.get("introspection", {}).get("api", {})),
+        "Installed packages that differ": section(lambda r: r.get("fingerprint", {}).get("distributions", {})),
+        "Environment flags that differ": section(lambda r: r.get("fingerprint", {}).get("env_vars", {})),
+    }
 
 
-def flag_diff(results: Sequence[Result]) -> pd.DataFrame:
-    """Relevant environment variables (backend, TensorFlow, oneDNN, threads) that differ between environments."""
-    ran = [r for r in results if r.get("fingerprint")]
-    table = pd.DataFrame({r["env"]: r["fingerprint"].get("env_vars", {}) for r in ran})
+def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per environment and cause: how many metrics drift, and the evidence of the first one."""
+    drifting = verdicts[verdicts["verdict"] == "drift"]
+    rows = []
+    for (env, cause), group in drifting.groupby(["env", "cause"], sort=True):
+        rows.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]),
+                     "evidence": group["evidence"].iloc[0]})
+    return rows
+
+
+def oracle_html(results: Sequence[Result]) -> str:
+    """The oracle table: expected values and every environment's distance, the closest in bold."""
+    table = oracle_distances(results)
     if table.empty:
-        return table
-    return table[table.fillna("(unset)").nunique(axis=1) > 1].fillna("(unset)").sort_index()
+        return ""
+    distances = table.drop(columns=["oracle float64", "oracle float32"])
+    styler = (
+        table.style.format("{:.7g}", na_rep="—")
+        .highlight_min(subset=list(distances.columns), axis=1, props="font-weight: bold")
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+    )
+    return styler.to_html()
 
 
 def format_value(value: Any) -> str:

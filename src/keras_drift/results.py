@@ -104,24 +104,28 @@ def status_result(env: str, status: str, reason: str, log_tail: str = "", **extr
 
 
 def decode(result: Result) -> Result:
-    """Turn the probe's non-finite spellings back into floats, in metrics and series."""
-    result["metrics"] = {key: _decode_scalar(value) for key, value in result.get("metrics", {}).items()}
-    result["series"] = {
-        name: {column: [_decode_scalar(v) for v in values] for column, values in series.items()}
-        for name, series in result.get("series", {}).items()
-    }
-    return result
+    """Turn the probe's non-finite spellings back into floats, wherever numbers are stored."""
+    return _map_numbers(result, _decode_scalar)
 
 
 def encode(result: Result) -> Result:
     """The inverse of :func:`decode`: non-finite floats become their JSON-safe strings."""
-    encoded = dict(result)
-    encoded["metrics"] = {key: _encode_scalar(value) for key, value in result.get("metrics", {}).items()}
-    encoded["series"] = {
-        name: {column: [_encode_scalar(v) for v in values] for column, values in series.items()}
+    return _map_numbers(dict(result), _encode_scalar)
+
+
+def _map_numbers(result: Result, convert: Any) -> Result:
+    """Apply ``convert`` to every value of the numeric sections (flat, per-dtype and per-series)."""
+    for key in ("metrics", "noise"):
+        result[key] = {name: convert(value) for name, value in result.get(key, {}).items()}
+    if "oracle" in result:
+        result["oracle"] = {
+            dtype: {name: convert(value) for name, value in values.items()} for dtype, values in result["oracle"].items()
+        }
+    result["series"] = {
+        name: {column: [convert(v) for v in values] for column, values in series.items()}
         for name, series in result.get("series", {}).items()
     }
-    return encoded
+    return result
 
 
 def _decode_scalar(value: Any) -> Any:

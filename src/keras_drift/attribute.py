@@ -1,0 +1,179 @@
+"""Say why a metric drifted: the most specific cause the recorded evidence supports, with that evidence.
+
+Rules, tried in this order for each drifting (environment, metric) against the baseline:
+
+1. ``api``: an API behaviour probe that this metric depends on behaves differently.
+2. ``defaults``: a resolved default that the metric's task relies on differs (keys both sides report).
+3. ``random_stream``: the library drew different initial weights (checksums differ) for this task, and
+   the same task from NumPy-provided weights (``*.shared_init``) agrees within tolerance.
+4. ``metric_semantics``: the quantities that depend on the trained weights alone agree, yet the reported
+   loss or accuracy differs.
+5. ``environment``: the same Keras and backend versions; only other packages or flags differ.
+6. ``numerics``: same inputs and same resolved hyper-parameters, but Keras or the backend differs.
+7. ``unexplained``: nothing above holds. Never a guess presented as fact.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from keras_drift.results import Result
+
+UNSET = "(unset)"
+CAUSES = ("api", "defaults", "random_stream", "metric_semantics", "environment", "numerics", "unexplained")
+# Which resolved defaults each task depends on (prefixes of introspection.defaults keys).
+TASK_DEFAULTS = {
+    "linear.reference": ("optimizer.SGD.", "loss.mse."),
+    "linear.defaults": ("optimizer.SGD.", "dense.", "loss.mse."),
+    "linear.shared_init": ("optimizer.SGD.", "loss.mse."),
+    "classifier.defaults": ("optimizer.Adam.", "dense.", "fit.", "loss.bce."),
+    "classifier.shared_init": ("optimizer.Adam.", "loss.bce."),
+}
+# Defaults a task sets explicitly, so their default value cannot matter to it.
+TASK_EXPLICIT = {"linear.reference": ("optimizer.SGD.learning_rate",)}
+# Which API probes a metric's value passes through, by metric-name glob.
+METRIC_API = {
+    "linear.*.loss": ("train_on_batch second call returns",),
+    "*.evaluate_loss": ("evaluate with a short last batch returns",),
+}
+# Metrics that are functions of the trained weights alone, per task family.
+WEIGHT_METRICS = {"linear": ("w", "b"), "classifier": ("val_loss", "val_accuracy")}
+# Distributions that define "the same Keras and backend".
+CORE_DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow", "tensorflow-cpu", "tf-keras", "keras"),
+    "jax": ("jax", "jaxlib", "keras"),
+    "torch": ("torch", "keras"),
+    "theano": ("theano", "keras"),
+}
+
+
+def attribute(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str) -> pd.DataFrame:
+    """``verdicts`` with two more columns, ``cause`` and ``evidence``, filled for drifting rows."""
+    by_env = {result["env"]: result for result in results}
+    drift_rows = verdicts[verdicts["verdict"] == "drift"]
+    drifting = set(zip(drift_rows["env"], drift_rows["metric"]))
+    causes, evidence = [], []
+    for row in verdicts.itertuples():
+        if row.verdict == "drift":
+            cause, why = explain(row.metric, by_env[row.env], by_env[baseline], drifting)
+        else:
+            cause, why = None, None
+        causes.append(cause)
+        evidence.append(why)
+    return verdicts.assign(cause=causes, evidence=evidence)
+
+
+def explain(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]]) -> tuple[str, str]:
+    """The cause of one drifting metric and the evidence for it, as one sentence."""
+    task = metric.rsplit(".", 1)[0]
+    family, _, _ = task.partition(".")
+    env = result["env"]
+
+    api = _changes(_api(base), _api(result), _relevant_api(metric))
+    if api:
+        return "api", f"{'; '.join(api)}"
+
+    defaults = _changes(_defaults(base), _defaults(result), _relevant_defaults(task))
+    if defaults:
+        return "defaults", f"resolved defaults differ: {'; '.join(defaults)}"
+
+    init_base, init_env = _initial_weights(base, task), _initial_weights(result, task)
+    if init_base and init_env and init_base.get("sha256") != init_env.get("sha256"):
+        drawn = f"initial weights differ (first kernel values {_head(init_base)} vs {_head(init_env)})"
+        shared = f"{family}.shared_init"
+        shared_metrics = [m for m in result["metrics"] if m.startswith(shared + ".")]
+        if metric.rsplit(".", 1)[-1].startswith("initial_"):
+            return "random_stream", f"the default initializer draws different numbers: {drawn}"
+        if shared_metrics and not any((env, m) in drifting for m in shared_metrics):
+            return "random_stream", f"{drawn}, while training from identical NumPy weights ({shared}.*) agrees within tolerance"
+        return "unexplained", f"{drawn}, but {shared}.* drifts too, so the random stream alone does not explain it"
+
+    weight_metrics = [f"{task}.{name}" for name in WEIGHT_METRICS.get(family, ())]
+    if metric not in weight_metrics and all(m in result["metrics"] for m in weight_metrics) and weight_metrics:
+        if not any((env, m) in drifting for m in weight_metrics):
+            names = ", ".join(weight_metrics)
+            return "metric_semantics", f"the trained weights agree ({names} within tolerance) but the reported value differs"
+
+    core = _changes(_distributions(base), _distributions(result), _core_names(base, result), one_sided=True)
+    backends = (_backend(base), _backend(result))
+    if backends[0] != backends[1]:
+        core.insert(0, f"backend: {backends[0]} -> {backends[1]}")
+    if core:
+        return "numerics", f"same inputs and resolved hyper-parameters; the framework differs: {'; '.join(core[:4])}"
+    others = _changes(_distributions(base), _distributions(result), None, one_sided=True)
+    flags = _changes(_flags(base), _flags(result), None, one_sided=True)
+    if others or flags:
+        listed = others[:6] + flags[:4]
+        return "environment", f"same Keras and backend; only these differ: {'; '.join(listed)}"
+    return "unexplained", "no recorded default, API behaviour, initial weight, package or flag differs"
+
+
+def differing(tables: Mapping[str, Mapping[str, Any]], absent: str = "—") -> pd.DataFrame:
+    """Rows (keys) whose value is not the same in every column (environment); ``absent`` where missing."""
+    table = pd.DataFrame({name: {key: _show(value) for key, value in values.items()} for name, values in tables.items()})
+    if table.empty:
+        return table
+    table = table.fillna(absent)
+    return table[table.nunique(axis=1) > 1].sort_index()
+
+
+def _changes(old: Mapping[str, Any], new: Mapping[str, Any], keys: Any, one_sided: bool = False) -> list[str]:
+    """``'key: old -> new'`` for keys whose values differ: keys both sides have, or with ``one_sided``
+    also keys only one side has (shown as ``(unset)``); ``keys`` narrows them when given."""
+    names = set(old) | set(new) if one_sided else set(old) & set(new)
+    chosen = [key for key in sorted(names) if keys is None or keys(key)]
+    return [
+        f"{key}: {_show(old.get(key, UNSET))} -> {_show(new.get(key, UNSET))}"
+        for key in chosen
+        if old.get(key, UNSET) != new.get(key, UNSET)
+    ]
+
+
+def _relevant_defaults(task: str):
+    prefixes, explicit = TASK_DEFAULTS.get(task, ()), TASK_EXPLICIT.get(task, ())
+    return lambda key: key.startswith(prefixes) and key not in explicit
+
+
+def _relevant_api(metric: str):
+    names = {name for pattern, probes in METRIC_API.items() if fnmatch.fnmatchcase(metric, pattern) for name in probes}
+    return lambda key: key in names
+
+
+def _core_names(base: Result, result: Result):
+    names = set(CORE_DISTRIBUTIONS.get(_backend(base), ())) | set(CORE_DISTRIBUTIONS.get(_backend(result), ()))
+    return lambda key: key in names
+
+
+def _api(result: Result) -> dict[str, Any]:
+    return result.get("introspection", {}).get("api", {})
+
+
+def _defaults(result: Result) -> dict[str, Any]:
+    return result.get("introspection", {}).get("defaults", {})
+
+
+def _distributions(result: Result) -> dict[str, str]:
+    return result.get("fingerprint", {}).get("distributions", {})
+
+
+def _flags(result: Result) -> dict[str, str]:
+    return result.get("fingerprint", {}).get("env_vars", {})
+
+
+def _backend(result: Result) -> str:
+    return result.get("fingerprint", {}).get("backend") or result.get("spec", {}).get("backend", "")
+
+
+def _initial_weights(result: Result, task: str) -> dict[str, Any]:
+    return result.get("facts", {}).get(task, {}).get("initial_weights", {})
+
+
+def _head(initial: Mapping[str, Any]) -> str:
+    return "[" + ", ".join(f"{value:.4g}" for value in initial.get("head", [])) + "]"
+
+
+def _show(value: Any) -> str:
+    return f"{value:.7g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,141 @@
+"""Each attribution rule on constructed results: the cause and the evidence it quotes."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from keras_drift.attribute import attribute, differing
+from keras_drift.compare import Tolerance, compare
+from conftest import make_result
+
+TOL = [Tolerance("*", 1e-6, 1e-5)]
+METRICS = {
+    "linear.defaults.w": 0.4187, "linear.defaults.b": 0.8915, "linear.defaults.loss": 0.0031,
+    "linear.defaults.initial_w": -0.8348,
+    "linear.shared_init.w": 0.5464, "linear.shared_init.b": 0.8270, "linear.shared_init.loss": 0.00027,
+    "classifier.defaults.loss": 0.7433, "classifier.defaults.val_loss": 0.6834, "classifier.defaults.val_accuracy": 0.555,
+    "classifier.shared_init.loss": 0.5240, "classifier.shared_init.val_loss": 0.5358,
+    "classifier.shared_init.val_accuracy": 0.785, "classifier.shared_init.evaluate_loss": 0.5130,
+}
+
+
+def base_result(env: str = "base") -> dict:
+    result = make_result(env, METRICS)
+    result["introspection"] = {
+        "defaults": {"optimizer.SGD.learning_rate": 0.01, "optimizer.Adam.epsilon": 1e-7, "fit.epochs": 1,
+                     "dense.kernel_initializer": "GlorotUniform", "loss.mse.reduction": "sum_over_batch_size"},
+        "api": {"train_on_batch second call returns": "that batch's loss", "SGD(lr=0.1)": "honoured"},
+    }
+    result["facts"] = {
+        task: {"initial_weights": {"sha256": "aaaa", "head": [-0.8348]}}
+        for task in ("linear.defaults", "linear.shared_init", "classifier.defaults", "classifier.shared_init")
+    }
+    result["fingerprint"] = {"backend": "tensorflow", "env_vars": {"KERAS_BACKEND": "tensorflow"},
+                             "distributions": {"keras": "3.15.1", "tensorflow-cpu": "2.21.0", "numpy": "2.1.0"}}
+    return result
+
+
+def causes_of(base: dict, other: dict) -> dict[str, tuple[str, str]]:
+    table = attribute(compare([base, other], "base", TOL), [base, other], "base")
+    drift = table[table["verdict"] == "drift"]
+    return {row.metric: (row.cause, row.evidence) for row in drift.itertuples()}
+
+
+def test_changed_default_is_named_old_to_new():
+    other = base_result("other")
+    other["introspection"]["defaults"]["optimizer.Adam.epsilon"] = 1e-8
+    other["introspection"]["defaults"]["fit.epochs"] = 10
+    other["metrics"]["classifier.defaults.loss"] = 0.70
+    cause, evidence = causes_of(base_result(), other)["classifier.defaults.loss"]
+    assert cause == "defaults"
+    assert "fit.epochs: 1 -> 10" in evidence and "optimizer.Adam.epsilon: 1e-07 -> 1e-08" in evidence
+
+
+def test_defaults_a_task_sets_explicitly_are_not_blamed():
+    other = base_result("other")
+    other["introspection"]["defaults"]["optimizer.SGD.learning_rate"] = 0.1
+    other["metrics"]["linear.reference.w"] = 0.5
+    base = base_result()
+    base["metrics"]["linear.reference.w"] = 0.6
+    assert causes_of(base, other)["linear.reference.w"][0] != "defaults"
+
+
+def test_random_stream_when_only_library_init_differs():
+    other = base_result("other")
+    other["fingerprint"]["backend"] = "jax"
+    other["facts"]["classifier.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [-0.0437]}
+    other["metrics"]["classifier.defaults.loss"] = 0.7440
+    cause, evidence = causes_of(base_result(), other)["classifier.defaults.loss"]
+    assert cause == "random_stream"
+    assert "[-0.8348] vs [-0.0437]" in evidence and "(classifier.shared_init.*) agrees within tolerance" in evidence
+
+
+def test_random_stream_is_not_claimed_when_shared_init_drifts_too():
+    other = base_result("other")
+    other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.98]}
+    other["metrics"]["linear.defaults.w"] = 0.7392
+    other["metrics"]["linear.shared_init.w"] = 0.60
+    found = causes_of(base_result(), other)
+    assert found["linear.defaults.w"][0] == "unexplained"
+    assert "linear.shared_init.* drifts too" in found["linear.defaults.w"][1]
+
+
+def test_initial_weights_themselves_are_the_random_stream():
+    other = base_result("other")
+    other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.98]}
+    other["metrics"]["linear.defaults.initial_w"] = 0.98
+    assert causes_of(base_result(), other)["linear.defaults.initial_w"][0] == "random_stream"
+
+
+def test_changed_api_behaviour_comes_first_for_metrics_that_pass_through_it():
+    other = base_result("other")
+    other["introspection"]["api"]["train_on_batch second call returns"] = "running mean over calls"
+    other["metrics"]["linear.defaults.loss"] = 0.0050
+    cause, evidence = causes_of(base_result(), other)["linear.defaults.loss"]
+    assert cause == "api"
+    assert evidence == "train_on_batch second call returns: that batch's loss -> running mean over calls"
+
+
+def test_metric_semantics_when_weights_agree_but_the_reported_loss_differs():
+    other = base_result("other")
+    other["metrics"]["classifier.shared_init.loss"] = 0.5300  # running loss differs, val_* agree
+    cause, evidence = causes_of(base_result(), other)["classifier.shared_init.loss"]
+    assert cause == "metric_semantics" and "classifier.shared_init.val_loss" in evidence
+
+
+def test_numerics_when_inputs_and_hyper_parameters_agree_but_the_framework_differs():
+    other = base_result("other")
+    other["fingerprint"]["distributions"]["tensorflow-cpu"] = "2.15.1"
+    other["metrics"]["linear.shared_init.w"] = 0.5470
+    cause, evidence = causes_of(base_result(), other)["linear.shared_init.w"]
+    assert cause == "numerics" and "tensorflow-cpu: 2.21.0 -> 2.15.1" in evidence
+
+
+def test_environment_when_only_other_packages_or_flags_differ():
+    other = base_result("other")
+    other["fingerprint"]["distributions"]["numpy"] = "1.26.4"
+    other["fingerprint"]["env_vars"]["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    other["metrics"]["linear.shared_init.w"] = 0.5470
+    cause, evidence = causes_of(base_result(), other)["linear.shared_init.w"]
+    assert cause == "environment"
+    assert "numpy: 2.1.0 -> 1.26.4" in evidence
+    assert "TF_ENABLE_ONEDNN_OPTS: (unset) -> 0" in evidence
+
+
+def test_unexplained_when_nothing_recorded_differs():
+    other = copy.deepcopy(base_result("other"))
+    other["metrics"]["linear.shared_init.w"] = 0.5470
+    assert causes_of(base_result(), other)["linear.shared_init.w"][0] == "unexplained"
+
+
+def test_rows_that_do_not_drift_carry_no_cause():
+    table = attribute(compare([base_result(), base_result("twin")], "base", TOL), [base_result(), base_result("twin")], "base")
+    assert set(table["verdict"]) == {"identical"} and table["cause"].isna().all()
+
+
+def test_differing_keeps_only_rows_that_differ():
+    table = differing({"a": {"x": 1, "y": "same", "z": 0.1}, "b": {"x": 2, "y": "same"}})
+    assert list(table.index) == ["x", "z"]
+    assert table.loc["z", "b"] == "—"
