@@ -5,6 +5,7 @@ calls these helpers; they translate to what the installed Keras accepts, from Ke
 Keras 3 on any backend. Python 3.6-compatible on purpose: the probe runs in era-authentic interpreters.
 """
 
+import importlib
 import inspect
 import os
 import random
@@ -20,6 +21,7 @@ ARGUMENT_SPELLINGS = {
 }
 # History keys of Keras <= 2.2 -> their later names.
 HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
+SUBMODULES = ("backend", "layers", "models", "optimizers", "callbacks")
 # Config keys of older optimizers -> their later names.
 CONFIG_KEYS = {"lr": "learning_rate"}
 
@@ -34,12 +36,18 @@ def load_keras():
         import tf_keras as keras
     else:
         import keras
+    # Keras 0.3's package __init__ imports none of its submodules; later ones import them all.
+    for name in SUBMODULES:
+        importlib.import_module(keras.__name__ + "." + name)
     return keras
 
 
 def keras_version(keras):
-    """The version string the Keras module reports about itself."""
-    return str(getattr(keras, "__version__", "unknown"))
+    """The version string the Keras module reports about itself (its distribution's where it has none)."""
+    version = getattr(keras, "__version__", None)
+    if version is None:
+        version = installed_distributions().get(keras.__name__.replace("_", "-"), "unknown")
+    return str(version)
 
 
 def keras_major(keras):
@@ -124,13 +132,10 @@ def optimizer(keras, name, **kwargs):
 
 
 def compile_model(model, optimizer, loss, metrics=None):
-    """``compile`` with metrics only where given (Keras 0.3 knew no ``metrics`` argument)."""
+    """``compile`` with metrics where the library takes them (Keras 0.3 asks for them in ``fit``)."""
     kwargs = {"optimizer": optimizer, "loss": loss}
-    if metrics:
-        if "metrics" in _parameters(model.compile):
-            kwargs["metrics"] = list(metrics)
-        else:
-            kwargs["class_mode"] = "binary"
+    if metrics and "metrics" in _parameters(model.compile):
+        kwargs["metrics"] = list(metrics)
     model.compile(**kwargs)
 
 
@@ -229,20 +234,69 @@ def dense_weights(layer):
     return np.asarray(kernel), np.asarray(bias)
 
 
+class NotApplicable(Exception):
+    """A task that needs something this environment does not have (raw TensorFlow, say)."""
+
+
+def tensorflow_v1():
+    """TensorFlow's graph-mode API: ``tf.compat.v1`` on TF 1.15/2.x, ``tf`` itself on older releases.
+
+    Raises :class:`NotApplicable` where TensorFlow is not installed (Theano, JAX, torch environments).
+    """
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise NotApplicable("TensorFlow is not installed")
+    v1 = getattr(getattr(tf, "compat", None), "v1", None)
+    return v1 if v1 is not None else tf
+
+
+def tf_variables_initializer(tf):
+    """The op that initialises all variables (``initialize_all_variables`` before TF 0.12)."""
+    initializer = getattr(tf, "global_variables_initializer", None) or tf.initialize_all_variables
+    return initializer()
+
+
 def installed_distributions():
     """Every installed distribution as ``{name: version}``, whatever the Python version."""
     try:
         from importlib import metadata
-    except ImportError:
-        import pkg_resources
-
-        return dict((dist.project_name.lower(), dist.version) for dist in pkg_resources.working_set)
+    except ImportError:  # Python < 3.8, and venvs there may lack setuptools' pkg_resources
+        return _scan_distributions()
     found = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]
         if name:
             found[name.lower()] = dist.version
     return found
+
+
+def _scan_distributions():
+    """Read ``Name`` and ``Version`` from the metadata files of every distribution on ``sys.path``."""
+    found = {}
+    for entry in sys.path:
+        if not os.path.isdir(entry):
+            continue
+        for folder in os.listdir(entry):
+            if not folder.endswith((".dist-info", ".egg-info")):
+                continue
+            path = os.path.join(entry, folder, "METADATA" if folder.endswith(".dist-info") else "PKG-INFO")
+            if os.path.isfile(path):
+                headers = _metadata_headers(path)
+                if "name" in headers and "version" in headers:
+                    found.setdefault(headers["name"].lower(), headers["version"])
+    return found
+
+
+def _metadata_headers(path):
+    headers = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            headers.setdefault(key.strip().lower(), value.strip())
+    return headers
 
 
 def _plain(value):

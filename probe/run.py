@@ -42,16 +42,21 @@ def main(argv=None):
         "timings": {"import_s": import_s, "tasks_s": {}},
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
-    result.update(facts={}, noise={}, repeats=max(1, args.repeats))
+    result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats))
     for name, task in tasks.TASKS:
         if not wanted or name in wanted:
             _run_task(name, task, keras, result)
-    result["introspection"] = {
-        "defaults": introspect.resolved_defaults(keras),
-        "api": introspect.api_behaviour(keras),
-    }
-    result["oracle"] = dict((dtype, oracle.expected(dtype)) for dtype in ("float64", "float32"))
-    result["fingerprint"] = fingerprint.collect(keras, seeding)
+    sections = (
+        ("introspection", lambda: {"defaults": introspect.resolved_defaults(keras), "api": introspect.api_behaviour(keras)}),
+        ("oracle", lambda: dict((dtype, oracle.expected(dtype)) for dtype in ("float64", "float32"))),
+        ("fingerprint", lambda: fingerprint.collect(keras, seeding)),
+    )
+    for name, collect in sections:
+        try:
+            result[name] = collect()
+        except Exception as exc:  # the task results above are worth keeping without it
+            result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            traceback.print_exc()
     result["timings"]["total_s"] = time.time() - started
     write_atomically(args.out, result)
 
@@ -63,6 +68,9 @@ def _run_task(name, task, keras, result):
         task_started = time.time()
         try:
             metrics, series, facts = task(keras)
+        except compat.NotApplicable as reason:
+            result["not_applicable"][name] = str(reason)
+            return
         except Exception as exc:  # one broken task must not hide the others
             result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             traceback.print_exc()

@@ -75,6 +75,32 @@ def linear_shared_init(keras):
     return _linear_fit(keras, "shared_init", shared_linear_weights(), "sgd")
 
 
+def linear_raw_tf(keras):
+    """The original raw-TensorFlow program: graph mode, zero variables, GradientDescentOptimizer(0.1)."""
+    tf = compat.tensorflow_v1()
+    x, y = (array.ravel() for array in linear_data())
+    graph = tf.Graph()
+    with graph.as_default():
+        w = tf.Variable(tf.zeros([1]))
+        b = tf.Variable(tf.zeros([1]))
+        loss = tf.reduce_mean(tf.square(w * x + b - y))
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        initialize = compat.tf_variables_initializer(tf)
+    series = {"step": [], "w": [], "b": [], "loss": []}
+    with tf.Session(graph=graph) as session:
+        session.run(initialize)
+        for step in range(LINEAR_STEPS):
+            _, step_loss = session.run([train, loss])
+            if step % RECORD_EVERY == 0 or step == LINEAR_STEPS - 1:
+                w_value, b_value = session.run([w, b])
+                series["step"].append(step)
+                series["w"].append(float(w_value[0]))
+                series["b"].append(float(b_value[0]))
+                series["loss"].append(float(step_loss))
+    metrics = {"linear.raw_tf.w": series["w"][-1], "linear.raw_tf.b": series["b"][-1]}
+    return metrics, {"linear.raw_tf": series}, {}
+
+
 def classifier_defaults(keras):
     """Default initializers, ``Adam()``, and every ``fit()`` default (batch size, epochs, shuffle)."""
     return _classifier_fit(keras, "defaults", None, {})
@@ -87,6 +113,7 @@ def classifier_shared_init(keras):
 
 
 TASKS = (
+    ("linear.raw_tf", linear_raw_tf),
     ("linear.reference", linear_reference),
     ("linear.defaults", linear_defaults),
     ("linear.shared_init", linear_shared_init),

@@ -44,3 +44,12 @@ def test_spell_translates_canonical_arguments(target, canonical, spelled):
 @pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "probe").glob("*.py")), ids=lambda p: p.name)
 def test_probe_parses_as_python_36(path: Path):
     ast.parse(path.read_text(), filename=str(path), feature_version=(3, 6))
+
+
+def test_distribution_scan_reads_dist_info_and_egg_info(tmp_path, monkeypatch):
+    (tmp_path / "Keras-0.3.3.dist-info").mkdir()
+    (tmp_path / "Keras-0.3.3.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: Keras\nVersion: 0.3.3\n\nName: not-a-header\n")
+    (tmp_path / "six-1.16.0.egg-info").mkdir()
+    (tmp_path / "six-1.16.0.egg-info" / "PKG-INFO").write_text("Name: six\nVersion: 1.16.0\n")
+    monkeypatch.setattr("sys.path", [str(tmp_path), str(tmp_path / "missing")])
+    assert compat._scan_distributions() == {"keras": "0.3.3", "six": "1.16.0"}

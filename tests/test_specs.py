@@ -21,7 +21,7 @@ def test_valid_spec_loads_every_field(write_env):
     assert spec.requirements == ("keras==3.15.1", "jax[cpu]==0.10.2")
     assert spec.backend == "jax" and spec.python == "3.11"
     assert spec.tags == ("default", "keras3")
-    assert spec.process_env() == {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
+    assert spec.process_env(Path("/c")) == {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
     assert not spec.floating and not spec.baseline
 
 
@@ -99,3 +99,28 @@ def test_shipped_environments_cover_the_default_matrix():
     assert default["tf-keras-2.21"].env == {"TF_USE_LEGACY_KERAS": "1"}
     assert {default[name].backend for name in default} == {"tensorflow", "jax", "torch"}
     assert choose_baseline(list(default.values())).name == "tf-2.15"
+
+
+def test_hooks_must_exist_beside_the_envs_folder(write_env, tmp_path):
+    with pytest.raises(SpecError, match=r"bad.toml: hooks\[0\]: 'no-such-hook' is not a hook; available: none"):
+        load_spec(write_env("bad", VALID + 'hooks = ["no-such-hook"]\n'))
+    hooks = tmp_path / "probe" / "hooks"
+    hooks.mkdir(parents=True)
+    (hooks / "my_shim.py").write_text("X = 1\n")
+    spec = load_spec(write_env("ok", VALID + 'hooks = ["my-shim"]\n'))
+    assert spec.hook_files == [hooks / "my_shim.py"]
+    key = spec.install_key()
+    (hooks / "my_shim.py").write_text("X = 2\n")
+    assert load_spec(spec.path).install_key() != key  # a changed hook rebuilds the environment
+
+
+def test_cache_placeholder_expands_in_env_values(write_env):
+    spec = load_spec(write_env("theano", VALID.replace('XLA_FLAGS = "--xla_cpu_enable_fast_math=false"',
+                                                       'THEANO_FLAGS = "blas.ldflags=,base_compiledir={cache}/theano"')))
+    assert spec.process_env(Path("/var/cache/kd"))["THEANO_FLAGS"] == "blas.ldflags=,base_compiledir=/var/cache/kd/theano"
+
+
+def test_shipped_legacy_selection_spans_eleven_years():
+    legacy = {spec.name for spec in select(load_specs(PROJECT_ROOT / "envs"), tags=["legacy"])}
+    assert {"keras-0.3.3-theano", "keras-1.2.0-theano", "keras-2.3.1-theano", "keras-1.2.0-tf-0.12",
+            "keras-2.2.5-tf-1.15", "tf-2.15", "keras-3.15-tf-2.21"} <= legacy

@@ -61,6 +61,8 @@ def ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
         shutil.rmtree(path)
     builder = _build_with_uv if uv_binary() else _build_with_virtualenv
     builder(spec, path, log)
+    if spec.hooks:
+        _install_hooks(spec, python, log)
     key_file.write_text(key + "\n")
     return Environment(path, python, reused=False)
 
@@ -146,6 +148,29 @@ def _what_to_install(spec: EnvSpec) -> list[str]:
     if spec.lock_path.is_file():
         return ["--require-hashes", "--no-deps", "-r", str(spec.lock_path)]
     return list(spec.requirements)
+
+
+def _install_hooks(spec: EnvSpec, python: Path, log: Log) -> None:
+    """Copy the spec's start-up hooks into site-packages and import them from a ``.pth`` file."""
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    modules = []
+    for source in spec.hook_files:
+        module = f"_keras_drift_hook_{source.stem}"
+        shutil.copyfile(source, Path(site_packages) / f"{module}.py")
+        modules.append(module)
+    (Path(site_packages) / "_keras_drift_hooks.pth").write_text("".join(f"import {m}\n" for m in modules))
+    log(f"installed start-up hooks {', '.join(spec.hooks)} into {site_packages}")
+
+
+def cache_dir() -> Path:
+    """keras-drift's cache folder (``$KERAS_DRIFT_CACHE``, else the user's cache folder), created."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "keras-drift"
+    folder = Path(os.environ.get("KERAS_DRIFT_CACHE", default))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _run(command: list[str], env: dict[str, str], log: Log) -> None:

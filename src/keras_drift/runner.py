@@ -93,7 +93,7 @@ def _probe(
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
     out.unlink(missing_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
-    env.update(spec.process_env())
+    env.update(spec.process_env(environments.cache_dir()))
     command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name]
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()

@@ -27,6 +27,16 @@ DEFAULT_TAG = "default"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+def hook_path(spec_path: Path, name: str) -> Path:
+    """The file of a start-up hook an environment file names: ``probe/hooks/`` beside its ``envs/``."""
+    return spec_path.resolve().parent.parent / "probe" / "hooks" / f"{name.replace('-', '_')}.py"
+
+
+def _available_hooks(spec_path: Path) -> str:
+    found = sorted(p.stem.replace("_", "-") for p in hook_path(spec_path, "x").parent.glob("*.py") if p.stem != "__init__")
+    return ", ".join(found) or "none"
+
+
 class InputError(Exception):
     """Unusable input (a spec, a selection, a result file): a one-line message naming file and field."""
 
@@ -52,6 +62,7 @@ class EnvSpec:
     tags: tuple[str, ...] = ()
     description: str = ""
     baseline: bool = False
+    hooks: tuple[str, ...] = ()
 
     @property
     def floating(self) -> bool:
@@ -68,13 +79,21 @@ class EnvSpec:
         digest = hashlib.sha256()
         for part in (self.python, *sorted(self.requirements)):
             digest.update(part.encode() + b"\0")
-        if self.lock_path.is_file():
-            digest.update(self.lock_path.read_bytes())
+        for path in [self.lock_path, *self.hook_files]:
+            if path.is_file():
+                digest.update(path.read_bytes())
         return digest.hexdigest()[:16]
 
-    def process_env(self) -> dict[str, str]:
-        """Environment variables the probe runs with: the backend, then the spec's own table."""
-        return {"KERAS_BACKEND": self.backend, **self.env}
+    @property
+    def hook_files(self) -> list[Path]:
+        """The start-up hook files this environment installs (see ``probe/hooks/__init__.py``)."""
+        return [hook_path(self.path, name) for name in self.hooks]
+
+    def process_env(self, cache_dir: Path) -> dict[str, str]:
+        """Environment variables the probe runs with: the backend, then the spec's own table, in which
+        ``{cache}`` stands for keras-drift's cache folder (for example a shared Theano compile folder)."""
+        expanded = {key: value.replace("{cache}", str(cache_dir)) for key, value in self.env.items()}
+        return {"KERAS_BACKEND": self.backend, **expanded}
 
 
 def normalize_name(name: str) -> str:
@@ -90,6 +109,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "tags": list,
     "description": str,
     "baseline": bool,
+    "hooks": list,
 }
 _REQUIRED = ("requirements", "python", "backend")
 
@@ -124,6 +144,10 @@ def load_spec(path: Path) -> EnvSpec:
         raise SpecError(path, "backend", f"{data['backend']!r} is not one of {', '.join(BACKENDS)}")
     if not re.fullmatch(r"\d+(\.\d+){0,2}", data["python"]):
         raise SpecError(path, "python", f"{data['python']!r} is not a version such as \"3.11\"")
+    hooks = tuple(_strings(path, "hooks", data.get("hooks", [])))
+    for index, name in enumerate(hooks):
+        if not hook_path(path, name).is_file():
+            raise SpecError(path, f"hooks[{index}]", f"{name!r} is not a hook; available: {_available_hooks(path)}")
     env = data.get("env", {})
     for key, value in env.items():
         if not isinstance(value, str):
@@ -138,6 +162,7 @@ def load_spec(path: Path) -> EnvSpec:
         tags=tags,
         description=data.get("description", ""),
         baseline=data.get("baseline", False),
+        hooks=hooks,
     )
 
 

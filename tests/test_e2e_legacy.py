@@ -1,0 +1,66 @@
+"""End to end on the Theano era: the comparison that started keras-drift, Keras 0.3.3 against 1.2.0.
+
+Real installs (Theano 1.0.5 on Python 3.11, with the collections start-up hook for Keras 1.2) and the
+real probe. The finding to reproduce: the Adam maths did not change, fit()'s defaults did.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import PROJECT_ROOT
+from test_e2e import keras_drift
+
+pytestmark = pytest.mark.e2e
+ENVS = ("keras-0.3.3-theano", "keras-1.2.0-theano")
+
+
+@pytest.fixture(scope="module")
+def legacy_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("legacy")
+    (work / "envs").mkdir()
+    for name in ENVS:
+        shutil.copy(PROJECT_ROOT / "envs" / f"{name}.toml", work / "envs")
+    shutil.copytree(PROJECT_ROOT / "probe" / "hooks", work / "probe" / "hooks")
+    completed = keras_drift(
+        "drift", "--envs", ",".join(ENVS), "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
+        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2", cwd=work,
+    )
+    print(completed.stdout, completed.stderr, sep="\n")
+    verdicts = json.loads((work / "reports" / "latest" / "verdicts.json").read_text())
+    return work, completed, verdicts
+
+
+def test_both_generations_run_every_task(legacy_run):
+    work, completed, verdicts = legacy_run
+    assert completed.returncode == 1, completed.stderr  # drift, no failure
+    for name in ENVS:
+        result = json.loads((work / "reports" / "latest" / "results" / f"{name}.json").read_text())
+        assert result["status"] == "ok" and result["errors"] == {}, result.get("errors")
+        assert result["fingerprint"]["backend"] == "theano"
+        assert result["metrics"]["linear.reference.w"] == pytest.approx(0.6, abs=1e-4)
+    assert verdicts["environments"][ENVS[1]]["status"] == "ok"
+
+
+def test_fit_defaults_not_adam_explain_the_classifier(legacy_run):
+    _, _, verdicts = legacy_run
+    newer = verdicts["environments"][ENVS[1]]["metrics"]
+    epochs = newer["classifier.defaults.epochs"]
+    assert (epochs["baseline"], epochs["value"], epochs["verdict"]) == (100, 10, "drift")
+    assert epochs["cause"] == "defaults"
+    assert "fit.epochs: 100 -> 10" in epochs["evidence"] and "fit.batch_size: 128 -> 32" in epochs["evidence"]
+    assert "optimizer.Adam" not in epochs["evidence"]  # the Adam maths and defaults are unchanged
+    # with explicit epochs and batch size the two generations agree
+    for metric in ("classifier.shared_init.loss", "classifier.shared_init.val_accuracy"):
+        assert newer[metric]["verdict"] in ("identical", "within_tolerance"), (metric, newer[metric])
+
+
+def test_report_shows_the_defaults_diff(legacy_run):
+    work, _, _ = legacy_run
+    html = (work / "reports" / "latest" / "report.html").read_text()
+    section = html.split("Resolved defaults that differ")[1].split("<h2>")[0]
+    assert "fit.epochs" in section and "fit.batch_size" in section and "100" in section
+    assert "optimizer.Adam.epsilon" not in section  # 1e-08 in both
