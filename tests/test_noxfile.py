@@ -20,6 +20,7 @@ def test_sessions_are_generated_from_envs(tmp_path):
     shutil.copy(PROJECT_ROOT / "noxfile.py", tmp_path)
     shutil.copytree(PROJECT_ROOT / "src", tmp_path / "src")
     shutil.copytree(PROJECT_ROOT / "envs", tmp_path / "envs")
+    shutil.copytree(PROJECT_ROOT / "probe", tmp_path / "probe")  # env files name its start-up hooks
     assert list_sessions(tmp_path)[0] == {"drift"}  # what a bare `nox` runs
     before, _ = list_sessions(tmp_path, "-t", "probe")
     assert {"probe-tf-2.15", "probe-keras-3.15-jax", "probe-keras-3.15-torch"} <= before
