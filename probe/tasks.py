@@ -62,17 +62,17 @@ def shared_classifier_weights():
 def linear_reference(keras):
     """The raw-TensorFlow style of the original comparison: zero init, SGD with learning rate 0.1."""
     weights = [np.zeros((1, 1), "float32"), np.zeros((1,), "float32")]
-    return _linear_fit(keras, "reference", weights, compat.optimizer(keras, "SGD", learning_rate=0.1))
+    return _linear_fit(keras, "reference", weights, lambda: compat.optimizer(keras, "SGD", learning_rate=0.1))
 
 
 def linear_defaults(keras):
     """What ``Dense(1)`` and ``optimizer="sgd"`` give with the library's own defaults."""
-    return _linear_fit(keras, "defaults", None, "sgd")
+    return _linear_fit(keras, "defaults", None, lambda: "sgd")
 
 
 def linear_shared_init(keras):
     """NumPy-provided initial weights, default optimizer: isolates the optimizer from the initializer."""
-    return _linear_fit(keras, "shared_init", shared_linear_weights(), "sgd")
+    return _linear_fit(keras, "shared_init", shared_linear_weights(), lambda: "sgd")
 
 
 def linear_raw_tf(keras):
@@ -122,7 +122,8 @@ TASKS = (
 )
 
 
-def _linear_fit(keras, variant, weights, optimizer):
+def _linear_fit(keras, variant, weights, make_optimizer):
+    # The optimizer is made after the reset: on graph backends its variables belong to the new graph.
     compat.reset(keras, SEED)
     x, y = linear_data()
     model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
@@ -130,7 +131,7 @@ def _linear_fit(keras, variant, weights, optimizer):
         model.set_weights(weights)
     facts = {"initial_weights": weights_fingerprint(model)}
     initial_w, initial_b = compat.dense_weights(model.layers[-1])
-    compat.compile_model(model, optimizer, "mse")
+    compat.compile_model(model, make_optimizer(), "mse")
     series = {"step": [], "w": [], "b": [], "loss": []}
     loss = None
     for step in range(LINEAR_STEPS):
