@@ -200,24 +200,53 @@ def optimizer_config(instance):
     )
 
 
+# Keras 2.0-2.2 report the named initializers as VarianceScaling(scale, mode, distribution).
+VARIANCE_SCALING_NAMES = {
+    (1.0, "fan_avg", "uniform"): "glorot_uniform",
+    (1.0, "fan_avg", "normal"): "glorot_normal",
+    (2.0, "fan_in", "uniform"): "he_uniform",
+    (2.0, "fan_in", "normal"): "he_normal",
+    (1.0, "fan_in", "uniform"): "lecun_uniform",
+    (1.0, "fan_in", "normal"): "lecun_normal",
+}
+
+
 def initializer_names(layer):
-    """The class names of a layer's kernel and bias initializers, however the config spells them."""
+    """A layer's kernel and bias initializers in one spelling (``glorot_uniform``), however the config
+    names them: ``init="glorot_uniform"`` (Keras 0.3/1), ``VarianceScaling`` (2.0-2.2), ``GlorotUniform``."""
     config = layer.get_config()
     names = {}
     for part, keys in (("kernel", ("kernel_initializer", "init")), ("bias", ("bias_initializer",))):
         for key in keys:
             if key in config:
-                value = config[key]
-                names[part] = value.get("class_name", str(value)) if isinstance(value, dict) else str(value)
+                names[part] = _initializer_name(config[key])
                 break
     return names
+
+
+def _initializer_name(value):
+    if not isinstance(value, dict):
+        return _snake(str(value))
+    name, settings = value.get("class_name", "?"), value.get("config", {})
+    if name == "VarianceScaling":
+        distribution = str(settings.get("distribution", "")).replace("truncated_", "")
+        key = (float(settings.get("scale", 0)), settings.get("mode"), distribution)
+        return VARIANCE_SCALING_NAMES.get(key, "variance_scaling")
+    return _snake(name)
+
+
+def _snake(name):
+    """``GlorotUniform`` -> ``glorot_uniform``; ``zero`` (Keras 0.3/1) -> ``zeros``."""
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return {"zero": "zeros", "one": "ones"}.get(snake, snake)
 
 
 def loss_reduction(keras, class_name):
     """How a loss class reduces over the batch; Keras before 2.2 had loss functions only."""
     cls = getattr(getattr(keras, "losses", None), class_name, None)
     if cls is None:
-        return "mean (function, no reduction argument)"
+        # Before loss classes, the training loop averaged the loss function over the batch's samples.
+        return "sum_over_batch_size"
     reduction = str(getattr(cls(), "reduction", "unknown"))
     # Keras 2's "auto" is sum_over_batch_size outside a distribution strategy (the probe uses none).
     return "sum_over_batch_size" if reduction == "auto" else reduction

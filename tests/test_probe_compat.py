@@ -53,3 +53,28 @@ def test_distribution_scan_reads_dist_info_and_egg_info(tmp_path, monkeypatch):
     (tmp_path / "six-1.16.0.egg-info" / "PKG-INFO").write_text("Name: six\nVersion: 1.16.0\n")
     monkeypatch.setattr("sys.path", [str(tmp_path), str(tmp_path / "missing")])
     assert compat._scan_distributions() == {"keras": "0.3.3", "six": "1.16.0"}
+
+
+class FakeLayer:
+    def __init__(self, config):
+        self.config = config
+
+    def get_config(self):
+        return self.config
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"init": "glorot_uniform"},  # Keras 0.3 / 1.x
+        {"kernel_initializer": {"class_name": "VarianceScaling",  # Keras 2.0-2.2
+                                "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None}},
+         "bias_initializer": {"class_name": "Zeros", "config": {}}},
+        {"kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": None}},
+         "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}}},  # Keras 3
+    ],
+)
+def test_initializer_names_are_spelled_one_way(config):
+    names = compat.initializer_names(FakeLayer(config))
+    assert names["kernel"] == "glorot_uniform"
+    assert names.get("bias", "zeros") == "zeros"
