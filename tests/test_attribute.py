@@ -139,3 +139,13 @@ def test_differing_keeps_only_rows_that_differ():
     table = differing({"a": {"x": 1, "y": "same", "z": 0.1}, "b": {"x": 2, "y": "same"}})
     assert list(table.index) == ["x", "z"]
     assert table.loc["z", "b"] == "—"
+
+
+def test_a_different_keras_is_numerics_even_without_a_recorded_backend():
+    base, other = base_result(), base_result("other")
+    for result in (base, other):
+        del result["fingerprint"]["backend"]
+    other["fingerprint"]["distributions"]["keras"] = "3.16.0"
+    other["metrics"]["linear.shared_init.w"] = 0.5470
+    cause, evidence = causes_of(base, other)["linear.shared_init.w"]
+    assert cause == "numerics" and "keras: 3.15.1 -> 3.16.0" in evidence

@@ -134,3 +134,15 @@ def test_report_command_rerenders_without_touching_environments(drift_run):
     assert completed.returncode == 2, completed.stderr
     assert (latest / "report.html").is_file()
     assert json.loads((latest / "verdicts.json").read_text()) == before
+
+
+def test_real_report_in_headless_chromium(drift_run):
+    from browser import open_report
+
+    work, completed = drift_run
+    check = open_report(work / "reports" / "latest" / "report.html", "e2e-report")
+    assert check.console_errors == [] and len(check.requests) == 1
+    assert check.verdict == completed.stdout.splitlines()[0]
+    assert all(name in check.text for name in (*ENVS, "broken"))
+    assert len(check.svg_sizes) >= 4 and all(w > 300 and h > 100 for w, h in check.svg_sizes)
+    assert not check.overflows_narrow

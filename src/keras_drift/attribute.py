@@ -143,7 +143,7 @@ def _relevant_api(metric: str):
 
 
 def _core_names(base: Result, result: Result):
-    names = set(CORE_DISTRIBUTIONS.get(_backend(base), ())) | set(CORE_DISTRIBUTIONS.get(_backend(result), ()))
+    names = {"keras", "tf-keras"} | set(CORE_DISTRIBUTIONS.get(_backend(base), ())) | set(CORE_DISTRIBUTIONS.get(_backend(result), ()))
     return lambda key: key in names
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import platform
 from pathlib import Path
 from typing import Any, Sequence
@@ -109,24 +110,35 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     names = sorted({name for result in results for name in result.get("series", {})})
     plots = []
     for name in names:
-        x_key = "step" if name.startswith("linear.") else "epoch"
-        columns = ["loss", "w"] if x_key == "step" else ["loss", "val_loss"]
-        figure, axes = plt.subplots(1, len(columns), figsize=(9, 3))
-        for axis, column in zip(axes, columns):
-            for result in results:
-                series = result.get("series", {}).get(name)
-                if series and column in series:
-                    axis.plot(series[x_key], series[column], marker=".", linewidth=1, label=result["env"])
-            axis.set_title(f"{name}: {column}", fontsize=9)
-            axis.set_xlabel(x_key, fontsize=8)
-            if column == "loss" and x_key == "step":
-                axis.set_yscale("log")
-            axis.tick_params(labelsize=7)
-        axes[-1].legend(fontsize=7, loc="best")
-        figure.tight_layout()
-        plots.append({"name": name, "svg": _svg(figure, salt=name)})
-        plt.close(figure)
+        # Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page.
+        settings = {"svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}
+        with matplotlib.rc_context(settings):
+            plots.append({"name": name, "svg": _plot(plt, results, name)})
     return plots
+
+
+def _plot(plt: Any, results: Sequence[Result], name: str) -> str:
+    """Two panels of one series, every environment's curve on shared axes, as SVG text."""
+    x_key = "step" if name.startswith("linear.") else "epoch"
+    columns = ["loss", "w"] if x_key == "step" else ["loss", "val_loss"]
+    # Markers only on short per-epoch curves: each marker is an SVG element of its own.
+    marker = "." if x_key == "epoch" else None
+    figure, axes = plt.subplots(1, len(columns), figsize=(9, 3))
+    for axis, column in zip(axes, columns):
+        for result in results:
+            series = result.get("series", {}).get(name)
+            if series and column in series:
+                axis.plot(series[x_key], series[column], marker=marker, linewidth=1, label=result["env"])
+        axis.set_title(f"{name}: {column}", fontsize=9)
+        axis.set_xlabel(x_key, fontsize=8)
+        if column == "loss" and x_key == "step":
+            axis.set_yscale("log")
+        axis.tick_params(labelsize=7)
+    axes[-1].legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    svg = _svg(figure)
+    plt.close(figure)
+    return svg
 
 
 def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
@@ -198,13 +210,10 @@ def _severity(row: dict[str, Any]) -> float:
     return math.inf
 
 
-def _svg(figure: Any, salt: str) -> str:
-    from matplotlib import rc_context
-
+def _svg(figure: Any) -> str:
     buffer = io.StringIO()
-    # Text as text (smaller than glyph paths); a salt per plot keeps element ids unique on the page.
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        # No RDF metadata block: it only names creator and format, with namespace URLs.
-        figure.savefig(buffer, format="svg", metadata={key: None for key in ("Creator", "Date", "Format", "Type")})
+    # No RDF metadata block: it only names creator and format, with namespace URLs.
+    figure.savefig(buffer, format="svg", metadata={key: None for key in ("Creator", "Date", "Format", "Type")})
     svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    # Path data and indentation span many lines; one space is the same SVG in far fewer bytes.
+    return re.sub(r"\s*\n\s*", " ", svg[svg.index("<svg") :])

@@ -1,0 +1,62 @@
+"""Open a report in real headless Chromium (Debian's, never a downloaded one) and check what a reader sees."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT
+
+SCREENSHOTS = PROJECT_ROOT / "reports" / "test-screenshots"
+# Flags for a closed network: without them Chromium keeps trying to reach its update and sync services.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    """Debian's Chromium, or skip the test saying how to get it."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it in CI")
+    return found
+
+
+@dataclass
+class PageCheck:
+    """What the page did while loading: console messages, page errors, requests, and what it shows."""
+
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    verdict: str = ""
+    text: str = ""
+    svg_sizes: list[tuple[float, float]] = field(default_factory=list)
+    overflows_narrow: bool = False
+
+
+def open_report(report: Path, screenshot_name: str) -> PageCheck:
+    """Load ``report`` from file:// in headless Chromium, collect a :class:`PageCheck`, save screenshots."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    check = PageCheck()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda message: message.type == "error" and check.console_errors.append(message.text))
+        page.on("pageerror", lambda error: check.console_errors.append(str(error)))
+        page.on("request", lambda request: check.requests.append(request.url))
+        page.goto(report.resolve().as_uri())
+        page.wait_for_load_state("load")
+        check.verdict = page.inner_text("p.verdict")
+        check.text = page.inner_text("body")
+        check.svg_sizes = [(box["width"], box["height"]) for box in (svg.bounding_box() for svg in page.query_selector_all("svg")) if box]
+        page.screenshot(path=str(SCREENSHOTS / f"{screenshot_name}.png"), full_page=True)
+        page.set_viewport_size({"width": 420, "height": 900})
+        check.overflows_narrow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+        page.screenshot(path=str(SCREENSHOTS / f"{screenshot_name}-narrow.png"))
+        browser.close()
+    return check
