@@ -81,6 +81,11 @@ def _run_task(name, task, keras, result):
             result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
             result["series"][name] = _json_series(series[name])
             result["facts"][name] = facts
+            non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
+            if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
+                result["errors"][name] = "non-finite values in training: " + ", ".join(
+                    "%s=%s" % (key, _json_scalar(metrics[key])) for key in non_finite
+                )
         runs.append(metrics)
     for key in runs[0]:
         result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))

@@ -125,3 +125,10 @@ def test_noise_floor_widens_the_tolerance_by_both_environments_spread():
     assert table.loc["wobbly", "noise_floor"] == pytest.approx(0.025)
     assert table.loc["wobbly", "verdict"] == "within_tolerance"  # |0.02| <= 0.01 + 0.015
     assert table.loc["steady", "verdict"] == "drift"  # |0.03| > 0.01 + 0
+
+
+def test_exit_code_counts_failed_environments_even_without_metric_rows():
+    results = [make_result("a", {}, status="failed", reason="x"), make_result("b", {}, status="failed", reason="y")]
+    table = compare(results, "a", [TOL])
+    assert table.empty and exit_code(table) == EXIT_OK
+    assert exit_code(table, results) == EXIT_FAILED

@@ -1,7 +1,8 @@
 """The ``keras-drift`` command: run probes, compare, render, and list environments.
 
 Exit codes (shared by ``drift`` and ``report``): 0 no drift and no failure, 1 a metric drifted beyond its
-tolerance, 2 an environment failed, 3 unusable input (a bad env file, selection or result file).
+tolerance, 2 an environment failed, 3 unusable input (a bad env file, selection or result file, or a
+reports folder that cannot be written), 130 interrupted by Ctrl-C (partial results kept).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Sequence
 from keras_drift import attribute, compare, report, results, runner, runs
 from keras_drift.specs import EnvSpec, InputError, choose_baseline, load_specs, select
 
+EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
@@ -28,6 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"keras-drift: error: {exc}", file=sys.stderr)
         return compare.EXIT_BAD_INPUT
+    except Interrupted as exc:
+        print(f"keras-drift: interrupted: partial results kept in {exc} (run.json says incomplete); "
+              "reports/latest is unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+class Interrupted(Exception):
+    """A run stopped by Ctrl-C; carries its run folder."""
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -86,15 +97,22 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
         "baseline": baseline,
     }
     runs.write_run_info(run_dir, info)
-    outcome = runner.run_environments(
-        selected,
-        run_dir,
-        project_root=Path(args.root).resolve(),
-        envs_dir=Path(args.venvs).resolve(),
-        jobs=args.jobs,
-        timeout_s=args.timeout,
-        on_done=_print_progress,
-    )
+    try:
+        outcome = runner.run_environments(
+            selected,
+            run_dir,
+            project_root=Path(args.root).resolve(),
+            envs_dir=Path(args.venvs).resolve(),
+            jobs=args.jobs,
+            timeout_s=args.timeout,
+            on_done=_print_progress,
+        )
+    except KeyboardInterrupt:
+        info.update(incomplete=True, interrupted_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        runs.write_run_info(run_dir, info)
+        raise Interrupted(run_dir) from None
+    except OSError as exc:  # disk full, folder removed or unwritable mid-run
+        raise InputError(f"{run_dir}: cannot write the run: {exc.strerror or exc}") from None
     info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     runs.write_run_info(run_dir, info)
     return outcome

@@ -120,10 +120,13 @@ def compare(results: Sequence[Result], baseline: str, tolerances: Sequence[Toler
     return pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
 
 
-def exit_code(verdicts: pd.DataFrame) -> int:
-    """0 when nothing drifted or failed, 1 when something drifted, 2 when an environment failed."""
+def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> int:
+    """0 when nothing drifted or failed, 1 when something drifted, 2 when an environment or task failed.
+
+    The results count as well as the rows: environments that all failed leave no metric rows at all.
+    """
     found = set(verdicts["verdict"])
-    if "failed" in found:
+    if "failed" in found or any(result["status"] == "failed" for result in results):
         return EXIT_FAILED
     if "drift" in found:
         return EXIT_DRIFT
@@ -158,7 +161,7 @@ def verdicts_document(verdicts: pd.DataFrame, results: Sequence[Result], baselin
         "schema_version": 1,
         "run_id": run_id,
         "baseline": baseline,
-        "exit_code": exit_code(verdicts),
+        "exit_code": exit_code(verdicts, results),
         "counts": {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS},
         "closest_to_oracle": closest_to_oracle(results),
         "environments": environments,
@@ -206,9 +209,11 @@ def _verdict(
         if side["status"] != "ok":
             return ("skipped" if side["status"] == "skipped" else "failed"), None, None
     for side in (result, reference):
+        if any(metric.startswith(task + ".") for task in side.get("errors", {})):
+            return "failed", None, None  # the task raised, or produced NaN or infinity in training
+    for side in (result, reference):
         if metric not in side["metrics"]:
-            task_failed = any(metric.startswith(task + ".") for task in side.get("errors", {}))
-            return ("failed" if task_failed else "missing"), None, None
+            return "missing", None, None
     return judge(result["metrics"][metric], reference["metrics"][metric], tolerance, floor)
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from filelock import FileLock
+
 from keras_drift.specs import EnvSpec
 
 KEY_FILE = ".keras-drift-key"
@@ -48,7 +50,17 @@ Log = Callable[[str], None]
 
 
 def ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
-    """Return a ready environment for ``spec``, rebuilding it only when its install key changed."""
+    """Return a ready environment for ``spec``, rebuilding it only when its install key changed.
+
+    A lock per environment lets two runs on one checkout share the environments folder: the second
+    waits while the first builds, then reuses what it built.
+    """
+    Path(envs_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(envs_dir) / f".{spec.name}.lock")):
+        return _ensure_environment(spec, envs_dir, log)
+
+
+def _ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
     path = Path(envs_dir) / spec.name
     python = path / "bin" / "python"
     key = spec.install_key()

@@ -157,12 +157,11 @@ def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
 
 
 def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per environment and cause: how many metrics drift, and the evidence of the first one."""
+    """One line per environment, cause and distinct evidence, with the metrics it explains."""
     drifting = verdicts[verdicts["verdict"] == "drift"]
     rows = []
-    for (env, cause), group in drifting.groupby(["env", "cause"], sort=True):
-        rows.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]),
-                     "evidence": group["evidence"].iloc[0]})
+    for (env, cause, evidence), group in drifting.groupby(["env", "cause", "evidence"], sort=True):
+        rows.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]), "evidence": evidence})
     return rows
 
 

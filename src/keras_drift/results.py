@@ -38,8 +38,9 @@ def validate(result: Any, source: Path | str) -> Result:
         )
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(result))
     if error is not None:
-        field = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise InputError(f"{source}: {field}: {error.message}")
+        # Keys come from the file: escape them (a key may hold a newline) so the message stays one line.
+        field = "/".join(json.dumps(part)[1:-1] if isinstance(part, str) else str(part) for part in error.absolute_path)
+        raise InputError(f"{source}: {field or '(top level)'}: {' '.join(error.message.splitlines())}")
     return result
 
 

@@ -10,6 +10,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,10 @@ from keras_drift.specs import EnvSpec
 DEFAULT_TIMEOUT_S = 1800
 LOG_TAIL_LINES = 40
 LOGS_DIR = "logs"
+# Probes running now, so that an interrupted run can kill them (they run in sessions of their own and
+# do not receive the terminal's Ctrl-C).
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
 # Host variables that would make the probe's interpreter see the host's packages instead of its own.
 _HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
@@ -49,8 +54,27 @@ def run_environments(
         on_done(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, specs))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = [pool.submit(one, spec) for spec in specs]
+        return [future.result() for future in futures]
+    except BaseException:  # Ctrl-C: start nothing new, and kill the probes already running
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_running_probes()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def kill_running_probes() -> None:
+    """Kill every probe this process started and that is still running, with its whole process group."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: Path, timeout_s: float) -> Result:
@@ -101,12 +125,17 @@ def _probe(
     process = subprocess.Popen(
         command, cwd=project_root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
         returncode = process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         raise ProbeFailed(f"probe timed out after {timeout_s:g} s and was killed") from None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
     if returncode != 0:
         raise ProbeFailed(f"probe exited with status {returncode}")
     try:

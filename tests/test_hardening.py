@@ -1,0 +1,202 @@
+"""Every bad input gets a one-line error naming the file and the field (exit 3); every fault in one
+environment becomes that environment's failed result while the run goes on; nothing written is lost.
+
+Faults run in tiny real environments (NumPy only, from uv's cache), with start-up hooks from a test
+project's probe/hooks/ to crash, hang or print junk: no framework is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from keras_drift.cli import main
+from keras_drift.results import write_result
+from conftest import PROJECT_ROOT, make_result
+
+GOOD = 'requirements = ["numpy==2.4.6"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n'
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project root of the test's own: envs/, a copy of the real probe, and its hooks folder."""
+    shutil.copytree(PROJECT_ROOT / "probe", tmp_path / "probe", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "envs").mkdir()
+    return tmp_path
+
+
+def write(project: Path, name: str, text: str) -> Path:
+    path = project / "envs" / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def drift(project: Path, *args: str) -> list[str]:
+    return ["drift", "--envs-dir", str(project / "envs"), "--reports", str(project / "reports"),
+            "--venvs", str(project / "venvs"), "--root", str(project), *args]
+
+
+# (env files, extra arguments, the expected error after "keras-drift: error: " with {envs} for the folder)
+BAD_INPUTS = {
+    "malformed TOML": ({"bad": "requirements = ["}, [], "{envs}/bad.toml: malformed TOML: "),
+    "unknown key": ({"bad": GOOD + "colour = 1\n"}, [],
+                    "{envs}/bad.toml: colour: unknown key; allowed keys are requirements, python, backend, env, tags, description, baseline, hooks"),
+    "wrong type": ({"bad": GOOD.replace('"3.11"', "3.11")}, [], "{envs}/bad.toml: python: must be a string, got float"),
+    "not PEP 508": ({"bad": GOOD.replace("numpy==2.4.6", "numpy ==> 2")}, [],
+                    "{envs}/bad.toml: requirements[0]: 'numpy ==> 2' is not a valid PEP 508 requirement ("),
+    "unpinned": ({"bad": GOOD.replace("numpy==2.4.6", "numpy>=2")}, [],
+                 "{envs}/bad.toml: requirements[0]: 'numpy>=2' is not an exact pin (name==version); tag the environment 'latest' or 'nightly' to let it float"),
+    "unknown backend": ({"bad": GOOD.replace('"jax"', '"mxnet"')}, [],
+                        "{envs}/bad.toml: backend: 'mxnet' is not one of tensorflow, jax, torch, theano"),
+    "duplicate names": ({"My_Env": GOOD, "my-env": GOOD}, [], "{envs}/my-env.toml: name clashes with My_Env.toml after normalisation"),
+    "unknown --envs": ({"good": GOOD}, ["--envs", "nope"], "--envs: unknown environment 'nope'; known: good"),
+    "--baseline not selected": ({"good": GOOD}, ["--baseline", "other"],
+                                "--baseline: 'other' is not among the selected environments (good)"),
+    "empty selection": ({"good": GOOD}, ["--tags", "nightly"], "--tags: no environment is tagged nightly"),
+    "no env files": ({}, [], "{envs}: no environment files (*.toml)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+def test_bad_input_is_one_line_with_exit_code_3(project, capsys, case):
+    files, extra, expected = BAD_INPUTS[case]
+    for name, text in files.items():
+        write(project, name, text)
+    assert main(drift(project, *extra)) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("keras-drift: error: " + expected.format(envs=project / "envs")), err
+    assert not (project / "reports").exists() or not any((project / "reports").iterdir())
+
+
+BAD_RESULTS = {
+    "fails the schema": ('{"schema_version": 1, "env": "a", "status": "done", "metrics": {}}',
+                         "status: 'done' is not one of ['ok', 'failed', 'skipped']"),
+    "truncated": ('{"schema_version": 1, "env": "a", "status": "ok", "metr', "not valid JSON (truncated?): "),
+    "newer schema": ('{"schema_version": 2, "env": "a", "status": "ok", "metrics": {}}',
+                     "schema_version: 2 is newer than this keras-drift understands (1); upgrade keras-drift"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RESULTS), ids=list(BAD_RESULTS))
+def test_bad_result_file_is_one_line_with_exit_code_3(tmp_path, capsys, case):
+    content, expected = BAD_RESULTS[case]
+    write_result(make_result("base", {"w": 1.0}), tmp_path)
+    (tmp_path / "results" / "a.json").write_text(content)
+    assert main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"keras-drift: error: {tmp_path / 'results' / 'a.json'}: {expected}") and err.count("\n") == 1
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_unwritable_reports_folder_is_a_clear_error_and_touches_nothing(project, capsys):
+    write(project, "good", GOOD)
+    blocker = project / "reports"
+    blocker.write_text("a file where the reports folder should be\n")
+    assert main(drift(project)) == 3
+    assert capsys.readouterr().err.startswith(f"keras-drift: error: {blocker}: cannot create a run folder: ")
+    assert blocker.read_text() == "a file where the reports folder should be\n"
+
+
+def run_cli(project: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "keras_drift.cli", *drift(project, *args)], cwd=project,
+                          capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def results_of(project: Path) -> dict[str, dict]:
+    folder = project / "reports" / "latest" / "results"
+    return {path.stem: json.loads(path.read_text()) for path in folder.glob("*.json")}
+
+
+def hook(project: Path, name: str, code: str) -> None:
+    (project / "probe" / "hooks" / f"{name}.py").write_text(code)
+
+
+def test_faults_become_failed_results_and_the_run_goes_on(project):
+    hook(project, "junk_stdout", 'import sys\nprint(\'{"schema_version": 1, "env": "junk", "status": "ok", "metrics": {}}\')\n')
+    hook(project, "hang", "import time\ntime.sleep(3600)\n")
+    envs = {
+        # the probe cannot import Keras at all
+        "crash": GOOD,
+        # a result-shaped line on stdout must not be mistaken for a result
+        "junk": GOOD + 'hooks = ["junk-stdout"]\n',
+        "hangs": GOOD + 'hooks = ["hang"]\n',
+        "conflict": GOOD.replace('"numpy==2.4.6"', '"jax==0.10.2", "jaxlib==0.4.30"'),
+        "no-wheel": GOOD.replace('"numpy==2.4.6"', '"tensorflow-cpu==2.12.1"').replace('"3.11"', '"3.12"'),
+        "future-python": GOOD.replace('"3.11"', '"3.99"'),
+    }
+    for name, text in envs.items():
+        write(project, name, text)
+    started = time.monotonic()
+    completed = run_cli(project, "--envs", ",".join(envs), "--timeout", "20", "-j", "2")
+    assert completed.returncode == 2, completed.stderr
+    assert time.monotonic() - started < 300
+    results = results_of(project)
+    assert set(results) == set(envs)
+    reason = {name: result.get("reason", "") for name, result in results.items()}
+    status = {name: result["status"] for name, result in results.items()}
+    assert status == {**{name: "failed" for name in envs}, "future-python": "skipped"}
+    assert reason["crash"] == "probe exited with status 1"
+    assert "No module named 'keras'" in results["crash"]["log_tail"]
+    assert reason["junk"] == "probe exited with status 1" and '"env": "junk"' in results["junk"]["log_tail"]
+    assert reason["hangs"] == "probe timed out after 20 s and was killed"
+    assert reason["conflict"].startswith("uv pip failed: ") and "jax" in reason["conflict"]
+    assert reason["no-wheel"].startswith("uv pip failed: ") and "tensorflow-cpu" in reason["no-wheel"]
+    assert reason["future-python"] == "no Python 3.99 interpreter is installed on this machine"
+    html = (project / "reports" / "latest" / "report.html").read_text()
+    assert "5 environments failed; 1 environment skipped" in html
+    for name in envs:
+        assert f"<strong>{name}</strong>" in html  # each listed under failures and skips
+
+
+def test_ctrl_c_kills_probes_keeps_partial_results_and_leaves_latest_alone(project):
+    pid_file = project / "probe.pid"
+    hook(project, "hang_and_tell", f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)\n")
+    write(project, "crash", GOOD)
+    write(project, "hangs", GOOD + 'hooks = ["hang-and-tell"]\n')
+    process = subprocess.Popen([sys.executable, "-m", "keras_drift.cli", *drift(project, "--envs", "crash,hangs")],
+                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert pid_file.exists(), "the hanging probe never started"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "keras-drift: interrupted: partial results kept in" in err
+    probe_pid = int(pid_file.read_text())
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(probe_pid, 0)  # the probe, in a session of its own, was killed too
+    (run_dir,) = [p for p in (project / "reports").iterdir() if p.name != "latest"]
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["incomplete"] is True
+    assert json.loads((run_dir / "results" / "crash.json").read_text())["status"] == "failed"  # kept
+    assert not (project / "reports" / "latest").exists()
+    # the next run is unaffected
+    (project / "envs" / "hangs.toml").unlink()
+    assert run_cli(project).returncode == 2
+    assert (project / "reports" / "latest").resolve() != run_dir.resolve()
+
+
+def test_two_runs_at_once_complete_into_separate_folders(project):
+    write(project, "crash", GOOD)
+    command = [sys.executable, "-m", "keras_drift.cli", *drift(project)]
+    first = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outputs = [first.communicate(timeout=300), second.communicate(timeout=300)]
+    assert [first.returncode, second.returncode] == [2, 2], outputs
+    runs = sorted(p for p in (project / "reports").iterdir() if p.name != "latest")
+    assert len(runs) == 2
+    for run_dir in runs:
+        assert json.loads((run_dir / "results" / "crash.json").read_text())["status"] == "failed"
+        assert (run_dir / "report.html").is_file()
