@@ -200,3 +200,24 @@ def test_two_runs_at_once_complete_into_separate_folders(project):
     for run_dir in runs:
         assert json.loads((run_dir / "results" / "crash.json").read_text())["status"] == "failed"
         assert (run_dir / "report.html").is_file()
+
+
+def test_disk_full_mid_run_is_a_clear_error_and_earlier_runs_stay(project, capsys, monkeypatch):
+    import errno
+
+    from keras_drift import runner
+
+    write(project, "future", GOOD.replace('"3.11"', '"3.99"'))  # skipped at once: no build needed
+    assert main(drift(project)) == 0
+    earlier = (project / "reports" / "latest").resolve()
+    before = {p.name: p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runner, "write_result", disk_full)
+    capsys.readouterr()
+    assert main(drift(project)) == 3
+    assert "cannot write the run: No space left on device" in capsys.readouterr().err
+    assert (project / "reports" / "latest").resolve() == earlier
+    assert {p.name: p.read_bytes() for p in earlier.rglob("*") if p.is_file()} == before
