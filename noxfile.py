@@ -42,6 +42,13 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmark: cold, warm and parallel wall times, per-environment costs, render time (reports/bench/)."""
+    _install_host(session)
+    session.run("keras-drift", "bench", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: unit tests plus end-to-end tests on real environments."""
     _install_host(session, "[test]")

@@ -146,3 +146,19 @@ def test_real_report_in_headless_chromium(drift_run):
     assert all(name in check.text for name in (*ENVS, "broken"))
     assert len(check.svg_sizes) >= 4 and all(w > 300 and h > 100 for w, h in check.svg_sizes)
     assert not check.overflows_narrow
+
+
+def test_parallel_run_gives_the_same_results_as_sequential(drift_run):
+    """The fixture ran with -j 2; the same environments one at a time must give the same metrics."""
+    work, _ = drift_run
+    sequential = work / "sequential"
+    completed = keras_drift(
+        "run", "--envs", ",".join(ENVS[1:]), "--envs-dir", str(work / "envs"), "--run-dir", str(sequential),
+        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "1", cwd=work,
+    )
+    assert completed.returncode == 0, completed.stderr
+    for name in ENVS[1:]:
+        parallel = json.loads((work / "reports" / "latest" / "results" / f"{name}.json").read_text())
+        alone = json.loads((sequential / "results" / f"{name}.json").read_text())
+        assert alone["metrics"] == parallel["metrics"] and alone["series"] == parallel["series"]
+        assert alone["timings"]["reused_environment"] is True

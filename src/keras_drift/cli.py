@@ -88,6 +88,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return compare.EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Time cold, warm and parallel runs and the report; print a table, write JSON under reports/bench/."""
+    from keras_drift import bench
+
+    selected = _selection(args)
+    bench_dir = Path(args.reports) / "bench"
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    jobs = args.jobs if args.jobs > 1 else (os.cpu_count() or 1)
+    summary = bench.run_benchmark(selected, Path(args.root).resolve(), bench_dir, jobs, args.timeout, args.skip_cold)
+    print(bench.table(summary))
+    return compare.EXIT_OK
+
+
 def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None) -> list:
     info = {
         "run_id": run_dir.name,
@@ -186,6 +199,10 @@ def _parser() -> argparse.ArgumentParser:
     rerender = commands.add_parser("report", parents=[comparison], help=cmd_report.__doc__)
     rerender.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
     rerender.set_defaults(handler=cmd_report)
+
+    benchmark = commands.add_parser("bench", parents=[selection, execution], help=cmd_bench.__doc__)
+    benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")
+    benchmark.set_defaults(handler=cmd_bench)
 
     listing = commands.add_parser("list", parents=[selection], help=cmd_list.__doc__)
     listing.set_defaults(handler=cmd_list)

@@ -93,6 +93,8 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: 
             environment = environments.ensure_environment(spec, envs_dir, log)
             install_s = time.monotonic() - started
             result = _probe(spec, environment.python, run_dir, project_root, timeout_s, log_file)
+            # The probe process from start to exit: interpreter start, framework import, compute.
+            result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
             result = status_result(spec.name, "skipped", str(exc))
             install_s = 0.0

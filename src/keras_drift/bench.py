@@ -1,0 +1,148 @@
+"""The benchmark behind ``nox -s bench``: what a drift run costs, and how much of it is keras-drift's own.
+
+The physical floor of a run is, per environment, its install plus the interpreter's start and the
+framework's import plus the probe's compute. Everything else is the tool's overhead. Three runs over the
+same selection: cold (an empty environment folder, uv's download cache as it is), warm (environments
+reused) and warm in parallel; then the report is rendered for the run and for a large generated matrix.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from keras_drift import attribute, compare, report, runner
+from keras_drift.results import Result, write_json_atomically
+from keras_drift.specs import EnvSpec
+
+TARGET_WARM_RATIO = 1.15
+TARGET_RENDER_S = 2.0
+
+
+def env_costs(result: Result) -> dict[str, float]:
+    """Split one environment's wall time into install, start + import, compute and overhead."""
+    timings = result.get("timings", {})
+    compute = timings.get("total_s", 0.0) - timings.get("import_s", 0.0)
+    start_import = timings.get("probe_process_s", 0.0) - compute
+    install = timings.get("install_s", 0.0)
+    wall = timings.get("wall_s", 0.0)
+    return {
+        "install_s": install,
+        "start_import_s": start_import,
+        "compute_s": compute,
+        "overhead_s": wall - install - start_import - compute,
+        "wall_s": wall,
+    }
+
+
+def timed_run(specs: Sequence[EnvSpec], root: Path, venvs: Path, out: Path, jobs: int, timeout_s: float) -> dict[str, Any]:
+    """One run as `keras-drift drift` does it (probe everywhere, compare, render), timed end to end."""
+    started = time.monotonic()
+    results = runner.run_environments(specs, out, root, venvs, jobs=jobs, timeout_s=timeout_s)
+    verdicts = attribute.attribute(compare.compare(results, specs[0].name, compare.load_tolerances()), results, specs[0].name)
+    render_started = time.monotonic()
+    html = report.render(results, verdicts, specs[0].name, {"run_id": out.name}, out / "report.html")
+    render_s = time.monotonic() - render_started
+    return {
+        "wall_s": time.monotonic() - started,
+        "render_s": render_s,
+        "html_bytes": html.stat().st_size,
+        "results": results,
+        "envs": {result["env"]: env_costs(result) for result in results},
+    }
+
+
+def generated_matrix(template: Result, count: int) -> list[Result]:
+    """``count`` environments cloned from a real result with slightly moved metrics, for render timing."""
+    generated = []
+    for index in range(count):
+        clone = copy.deepcopy(template)
+        clone["env"] = f"generated-{index:02d}"
+        clone["metrics"] = {
+            key: value * (1 + 1e-3 * (index % 7)) if isinstance(value, float) else value
+            for key, value in template["metrics"].items()
+        }
+        generated.append(clone)
+    return generated
+
+
+def render_generated(template: Result, count: int, out: Path) -> dict[str, float]:
+    """Render time and size of a report over ``count`` generated environments."""
+    results = generated_matrix(template, count)
+    started = time.monotonic()
+    verdicts = attribute.attribute(compare.compare(results, results[0]["env"], compare.load_tolerances()), results, results[0]["env"])
+    html = report.render(results, verdicts, results[0]["env"], {"run_id": "generated"}, out)
+    return {"environments": count, "render_s": time.monotonic() - started, "html_bytes": html.stat().st_size}
+
+
+def run_benchmark(
+    specs: Sequence[EnvSpec], root: Path, bench_dir: Path, jobs: int, timeout_s: float, skip_cold: bool = False
+) -> dict[str, Any]:
+    """Cold, warm and parallel runs plus render timings; written as JSON under ``bench_dir``."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{stamp}-", dir=bench_dir))
+    venvs = work / "venvs" if not skip_cold else root / ".drift-envs"
+    runs = {}
+    plan = ([("cold", 1)] if not skip_cold else []) + [("warm", 1), ("parallel", jobs)]
+    for name, run_jobs in plan:
+        runs[name] = timed_run(specs, root, venvs, work / name, run_jobs, timeout_s)
+    warm, parallel = runs["warm"], runs["parallel"]
+    floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
+    summary = {
+        "date": stamp,
+        "machine": f"{platform.platform()}, {os.cpu_count()} cores",
+        "environments": [spec.name for spec in specs],
+        "cold_wall_s": runs["cold"]["wall_s"] if "cold" in runs else None,
+        "warm_wall_s": warm["wall_s"],
+        "parallel_wall_s": parallel["wall_s"],
+        "parallel_jobs": jobs,
+        "parallel_speedup": warm["wall_s"] / parallel["wall_s"],
+        "warm_floor_s": floor,
+        "warm_ratio": warm["wall_s"] / floor if floor else None,
+        "warm_ratio_target": TARGET_WARM_RATIO,
+        "parallel_matches_sequential": _same_metrics(warm["results"], parallel["results"]),
+        "per_env": {name: {run: runs[run]["envs"][name] for run in runs} for name in warm["envs"]},
+        "render": {"run": {"render_s": warm["render_s"], "html_bytes": warm["html_bytes"]}},
+        "render_target_s": TARGET_RENDER_S,
+        "history_render": "not measured: run history is not implemented yet",
+    }
+    summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work / "generated.html")
+    write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
+    shutil.rmtree(work / "venvs", ignore_errors=True)
+    return summary
+
+
+def table(summary: dict[str, Any]) -> str:
+    """The per-environment breakdown and the headline figures, as text."""
+    rows = {
+        (env, run): costs for env, per_run in summary["per_env"].items() for run, costs in per_run.items()
+    }
+    frame = pd.DataFrame.from_dict(rows, orient="index").round(2)
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
+    lines = [frame.to_string(), ""]
+    for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio"):
+        value = summary[key]
+        lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")
+    lines.append(f"{'parallel_jobs':<28} {summary['parallel_jobs']}")
+    lines.append(f"{'parallel_matches_sequential':<28} {summary['parallel_matches_sequential']}")
+    for name, render in summary["render"].items():
+        lines.append(f"render {name:<21} {render['render_s']:.2f} s, {render['html_bytes'] / 1024:.0f} KiB")
+    lines.append(f"{'history':<28} {summary['history_render']}")
+    return "\n".join(lines)
+
+
+def _same_metrics(first: Sequence[Result], second: Sequence[Result]) -> bool:
+    def metrics(results: Sequence[Result]) -> dict[str, Any]:
+        return {r["env"]: json.dumps(r.get("metrics"), sort_keys=True) for r in results}
+
+    return metrics(first) == metrics(second)
