@@ -162,8 +162,10 @@ def test_ctrl_c_kills_probes_keeps_partial_results_and_leaves_latest_alone(proje
     hook(project, "hang_and_tell", f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)\n")
     write(project, "crash", GOOD)
     write(project, "hangs", GOOD + 'hooks = ["hang-and-tell"]\n')
+    # A test runner started in the background hands SIGINT down as ignored; a terminal's Ctrl-C is not.
     process = subprocess.Popen([sys.executable, "-m", "keras_drift.cli", *drift(project, "--envs", "crash,hangs")],
-                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -76,6 +76,54 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _compare_and_render(run_dir, loaded, baseline, tolerances)
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    """Judge a finished run: 0 no drift or failure, 1 drift, 2 a failed environment, 3 unusable input."""
+    run_dir = runs.resolve_run_dir(Path(args.run_dir))
+    loaded = results.load_results(run_dir)
+    names = [result["env"] for result in loaded]
+    baseline = args.baseline or runs.read_run_info(run_dir).get("baseline") or names[0]
+    for option, name in (("--baseline", baseline), ("--candidate", args.candidate)):
+        if name and name not in names:
+            raise InputError(f"{option}: {name!r} has no result in {run_dir} ({', '.join(names)})")
+    if args.candidate:
+        loaded = [result for result in loaded if result["env"] in (baseline, args.candidate)]
+    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    verdicts = attribute.attribute(compare.compare(loaded, baseline, tolerances), loaded, baseline)
+    print(report.summary_line(loaded, verdicts, baseline))
+    for row in verdicts[verdicts["verdict"] == "drift"].itertuples():
+        print(f"  {row.env}: {row.metric} {report.format_value(row.baseline_value)} -> {report.format_value(row.value)} ({row.cause}: {row.evidence})")
+    for result in loaded:
+        if result["status"] == "failed":
+            print(f"  {result['env']}: failed: {result.get('reason', '')}")
+    return compare.exit_code(verdicts, loaded)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Collect result files from a folder (e.g. CI artifacts, one sub-folder each) into a new run, rendered."""
+    found = sorted(Path(args.folder).rglob("*.json"))
+    loaded = [results.load_result(path) for path in found]
+    if not loaded:
+        raise InputError(f"{args.folder}: no result files (*.json) below it")
+    seen: dict[str, Path] = {}
+    for path, result in zip(found, loaded):
+        if seen.setdefault(result["env"], path) != path:
+            raise InputError(f"{path}: env: {result['env']!r} is also the result in {seen[result['env']]}")
+    reports_dir = Path(args.reports)
+    run_dir = runs.new_run_dir(reports_dir)
+    for result in loaded:
+        results.write_result(result, run_dir)
+    names = sorted(seen)
+    baseline = args.baseline or names[0]
+    if baseline not in names:
+        raise InputError(f"--baseline: {baseline!r} has no result in {args.folder} ({', '.join(names)})")
+    runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
+                                  "merged_from": str(args.folder), "environments": names, "baseline": baseline})
+    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    code = _compare_and_render(run_dir, sorted(loaded, key=lambda r: r["env"]), baseline, tolerances)
+    runs.point_latest(reports_dir, run_dir)
+    return code
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the environments (all, or a selection) as JSON: the source of truth for CI matrices."""
     specs = load_specs(Path(args.envs_dir))
@@ -84,7 +132,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         {"name": spec.name, "python": spec.python, "backend": spec.backend, "tags": list(spec.tags)}
         for spec in chosen
     ]
-    print(json.dumps(rows, indent=1))
+    print(json.dumps(rows))  # one line: CI matrices read it from a single output line
     return compare.EXIT_OK
 
 
@@ -199,6 +247,16 @@ def _parser() -> argparse.ArgumentParser:
     rerender = commands.add_parser("report", parents=[comparison], help=cmd_report.__doc__)
     rerender.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
     rerender.set_defaults(handler=cmd_report)
+
+    gate = commands.add_parser("gate", parents=[comparison], help=cmd_gate.__doc__)
+    gate.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
+    gate.add_argument("--candidate", help="judge only this environment against the baseline")
+    gate.set_defaults(handler=cmd_gate)
+
+    merge = commands.add_parser("merge", parents=[comparison], help=cmd_merge.__doc__)
+    merge.add_argument("folder", help="folder holding result JSONs at any depth")
+    merge.add_argument("--reports", default="reports", help="where the merged run folder is written")
+    merge.set_defaults(handler=cmd_merge)
 
     benchmark = commands.add_parser("bench", parents=[selection, execution], help=cmd_bench.__doc__)
     benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")

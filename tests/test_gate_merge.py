@@ -1,0 +1,65 @@
+"""The pre-bump gate's exit codes, and merging results laid out as a CI matrix download."""
+
+import json
+
+import pytest
+
+from keras_drift.cli import main
+from keras_drift.results import write_result
+from conftest import make_result
+
+BASE = {"linear.reference.w": 0.6, "linear.reference.b": 0.8}
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    run = tmp_path / "run"
+    write_result(make_result("current", BASE), run)
+    write_result(make_result("same", BASE), run)
+    write_result(make_result("proposed", {**BASE, "linear.reference.w": 0.55}), run)
+    write_result(make_result("broken", {}, status="failed", reason="uv pip failed: no wheel"), run)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--baseline", "current", "--candidate", "same"], 0),
+        (["--baseline", "current", "--candidate", "proposed"], 1),
+        (["--baseline", "current", "--candidate", "broken"], 2),
+        (["--baseline", "current"], 2),  # every environment: one failed
+        (["--baseline", "current", "--candidate", "nope"], 3),
+        (["--baseline", "nope"], 3),
+    ],
+)
+def test_gate_exit_codes(run_dir, capsys, args, code):
+    assert main(["gate", str(run_dir), *args]) == code
+    out, err = capsys.readouterr()
+    if code == 1:
+        assert "proposed: linear.reference.w 0.6 -> 0.55" in out
+    if code == 3:
+        assert err.startswith("keras-drift: error: --")
+
+
+def test_gate_on_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["gate", str(tmp_path)]) == 3
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_merge_renders_a_ci_download_like_a_local_run(tmp_path, capsys):
+    download = tmp_path / "download"
+    for env, metrics in (("current", BASE), ("proposed", {**BASE, "linear.reference.w": 0.55})):
+        write_result(make_result(env, metrics), download / f"result-{env}")  # one artifact folder each
+    assert main(["merge", str(download), "--reports", str(tmp_path / "reports"), "--baseline", "current"]) == 1
+    latest = tmp_path / "reports" / "latest"
+    verdicts = json.loads((latest / "verdicts.json").read_text())
+    assert verdicts["environments"]["proposed"]["metrics"]["linear.reference.w"]["verdict"] == "drift"
+    assert (latest / "report.html").is_file() and sorted(p.name for p in (latest / "results").iterdir()) == ["current.json", "proposed.json"]
+    assert main(["gate", str(latest)]) == 1
+
+
+def test_merge_refuses_two_results_for_one_environment(tmp_path, capsys):
+    for folder in ("a", "b"):
+        write_result(make_result("current", BASE), tmp_path / "download" / folder)
+    assert main(["merge", str(tmp_path / "download"), "--reports", str(tmp_path / "reports")]) == 3
+    assert "env: 'current' is also the result in" in capsys.readouterr().err
