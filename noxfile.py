@@ -42,6 +42,13 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def lock(session: nox.Session) -> None:
+    """Write envs/<name>.lock.txt (every dependency pinned with hashes) for each pinned environment."""
+    _install_host(session)
+    session.run("keras-drift", "lock", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmark: cold, warm and parallel wall times, per-environment costs, render time (reports/bench/)."""
     _install_host(session)

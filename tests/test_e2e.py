@@ -28,21 +28,26 @@ def keras_drift(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def drift_in(work: Path, names: tuple[str, ...], *extra: str) -> subprocess.CompletedProcess:
+    """`keras-drift drift -j 2` over copies of the shipped env files ``names`` (and any already in work/envs)."""
+    (work / "envs").mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy(PROJECT_ROOT / "envs" / f"{name}.toml", work / "envs")
+    selected = sorted(path.stem for path in (work / "envs").glob("*.toml"))
+    completed = keras_drift(
+        "drift", "--envs", ",".join(selected), "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
+        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2", *extra, cwd=work,
+    )
+    print(completed.stdout, completed.stderr, sep="\n")
+    return completed
+
+
 @pytest.fixture(scope="module")
 def drift_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     (work / "envs").mkdir()
-    for name in ENVS:
-        shutil.copy(PROJECT_ROOT / "envs" / f"{name}.toml", work / "envs")
     (work / "envs" / "broken.toml").write_text(BROKEN)
-    completed = keras_drift(
-        "drift", "--envs", ",".join((*ENVS, "broken")), "--baseline", ENVS[0],
-        "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
-        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2",
-        cwd=work,
-    )
-    print(completed.stdout, completed.stderr, sep="\n")
-    return work, completed
+    return work, drift_in(work, ENVS, "--baseline", ENVS[0])
 
 
 def test_exit_code_says_an_environment_failed(drift_run):

@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from conftest import PROJECT_ROOT
-from test_e2e import keras_drift
+from test_e2e import drift_in
 
 pytestmark = pytest.mark.e2e
 ENVS = ("keras-0.3.3-theano", "keras-1.2.0-theano")
@@ -21,15 +21,8 @@ ENVS = ("keras-0.3.3-theano", "keras-1.2.0-theano")
 @pytest.fixture(scope="module")
 def legacy_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("legacy")
-    (work / "envs").mkdir()
-    for name in ENVS:
-        shutil.copy(PROJECT_ROOT / "envs" / f"{name}.toml", work / "envs")
-    shutil.copytree(PROJECT_ROOT / "probe" / "hooks", work / "probe" / "hooks")
-    completed = keras_drift(
-        "drift", "--envs", ",".join(ENVS), "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
-        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2", cwd=work,
-    )
-    print(completed.stdout, completed.stderr, sep="\n")
+    shutil.copytree(PROJECT_ROOT / "probe" / "hooks", work / "probe" / "hooks")  # the env files name a hook
+    completed = drift_in(work, ENVS, "--baseline", ENVS[0])
     verdicts = json.loads((work / "reports" / "latest" / "verdicts.json").read_text())
     return work, completed, verdicts
 

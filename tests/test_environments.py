@@ -82,3 +82,21 @@ def test_failed_install_raises_build_failed_with_the_log(write_env, tmp_path):
     with pytest.raises(environments.BuildFailed, match="(uv pip|python -m) .*failed: .*keras-drift-no-such-dist"):
         environments.ensure_environment(spec, tmp_path / "venvs", lines.append)
     assert "keras-drift-no-such-dist" in "\n".join(lines)
+
+
+SIX_WHEEL_SHA256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
+
+
+@pytest.mark.parametrize(("digest", "installs"), [(SIX_WHEEL_SHA256, True), ("0" * 64, False)])
+def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, tmp_path, digest, installs):
+    version = "%d.%d" % sys.version_info[:2]
+    path = write_env("locked", f'requirements = ["six==1.16.0"]\npython = "{version}"\nbackend = "jax"\n')
+    path.with_suffix(".lock.txt").write_text(f"six==1.16.0 \\\n    --hash=sha256:{digest}\n")
+    spec = load_spec(path)
+    lines = []
+    if installs:
+        built = environments.ensure_environment(spec, tmp_path / "venvs", lines.append)
+        assert "--require-hashes" in "\n".join(lines) and built.python.exists()
+    else:
+        with pytest.raises(environments.BuildFailed, match="uv pip failed: .*[Hh]ash"):
+            environments.ensure_environment(spec, tmp_path / "venvs", lines.append)

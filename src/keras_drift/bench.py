@@ -23,7 +23,7 @@ import pandas as pd
 
 from keras_drift import attribute, compare, report, runner
 from keras_drift.results import Result, write_json_atomically
-from keras_drift.specs import EnvSpec
+from keras_drift.specs import EnvSpec, choose_baseline
 
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
@@ -49,9 +49,10 @@ def timed_run(specs: Sequence[EnvSpec], root: Path, venvs: Path, out: Path, jobs
     """One run as `keras-drift drift` does it (probe everywhere, compare, render), timed end to end."""
     started = time.monotonic()
     results = runner.run_environments(specs, out, root, venvs, jobs=jobs, timeout_s=timeout_s)
-    verdicts = attribute.attribute(compare.compare(results, specs[0].name, compare.load_tolerances()), results, specs[0].name)
+    baseline = choose_baseline(specs).name
+    verdicts = attribute.attribute(compare.compare(results, baseline, compare.load_tolerances()), results, baseline)
     render_started = time.monotonic()
-    html = report.render(results, verdicts, specs[0].name, {"run_id": out.name}, out / "report.html")
+    html = report.render(results, verdicts, baseline, {"run_id": out.name}, out / "report.html")
     render_s = time.monotonic() - render_started
     return {
         "wall_s": time.monotonic() - started,

@@ -67,11 +67,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Re-render a run's verdicts and report from its result files, touching no environment."""
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
-    info = runs.read_run_info(run_dir)
-    names = [result["env"] for result in loaded]
-    baseline = args.baseline or info.get("baseline") or names[0]
-    if baseline not in names:
-        raise InputError(f"--baseline: {baseline!r} has no result in {run_dir} ({', '.join(names)})")
+    baseline = _recorded_baseline(run_dir, loaded, args.baseline)
     tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
     return _compare_and_render(run_dir, loaded, baseline, tolerances)
 
@@ -80,11 +76,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     """Judge a finished run: 0 no drift or failure, 1 drift, 2 a failed environment, 3 unusable input."""
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
+    baseline = _recorded_baseline(run_dir, loaded, args.baseline)
     names = [result["env"] for result in loaded]
-    baseline = args.baseline or runs.read_run_info(run_dir).get("baseline") or names[0]
-    for option, name in (("--baseline", baseline), ("--candidate", args.candidate)):
-        if name and name not in names:
-            raise InputError(f"{option}: {name!r} has no result in {run_dir} ({', '.join(names)})")
+    if args.candidate and args.candidate not in names:
+        raise InputError(f"--candidate: {args.candidate!r} has no result in {run_dir} ({', '.join(names)})")
     if args.candidate:
         loaded = [result for result in loaded if result["env"] in (baseline, args.candidate)]
     tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
@@ -134,6 +129,26 @@ def cmd_list(args: argparse.Namespace) -> int:
     ]
     print(json.dumps(rows))  # one line: CI matrices read it from a single output line
     return compare.EXIT_OK
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Write a hash-pinned lock beside every selected pinned environment (floating ones are skipped)."""
+    from keras_drift import environments, locks
+
+    selected = _selection(args) if (args.envs or args.tags) else load_specs(Path(args.envs_dir))
+    failed = 0
+    for spec in selected:
+        if spec.floating:
+            print(f"{spec.name:<28} floating (resolved fresh each run), not locked", file=sys.stderr)
+            continue
+        try:
+            path = locks.lock_environment(spec)
+        except (locks.LockFailed, environments.InterpreterMissing) as exc:
+            failed += 1
+            print(f"{spec.name:<28} not locked: {exc}", file=sys.stderr)
+        else:
+            print(f"{spec.name:<28} {path}", file=sys.stderr)
+    return compare.EXIT_FAILED if failed else compare.EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -198,6 +213,15 @@ def _compare_and_render(
     return document["exit_code"]
 
 
+def _recorded_baseline(run_dir: Path, loaded: list, requested: str | None) -> str:
+    """The baseline asked for, else the one the run recorded, else the first result; checked to exist."""
+    names = [result["env"] for result in loaded]
+    baseline = requested or runs.read_run_info(run_dir).get("baseline") or names[0]
+    if baseline not in names:
+        raise InputError(f"--baseline: {baseline!r} has no result in {run_dir} ({', '.join(names)})")
+    return baseline
+
+
 def _selection(args: argparse.Namespace) -> list[EnvSpec]:
     specs = load_specs(Path(args.envs_dir))
     if not specs:
@@ -257,6 +281,9 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("folder", help="folder holding result JSONs at any depth")
     merge.add_argument("--reports", default="reports", help="where the merged run folder is written")
     merge.set_defaults(handler=cmd_merge)
+
+    lock = commands.add_parser("lock", parents=[selection], help=cmd_lock.__doc__)
+    lock.set_defaults(handler=cmd_lock)
 
     benchmark = commands.add_parser("bench", parents=[selection, execution], help=cmd_bench.__doc__)
     benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")

@@ -192,10 +192,10 @@ def _run(command: list[str], env: dict[str, str], log: Log) -> None:
         if stream.strip():
             log(stream.rstrip())
     if completed.returncode != 0:
-        raise BuildFailed(f"{Path(command[0]).name} {command[1]} failed: {_first_error(completed.stderr or completed.stdout)}")
+        raise BuildFailed(f"{Path(command[0]).name} {command[1]} failed: {first_error(completed.stderr or completed.stdout)}")
 
 
-def _first_error(output: str) -> str:
+def first_error(output: str) -> str:
     """The line of an installer's output that says what went wrong, with the line that explains it."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for index, line in enumerate(lines):
