@@ -100,3 +100,11 @@ def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, t
     else:
         with pytest.raises(environments.BuildFailed, match="uv pip failed: .*[Hh]ash"):
             environments.ensure_environment(spec, tmp_path / "venvs", lines.append)
+
+
+def test_floating_environment_is_resolved_afresh_every_run(write_env, tmp_path):
+    version = "%d.%d" % sys.version_info[:2]
+    spec = load_spec(write_env("newest", f'requirements = ["six"]\npython = "{version}"\nbackend = "jax"\ntags = ["nightly"]\n'))
+    lines = []
+    assert not environments.ensure_environment(spec, tmp_path / "venvs", lines.append).reused
+    assert not environments.ensure_environment(spec, tmp_path / "venvs", lines.append).reused

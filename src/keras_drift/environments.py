@@ -65,7 +65,8 @@ def _ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
     python = path / "bin" / "python"
     key = spec.install_key()
     key_file = path / KEY_FILE
-    if python.exists() and key_file.is_file() and key_file.read_text().strip() == key:
+    # A floating environment (tagged latest/nightly) is resolved afresh every run, so never reused.
+    if not spec.floating and python.exists() and key_file.is_file() and key_file.read_text().strip() == key:
         log(f"reusing {path} (install key {key})")
         return Environment(path, python, reused=True)
     if path.exists():
