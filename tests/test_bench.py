@@ -1,6 +1,6 @@
 import pytest
 
-from keras_drift.bench import env_costs, generated_matrix, table
+from keras_drift.bench import env_costs, generated_matrix, render_generated, table
 from conftest import make_result
 
 
@@ -23,7 +23,16 @@ def test_table_states_every_headline_figure():
     summary = {"per_env": {"a": {"warm": costs, "parallel": costs}}, "cold_wall_s": None, "warm_wall_s": 6.5,
                "parallel_wall_s": 4.0, "parallel_speedup": 1.625, "warm_floor_s": 5.0, "warm_ratio": 1.3,
                "parallel_jobs": 2, "parallel_matches_sequential": True,
-               "render": {"run": {"render_s": 1.5, "html_bytes": 2048}}, "history_render": "not measured"}
+               "render": {"run": {"render_s": 1.5, "html_bytes": 2048}}}
     text = table(summary)
     assert "warm_ratio                   1.30" in text and "parallel_speedup             1.62" in text
     assert "render run                   1.50 s, 2 KiB" in text and "cold_wall_s                  None" in text
+
+
+def test_render_generated_with_history(tmp_path):
+    template = make_result("a", {"linear.reference.w": 0.6, "classifier.defaults.epochs": 1})
+    figures = render_generated(template, 3, tmp_path / "out.html", history_runs=4)
+    html = (tmp_path / "out.html").read_text()
+    assert figures["environments"] == 3 and figures["history_runs"] == 4 and figures["html_bytes"] == len(html.encode())
+    assert "over the last 4 earlier runs" in html and html.count('class="spark"') == 3 * 2
+    assert not (tmp_path / "history-3x4").exists()

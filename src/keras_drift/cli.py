@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from keras_drift import attribute, compare, report, results, runner, runs
+from keras_drift import attribute, compare, history, report, results, runner, runs
 from keras_drift.specs import EnvSpec, InputError, choose_baseline, load_specs, select
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
@@ -58,7 +58,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     reports_dir = Path(args.reports)
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline.name)
-    code = _compare_and_render(run_dir, outcome, baseline.name, tolerances)
+    code = _compare_and_render(run_dir, outcome, baseline.name, tolerances, args.history)
     runs.point_latest(reports_dir, run_dir)
     return code
 
@@ -69,7 +69,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
     tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
-    return _compare_and_render(run_dir, loaded, baseline, tolerances)
+    return _compare_and_render(run_dir, loaded, baseline, tolerances, args.history)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -114,7 +114,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
                                   "merged_from": str(args.folder), "environments": names, "baseline": baseline})
     tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
-    code = _compare_and_render(run_dir, sorted(loaded, key=lambda r: r["env"]), baseline, tolerances)
+    code = _compare_and_render(run_dir, sorted(loaded, key=lambda r: r["env"]), baseline, tolerances, args.history)
     runs.point_latest(reports_dir, run_dir)
     return code
 
@@ -128,6 +128,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         for spec in chosen
     ]
     print(json.dumps(rows))  # one line: CI matrices read it from a single output line
+    return compare.EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete all but the newest --keep finished runs under --reports (never the one `latest` points at)."""
+    for folder in history.prune(Path(args.reports), args.keep):
+        print(f"removed {folder}", file=sys.stderr)
     return compare.EXIT_OK
 
 
@@ -201,13 +208,18 @@ def _print_progress(result: dict) -> None:
 
 
 def _compare_and_render(
-    run_dir: Path, loaded: list, baseline: str, tolerances: list[compare.Tolerance]
+    run_dir: Path, loaded: list, baseline: str, tolerances: list[compare.Tolerance], history_window: int
 ) -> int:
     verdicts = attribute.attribute(compare.compare(loaded, baseline, tolerances), loaded, baseline)
     info = runs.read_run_info(run_dir)
     document = compare.verdicts_document(verdicts, loaded, baseline, run_dir.name)
+    past = history.load_history(run_dir.parent, run_dir, history_window) if history_window > 0 else history.History()
+    document["new_since_last_run"] = [
+        {"env": row["env"], "metric": row["metric"], "previous_verdict": row["previous_verdict"]}
+        for row in history.new_drift(verdicts, past)
+    ]
     results.write_json_atomically(run_dir / "verdicts.json", document)
-    html = report.render(loaded, verdicts, baseline, info, run_dir / "report.html")
+    html = report.render(loaded, verdicts, baseline, info, run_dir / "report.html", past)
     print(report.summary_line(loaded, verdicts, baseline))
     print(html)
     return document["exit_code"]
@@ -260,6 +272,9 @@ def _parser() -> argparse.ArgumentParser:
     comparison = argparse.ArgumentParser(add_help=False)
     comparison.add_argument("--baseline", help="environment the others are compared with")
     comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
+    comparison.add_argument(
+        "--history", type=int, default=history.DEFAULT_WINDOW, help="earlier runs shown in the report's history (0: none)"
+    )
 
     run = commands.add_parser("run", parents=[selection, execution], help=cmd_run.__doc__)
     run.add_argument("--run-dir", help="write into this run folder instead of a new one (a CI matrix job)")
@@ -281,6 +296,11 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("folder", help="folder holding result JSONs at any depth")
     merge.add_argument("--reports", default="reports", help="where the merged run folder is written")
     merge.set_defaults(handler=cmd_merge)
+
+    pruning = commands.add_parser("prune", help=cmd_prune.__doc__)
+    pruning.add_argument("--reports", default="reports", help="the reports folder (default: reports)")
+    pruning.add_argument("--keep", type=int, required=True, help="how many of the newest runs to keep")
+    pruning.set_defaults(handler=cmd_prune)
 
     lock = commands.add_parser("lock", parents=[selection], help=cmd_lock.__doc__)
     lock.set_defaults(handler=cmd_lock)

@@ -20,6 +20,7 @@ import pandas as pd
 from keras_drift import __version__
 from keras_drift.attribute import differing
 from keras_drift.compare import oracle_distances
+from keras_drift.history import History, new_drift, sparkline
 from keras_drift.results import Result
 
 VERDICT_LABELS = {
@@ -33,9 +34,15 @@ VERDICT_LABELS = {
 
 
 def render(
-    results: Sequence[Result], verdicts: pd.DataFrame, baseline: str, run_info: dict[str, Any], out: Path
+    results: Sequence[Result],
+    verdicts: pd.DataFrame,
+    baseline: str,
+    run_info: dict[str, Any],
+    out: Path,
+    past: History | None = None,
 ) -> Path:
-    """Write ``report.html`` for this run to ``out`` and return its path."""
+    """Write ``report.html`` for this run to ``out`` and return its path; ``past`` adds the history."""
+    past = past or History()
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("keras_drift", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
@@ -49,6 +56,10 @@ def render(
         diffs=diff_tables(results),
         causes=cause_summary(verdicts),
         oracle=oracle_html(results),
+        new_drift=new_drift(verdicts, past),
+        history=history_rows(verdicts, past),
+        history_runs=len(past.run_ids),
+        environments=[result["env"] for result in results],
         problems=[r for r in results if r["status"] != "ok" or r.get("errors")],
         results=results,
         baseline=baseline,
@@ -139,6 +150,20 @@ def _plot(plt: Any, results: Sequence[Result], name: str) -> str:
     svg = _svg(figure)
     plt.close(figure)
     return svg
+
+
+def history_rows(verdicts: pd.DataFrame, past: History) -> list[dict[str, Any]]:
+    """Per metric, per environment, a sparkline of the earlier runs' values and this run's."""
+    if not past.run_ids:
+        return []
+    rows = []
+    environments = list(dict.fromkeys(verdicts["env"]))  # the order of the results, as in the template
+    for metric, group in verdicts.groupby("metric", sort=True):
+        current = dict(zip(group["env"], group["value"]))
+        cells = {env: sparkline([*past.values.get((env, metric), []), current.get(env)]) for env in environments}
+        if any(cells.values()):
+            rows.append({"metric": metric, "cells": [cells[env] for env in environments]})
+    return rows
 
 
 def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:

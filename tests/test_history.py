@@ -1,0 +1,82 @@
+"""History across runs: sparklines, 'new since the last run', retention, and a year of runs in seconds."""
+
+import json
+import time
+
+from keras_drift.cli import main
+from keras_drift.history import load_history, prune, sparkline
+from keras_drift.results import write_result
+from keras_drift.runs import new_run_dir
+from conftest import make_result
+
+
+def nightly(reports, values, incomplete=False):
+    """One finished run with results for base and cand, rendered like a real one."""
+    run = new_run_dir(reports)
+    write_result(make_result("base", {"w": 0.6}), run)
+    write_result(make_result("cand", {"w": values}), run)
+    (run / "run.json").write_text(json.dumps({"run_id": run.name, "baseline": "base", "incomplete": incomplete}))
+    time.sleep(1.01)  # run ids are per-second timestamps; keep them ordered
+    return run
+
+
+def test_new_drift_since_last_run_leads_the_report(tmp_path):
+    reports = tmp_path / "reports"
+    first = nightly(reports, 0.6)
+    assert main(["report", str(first)]) == 0
+    nightly(reports, 0.6, incomplete=True)  # an interrupted run is not history
+    second = nightly(reports, 0.55)
+    assert main(["report", str(second)]) == 1
+    verdicts = json.loads((second / "verdicts.json").read_text())
+    assert verdicts["new_since_last_run"] == [{"env": "cand", "metric": "w", "previous_verdict": "identical"}]
+    html = (second / "report.html").read_text()
+    assert html.index("New since the last run") < html.index("Why they drift")
+    assert "last run it was identical" in html and 'class="spark"' in html
+    third = nightly(reports, 0.55)
+    assert main(["report", str(third)]) == 1
+    assert json.loads((third / "verdicts.json").read_text())["new_since_last_run"] == []  # not new any more
+
+
+def test_history_reads_only_earlier_finished_runs(tmp_path):
+    reports = tmp_path / "reports"
+    runs = [nightly(reports, value) for value in (0.6, 0.61, 0.62)]
+    for run in runs:
+        main(["report", str(run), "--history", "0"])
+    past = load_history(reports, current=runs[2], window=5)
+    assert past.run_ids == [runs[0].name, runs[1].name]
+    assert past.values[("cand", "w")] == [0.6, 0.61]
+    assert load_history(reports, current=runs[2], window=1).run_ids == [runs[1].name]
+
+
+def test_sparkline_draws_only_numbers():
+    svg = sparkline([0.5, None, 0.7, float("nan"), 0.6])
+    points = svg.split('points="')[1].split('"')[0].split()
+    assert svg.startswith('<svg class="spark"') and len(points) == 3 and 'aria-label="3 runs, from 0.5 to 0.7"' in svg
+    assert sparkline([0.5]) == "" and sparkline(["x", None]) == ""
+
+
+def test_prune_keeps_the_newest_and_latest(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    runs = [nightly(reports, 0.6) for _ in range(4)]
+    for run in runs:
+        main(["report", str(run)])
+    (reports / "latest").symlink_to(runs[0].name)  # latest may point at an old run; it is never removed
+    assert main(["prune", "--reports", str(reports), "--keep", "2"]) == 0
+    assert sorted(p.name for p in reports.iterdir() if p.name != "latest") == sorted([runs[0].name, runs[2].name, runs[3].name])
+
+
+def write_year_of_history(reports, environments=40, runs=365):
+    """A year of nightly verdicts over ``environments`` environments (shared by the benchmark's figure)."""
+    metrics = {f"task{t}.metric{m}": {"value": 0.5 + 1e-4 * m, "verdict": "identical"} for t in range(5) for m in range(6)}
+    document = json.dumps({"environments": {f"env-{e:02d}": {"metrics": metrics} for e in range(environments)}})
+    for day in range(runs):
+        run = reports / f"2026{day:04d}T000000Z-000000"
+        run.mkdir(parents=True)
+        (run / "verdicts.json").write_text(document)
+
+
+def test_a_year_of_nightly_runs_over_forty_environments_loads_whole(tmp_path):
+    write_year_of_history(tmp_path / "reports")
+    past = load_history(tmp_path / "reports", window=365)
+    assert len(past.run_ids) == 365 and len(past.values) == 40 * 30
+    assert all(len(values) == 365 for values in past.values.values())
