@@ -63,3 +63,16 @@ def test_merge_refuses_two_results_for_one_environment(tmp_path, capsys):
         write_result(make_result("current", BASE), tmp_path / "download" / folder)
     assert main(["merge", str(tmp_path / "download"), "--reports", str(tmp_path / "reports")]) == 3
     assert "env: 'current' is also the result in" in capsys.readouterr().err
+
+
+def test_merge_takes_the_baseline_marked_in_envs_and_checks_before_writing(tmp_path, capsys):
+    download = tmp_path / "download"
+    for env in ("alpha", "current"):
+        write_result(make_result(env, BASE), download / env)
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "current.toml").write_text('requirements = ["keras==3.15.1"]\npython = "3.11"\nbackend = "jax"\nbaseline = true\n')
+    reports = tmp_path / "reports"
+    assert main(["merge", str(download), "--reports", str(reports), "--baseline", "nope", "--envs-dir", str(tmp_path / "envs")]) == 3
+    assert not reports.exists()  # nothing written for unusable input
+    assert main(["merge", str(download), "--reports", str(reports), "--envs-dir", str(tmp_path / "envs")]) == 0
+    assert json.loads((reports / "latest" / "verdicts.json").read_text())["baseline"] == "current"

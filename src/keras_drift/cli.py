@@ -54,7 +54,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     """Run the probe everywhere selected, compare with the baseline, render the report."""
     selected = _selection(args)
     baseline = choose_baseline(selected, args.baseline)
-    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline.name)
@@ -68,7 +68,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
-    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    tolerances = _tolerances(args)
     return _compare_and_render(run_dir, loaded, baseline, tolerances, args.history)
 
 
@@ -82,7 +82,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         raise InputError(f"--candidate: {args.candidate!r} has no result in {run_dir} ({', '.join(names)})")
     if args.candidate:
         loaded = [result for result in loaded if result["env"] in (baseline, args.candidate)]
-    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+    tolerances = _tolerances(args)
     verdicts = attribute.attribute(compare.compare(loaded, baseline, tolerances), loaded, baseline)
     print(report.summary_line(loaded, verdicts, baseline))
     for row in verdicts[verdicts["verdict"] == "drift"].itertuples():
@@ -103,17 +103,19 @@ def cmd_merge(args: argparse.Namespace) -> int:
     for path, result in zip(found, loaded):
         if seen.setdefault(result["env"], path) != path:
             raise InputError(f"{path}: env: {result['env']!r} is also the result in {seen[result['env']]}")
+    names = sorted(seen)
+    envs_dir = Path(args.envs_dir)
+    marked = [spec.name for spec in load_specs(envs_dir) if spec.baseline] if envs_dir.is_dir() else []
+    baseline = args.baseline or next((name for name in marked if name in names), names[0])
+    if baseline not in names:
+        raise InputError(f"--baseline: {baseline!r} has no result in {args.folder} ({', '.join(names)})")
+    tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
     run_dir = runs.new_run_dir(reports_dir)
     for result in loaded:
         results.write_result(result, run_dir)
-    names = sorted(seen)
-    baseline = args.baseline or names[0]
-    if baseline not in names:
-        raise InputError(f"--baseline: {baseline!r} has no result in {args.folder} ({', '.join(names)})")
     runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
                                   "merged_from": str(args.folder), "environments": names, "baseline": baseline})
-    tolerances = compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
     code = _compare_and_render(run_dir, sorted(loaded, key=lambda r: r["env"]), baseline, tolerances, args.history)
     runs.point_latest(reports_dir, run_dir)
     return code
@@ -225,6 +227,10 @@ def _compare_and_render(
     return document["exit_code"]
 
 
+def _tolerances(args: argparse.Namespace) -> list[compare.Tolerance]:
+    return compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
+
+
 def _recorded_baseline(run_dir: Path, loaded: list, requested: str | None) -> str:
     """The baseline asked for, else the one the run recorded, else the first result; checked to exist."""
     names = [result["env"] for result in loaded]
@@ -295,6 +301,7 @@ def _parser() -> argparse.ArgumentParser:
     merge = commands.add_parser("merge", parents=[comparison], help=cmd_merge.__doc__)
     merge.add_argument("folder", help="folder holding result JSONs at any depth")
     merge.add_argument("--reports", default="reports", help="where the merged run folder is written")
+    merge.add_argument("--envs-dir", default="envs", help="env files; the one marked baseline is the default baseline")
     merge.set_defaults(handler=cmd_merge)
 
     pruning = commands.add_parser("prune", help=cmd_prune.__doc__)
