@@ -146,7 +146,8 @@ def _plot(plt: Any, results: Sequence[Result], name: str) -> str:
             axis.set_yscale("log")
         axis.tick_params(labelsize=7)
     axes[-1].legend(fontsize=7, loc="best")
-    figure.tight_layout()
+    # Fixed margins: tight_layout would draw every figure an extra time only to measure it.
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.22)
     svg = _svg(figure)
     plt.close(figure)
     return svg
