@@ -48,7 +48,7 @@ def drift(project: Path, *args: str) -> list[str]:
 BAD_INPUTS = {
     "malformed TOML": ({"bad": "requirements = ["}, [], "{envs}/bad.toml: malformed TOML: "),
     "unknown key": ({"bad": GOOD + "colour = 1\n"}, [],
-                    "{envs}/bad.toml: colour: unknown key; allowed keys are requirements, python, backend, env, tags, description, baseline, hooks"),
+                    "{envs}/bad.toml: colour: unknown key; allowed keys are requirements, python, backend, env, tags, description, baseline, hooks, exclusive"),
     "wrong type": ({"bad": GOOD.replace('"3.11"', "3.11")}, [], "{envs}/bad.toml: python: must be a string, got float"),
     "not PEP 508": ({"bad": GOOD.replace("numpy==2.4.6", "numpy ==> 2")}, [],
                     "{envs}/bad.toml: requirements[0]: 'numpy ==> 2' is not a valid PEP 508 requirement ("),
@@ -223,3 +223,18 @@ def test_disk_full_mid_run_is_a_clear_error_and_earlier_runs_stay(project, capsy
     assert "cannot write the run: No space left on device" in capsys.readouterr().err
     assert (project / "reports" / "latest").resolve() == earlier
     assert {p.name: p.read_bytes() for p in earlier.rglob("*") if p.is_file()} == before
+
+
+def test_environments_sharing_an_exclusive_resource_never_probe_at_once(project, monkeypatch):
+    """Two probes (each holding 3 s at start-up) under -j 2: with a shared resource they take turns."""
+    monkeypatch.setenv("KERAS_DRIFT_CACHE", str(project / "cache"))
+    hook(project, "stamp", "import os, time\nstart = time.time(); time.sleep(3)\n"
+         "open(os.environ['STAMPS'], 'a').write('%f %f\\n' % (start, time.time()))\n")
+    stamps = project / "stamps.txt"
+    for name in ("one", "two"):
+        write(project, name, GOOD + f'hooks = ["stamp"]\nexclusive = "compiledir"\nenv = {{ STAMPS = "{stamps}" }}\n')
+    assert run_cli(project, "-j", "2", env={**os.environ, "KERAS_DRIFT_CACHE": str(project / "cache")}).returncode == 2
+    (first_start, first_end), (second_start, second_end) = sorted(
+        tuple(map(float, line.split())) for line in stamps.read_text().splitlines()
+    )
+    assert second_start >= first_end, "the two probes overlapped"

@@ -6,6 +6,7 @@ hangs), it ends as a result file with a status, so one broken environment never 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -14,7 +15,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, ContextManager, Sequence
+
+from filelock import FileLock
 
 from keras_drift import environments
 from keras_drift.results import InputError, Result, load_result, status_result, write_result
@@ -92,7 +95,8 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: 
         try:
             environment = environments.ensure_environment(spec, envs_dir, log)
             install_s = time.monotonic() - started
-            result = _probe(spec, environment.python, run_dir, project_root, timeout_s, log_file)
+            with _exclusive(spec, log):
+                result = _probe(spec, environment.python, run_dir, project_root, timeout_s, log_file)
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
@@ -147,6 +151,15 @@ def _probe(
     out.unlink()
     result["env"] = spec.name
     return result
+
+
+def _exclusive(spec: EnvSpec, log: Callable[[str], None]) -> ContextManager[Any]:
+    """Hold the lock of the resource the spec names as ``exclusive`` (e.g. a shared Theano compile
+    folder, which two compiling processes corrupt), so such environments never probe at the same time."""
+    if not spec.exclusive:
+        return contextlib.nullcontext()
+    log(f"waiting for exclusive use of {spec.exclusive!r}")
+    return FileLock(str(environments.cache_dir() / f"exclusive-{spec.exclusive}.lock"))
 
 
 def _spec_record(spec: EnvSpec) -> dict:

@@ -63,6 +63,7 @@ class EnvSpec:
     description: str = ""
     baseline: bool = False
     hooks: tuple[str, ...] = ()
+    exclusive: str = ""
 
     @property
     def floating(self) -> bool:
@@ -110,6 +111,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "description": str,
     "baseline": bool,
     "hooks": list,
+    "exclusive": str,
 }
 _REQUIRED = ("requirements", "python", "backend")
 
@@ -163,6 +165,7 @@ def load_spec(path: Path) -> EnvSpec:
         description=data.get("description", ""),
         baseline=data.get("baseline", False),
         hooks=hooks,
+        exclusive=data.get("exclusive", ""),
     )
 
 
