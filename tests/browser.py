@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT
 
 SCREENSHOTS = PROJECT_ROOT / "reports" / "test-screenshots"

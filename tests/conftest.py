@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from keras_drift.results import Result
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,6 +27,6 @@ def write_env(tmp_path: Path):
     return write
 
 
-def make_result(env: str, metrics: dict[str, Any], status: str = "ok", **extra: Any) -> dict[str, Any]:
+def make_result(env: str, metrics: dict[str, Any], status: str = "ok", **extra: Any) -> Result:
     """A result as the probe and host write it, with only the fields a test needs."""
-    return {"schema_version": 1, "env": env, "status": status, "metrics": dict(metrics), "series": {}, "errors": {}, **extra}
+    return Result({"schema_version": 1, "env": env, "status": status, "metrics": dict(metrics), "series": {}, "errors": {}, **extra})

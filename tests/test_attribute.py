@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import copy
 
-import pytest
+from conftest import make_result
 
 from keras_drift.attribute import attribute, differing
 from keras_drift.compare import Tolerance, compare
-from conftest import make_result
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
 METRICS = {

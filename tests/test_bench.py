@@ -1,38 +1,57 @@
-import pytest
+"""The benchmark's arithmetic: how a run's wall time splits, and the headline figures run_benchmark derives."""
 
-from keras_drift.bench import env_costs, generated_matrix, render_generated, table
+import json
+
+import pytest
 from conftest import make_result
+
+from keras_drift import bench
+from keras_drift.bench import env_costs, generated_matrix, render_generated, run_benchmark, table
 
 
 def test_wall_time_splits_into_install_import_compute_and_overhead():
     result = make_result("a", {"w": 1.0}, timings={"install_s": 2.0, "import_s": 5.0, "total_s": 15.0,
                                                    "probe_process_s": 16.5, "wall_s": 18.75})
     costs = env_costs(result)
+    # by hand: compute = 15 - 5; start + import = 16.5 - 10; overhead = 18.75 - 2 - 6.5 - 10
     assert costs == pytest.approx({"install_s": 2.0, "start_import_s": 6.5, "compute_s": 10.0, "overhead_s": 0.25, "wall_s": 18.75})
 
 
 def test_generated_matrix_moves_floats_only():
     template = make_result("a", {"w": 1.0, "epochs": 3})
     generated = generated_matrix(template, 3)
-    assert [r["env"] for r in generated] == ["generated-00", "generated-01", "generated-02"]
+    assert [r.env for r in generated] == ["generated-00", "generated-01", "generated-02"]
     assert generated[2]["metrics"] == {"w": pytest.approx(1.002), "epochs": 3}
 
 
-def test_table_states_every_headline_figure():
-    costs = {"install_s": 1.0, "start_import_s": 2.0, "compute_s": 3.0, "overhead_s": 0.1, "wall_s": 6.1}
-    summary = {"per_env": {"a": {"warm": costs, "parallel": costs}}, "cold_wall_s": None, "warm_wall_s": 6.5,
-               "parallel_wall_s": 4.0, "parallel_speedup": 1.625, "warm_floor_s": 5.0, "warm_ratio": 1.3,
-               "parallel_jobs": 2, "parallel_matches_sequential": True,
-               "render": {"run": {"render_s": 1.5, "html_bytes": 2048}}}
+def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch):
+    """run_benchmark's ratios, with the timed runs replaced by known figures (the runs themselves are
+    real probes, measured by `nox -s bench`, not here)."""
+    template = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0})
+    walls = {"warm": 13.0, "parallel": 8.0}
+    costs = {"a": {"install_s": 0.5, "start_import_s": 4.0, "compute_s": 6.0, "overhead_s": 0.1, "wall_s": 10.6},
+             "b": {"install_s": 0.5, "start_import_s": 1.0, "compute_s": 1.0, "overhead_s": 0.1, "wall_s": 2.6}}
+
+    def timed_run(specs, baseline, root, venvs_dir, out, jobs, timeout_s):
+        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": costs}
+
+    monkeypatch.setattr(bench, "timed_run", timed_run)
+    summary = run_benchmark([], "a", tmp_path, tmp_path, jobs=2, timeout_s=60, venvs_dir=tmp_path / "venvs")
+    assert summary["cold_wall_s"] is None  # environments reused: no cold run
+    assert summary["warm_floor_s"] == pytest.approx(4.0 + 6.0 + 1.0 + 1.0)
+    assert summary["warm_ratio"] == pytest.approx(13.0 / 12.0)
+    assert summary["parallel_speedup"] == pytest.approx(13.0 / 8.0)
+    assert summary["parallel_matches_sequential"] is True
+    (written,) = tmp_path.glob("bench-*.json")
+    assert json.loads(written.read_text())["warm_ratio"] == pytest.approx(13.0 / 12.0)
     text = table(summary)
-    assert "warm_ratio                   1.30" in text and "parallel_speedup             1.62" in text
-    assert "render run                   1.50 s, 2 KiB" in text and "cold_wall_s                  None" in text
+    assert "warm_ratio                   1.08" in text and "parallel_speedup             1.62" in text
 
 
 def test_render_generated_with_history(tmp_path):
     template = make_result("a", {"linear.reference.w": 0.6, "classifier.defaults.epochs": 1})
-    figures = render_generated(template, 3, tmp_path / "out.html", history_runs=4)
-    html = (tmp_path / "out.html").read_text()
+    figures = render_generated(template, 3, tmp_path, history_runs=4)
+    html = (tmp_path / "generated-3x4.html").read_text()
     assert figures["environments"] == 3 and figures["history_runs"] == 4 and figures["html_bytes"] == len(html.encode())
     assert "over the last 4 earlier runs" in html and html.count('class="spark"') == 3 * 2
     assert not (tmp_path / "history-3x4").exists()

@@ -10,11 +10,10 @@ import json
 import shutil
 
 import pytest
-
 from conftest import PROJECT_ROOT
 from test_e2e import drift_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.network]
 ENVS = ("keras-0.3.3-theano", "keras-1.2.0-theano")
 
 

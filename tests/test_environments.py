@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from keras_drift import environments
+from keras_drift.errors import InputError
 from keras_drift.specs import load_spec
 
 
@@ -45,7 +46,7 @@ def test_no_pip_config_adds_nothing(pip_config, monkeypatch):
 
 
 def test_missing_interpreter_is_reported_as_such():
-    with pytest.raises(environments.InterpreterMissing, match="no Python 3.99 interpreter"):
+    with pytest.raises(environments.InterpreterMissing, match=r"no Python 3\.99 interpreter"):
         environments.find_interpreter("3.99")
 
 
@@ -56,6 +57,7 @@ def test_running_interpreter_is_found():
     assert out.stdout.strip() == str(tuple(sys.version_info[:2]))
 
 
+@pytest.mark.network
 def test_environment_is_reused_until_its_install_key_changes(write_env, tmp_path):
     """A real (tiny) environment: built once, reused, rebuilt when a pin changes."""
     version = "%d.%d" % sys.version_info[:2]
@@ -75,11 +77,12 @@ def test_environment_is_reused_until_its_install_key_changes(write_env, tmp_path
     assert version_of_six.stdout.strip() == "1.17.0"
 
 
+@pytest.mark.network
 def test_failed_install_raises_build_failed_with_the_log(write_env, tmp_path):
     version = "%d.%d" % sys.version_info[:2]
     spec = load_spec(write_env("nope", f'requirements = ["keras-drift-no-such-dist==1.0"]\npython = "{version}"\nbackend = "jax"\n'))
     lines = []
-    with pytest.raises(environments.BuildFailed, match="(uv pip|python -m) .*failed: .*keras-drift-no-such-dist"):
+    with pytest.raises(environments.BuildFailed, match=r"(uv pip|python -m) .*failed: .*keras-drift-no-such-dist"):
         environments.ensure_environment(spec, tmp_path / "venvs", lines.append)
     assert "keras-drift-no-such-dist" in "\n".join(lines)
 
@@ -87,8 +90,12 @@ def test_failed_install_raises_build_failed_with_the_log(write_env, tmp_path):
 SIX_WHEEL_SHA256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
 
 
+@pytest.mark.network
+@pytest.mark.parametrize("builder", environments.BUILDERS)
 @pytest.mark.parametrize(("digest", "installs"), [(SIX_WHEEL_SHA256, True), ("0" * 64, False)])
-def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, tmp_path, digest, installs):
+def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, tmp_path, monkeypatch, builder, digest, installs):
+    """Both builders: uv, and the virtualenv + pip fallback."""
+    monkeypatch.setenv("KERAS_DRIFT_BUILDER", builder)
     version = "%d.%d" % sys.version_info[:2]
     path = write_env("locked", f'requirements = ["six==1.16.0"]\npython = "{version}"\nbackend = "jax"\n')
     path.with_suffix(".lock.txt").write_text(f"six==1.16.0 \\\n    --hash=sha256:{digest}\n")
@@ -96,12 +103,25 @@ def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, t
     lines = []
     if installs:
         built = environments.ensure_environment(spec, tmp_path / "venvs", lines.append)
-        assert "--require-hashes" in "\n".join(lines) and built.python.exists()
+        log = "\n".join(lines)
+        assert "--require-hashes" in log and ("-m virtualenv" in log) == (builder == "virtualenv")
+        imported = subprocess.run([str(built.python), "-c", "import six; print(six.__version__)"], capture_output=True, text=True)
+        assert imported.stdout.strip() == "1.16.0"
     else:
-        with pytest.raises(environments.BuildFailed, match="uv pip failed: .*[Hh]ash"):
+        with pytest.raises(environments.BuildFailed, match=r"(?i)^(uv pip|pip) failed: .*hash"):
             environments.ensure_environment(spec, tmp_path / "venvs", lines.append)
 
 
+def test_virtualenv_is_the_builder_where_uv_is_missing(monkeypatch):
+    monkeypatch.delenv("KERAS_DRIFT_BUILDER", raising=False)
+    monkeypatch.setattr(environments, "uv_binary", lambda: None)
+    assert environments.builder() == "virtualenv"
+    monkeypatch.setenv("KERAS_DRIFT_BUILDER", "conda")
+    with pytest.raises(InputError, match=r"^\$KERAS_DRIFT_BUILDER: 'conda' is not one of uv, virtualenv$"):
+        environments.builder()
+
+
+@pytest.mark.network
 def test_floating_environment_is_resolved_afresh_every_run(write_env, tmp_path):
     version = "%d.%d" % sys.version_info[:2]
     spec = load_spec(write_env("newest", f'requirements = ["six"]\npython = "{version}"\nbackend = "jax"\ntags = ["nightly"]\n'))

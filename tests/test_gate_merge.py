@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from conftest import make_result
 
 from keras_drift.cli import main
 from keras_drift.results import write_result
-from conftest import make_result
 
 BASE = {"linear.reference.w": 0.6, "linear.reference.b": 0.8}
 

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT, make_result
 
 from keras_drift.cli import main
 from keras_drift.results import write_result
-from conftest import PROJECT_ROOT, make_result
 
 GOOD = 'requirements = ["numpy==2.4.6"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n'
 
@@ -120,6 +120,7 @@ def hook(project: Path, name: str, code: str) -> None:
     (project / "probe" / "hooks" / f"{name}.py").write_text(code)
 
 
+@pytest.mark.network
 def test_faults_become_failed_results_and_the_run_goes_on(project):
     hook(project, "junk_stdout", 'import sys\nprint(\'{"schema_version": 1, "env": "junk", "status": "ok", "metrics": {}}\')\n')
     hook(project, "hang", "import time\ntime.sleep(3600)\n")
@@ -157,6 +158,7 @@ def test_faults_become_failed_results_and_the_run_goes_on(project):
         assert f"<strong>{name}</strong>" in html  # each listed under failures and skips
 
 
+@pytest.mark.network
 def test_ctrl_c_kills_probes_keeps_partial_results_and_leaves_latest_alone(project):
     pid_file = project / "probe.pid"
     hook(project, "hang_and_tell", f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)\n")
@@ -190,6 +192,7 @@ def test_ctrl_c_kills_probes_keeps_partial_results_and_leaves_latest_alone(proje
     assert (project / "reports" / "latest").resolve() != run_dir.resolve()
 
 
+@pytest.mark.network
 def test_two_runs_at_once_complete_into_separate_folders(project):
     write(project, "crash", GOOD)
     command = [sys.executable, "-m", "keras_drift.cli", *drift(project)]
@@ -225,6 +228,7 @@ def test_disk_full_mid_run_is_a_clear_error_and_earlier_runs_stay(project, capsy
     assert {p.name: p.read_bytes() for p in earlier.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.network
 def test_environments_sharing_an_exclusive_resource_never_probe_at_once(project, monkeypatch):
     """Two probes (each holding 3 s at start-up) under -j 2: with a shared resource they take turns."""
     monkeypatch.setenv("KERAS_DRIFT_CACHE", str(project / "cache"))
@@ -234,7 +238,7 @@ def test_environments_sharing_an_exclusive_resource_never_probe_at_once(project,
     for name in ("one", "two"):
         write(project, name, GOOD + f'hooks = ["stamp"]\nexclusive = "compiledir"\nenv = {{ STAMPS = "{stamps}" }}\n')
     assert run_cli(project, "-j", "2", env={**os.environ, "KERAS_DRIFT_CACHE": str(project / "cache")}).returncode == 2
-    (first_start, first_end), (second_start, second_end) = sorted(
+    (_first_start, first_end), (second_start, _second_end) = sorted(
         tuple(map(float, line.split())) for line in stamps.read_text().splitlines()
     )
     assert second_start >= first_end, "the two probes overlapped"

@@ -1,22 +1,32 @@
 """History across runs: sparklines, 'new since the last run', retention, and a year of runs in seconds."""
 
+import datetime as dt
+import itertools
 import json
-import time
+
+import pytest
+from conftest import make_result
 
 from keras_drift.cli import main
-from keras_drift.history import load_history, prune, sparkline
+from keras_drift.history import load_history
+from keras_drift.report import sparkline
 from keras_drift.results import write_result
 from keras_drift.runs import new_run_dir
-from conftest import make_result
+
+_SECONDS = itertools.count()
+
+
+def one_second_later() -> dt.datetime:
+    """A clock for run ids that moves one second per call, so runs made in a row sort in order."""
+    return dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=next(_SECONDS))
 
 
 def nightly(reports, values, incomplete=False):
     """One finished run with results for base and cand, rendered like a real one."""
-    run = new_run_dir(reports)
+    run = new_run_dir(reports, clock=one_second_later)
     write_result(make_result("base", {"w": 0.6}), run)
     write_result(make_result("cand", {"w": values}), run)
     (run / "run.json").write_text(json.dumps({"run_id": run.name, "baseline": "base", "incomplete": incomplete}))
-    time.sleep(1.01)  # run ids are per-second timestamps; keep them ordered
     return run
 
 
@@ -40,8 +50,8 @@ def test_new_drift_since_last_run_leads_the_report(tmp_path):
 def test_history_reads_only_earlier_finished_runs(tmp_path):
     reports = tmp_path / "reports"
     runs = [nightly(reports, value) for value in (0.6, 0.61, 0.62)]
-    for run in runs:
-        main(["report", str(run), "--history", "0"])
+    codes = [main(["report", str(run), "--history", "0"]) for run in runs]
+    assert codes == [0, 1, 1]  # 0.61 and 0.62 drift from the baseline's 0.6
     past = load_history(reports, current=runs[2], window=5)
     assert past.run_ids == [runs[0].name, runs[1].name]
     assert past.values[("cand", "w")] == [0.6, 0.61]
@@ -59,10 +69,47 @@ def test_prune_keeps_the_newest_and_latest(tmp_path, capsys):
     reports = tmp_path / "reports"
     runs = [nightly(reports, 0.6) for _ in range(4)]
     for run in runs:
-        main(["report", str(run)])
+        assert main(["report", str(run)]) == 0
     (reports / "latest").symlink_to(runs[0].name)  # latest may point at an old run; it is never removed
     assert main(["prune", "--reports", str(reports), "--keep", "2"]) == 0
     assert sorted(p.name for p in reports.iterdir() if p.name != "latest") == sorted([runs[0].name, runs[2].name, runs[3].name])
+
+
+def test_prune_counts_only_run_folders_interrupted_ones_included(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    archive = reports / "archive-2019"
+    archive.mkdir(parents=True)
+    (archive / "verdicts.json").write_text("{}")  # looks like a run, is not named like one: never touched
+    interrupted = nightly(reports, 0.6, incomplete=True)
+    finished = nightly(reports, 0.6)
+    assert main(["report", str(finished)]) == 0
+    assert main(["prune", "--reports", str(reports), "--keep", "1"]) == 0
+    assert sorted(p.name for p in reports.iterdir()) == sorted(["archive-2019", finished.name])
+    assert not interrupted.exists()
+
+
+@pytest.mark.parametrize("keep", ["-1", "two"])
+def test_prune_refuses_a_keep_that_is_not_a_count(tmp_path, capsys, keep):
+    run = nightly(tmp_path / "reports", 0.6)
+    assert main(["prune", "--reports", str(tmp_path / "reports"), "--keep", keep]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("keras-drift: error: ") and "--keep" in err and err.count("\n") == 1
+    assert run.exists()
+
+
+@pytest.mark.parametrize(
+    "document",
+    ['{"environments": {"x": []}}', '{"environments": {"x": {"metrics": {"w": {"value": 1}}}}}', "[]", "{", '"text"'],
+)
+def test_an_unreadable_earlier_run_is_skipped_with_a_warning(tmp_path, capsys, document):
+    reports = tmp_path / "reports"
+    broken = nightly(reports, 0.6)
+    (broken / "verdicts.json").write_text(document)
+    good = nightly(reports, 0.6)
+    assert main(["report", str(good)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"keras-drift: warning: {broken / 'verdicts.json'}: skipped from the history: ") and err.count("\n") == 1
+    assert (good / "report.html").is_file()
 
 
 def write_year_of_history(reports, environments=40, runs=365):

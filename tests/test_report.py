@@ -1,9 +1,10 @@
 import re
 
+from conftest import make_result
+
 from keras_drift.attribute import attribute
 from keras_drift.compare import Tolerance, compare
 from keras_drift.report import render, summary_line
-from conftest import make_result
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
 EVIL = '<script>alert("x")</script>'
@@ -12,10 +13,12 @@ EVIL = '<script>alert("x")</script>'
 def _results():
     base = make_result("tf-2.15", {"linear.defaults.w": 0.4187, "linear.reference.w": 0.599998})
     base["series"] = {"linear.defaults": {"step": [0, 50], "w": [-0.8, 0.1], "b": [0.0, 0.5], "loss": [1.0, 0.1]}}
-    base["fingerprint"] = {"distributions": {"numpy": "1.26.4", "keras": "2.15.0"}, "env_vars": {"KERAS_BACKEND": "tensorflow"}}
+    base["fingerprint"] = {"distributions": {"numpy": "1.26.4", "keras": "2.15.0", "agreeing-dist": "7.7.7"},
+                           "env_vars": {"KERAS_BACKEND": "tensorflow"}}
     jax = make_result("keras-jax", {"linear.defaults.w": 0.5578, "linear.reference.w": 0.599998})
     jax["series"] = {"linear.defaults": {"step": [0, 50], "w": [-0.04, 0.3], "b": [0.0, 0.5], "loss": [1.0, 0.05]}}
-    jax["fingerprint"] = {"distributions": {"numpy": "2.1.0", "keras": "3.15.1", EVIL: "1"}, "env_vars": {"KERAS_BACKEND": "jax"}}
+    jax["fingerprint"] = {"distributions": {"numpy": "2.1.0", "keras": "3.15.1", "agreeing-dist": "7.7.7", EVIL: "1"},
+                          "env_vars": {"KERAS_BACKEND": "jax"}}
     broken = make_result("broken", {}, status="failed", reason=f"install failed {EVIL}", log_tail=f"error: {EVIL}")
     return [base, jax, broken]
 
@@ -38,7 +41,11 @@ def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
         assert name in html
     assert "1 of 2 metrics drift" in html
     assert html.count("<svg") == 1  # one plot for the one series
-    assert 'class="verdict-drift' in html or "verdict-drift" in html
+    matrix = html.split("<h2>All metrics against")[1].split("<h2>")[0]
+    drift_cell = re.search(r'<td[^>]*class="[^"]*verdict-drift[^"]*"[^>]*>([^<]*)</td>', matrix)
+    assert drift_cell and "DRIFT" in drift_cell.group(1) and "0.5578" in drift_cell.group(1)  # the drifting value, marked
     # packages that differ are listed, the ones that agree are not
-    assert "numpy" in html and "1.26.4" in html
-    assert "linear.defaults.w" in html and "DRIFT" in html
+    packages = html.split("<h2>Installed packages that differ</h2>")[1].split("<h2>")[0]
+    assert "numpy" in packages and "1.26.4" in packages and "2.1.0" in packages
+    assert "agreeing-dist" not in packages
+    assert "linear.defaults.w" in html

@@ -1,10 +1,11 @@
 """The report in a real browser: loads nothing, logs no error, shows the verdict, every env and the plots."""
 
+from browser import open_report
+from test_report import EVIL, _results
+
 from keras_drift.attribute import attribute
 from keras_drift.compare import Tolerance, compare
 from keras_drift.report import render
-from browser import open_report
-from test_report import EVIL, _results
 
 
 def test_report_in_headless_chromium(tmp_path):

@@ -1,9 +1,9 @@
-import sys
+
+from conftest import PROJECT_ROOT
 
 from keras_drift.results import load_result
 from keras_drift.runner import run_environment
 from keras_drift.specs import load_spec
-from conftest import PROJECT_ROOT
 
 
 def test_missing_interpreter_is_skipped_with_its_reason(write_env, tmp_path):

@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
-
-from keras_drift.specs import InputError, SpecError, choose_baseline, load_spec, load_specs, select
 from conftest import PROJECT_ROOT
+
+from keras_drift.errors import InputError
+from keras_drift.specs import SpecError, choose_baseline, load_spec, load_specs, marked_baselines, select
 
 VALID = """
     requirements = ["keras==3.15.1", "jax[cpu]==0.10.2"]
@@ -83,22 +84,26 @@ def test_selection_by_name_tag_and_default(write_env):
         select(specs, tags=["nope"])
 
 
-def test_baseline_is_requested_then_marked_then_first(write_env):
+def test_baseline_is_requested_then_preferred_then_first(write_env):
     write_env("one", VALID)
     specs = load_specs(write_env("two", VALID + "baseline = true\n").parent)
-    assert choose_baseline(specs).name == "two"
-    assert choose_baseline(specs, "one").name == "one"
-    with pytest.raises(InputError, match="--baseline: 'zzz' is not among the selected environments"):
-        choose_baseline(specs, "zzz")
+    names = [spec.name for spec in specs]
+    assert marked_baselines(specs) == ["two"]
+    assert choose_baseline(names, None, marked_baselines(specs)) == "two"
+    assert choose_baseline(names, "ONE", marked_baselines(specs)) == "one"  # asked for, matched after normalisation
+    assert choose_baseline(names, None, ["gone", "one", "two"]) == "one"  # the first preferred that is present
+    assert choose_baseline(names) == "one"
+    with pytest.raises(InputError, match=r"--baseline: 'zzz' is not among the selected environments \(one, two\)"):
+        choose_baseline(names, "zzz", marked_baselines(specs))
 
 
 def test_shipped_environments_cover_the_default_matrix():
     specs = load_specs(PROJECT_ROOT / "envs")
     default = {spec.name: spec for spec in select(specs)}
     assert {"tf-2.12", "tf-2.15", "keras-3.15-tf-2.21", "tf-keras-2.21", "keras-3.15-jax", "keras-3.15-torch"} <= set(default)
-    assert default["tf-keras-2.21"].env == {"TF_USE_LEGACY_KERAS": "1"}
+    assert default["tf-keras-2.21"].env_vars == {"TF_USE_LEGACY_KERAS": "1"}
     assert {default[name].backend for name in default} == {"tensorflow", "jax", "torch"}
-    assert choose_baseline(list(default.values())).name == "tf-2.15"
+    assert choose_baseline(list(default), None, marked_baselines(default.values())) == "tf-2.15"
 
 
 def test_hooks_must_exist_beside_the_envs_folder(write_env, tmp_path):

@@ -8,22 +8,23 @@ Rules, tried in this order for each drifting (environment, metric) against the b
    the same task from NumPy-provided weights (``*.shared_init``) agrees within tolerance.
 4. ``metric_semantics``: the quantities that depend on the trained weights alone agree, yet the reported
    loss or accuracy differs.
-5. ``environment``: the same Keras and backend versions; only other packages or flags differ.
-6. ``numerics``: same inputs and same resolved hyper-parameters, but Keras or the backend differs.
+5. ``numerics``: same inputs and same resolved hyper-parameters, but Keras or the backend differs.
+6. ``environment``: the same Keras and backend versions; only other packages or flags differ.
 7. ``unexplained``: nothing above holds. Never a guess presented as fact.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from keras_drift.results import Result
+from keras_drift.verdicts import Cause, Verdict
 
 UNSET = "(unset)"
-CAUSES = ("api", "defaults", "random_stream", "metric_semantics", "environment", "numerics", "unexplained")
 # Which resolved defaults each task depends on (prefixes of introspection.defaults keys).
 TASK_DEFAULTS = {
     "linear.reference": ("optimizer.SGD.", "loss.mse."),
@@ -52,63 +53,66 @@ CORE_DISTRIBUTIONS = {
 
 def attribute(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str) -> pd.DataFrame:
     """``verdicts`` with two more columns, ``cause`` and ``evidence``, filled for drifting rows."""
-    by_env = {result["env"]: result for result in results}
-    drift_rows = verdicts[verdicts["verdict"] == "drift"]
-    drifting = set(zip(drift_rows["env"], drift_rows["metric"]))
-    causes, evidence = [], []
+    by_env = {result.env: result for result in results}
+    drift_rows = verdicts[verdicts["verdict"] == Verdict.DRIFT]
+    drifting = set(zip(drift_rows["env"], drift_rows["metric"], strict=False))
+    causes: list[Cause | None] = []
+    evidence: list[str | None] = []
     for row in verdicts.itertuples():
-        if row.verdict == "drift":
-            cause, why = explain(row.metric, by_env[row.env], by_env[baseline], drifting)
+        if row.verdict == Verdict.DRIFT:
+            cause, why = explain(str(row.metric), by_env[str(row.env)], by_env[baseline], drifting)
+            causes.append(cause)
+            evidence.append(why)
         else:
-            cause, why = None, None
-        causes.append(cause)
-        evidence.append(why)
-    return verdicts.assign(cause=causes, evidence=evidence)
+            causes.append(None)
+            evidence.append(None)
+    return verdicts.assign(
+        cause=pd.Series(causes, index=verdicts.index, dtype=object), evidence=pd.Series(evidence, index=verdicts.index, dtype=object)
+    )
 
 
-def explain(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]]) -> tuple[str, str]:
+def explain(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]]) -> tuple[Cause, str]:
     """The cause of one drifting metric and the evidence for it, as one sentence."""
     task = metric.rsplit(".", 1)[0]
     family, _, _ = task.partition(".")
-    env = result["env"]
+    env = result.env
 
-    api = _changes(_api(base), _api(result), _relevant_api(metric))
+    api = _changes(base.api, result.api, _relevant_api(metric))
     if api:
-        return "api", f"{'; '.join(api)}"
+        return Cause.API, "; ".join(api)
 
-    defaults = _changes(_defaults(base), _defaults(result), _relevant_defaults(task))
+    defaults = _changes(base.defaults, result.defaults, _relevant_defaults(task))
     if defaults:
-        return "defaults", f"resolved defaults differ: {'; '.join(defaults)}"
+        return Cause.DEFAULTS, f"resolved defaults differ: {'; '.join(defaults)}"
 
-    init_base, init_env = _initial_weights(base, task), _initial_weights(result, task)
+    init_base, init_env = base.initial_weights(task), result.initial_weights(task)
     if init_base and init_env and init_base.get("sha256") != init_env.get("sha256"):
         drawn = f"initial weights differ (first kernel values {_head(init_base)} vs {_head(init_env)})"
         shared = f"{family}.shared_init"
-        shared_metrics = [m for m in result["metrics"] if m.startswith(shared + ".")]
+        shared_metrics = [m for m in result.metrics if m.startswith(shared + ".")]
         if metric.rsplit(".", 1)[-1].startswith("initial_"):
-            return "random_stream", f"the default initializer draws different numbers: {drawn}"
+            return Cause.RANDOM_STREAM, f"the default initializer draws different numbers: {drawn}"
         if shared_metrics and not any((env, m) in drifting for m in shared_metrics):
-            return "random_stream", f"{drawn}, while training from identical NumPy weights ({shared}.*) agrees within tolerance"
-        return "unexplained", f"{drawn}, but {shared}.* drifts too, so the random stream alone does not explain it"
+            return Cause.RANDOM_STREAM, f"{drawn}, while training from identical NumPy weights ({shared}.*) agrees within tolerance"
+        return Cause.UNEXPLAINED, f"{drawn}, but {shared}.* drifts too, so the random stream alone does not explain it"
 
     weight_metrics = [f"{task}.{name}" for name in WEIGHT_METRICS.get(family, ())]
-    if metric not in weight_metrics and all(m in result["metrics"] for m in weight_metrics) and weight_metrics:
+    if metric not in weight_metrics and all(m in result.metrics for m in weight_metrics) and weight_metrics:
         if not any((env, m) in drifting for m in weight_metrics):
             names = ", ".join(weight_metrics)
-            return "metric_semantics", f"the trained weights agree ({names} within tolerance) but the reported value differs"
+            return Cause.METRIC_SEMANTICS, f"the trained weights agree ({names} within tolerance) but the reported value differs"
 
-    core = _changes(_distributions(base), _distributions(result), _core_names(base, result), one_sided=True)
-    backends = (_backend(base), _backend(result))
-    if backends[0] != backends[1]:
-        core.insert(0, f"backend: {backends[0]} -> {backends[1]}")
+    core = _changes(base.distributions, result.distributions, _core_names(base, result), one_sided=True)
+    if base.backend != result.backend:
+        core.insert(0, f"backend: {base.backend} -> {result.backend}")
     if core:
-        return "numerics", f"same inputs and resolved hyper-parameters; the framework differs: {'; '.join(core[:4])}"
-    others = _changes(_distributions(base), _distributions(result), None, one_sided=True)
-    flags = _changes(_flags(base), _flags(result), None, one_sided=True)
+        return Cause.NUMERICS, f"same inputs and resolved hyper-parameters; the framework differs: {'; '.join(core[:4])}"
+    others = _changes(base.distributions, result.distributions, None, one_sided=True)
+    flags = _changes(base.env_vars, result.env_vars, None, one_sided=True)
     if others or flags:
         listed = others[:6] + flags[:4]
-        return "environment", f"same Keras and backend; only these differ: {'; '.join(listed)}"
-    return "unexplained", "no recorded default, API behaviour, initial weight, package or flag differs"
+        return Cause.ENVIRONMENT, f"same Keras and backend; only these differ: {'; '.join(listed)}"
+    return Cause.UNEXPLAINED, "no recorded default, API behaviour, initial weight, package or flag differs"
 
 
 def differing(tables: Mapping[str, Mapping[str, Any]], absent: str = "—") -> pd.DataFrame:
@@ -120,7 +124,9 @@ def differing(tables: Mapping[str, Mapping[str, Any]], absent: str = "—") -> p
     return table[table.nunique(axis=1) > 1].sort_index()
 
 
-def _changes(old: Mapping[str, Any], new: Mapping[str, Any], keys: Any, one_sided: bool = False) -> list[str]:
+def _changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], keys: Callable[[str], bool] | None, one_sided: bool = False
+) -> list[str]:
     """``'key: old -> new'`` for keys whose values differ: keys both sides have, or with ``one_sided``
     also keys only one side has (shown as ``(unset)``); ``keys`` narrows them when given."""
     names = set(old) | set(new) if one_sided else set(old) & set(new)
@@ -132,43 +138,19 @@ def _changes(old: Mapping[str, Any], new: Mapping[str, Any], keys: Any, one_side
     ]
 
 
-def _relevant_defaults(task: str):
+def _relevant_defaults(task: str) -> Callable[[str], bool]:
     prefixes, explicit = TASK_DEFAULTS.get(task, ()), TASK_EXPLICIT.get(task, ())
     return lambda key: key.startswith(prefixes) and key not in explicit
 
 
-def _relevant_api(metric: str):
+def _relevant_api(metric: str) -> Callable[[str], bool]:
     names = {name for pattern, probes in METRIC_API.items() if fnmatch.fnmatchcase(metric, pattern) for name in probes}
     return lambda key: key in names
 
 
-def _core_names(base: Result, result: Result):
-    names = {"keras", "tf-keras"} | set(CORE_DISTRIBUTIONS.get(_backend(base), ())) | set(CORE_DISTRIBUTIONS.get(_backend(result), ()))
+def _core_names(base: Result, result: Result) -> Callable[[str], bool]:
+    names = {"keras", "tf-keras"} | set(CORE_DISTRIBUTIONS.get(base.backend, ())) | set(CORE_DISTRIBUTIONS.get(result.backend, ()))
     return lambda key: key in names
-
-
-def _api(result: Result) -> dict[str, Any]:
-    return result.get("introspection", {}).get("api", {})
-
-
-def _defaults(result: Result) -> dict[str, Any]:
-    return result.get("introspection", {}).get("defaults", {})
-
-
-def _distributions(result: Result) -> dict[str, str]:
-    return result.get("fingerprint", {}).get("distributions", {})
-
-
-def _flags(result: Result) -> dict[str, str]:
-    return result.get("fingerprint", {}).get("env_vars", {})
-
-
-def _backend(result: Result) -> str:
-    return result.get("fingerprint", {}).get("backend") or result.get("spec", {}).get("backend", "")
-
-
-def _initial_weights(result: Result, task: str) -> dict[str, Any]:
-    return result.get("facts", {}).get(task, {}).get("initial_weights", {})
 
 
 def _head(initial: Mapping[str, Any]) -> str:

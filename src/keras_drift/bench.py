@@ -16,14 +16,15 @@ import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
-from keras_drift import attribute, compare, history, report, runner
+from keras_drift import compare, pipeline, runner
 from keras_drift.results import Result, write_json_atomically
-from keras_drift.specs import EnvSpec, choose_baseline
+from keras_drift.specs import EnvSpec
 
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
@@ -45,21 +46,21 @@ def env_costs(result: Result) -> dict[str, float]:
     }
 
 
-def timed_run(specs: Sequence[EnvSpec], root: Path, venvs: Path, out: Path, jobs: int, timeout_s: float) -> dict[str, Any]:
-    """One run as `keras-drift drift` does it (probe everywhere, compare, render), timed end to end."""
+def timed_run(
+    specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, timeout_s: float
+) -> dict[str, Any]:
+    """One run as `keras-drift drift` does it (probe everywhere, then :func:`pipeline.render_run`), timed."""
     started = time.monotonic()
-    results = runner.run_environments(specs, out, root, venvs, jobs=jobs, timeout_s=timeout_s)
-    baseline = choose_baseline(specs).name
-    verdicts = attribute.attribute(compare.compare(results, baseline, compare.load_tolerances()), results, baseline)
+    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, timeout_s=timeout_s)
     render_started = time.monotonic()
-    html = report.render(results, verdicts, baseline, {"run_id": out.name}, out / "report.html")
+    rendered = pipeline.render_run(out, results, baseline, compare.load_tolerances(), history_window=0)
     render_s = time.monotonic() - render_started
     return {
         "wall_s": time.monotonic() - started,
         "render_s": render_s,
-        "html_bytes": html.stat().st_size,
+        "html_bytes": rendered.report_path.stat().st_size,
         "results": results,
-        "envs": {result["env"]: env_costs(result) for result in results},
+        "envs": {result.env: env_costs(result) for result in results},
     }
 
 
@@ -78,37 +79,48 @@ def generated_matrix(template: Result, count: int) -> list[Result]:
 
 
 def render_generated(template: Result, count: int, out: Path, history_runs: int = 0) -> dict[str, float]:
-    """Render time and size of a report over ``count`` generated environments, with ``history_runs``
-    earlier nightly runs of them in the same reports folder (history loading included in the time)."""
+    """Render time and size of a run over ``count`` generated environments, with ``history_runs`` earlier
+    nightly runs of them in the same reports folder (history loading included in the time). The page is
+    kept in ``out`` as ``generated-<count>x<history_runs>.html``."""
     results = generated_matrix(template, count)
-    baseline = results[0]["env"]
-    verdicts = attribute.attribute(compare.compare(results, baseline, compare.load_tolerances()), results, baseline)
-    reports = out.parent / f"history-{count}x{history_runs}"
-    document = json.dumps(compare.verdicts_document(verdicts, results, baseline, "generated"))
+    baseline = results[0].env
+    tolerances = compare.load_tolerances()
+    reports = out / f"history-{count}x{history_runs}"
+    document = json.dumps(pipeline.verdicts_document(pipeline.judge(results, baseline, tolerances), results, baseline, "generated"))
     for day in range(history_runs):
         (reports / f"2025{day:04d}T000000Z-000000").mkdir(parents=True)
         (reports / f"2025{day:04d}T000000Z-000000" / "verdicts.json").write_text(document)
-    current = reports / "2026T000000Z-current"
+    current = reports / "20260101T000000Z-ffffff"
     current.mkdir(parents=True)
     started = time.monotonic()
-    past = history.load_history(reports, current, window=history_runs) if history_runs else history.History()
-    html = report.render(results, verdicts, baseline, {"run_id": "generated"}, out, past)
+    rendered = pipeline.render_run(current, results, baseline, tolerances, history_window=history_runs)
     elapsed = time.monotonic() - started
+    page = rendered.report_path.replace(out / f"generated-{count}x{history_runs}.html")  # kept to look at
     shutil.rmtree(reports)
-    return {"environments": count, "history_runs": history_runs, "render_s": elapsed, "html_bytes": html.stat().st_size}
+    return {"environments": count, "history_runs": history_runs, "render_s": elapsed, "html_bytes": page.stat().st_size}
 
 
 def run_benchmark(
-    specs: Sequence[EnvSpec], root: Path, bench_dir: Path, jobs: int, timeout_s: float, skip_cold: bool = False
+    specs: Sequence[EnvSpec],
+    baseline: str,
+    root: Path,
+    bench_dir: Path,
+    jobs: int,
+    timeout_s: float,
+    venvs_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Cold, warm and parallel runs plus render timings; written as JSON under ``bench_dir``."""
+    """Cold, warm and parallel runs plus render timings; written as JSON under ``bench_dir``.
+
+    Without ``venvs_dir`` the first run builds every environment in an empty folder (cold); with it,
+    the environments there are reused and the cold run is skipped.
+    """
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     work = Path(tempfile.mkdtemp(prefix=f"bench-{stamp}-", dir=bench_dir))
-    venvs = work / "venvs" if not skip_cold else root / ".drift-envs"
+    venvs = venvs_dir or work / "venvs"
     runs = {}
-    plan = ([("cold", 1)] if not skip_cold else []) + [("warm", 1), ("parallel", jobs)]
+    plan = ([("cold", 1)] if venvs_dir is None else []) + [("warm", 1), ("parallel", jobs)]
     for name, run_jobs in plan:
-        runs[name] = timed_run(specs, root, venvs, work / name, run_jobs, timeout_s)
+        runs[name] = timed_run(specs, baseline, root, venvs, work / name, run_jobs, timeout_s)
     warm, parallel = runs["warm"], runs["parallel"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {
@@ -128,8 +140,8 @@ def run_benchmark(
         "render": {"run": {"render_s": warm["render_s"], "html_bytes": warm["html_bytes"]}},
         "render_target_s": TARGET_RENDER_S,
     }
-    summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work / "generated.html")
-    summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work / "history.html", 365)
+    summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work)
+    summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
     shutil.rmtree(work / "venvs", ignore_errors=True)
     return summary
@@ -155,6 +167,6 @@ def table(summary: dict[str, Any]) -> str:
 
 def _same_metrics(first: Sequence[Result], second: Sequence[Result]) -> bool:
     def metrics(results: Sequence[Result]) -> dict[str, Any]:
-        return {r["env"]: json.dumps(r.get("metrics"), sort_keys=True) for r in results}
+        return {r.env: json.dumps(r.metrics, sort_keys=True) for r in results}
 
     return metrics(first) == metrics(second)

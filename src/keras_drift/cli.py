@@ -1,8 +1,6 @@
-"""The ``keras-drift`` command: run probes, compare, render, and list environments.
+"""The ``keras-drift`` command: run probes, compare, render, gate, merge and list environments.
 
-Exit codes (shared by ``drift`` and ``report``): 0 no drift and no failure, 1 a metric drifted beyond its
-tolerance, 2 an environment failed, 3 unusable input (a bad env file, selection or result file, or a
-reports folder that cannot be written), 130 interrupted by Ctrl-C (partial results kept).
+Exit codes are :class:`keras_drift.errors.ExitCode` (the README's "Exit codes" table).
 """
 
 from __future__ import annotations
@@ -13,102 +11,103 @@ import json
 import os
 import shlex
 import sys
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any, NoReturn
 
-from keras_drift import attribute, compare, history, report, results, runner, runs
-from keras_drift.specs import EnvSpec, InputError, choose_baseline, load_specs, select
-
-EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+from keras_drift import compare, environments, history, pipeline, report, results, runner, runs
+from keras_drift.errors import ExitCode, InputError
+from keras_drift.specs import EnvSpec, choose_baseline, load_specs, marked_baselines, select
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        args = _parser().parse_args(argv)
+        return int(args.handler(args))
     except InputError as exc:
         print(f"keras-drift: error: {exc}", file=sys.stderr)
-        return compare.EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     except Interrupted as exc:
         print(f"keras-drift: interrupted: partial results kept in {exc} (run.json says incomplete); "
               "reports/latest is unchanged", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        print("keras-drift: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # a fault of keras-drift itself: one line here, the traceback in a file
+        print(f"keras-drift: internal error: {_one_line(exc)} (traceback in {_save_traceback()})", file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
 
 
 class Interrupted(Exception):
     """A run stopped by Ctrl-C; carries its run folder."""
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> ExitCode:
     """Run the probe in the selected environments and write their results; no comparison."""
     selected = _selection(args)
     run_dir = Path(args.run_dir) if args.run_dir else runs.new_run_dir(Path(args.reports))
     _execute(args, selected, run_dir, baseline=None)
     print(run_dir)
-    return compare.EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_drift(args: argparse.Namespace) -> int:
+def cmd_drift(args: argparse.Namespace) -> ExitCode:
     """Run the probe everywhere selected, compare with the baseline, render the report."""
     selected = _selection(args)
-    baseline = choose_baseline(selected, args.baseline)
+    baseline = choose_baseline([spec.name for spec in selected], args.baseline, marked_baselines(selected))
     tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
     run_dir = runs.new_run_dir(reports_dir)
-    outcome = _execute(args, selected, run_dir, baseline.name)
-    code = _compare_and_render(run_dir, outcome, baseline.name, tolerances, args.history)
+    outcome = _execute(args, selected, run_dir, baseline)
+    code = _render(run_dir, outcome, baseline, tolerances, args.history)
     runs.point_latest(reports_dir, run_dir)
     return code
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report(args: argparse.Namespace) -> ExitCode:
     """Re-render a run's verdicts and report from its result files, touching no environment."""
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
-    tolerances = _tolerances(args)
-    return _compare_and_render(run_dir, loaded, baseline, tolerances, args.history)
+    return _render(run_dir, loaded, baseline, _tolerances(args), args.history)
 
 
-def cmd_gate(args: argparse.Namespace) -> int:
+def cmd_gate(args: argparse.Namespace) -> ExitCode:
     """Judge a finished run: 0 no drift or failure, 1 drift, 2 a failed environment, 3 unusable input."""
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
-    names = [result["env"] for result in loaded]
-    if args.candidate and args.candidate not in names:
-        raise InputError(f"--candidate: {args.candidate!r} has no result in {run_dir} ({', '.join(names)})")
     if args.candidate:
-        loaded = [result for result in loaded if result["env"] in (baseline, args.candidate)]
-    tolerances = _tolerances(args)
-    verdicts = attribute.attribute(compare.compare(loaded, baseline, tolerances), loaded, baseline)
+        candidate = choose_baseline([r.env for r in loaded], args.candidate, where=f"the results in {run_dir}")
+        loaded = [result for result in loaded if result.env in (baseline, candidate)]
+    verdicts = pipeline.judge(loaded, baseline, _tolerances(args))
     print(report.summary_line(loaded, verdicts, baseline))
-    for row in verdicts[verdicts["verdict"] == "drift"].itertuples():
-        print(f"  {row.env}: {row.metric} {report.format_value(row.baseline_value)} -> {report.format_value(row.value)} ({row.cause}: {row.evidence})")
+    for row in report.drifting_rows(verdicts):
+        before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
+        print(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}: {row['evidence']})")
     for result in loaded:
-        if result["status"] == "failed":
-            print(f"  {result['env']}: failed: {result.get('reason', '')}")
+        if result.status == "failed":
+            print(f"  {result.env}: failed: {result.reason}")
     return compare.exit_code(verdicts, loaded)
 
 
-def cmd_merge(args: argparse.Namespace) -> int:
+def cmd_merge(args: argparse.Namespace) -> ExitCode:
     """Collect result files from a folder (e.g. CI artifacts, one sub-folder each) into a new run, rendered."""
     found = sorted(Path(args.folder).rglob("*.json"))
     loaded = [results.load_result(path) for path in found]
     if not loaded:
         raise InputError(f"{args.folder}: no result files (*.json) below it")
     seen: dict[str, Path] = {}
-    for path, result in zip(found, loaded):
-        if seen.setdefault(result["env"], path) != path:
-            raise InputError(f"{path}: env: {result['env']!r} is also the result in {seen[result['env']]}")
+    for path, result in zip(found, loaded, strict=False):
+        if seen.setdefault(result.env, path) != path:
+            raise InputError(f"{path}: env: {result.env!r} is also the result in {seen[result.env]}")
     names = sorted(seen)
     envs_dir = Path(args.envs_dir)
-    marked = [spec.name for spec in load_specs(envs_dir) if spec.baseline] if envs_dir.is_dir() else []
-    baseline = args.baseline or next((name for name in marked if name in names), names[0])
-    if baseline not in names:
-        raise InputError(f"--baseline: {baseline!r} has no result in {args.folder} ({', '.join(names)})")
+    marked = marked_baselines(load_specs(envs_dir)) if envs_dir.is_dir() else []
+    baseline = choose_baseline(names, args.baseline, marked, where=f"the results in {args.folder}")
     tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
     run_dir = runs.new_run_dir(reports_dir)
@@ -116,7 +115,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         results.write_result(result, run_dir)
     runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
                                   "merged_from": str(args.folder), "environments": names, "baseline": baseline})
-    code = _compare_and_render(run_dir, sorted(loaded, key=lambda r: r["env"]), baseline, tolerances, args.history)
+    code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, tolerances, args.history)
     runs.point_latest(reports_dir, run_dir)
     return code
 
@@ -130,19 +129,19 @@ def cmd_list(args: argparse.Namespace) -> int:
         for spec in chosen
     ]
     print(json.dumps(rows))  # one line: CI matrices read it from a single output line
-    return compare.EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_prune(args: argparse.Namespace) -> int:
-    """Delete all but the newest --keep finished runs under --reports (never the one `latest` points at)."""
-    for folder in history.prune(Path(args.reports), args.keep):
+def cmd_prune(args: argparse.Namespace) -> ExitCode:
+    """Delete all but the newest --keep runs under --reports (never the one `latest` points at)."""
+    for folder in runs.prune(Path(args.reports), args.keep):
         print(f"removed {folder}", file=sys.stderr)
-    return compare.EXIT_OK
+    return ExitCode.OK
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
+def cmd_lock(args: argparse.Namespace) -> ExitCode:
     """Write a hash-pinned lock beside every selected pinned environment (floating ones are skipped)."""
-    from keras_drift import environments, locks
+    from keras_drift import locks
 
     selected = _selection(args) if (args.envs or args.tags) else load_specs(Path(args.envs_dir))
     failed = 0
@@ -157,37 +156,40 @@ def cmd_lock(args: argparse.Namespace) -> int:
             print(f"{spec.name:<28} not locked: {exc}", file=sys.stderr)
         else:
             print(f"{spec.name:<28} {path}", file=sys.stderr)
-    return compare.EXIT_FAILED if failed else compare.EXIT_OK
+    return ExitCode.LOCK_FAILED if failed else ExitCode.OK
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_bench(args: argparse.Namespace) -> ExitCode:
     """Time cold, warm and parallel runs and the report; print a table, write JSON under reports/bench/."""
     from keras_drift import bench
 
     selected = _selection(args)
+    baseline = choose_baseline([spec.name for spec in selected], None, marked_baselines(selected))
     bench_dir = Path(args.reports) / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs > 1 else (os.cpu_count() or 1)
-    summary = bench.run_benchmark(selected, Path(args.root).resolve(), bench_dir, jobs, args.timeout, args.skip_cold)
+    venvs_dir = None if not args.skip_cold else Path(args.venvs).resolve()
+    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, args.timeout, venvs_dir)
     print(bench.table(summary))
-    return compare.EXIT_OK
+    return ExitCode.OK
 
 
-def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None) -> list:
-    info = {
+def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None) -> list[results.Result]:
+    info: dict[str, Any] = {
         "run_id": run_dir.name,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": shlex.join(["keras-drift", *sys.argv[1:]]),
         "environments": [spec.name for spec in selected],
         "baseline": baseline,
     }
+    environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
     runs.write_run_info(run_dir, info)
     try:
         outcome = runner.run_environments(
             selected,
             run_dir,
             project_root=Path(args.root).resolve(),
-            envs_dir=Path(args.venvs).resolve(),
+            venvs_dir=Path(args.venvs).resolve(),
             jobs=args.jobs,
             timeout_s=args.timeout,
             on_done=_print_progress,
@@ -203,41 +205,46 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
     return outcome
 
 
-def _print_progress(result: dict) -> None:
-    detail = f": {result.get('reason')}" if result["status"] != "ok" else ""
+def _print_progress(result: results.Result) -> None:
+    detail = f": {result.reason}" if not result.ok else ""
     wall = result.get("timings", {}).get("wall_s", 0.0)
-    print(f"{result['env']:<28} {result['status']:<8} {wall:6.1f} s{detail}", file=sys.stderr, flush=True)
+    print(f"{result.env:<28} {result.status:<8} {wall:6.1f} s{detail}", file=sys.stderr, flush=True)
 
 
-def _compare_and_render(
-    run_dir: Path, loaded: list, baseline: str, tolerances: list[compare.Tolerance], history_window: int
-) -> int:
-    verdicts = attribute.attribute(compare.compare(loaded, baseline, tolerances), loaded, baseline)
-    info = runs.read_run_info(run_dir)
-    document = compare.verdicts_document(verdicts, loaded, baseline, run_dir.name)
-    past = history.load_history(run_dir.parent, run_dir, history_window) if history_window > 0 else history.History()
-    document["new_since_last_run"] = [
-        {"env": row["env"], "metric": row["metric"], "previous_verdict": row["previous_verdict"]}
-        for row in history.new_drift(verdicts, past)
-    ]
-    results.write_json_atomically(run_dir / "verdicts.json", document)
-    html = report.render(loaded, verdicts, baseline, info, run_dir / "report.html", past)
-    print(report.summary_line(loaded, verdicts, baseline))
-    print(html)
-    return document["exit_code"]
+def _render(
+    run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], history_window: int
+) -> ExitCode:
+    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, history_window)
+    for warning in rendered.history_warnings:
+        print(f"keras-drift: warning: {warning}", file=sys.stderr)
+    print(rendered.summary)
+    print(rendered.report_path)
+    return rendered.exit_code
 
 
 def _tolerances(args: argparse.Namespace) -> list[compare.Tolerance]:
     return compare.load_tolerances(Path(args.tolerances) if args.tolerances else None)
 
 
-def _recorded_baseline(run_dir: Path, loaded: list, requested: str | None) -> str:
-    """The baseline asked for, else the one the run recorded, else the first result; checked to exist."""
-    names = [result["env"] for result in loaded]
-    baseline = requested or runs.read_run_info(run_dir).get("baseline") or names[0]
-    if baseline not in names:
-        raise InputError(f"--baseline: {baseline!r} has no result in {run_dir} ({', '.join(names)})")
-    return baseline
+def _recorded_baseline(run_dir: Path, loaded: list[results.Result], requested: str | None) -> str:
+    """The baseline by the one rule, the run's recorded baseline preferred."""
+    recorded = runs.read_run_info(run_dir).get("baseline")
+    preferred = [recorded] if isinstance(recorded, str) else []
+    return choose_baseline([r.env for r in loaded], requested, preferred, where=f"the results in {run_dir}")
+
+
+def _save_traceback() -> Path:
+    """Write the current exception's traceback to a file in keras-drift's cache folder; return its path."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = environments.cache_dir() / "crashes" / f"{stamp}-{os.getpid()}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"keras-drift {' '.join(sys.argv[1:])}\n{traceback.format_exc()}", encoding="utf-8")
+    return path
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 def _selection(args: argparse.Namespace) -> list[EnvSpec]:
@@ -253,16 +260,31 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line and the exit code of unusable input (not argparse's 2,
+    which a CI gate would read as "an environment failed")."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message} (see --help)")
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keras-drift", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="keras-drift", description=(__doc__ or "").splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    selection = argparse.ArgumentParser(add_help=False)
+    selection = _Parser(add_help=False)
     selection.add_argument("--envs", help="comma-separated environment names (default: those tagged 'default')")
     selection.add_argument("--tags", help="comma-separated tags; environments carrying any of them are selected")
     selection.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
 
-    execution = argparse.ArgumentParser(add_help=False)
+    execution = _Parser(add_help=False)
     execution.add_argument("--reports", default="reports", help="where run folders are written (default: reports)")
     execution.add_argument("--root", default=".", help="project root holding probe/ (default: .)")
     execution.add_argument(
@@ -272,10 +294,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("-j", "--jobs", type=int, default=1, help="environments run at once (default: 1)")
     execution.add_argument(
-        "--timeout", type=float, default=runner.DEFAULT_TIMEOUT_S, help="seconds per environment before it is killed"
+        "--timeout", type=_positive_seconds, default=runner.DEFAULT_TIMEOUT_S, help="seconds per environment before it is killed"
     )
 
-    comparison = argparse.ArgumentParser(add_help=False)
+    comparison = _Parser(add_help=False)
     comparison.add_argument("--baseline", help="environment the others are compared with")
     comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
     comparison.add_argument(

@@ -14,24 +14,24 @@ from __future__ import annotations
 import fnmatch
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, TypeGuard
 
 import pandas as pd
 
+from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import Result
-from keras_drift.specs import InputError
+from keras_drift.verdicts import Verdict
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-VERDICTS = ("identical", "within_tolerance", "drift", "failed", "skipped", "missing")
 COLUMNS = ("env", "metric", "value", "baseline_value", "abs_diff", "rel_diff", "atol", "rtol", "noise_floor", "verdict")
-EXIT_OK, EXIT_DRIFT, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -78,99 +78,61 @@ def tolerance_for(metric: str, tolerances: Sequence[Tolerance]) -> Tolerance:
 
 def judge(
     value: Any, baseline: Any, tolerance: Tolerance, noise_floor: float = 0.0
-) -> tuple[str, float | None, float | None]:
+) -> tuple[Verdict, float | None, float | None]:
     """The verdict for one value against its baseline, with the signed absolute and relative difference."""
     if not (_is_number(value) and _is_number(baseline)):
-        return ("identical" if type(value) is type(baseline) and value == baseline else "drift"), None, None
+        same = type(value) is type(baseline) and value == baseline
+        return (Verdict.IDENTICAL if same else Verdict.DRIFT), None, None
     if isinstance(value, int) and isinstance(baseline, int):
         difference = float(value - baseline)
-        return ("identical" if value == baseline else "drift"), difference, _relative(difference, baseline)
+        return (Verdict.IDENTICAL if value == baseline else Verdict.DRIFT), difference, _relative(difference, baseline)
     value, baseline = float(value), float(baseline)
     if math.isnan(value) or math.isnan(baseline):
         same = math.isnan(value) and math.isnan(baseline)
-        return ("identical" if same else "drift"), None, None
+        return (Verdict.IDENTICAL if same else Verdict.DRIFT), None, None
     if value == baseline:
-        return "identical", 0.0, 0.0
+        return Verdict.IDENTICAL, 0.0, 0.0
     if math.isinf(value) or math.isinf(baseline):
-        return "drift", None, None
+        return Verdict.DRIFT, None, None
     difference = value - baseline
     within = abs(difference) <= tolerance.atol + noise_floor + tolerance.rtol * abs(baseline)
-    return ("within_tolerance" if within else "drift"), difference, _relative(difference, baseline)
+    return (Verdict.WITHIN_TOLERANCE if within else Verdict.DRIFT), difference, _relative(difference, baseline)
 
 
 def compare(results: Sequence[Result], baseline: str, tolerances: Sequence[Tolerance]) -> pd.DataFrame:
     """One row per (environment, metric): value, baseline value, differences, tolerance, verdict."""
-    by_env = {result["env"]: result for result in results}
+    by_env = {result.env: result for result in results}
     if baseline not in by_env:
         raise InputError(f"--baseline: {baseline!r} has no result in this run ({', '.join(by_env)})")
     reference = by_env[baseline]
-    metrics = sorted({metric for result in results for metric in result["metrics"]})
+    metrics = sorted({metric for result in results for metric in result.metrics})
     rows = []
     for result in results:
         for metric in metrics:
             tolerance = tolerance_for(metric, tolerances)
-            value = result["metrics"].get(metric)
-            base = reference["metrics"].get(metric)
+            value = result.metrics.get(metric)
+            base = reference.metrics.get(metric)
             floor = noise_floor(result, metric) + noise_floor(reference, metric)
             verdict, absolute, relative = _verdict(result, reference, metric, tolerance, floor)
-            rows.append(
-                (result["env"], metric, value, base, absolute, relative, tolerance.atol, tolerance.rtol, floor, verdict)
-            )
+            rows.append((result.env, metric, value, base, absolute, relative, tolerance.atol, tolerance.rtol, floor, verdict))
     # object dtype keeps None (no value) apart from NaN (a value that is NaN).
     return pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
 
 
-def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> int:
-    """0 when nothing drifted or failed, 1 when something drifted, 2 when an environment or task failed.
-
-    The results count as well as the rows: environments that all failed leave no metric rows at all.
-    """
+def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> ExitCode:
+    """OK when nothing drifted or failed, DRIFT when something drifted, FAILED when an environment or a
+    task failed. The results count as well as the rows: environments that all failed leave no metric rows."""
     found = set(verdicts["verdict"])
-    if "failed" in found or any(result["status"] == "failed" for result in results):
-        return EXIT_FAILED
-    if "drift" in found:
-        return EXIT_DRIFT
-    return EXIT_OK
-
-
-def verdicts_document(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, run_id: str) -> dict:
-    """The ``verdicts.json`` contract: per environment, per metric, the row of :func:`compare` with the
-    ``cause`` and ``evidence`` columns of :func:`keras_drift.attribute.attribute` on drifting rows."""
-    environments = {}
-    for result in results:
-        rows = verdicts[verdicts["env"] == result["env"]]
-        environments[result["env"]] = {
-            "status": result["status"],
-            "reason": result.get("reason", ""),
-            "metrics": {
-                row.metric: {
-                    "value": _json_number(row.value),
-                    "baseline": _json_number(row.baseline_value),
-                    "abs_diff": _json_number(row.abs_diff),
-                    "rel_diff": _json_number(row.rel_diff),
-                    "tolerance": {"atol": row.atol, "rtol": row.rtol},
-                    "noise_floor": row.noise_floor,
-                    "verdict": row.verdict,
-                    **({"cause": row.cause, "evidence": row.evidence} if row.verdict == "drift" else {}),
-                }
-                for row in rows.itertuples()
-            },
-        }
-    counts = verdicts[verdicts["env"] != baseline]["verdict"].value_counts()
-    return {
-        "schema_version": 1,
-        "run_id": run_id,
-        "baseline": baseline,
-        "exit_code": exit_code(verdicts, results),
-        "counts": {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS},
-        "closest_to_oracle": closest_to_oracle(results),
-        "environments": environments,
-    }
+    if Verdict.FAILED in found or any(result.status == "failed" for result in results):
+        return ExitCode.FAILED
+    if Verdict.DRIFT in found:
+        return ExitCode.DRIFT
+    return ExitCode.OK
 
 
 def oracle_distances(results: Sequence[Result]) -> pd.DataFrame:
     """Per metric the NumPy oracle's float64 and float32 values and each environment's distance to float64."""
-    reference = next((r["oracle"] for r in results if r["status"] == "ok" and r.get("oracle")), None)
+    reference = next((r["oracle"] for r in results if r.ok and r.get("oracle")), None)
     if not reference:
         return pd.DataFrame()
     expected = reference.get("float64", {})
@@ -178,9 +140,9 @@ def oracle_distances(results: Sequence[Result]) -> pd.DataFrame:
     for metric, value in sorted(expected.items()):
         row: dict[str, Any] = {"oracle float64": value, "oracle float32": reference.get("float32", {}).get(metric)}
         for result in results:
-            actual = result["metrics"].get(metric) if result["status"] == "ok" else None
+            actual = result.metrics.get(metric) if result.ok else None
             if _is_number(actual) and _is_number(value):
-                row[result["env"]] = abs(float(actual) - float(value))
+                row[result.env] = abs(float(actual) - float(value))
         rows[metric] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -198,35 +160,29 @@ def closest_to_oracle(results: Sequence[Result]) -> dict[str, list[str]]:
 
 def noise_floor(result: Result, metric: str) -> float:
     """How far repeats of ``metric`` moved inside one environment (0 when repeatable or not measured)."""
-    spread = result.get("noise", {}).get(metric, 0.0)
+    spread = result.noise.get(metric, 0.0)
     return float(spread) if _is_number(spread) and math.isfinite(spread) else 0.0
 
 
 def _verdict(
     result: Result, reference: Result, metric: str, tolerance: Tolerance, floor: float
-) -> tuple[str, Any, Any]:
+) -> tuple[Verdict, Any, Any]:
     for side in (result, reference):
-        if side["status"] != "ok":
-            return ("skipped" if side["status"] == "skipped" else "failed"), None, None
+        if not side.ok:
+            return (Verdict.SKIPPED if side.status == "skipped" else Verdict.FAILED), None, None
     for side in (result, reference):
-        if any(metric.startswith(task + ".") for task in side.get("errors", {})):
-            return "failed", None, None  # the task raised, or produced NaN or infinity in training
+        if any(metric.startswith(task + ".") for task in side.errors):
+            return Verdict.FAILED, None, None  # the task raised, or produced NaN or infinity in training
     for side in (result, reference):
-        if metric not in side["metrics"]:
-            return "missing", None, None
-    return judge(result["metrics"][metric], reference["metrics"][metric], tolerance, floor)
+        if metric not in side.metrics:
+            return Verdict.MISSING, None, None
+    return judge(result.metrics[metric], reference.metrics[metric], tolerance, floor)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _relative(difference: float, baseline: float) -> float | None:
     return difference / abs(baseline) if baseline else None
 
-
-def _json_number(value: Any) -> Any:
-    """JSON-safe: NaN and infinities as the strings the result files use."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value

@@ -1,8 +1,9 @@
 """Build, or reuse, one isolated virtual environment per spec.
 
 uv creates and fills the environments (it hardlinks from its cache, so a second environment with the same
-pins costs well under a second); ``virtualenv`` + pip is the fallback where uv cannot be found. An
-environment is reused while its install key (interpreter + requirements + lock) is unchanged.
+pins costs well under a second); ``virtualenv`` + pip is the fallback where uv cannot be found, or where
+``KERAS_DRIFT_BUILDER=virtualenv`` asks for it. An environment is reused while its install key
+(interpreter + requirements + lock + hooks) is unchanged.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from filelock import FileLock
 
+from keras_drift.errors import InputError
 from keras_drift.specs import EnvSpec
 
 KEY_FILE = ".keras-drift-key"
+BUILDERS = ("uv", "virtualenv")
 # pip options whose meaning uv shares, mapped to the variables uv reads.
 PIP_TO_UV = {
     "index-url": "UV_INDEX_URL",
@@ -49,19 +52,19 @@ class Environment:
 Log = Callable[[str], None]
 
 
-def ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
+def ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment:
     """Return a ready environment for ``spec``, rebuilding it only when its install key changed.
 
     A lock per environment lets two runs on one checkout share the environments folder: the second
     waits while the first builds, then reuses what it built.
     """
-    Path(envs_dir).mkdir(parents=True, exist_ok=True)
-    with FileLock(str(Path(envs_dir) / f".{spec.name}.lock")):
-        return _ensure_environment(spec, envs_dir, log)
+    Path(venvs_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(venvs_dir) / f".{spec.name}.lock")):
+        return _ensure_environment(spec, venvs_dir, log)
 
 
-def _ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
-    path = Path(envs_dir) / spec.name
+def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment:
+    path = Path(venvs_dir) / spec.name
     python = path / "bin" / "python"
     key = spec.install_key()
     key_file = path / KEY_FILE
@@ -72,12 +75,24 @@ def _ensure_environment(spec: EnvSpec, envs_dir: Path, log: Log) -> Environment:
     if path.exists():
         log(f"rebuilding {path}: install key changed to {key}")
         shutil.rmtree(path)
-    builder = _build_with_uv if uv_binary() else _build_with_virtualenv
-    builder(spec, path, log)
+    if builder() == "uv":
+        _build_with_uv(spec, path, log)
+    else:
+        _build_with_virtualenv(spec, path, log)
     if spec.hooks:
         _install_hooks(spec, python, log)
     key_file.write_text(key + "\n")
     return Environment(path, python, reused=False)
+
+
+def builder() -> str:
+    """``uv``, or ``virtualenv`` (+ pip) where uv is missing or ``$KERAS_DRIFT_BUILDER`` names it."""
+    chosen = os.environ.get("KERAS_DRIFT_BUILDER", "")
+    if chosen and chosen not in BUILDERS:
+        raise InputError(f"$KERAS_DRIFT_BUILDER: {chosen!r} is not one of {', '.join(BUILDERS)}")
+    if chosen:
+        return chosen
+    return "uv" if uv_binary() else "virtualenv"
 
 
 @functools.lru_cache(maxsize=1)
@@ -143,7 +158,8 @@ def _interpreter_candidates(version: str) -> Iterator[str]:
 
 def _build_with_uv(spec: EnvSpec, path: Path, log: Log) -> None:
     uv = uv_binary()
-    assert uv is not None
+    if uv is None:
+        raise BuildFailed("uv is not installed; install it, or set KERAS_DRIFT_BUILDER=virtualenv")
     interpreter = find_interpreter(spec.python)
     env = {**os.environ, **package_index_env()}
     _run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env, log)
@@ -151,6 +167,7 @@ def _build_with_uv(spec: EnvSpec, path: Path, log: Log) -> None:
 
 
 def _build_with_virtualenv(spec: EnvSpec, path: Path, log: Log) -> None:
+    """The fallback builder: pip reads the user's own index configuration, so nothing is translated."""
     interpreter = find_interpreter(spec.python)
     _run([sys.executable, "-m", "virtualenv", "--quiet", "--python", interpreter, str(path)], dict(os.environ), log)
     _run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", *_what_to_install(spec)], dict(os.environ), log)
@@ -193,7 +210,9 @@ def _run(command: list[str], env: dict[str, str], log: Log) -> None:
         if stream.strip():
             log(stream.rstrip())
     if completed.returncode != 0:
-        raise BuildFailed(f"{Path(command[0]).name} {command[1]} failed: {first_error(completed.stderr or completed.stdout)}")
+        # "uv pip", "uv venv"; for `python -m pip` and `python -m virtualenv` the module's name
+        step = command[2] if command[1] == "-m" else f"{Path(command[0]).name} {command[1]}"
+        raise BuildFailed(f"{step} failed: {first_error(completed.stderr or completed.stdout)}")
 
 
 def first_error(output: str) -> str:

@@ -1,32 +1,37 @@
 """Run history: each metric's value across earlier runs, and what drifts now that did not last time.
 
-History is read from the ``verdicts.json`` of earlier run folders (newest first, incomplete runs
-skipped), so it needs nothing beyond what every run already writes. Sparklines are drawn as small SVG
-polylines by hand: a year of nightly runs over many environments means thousands of them.
+History is read from the ``verdicts.json`` of earlier run folders (see :func:`keras_drift.runs.earlier_runs`),
+so it needs nothing beyond what every run already writes. A verdicts file that cannot be read, or lacks
+what history reads, is skipped with a warning: one bad earlier run never breaks a later one. (Only those
+fields are checked here: the full schema costs 0.15 s a run, a minute for a year of nightly runs.)
 """
 
 from __future__ import annotations
 
 import json
-import math
-import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keras_drift.runs import LATEST, RUN_FILE
+import pandas as pd
+
+from keras_drift.runs import earlier_runs
+from keras_drift.verdicts import VERDICTS_FILE, Verdict
 
 DEFAULT_WINDOW = 30
-SPARK_WIDTH, SPARK_HEIGHT = 90, 18
+_VERDICTS = frozenset(verdict.value for verdict in Verdict)
 
 
 @dataclass
 class History:
-    """Earlier runs' values per (environment, metric), oldest first, and their run ids."""
+    """Earlier runs' values per (environment, metric), oldest first, their run ids, and why any earlier
+    run was skipped."""
 
     run_ids: list[str] = field(default_factory=list)
     values: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     verdicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def previous_verdict(self, env: str, metric: str) -> str | None:
         """The verdict of the newest earlier run that had this environment and metric."""
@@ -34,89 +39,50 @@ class History:
         return found[-1] if found else None
 
 
-def earlier_runs(reports_dir: Path, current: Path | None, window: int) -> list[Path]:
-    """The newest ``window`` finished runs before ``current`` that wrote verdicts, oldest first."""
-    candidates = []
-    for folder in sorted(Path(reports_dir).iterdir(), reverse=True):
-        if folder.name == LATEST or folder.name.startswith(".") or not folder.is_dir():
-            continue
-        if current is not None and folder.resolve() == current.resolve():
-            continue
-        if current is not None and folder.name > current.name:
-            continue  # a run started later than the one being rendered is not its history
-        if not (folder / "verdicts.json").is_file() or _incomplete(folder):
-            continue
-        candidates.append(folder)
-        if len(candidates) == window:
-            break
-    return list(reversed(candidates))
-
-
 def load_history(reports_dir: Path, current: Path | None = None, window: int = DEFAULT_WINDOW) -> History:
-    """Values and verdicts of the earlier runs; unreadable verdict files are skipped, never fatal."""
+    """Values and verdicts of the earlier runs; unreadable verdict files are skipped with a warning."""
     history = History()
+    if window <= 0:
+        return history
     for folder in earlier_runs(reports_dir, current, window):
+        path = folder / VERDICTS_FILE
         try:
-            document = json.loads((folder / "verdicts.json").read_text(encoding="utf-8"))
-            environments = document["environments"]
-        except (OSError, ValueError, KeyError, TypeError):
+            rows = list(_rows(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            history.warnings.append(f"{path}: skipped from the history: {' '.join(str(exc).splitlines())}")
             continue
         history.run_ids.append(folder.name)
         position = len(history.run_ids) - 1
-        for env, entry in environments.items():
-            for metric, row in entry.get("metrics", {}).items():
-                key = (env, metric)
-                series = history.values.setdefault(key, [])
-                series.extend([None] * (position - len(series)))  # runs where it was absent
-                series.append(row.get("value"))
-                history.verdicts.setdefault(key, []).append(row.get("verdict"))
+        for env, metric, value, verdict in rows:
+            key = (env, metric)
+            series = history.values.setdefault(key, [])
+            series.extend([None] * (position - len(series)))  # runs where it was absent
+            series.append(value)
+            history.verdicts.setdefault(key, []).append(verdict)
     return history
 
 
-def new_drift(verdicts: Any, history: History) -> list[dict[str, Any]]:
+def _rows(document: Any) -> Iterator[tuple[str, str, Any, str]]:
+    """(env, metric, value, verdict) of a verdicts document; ValueError where it lacks one of them."""
+    environments = document.get("environments") if isinstance(document, dict) else None
+    if not isinstance(environments, dict):
+        raise ValueError("environments: missing or not an object")
+    for env, entry in environments.items():
+        metrics = entry.get("metrics") if isinstance(entry, dict) else None
+        if not isinstance(metrics, dict):
+            raise ValueError(f"environments/{json.dumps(env)}/metrics: missing or not an object")
+        for metric, row in metrics.items():
+            verdict = row.get("verdict") if isinstance(row, dict) else None
+            if not (isinstance(verdict, str) and verdict in _VERDICTS and "value" in row):
+                raise ValueError(f"environments/{json.dumps(env)}/metrics/{json.dumps(metric)}: needs a value and a verdict")
+            yield env, metric, row["value"], verdict
+
+
+def new_drift(verdicts: pd.DataFrame, history: History) -> list[dict[str, Any]]:
     """Rows that drift now but did not in the previous run that had them (the first news of a report)."""
     rows = []
-    for row in verdicts[verdicts["verdict"] == "drift"].to_dict("records"):
+    for row in verdicts[verdicts["verdict"] == Verdict.DRIFT].to_dict("records"):
         previous = history.previous_verdict(row["env"], row["metric"])
-        if previous is not None and previous != "drift":
+        if previous is not None and previous != Verdict.DRIFT:
             rows.append({**row, "previous_verdict": previous})
     return rows
-
-
-def sparkline(values: list[Any]) -> str:
-    """A tiny SVG polyline of the numeric values (gaps skipped); empty when fewer than two points."""
-    points = [(index, float(value)) for index, value in enumerate(values)
-              if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)]
-    if len(points) < 2:
-        return ""
-    low, high = min(v for _, v in points), max(v for _, v in points)
-    span, last = (high - low) or 1.0, max(len(values) - 1, 1)
-    coordinates = " ".join(
-        f"{1 + (SPARK_WIDTH - 2) * i / last:.1f},{SPARK_HEIGHT - 2 - (SPARK_HEIGHT - 4) * (v - low) / span:.1f}"
-        for i, v in points
-    )
-    return (
-        f'<svg class="spark" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" role="img" '
-        f'aria-label="{len(points)} runs, from {low:.4g} to {high:.4g}">'
-        f'<polyline fill="none" stroke="currentColor" stroke-width="1" points="{coordinates}"/></svg>'
-    )
-
-
-def prune(reports_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` finished runs; never the run ``latest`` points at."""
-    latest = (Path(reports_dir) / LATEST).resolve() if (Path(reports_dir) / LATEST).exists() else None
-    finished = earlier_runs(reports_dir, None, window=10**9)
-    removed = []
-    for folder in finished[: max(0, len(finished) - keep)]:
-        if latest is not None and folder.resolve() == latest:
-            continue
-        shutil.rmtree(folder)
-        removed.append(folder)
-    return removed
-
-
-def _incomplete(folder: Path) -> bool:
-    try:
-        return bool(json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("incomplete"))
-    except (OSError, ValueError, AttributeError):
-        return False

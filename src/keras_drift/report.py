@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import platform
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -20,17 +21,19 @@ import pandas as pd
 from keras_drift import __version__
 from keras_drift.attribute import differing
 from keras_drift.compare import oracle_distances
-from keras_drift.history import History, new_drift, sparkline
-from keras_drift.results import Result
+from keras_drift.history import History
+from keras_drift.results import Result, write_text_atomically
+from keras_drift.verdicts import Verdict
 
 VERDICT_LABELS = {
-    "identical": "identical",
-    "within_tolerance": "within tolerance",
-    "drift": "DRIFT",
-    "failed": "FAILED",
-    "skipped": "skipped",
-    "missing": "missing",
+    Verdict.IDENTICAL: "identical",
+    Verdict.WITHIN_TOLERANCE: "within tolerance",
+    Verdict.DRIFT: "DRIFT",
+    Verdict.FAILED: "FAILED",
+    Verdict.SKIPPED: "skipped",
+    Verdict.MISSING: "missing",
 }
+SPARK_WIDTH, SPARK_HEIGHT = 90, 18
 
 
 def render(
@@ -40,8 +43,13 @@ def render(
     run_info: dict[str, Any],
     out: Path,
     past: History | None = None,
+    new_drift: Sequence[dict[str, Any]] = (),
 ) -> Path:
-    """Write ``report.html`` for this run to ``out`` and return its path; ``past`` adds the history."""
+    """Write ``report.html`` for this run to ``out`` and return its path.
+
+    ``past`` adds the history sparklines, ``new_drift`` the rows that drift now and did not last run
+    (both computed by :mod:`keras_drift.pipeline`: the report only shows what the pipeline found).
+    """
     past = past or History()
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("keras_drift", "templates"),
@@ -51,16 +59,16 @@ def render(
     html = environment.get_template("report.html.j2").render(
         summary=summary_line(results, verdicts, baseline),
         drifting=drifting_rows(verdicts),
-        matrix=matrix_html(verdicts, [r["env"] for r in results], baseline),
+        matrix=matrix_html(verdicts, [r.env for r in results], baseline),
         plots=trajectory_plots(results),
         diffs=diff_tables(results),
         causes=cause_summary(verdicts),
         oracle=oracle_html(results),
-        new_drift=new_drift(verdicts, past),
+        new_drift=list(new_drift),
         history=history_rows(verdicts, past),
         history_runs=len(past.run_ids),
-        environments=[result["env"] for result in results],
-        problems=[r for r in results if r["status"] != "ok" or r.get("errors")],
+        environments=[result.env for result in results],
+        problems=[r for r in results if not r.ok or r.errors],
         results=results,
         baseline=baseline,
         run=run_info,
@@ -68,21 +76,21 @@ def render(
         machine=platform.platform(),
         format_value=format_value,
     )
-    out.write_text(html, encoding="utf-8")
+    write_text_atomically(out, html)
     return out
 
 
 def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: str) -> str:
     """The verdict in one sentence, e.g. '3 of 27 metrics drift across 2 of 6 environments against tf-2.15'."""
     others = verdicts[verdicts["env"] != baseline]
-    drifting = others[others["verdict"] == "drift"]
+    drifting = others[others["verdict"] == Verdict.DRIFT]
     metrics = verdicts["metric"].nunique()
     line = (
         f"{drifting['metric'].nunique()} of {metrics} metrics drift across "
         f"{drifting['env'].nunique()} of {len(results) - 1} environments against {baseline}"
     )
     for status in ("failed", "skipped"):
-        count = sum(1 for result in results if result["status"] == status)
+        count = sum(1 for result in results if result.status == status)
         if count:
             line += f"; {count} environment{'s' if count > 1 else ''} {status}"
     return line
@@ -90,7 +98,7 @@ def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: st
 
 def drifting_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
     """Drifting (environment, metric) pairs, largest relative change first."""
-    rows = verdicts[verdicts["verdict"] == "drift"].to_dict("records")
+    rows = verdicts[verdicts["verdict"] == Verdict.DRIFT].to_dict("records")
     return sorted(rows, key=lambda row: -_severity(row))
 
 
@@ -118,11 +126,13 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    names = sorted({name for result in results for name in result.get("series", {})})
+    names = sorted({name for result in results for name in result.series})
     plots = []
     for name in names:
         # Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page.
-        settings = {"svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}
+        settings: dict[Any, Any] = {
+            "svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]
+        }
         with matplotlib.rc_context(settings):
             plots.append({"name": name, "svg": _plot(plt, results, name)})
     return plots
@@ -135,11 +145,11 @@ def _plot(plt: Any, results: Sequence[Result], name: str) -> str:
     # Markers only on short per-epoch curves: each marker is an SVG element of its own.
     marker = "." if x_key == "epoch" else None
     figure, axes = plt.subplots(1, len(columns), figsize=(9, 3))
-    for axis, column in zip(axes, columns):
+    for axis, column in zip(axes, columns, strict=False):
         for result in results:
-            series = result.get("series", {}).get(name)
+            series = result.series.get(name)
             if series and column in series:
-                axis.plot(series[x_key], series[column], marker=marker, linewidth=1, label=result["env"])
+                axis.plot(series[x_key], series[column], marker=marker, linewidth=1, label=result.env)
         axis.set_title(f"{name}: {column}", fontsize=9)
         axis.set_xlabel(x_key, fontsize=8)
         if column == "loss" and x_key == "step":
@@ -160,31 +170,31 @@ def history_rows(verdicts: pd.DataFrame, past: History) -> list[dict[str, Any]]:
     rows = []
     environments = list(dict.fromkeys(verdicts["env"]))  # the order of the results, as in the template
     for metric, group in verdicts.groupby("metric", sort=True):
-        current = dict(zip(group["env"], group["value"]))
-        cells = {env: sparkline([*past.values.get((env, metric), []), current.get(env)]) for env in environments}
+        current = dict(zip(group["env"], group["value"], strict=False))
+        cells = {env: sparkline([*past.values.get((env, str(metric)), []), current.get(env)]) for env in environments}
         if any(cells.values()):
-            rows.append({"metric": metric, "cells": [cells[env] for env in environments]})
+            rows.append({"metric": str(metric), "cells": [cells[env] for env in environments]})
     return rows
 
 
 def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
     """What differs between the environments that ran: defaults, API behaviour, packages, flags."""
-    ran = [r for r in results if r["status"] == "ok"]
+    ran = [r for r in results if r.ok]
 
-    def section(getter: Any) -> pd.DataFrame:
-        return differing({r["env"]: getter(r) for r in ran})
+    def section(getter: Callable[[Result], dict[str, Any]]) -> pd.DataFrame:
+        return differing({r.env: getter(r) for r in ran})
 
     return {
-        "Resolved defaults that differ": section(lambda r: r.get("introspection", {}).get("defaults", {})),
-        "API behaviour that differs": section(lambda r: r.get("introspection", {}).get("api", {})),
-        "Installed packages that differ": section(lambda r: r.get("fingerprint", {}).get("distributions", {})),
-        "Environment flags that differ": section(lambda r: r.get("fingerprint", {}).get("env_vars", {})),
+        "Resolved defaults that differ": section(lambda r: r.defaults),
+        "API behaviour that differs": section(lambda r: r.api),
+        "Installed packages that differ": section(lambda r: r.distributions),
+        "Environment flags that differ": section(lambda r: r.env_vars),
     }
 
 
 def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
     """One line per environment, cause and distinct evidence, with the metrics it explains."""
-    drifting = verdicts[verdicts["verdict"] == "drift"]
+    drifting = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     rows = []
     for (env, cause, evidence), group in drifting.groupby(["env", "cause", "evidence"], sort=True):
         rows.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]), "evidence": evidence})
@@ -215,16 +225,38 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _cell(row: dict[str, Any], baseline: str) -> str:
+def _cell(row: Mapping[Any, Any], baseline: str) -> str:
     verdict = row["verdict"]
-    if verdict in ("failed", "skipped"):
+    if verdict in (Verdict.FAILED, Verdict.SKIPPED):
         return VERDICT_LABELS[verdict]
     text = format_value(row["value"])
-    if row["env"] != baseline and row["abs_diff"] is not None and verdict != "identical":
+    if row["env"] != baseline and row["abs_diff"] is not None and verdict != Verdict.IDENTICAL:
         text += f" (Δ {row['abs_diff']:+.2g})"
     if row["env"] != baseline:
         text += f" · {VERDICT_LABELS[verdict]}"
     return text
+
+
+def sparkline(values: list[Any]) -> str:
+    """A tiny SVG polyline of the numeric values (gaps skipped); empty when fewer than two points.
+
+    Drawn by hand, not by matplotlib: a year of nightly runs over many environments means thousands.
+    """
+    points = [(index, float(value)) for index, value in enumerate(values)
+              if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)]
+    if len(points) < 2:
+        return ""
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span, last = (high - low) or 1.0, max(len(values) - 1, 1)
+    coordinates = " ".join(
+        f"{1 + (SPARK_WIDTH - 2) * i / last:.1f},{SPARK_HEIGHT - 2 - (SPARK_HEIGHT - 4) * (v - low) / span:.1f}"
+        for i, v in points
+    )
+    return (
+        f'<svg class="spark" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" role="img" '
+        f'aria-label="{len(points)} runs, from {low:.4g} to {high:.4g}">'
+        f'<polyline fill="none" stroke="currentColor" stroke-width="1" points="{coordinates}"/></svg>'
+    )
 
 
 def _severity(row: dict[str, Any]) -> float:

@@ -6,41 +6,112 @@ import json
 import math
 import os
 import secrets
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from keras_drift.specs import InputError
+from keras_drift.errors import InputError
 
 SCHEMA_VERSION = 1
 RESULTS_DIR = "results"
 # The probe spells non-finite floats as these strings because JSON has no NaN or infinity.
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
-Result = dict[str, Any]
+
+class Result(dict[str, Any]):
+    """One environment's result: the JSON contract of ``results/<env>.json`` (a plain dict, so it is
+    written as it is read), with accessors for the nested sections the pipeline reads."""
+
+    @property
+    def env(self) -> str:
+        return self["env"]
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``failed`` or ``skipped``."""
+        return self["status"]
+
+    @property
+    def ok(self) -> bool:
+        return self["status"] == "ok"
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.get("metrics", {})
+
+    @property
+    def series(self) -> dict[str, dict[str, list[Any]]]:
+        return self.get("series", {})
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Task name -> the error that task raised."""
+        return self.get("errors", {})
+
+    @property
+    def noise(self) -> dict[str, Any]:
+        """Metric -> spread of its repeats inside this environment."""
+        return self.get("noise", {})
+
+    @property
+    def reason(self) -> str:
+        return self.get("reason", "")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Resolved library defaults the probe recorded (``optimizer.Adam.epsilon`` -> value)."""
+        return self.get("introspection", {}).get("defaults", {})
+
+    @property
+    def api(self) -> dict[str, Any]:
+        """API behaviour probes (``SGD(lr=0.1)`` -> what happened)."""
+        return self.get("introspection", {}).get("api", {})
+
+    @property
+    def distributions(self) -> dict[str, str]:
+        """Installed distributions -> versions."""
+        return self.get("fingerprint", {}).get("distributions", {})
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        """The environment variables (flags) the probe recorded."""
+        return self.get("fingerprint", {}).get("env_vars", {})
+
+    @property
+    def backend(self) -> str:
+        return self.get("fingerprint", {}).get("backend") or self.get("spec", {}).get("backend", "")
+
+    def initial_weights(self, task: str) -> dict[str, Any]:
+        """Checksum and first values of the weights ``task`` started from (empty when not recorded)."""
+        return self.get("facts", {}).get(task, {}).get("initial_weights", {})
 
 
-@lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
-    """The JSON Schema of a result file, as committed in the package."""
-    return json.loads(resources.files("keras_drift").joinpath("schemas/result.schema.json").read_text("utf-8"))
+@cache
+def schema(name: str = "result") -> dict[str, Any]:
+    """A JSON Schema committed in the package: ``result`` (a result file) or ``verdicts`` (``verdicts.json``)."""
+    return json.loads(resources.files("keras_drift").joinpath(f"schemas/{name}.schema.json").read_text("utf-8"))
 
 
-def validate(result: Any, source: Path | str) -> Result:
-    """Check ``result`` against the schema; raise :class:`InputError` naming the file and the field."""
+def validate_document(document: Any, schema_name: str, source: Path | str) -> None:
+    """Check ``document`` against a packaged schema; raise :class:`InputError` naming the file and the field."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema(schema_name)).iter_errors(document))
+    if error is not None:
+        # Keys come from the file: escape them (a key may hold a newline) so the message stays one line.
+        field = "/".join(json.dumps(part)[1:-1] if isinstance(part, str) else str(part) for part in error.absolute_path)
+        raise InputError(f"{source}: {field or '(top level)'}: {' '.join(error.message.splitlines())}")
+
+
+def validate(result: Any, source: Path | str) -> dict[str, Any]:
+    """Check a result against its schema; raise :class:`InputError` naming the file and the field."""
     version = result.get("schema_version") if isinstance(result, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise InputError(
             f"{source}: schema_version: {version} is newer than this keras-drift understands ({SCHEMA_VERSION}); upgrade keras-drift"
         )
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(result))
-    if error is not None:
-        # Keys come from the file: escape them (a key may hold a newline) so the message stays one line.
-        field = "/".join(json.dumps(part)[1:-1] if isinstance(part, str) else str(part) for part in error.absolute_path)
-        raise InputError(f"{source}: {field or '(top level)'}: {' '.join(error.message.splitlines())}")
+    validate_document(result, "result", source)
     return result
 
 
@@ -77,12 +148,19 @@ def write_result(result: Result, run_dir: Path) -> Path:
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file in the same folder and a rename: readers never see half."""
+    """Write ``data`` as JSON with :func:`write_text_atomically`."""
+    write_text_atomically(path, json.dumps(data, indent=1, sort_keys=True, allow_nan=False))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and a rename: readers never see half a file, a
+    process killed mid-write leaves the previous file whole, and a link at ``path`` is replaced, never
+    followed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with temporary.open("x", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1, sort_keys=True, allow_nan=False)
+            stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -91,7 +169,7 @@ def write_json_atomically(path: Path, data: Any) -> None:
 
 def status_result(env: str, status: str, reason: str, log_tail: str = "", **extra: Any) -> Result:
     """The result of an environment that produced no probe output: ``failed`` or ``skipped``."""
-    return {
+    return Result({
         "schema_version": SCHEMA_VERSION,
         "env": env,
         "status": status,
@@ -101,20 +179,20 @@ def status_result(env: str, status: str, reason: str, log_tail: str = "", **extr
         "reason": reason,
         "log_tail": log_tail,
         **extra,
-    }
+    })
 
 
-def decode(result: Result) -> Result:
+def decode(result: dict[str, Any]) -> Result:
     """Turn the probe's non-finite spellings back into floats, wherever numbers are stored."""
-    return _map_numbers(result, _decode_scalar)
+    return Result(_map_numbers(dict(result), _decode_scalar))
 
 
-def encode(result: Result) -> Result:
+def encode(result: dict[str, Any]) -> dict[str, Any]:
     """The inverse of :func:`decode`: non-finite floats become their JSON-safe strings."""
-    return _map_numbers(dict(result), _encode_scalar)
+    return _map_numbers(dict(result), encode_scalar)
 
 
-def _map_numbers(result: Result, convert: Any) -> Result:
+def _map_numbers(result: dict[str, Any], convert: Any) -> dict[str, Any]:
     """Apply ``convert`` to every value of the numeric sections (flat, per-dtype and per-series)."""
     for key in ("metrics", "noise"):
         result[key] = {name: convert(value) for name, value in result.get(key, {}).items()}
@@ -133,7 +211,8 @@ def _decode_scalar(value: Any) -> Any:
     return NON_FINITE.get(value, value) if isinstance(value, str) else value
 
 
-def _encode_scalar(value: Any) -> Any:
+def encode_scalar(value: Any) -> Any:
+    """A number as JSON can hold it: NaN and infinities as the strings the result files use."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value

@@ -13,14 +13,17 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any
 
 from filelock import FileLock
 
 from keras_drift import environments
-from keras_drift.results import InputError, Result, load_result, status_result, write_result
+from keras_drift.errors import InputError
+from keras_drift.results import Result, load_result, status_result, write_result
 from keras_drift.specs import EnvSpec
 
 DEFAULT_TIMEOUT_S = 1800
@@ -42,7 +45,7 @@ def run_environments(
     specs: Sequence[EnvSpec],
     run_dir: Path,
     project_root: Path,
-    envs_dir: Path,
+    venvs_dir: Path,
     jobs: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     on_done: Callable[[Result], None] = lambda result: None,
@@ -53,7 +56,7 @@ def run_environments(
     """
 
     def one(spec: EnvSpec) -> Result:
-        result = run_environment(spec, run_dir, project_root, envs_dir, timeout_s)
+        result = run_environment(spec, run_dir, project_root, venvs_dir, timeout_s)
         on_done(result)
         return result
 
@@ -80,7 +83,7 @@ def kill_running_probes() -> None:
             pass
 
 
-def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: Path, timeout_s: float) -> Result:
+def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, timeout_s: float) -> Result:
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result."""
     log_path = Path(run_dir) / LOGS_DIR / f"{spec.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +96,7 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, envs_dir: 
             log_file.flush()
 
         try:
-            environment = environments.ensure_environment(spec, envs_dir, log)
+            environment = environments.ensure_environment(spec, venvs_dir, log)
             install_s = time.monotonic() - started
             with _exclusive(spec, log):
                 result = _probe(spec, environment.python, run_dir, project_root, timeout_s, log_file)
@@ -153,7 +156,7 @@ def _probe(
     return result
 
 
-def _exclusive(spec: EnvSpec, log: Callable[[str], None]) -> ContextManager[Any]:
+def _exclusive(spec: EnvSpec, log: Callable[[str], None]) -> AbstractContextManager[Any]:
     """Hold the lock of the resource the spec names as ``exclusive`` (e.g. a shared Theano compile
     folder, which two compiling processes corrupt), so such environments never probe at the same time."""
     if not spec.exclusive:
@@ -168,7 +171,7 @@ def _spec_record(spec: EnvSpec) -> dict:
         "python": spec.python,
         "backend": spec.backend,
         "tags": list(spec.tags),
-        "env": dict(spec.env),
+        "env": dict(spec.env_vars),
         "description": spec.description,
         "install_key": spec.install_key(),
         "file_sha256": hashlib.sha256(spec.path.read_bytes()).hexdigest(),

@@ -1,7 +1,8 @@
 """Run folders under ``reports/``: one per run, never reused, with ``reports/latest`` pointing at the newest.
 
 A run folder is created exclusively, so two runs started at once get two folders. ``latest`` is switched
-with an atomic rename only after the report is written, so it never points at half a run.
+with an atomic rename only after the report is written, so it never points at half a run. Only folders
+named like run ids are runs: discovery and pruning leave every other folder alone.
 """
 
 from __future__ import annotations
@@ -9,24 +10,34 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from keras_drift.errors import InputError
 from keras_drift.results import write_json_atomically
-from keras_drift.specs import InputError
+from keras_drift.verdicts import VERDICTS_FILE
 
 LATEST = "latest"
 RUN_FILE = "run.json"
+# UTC start time (sortable) and a random suffix, e.g. 20261123T193000Z-4f2a9c.
+RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 
-def new_run_dir(reports_dir: Path) -> Path:
-    """Create and return a fresh run folder named by UTC time (sortable) plus a random suffix."""
+def utc_now() -> dt.datetime:
+    """The current time in UTC (the default clock of :func:`new_run_dir`)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_run_dir(reports_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -> Path:
+    """Create and return a fresh run folder named by ``clock``'s UTC time plus a random suffix."""
     reports_dir = Path(reports_dir)
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        run_dir = reports_dir / f"{stamp}-{secrets.token_hex(3)}"
+        run_dir = reports_dir / f"{clock().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
         run_dir.mkdir()
     except OSError as exc:
         raise InputError(f"{reports_dir}: cannot create a run folder: {exc.strerror or exc}") from None
@@ -63,3 +74,49 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
+
+
+def is_incomplete(run_dir: Path) -> bool:
+    """Whether the run's ``run.json`` says it was interrupted (unreadable counts as complete)."""
+    try:
+        return bool(json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8")).get("incomplete"))
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
+
+
+def run_folders(reports_dir: Path) -> list[Path]:
+    """Every folder under ``reports_dir`` named like a run id, oldest first (``latest`` is a link, not a run)."""
+    folder = Path(reports_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if RUN_ID_RE.match(path.name) and path.is_dir() and not path.is_symlink())
+
+
+def earlier_runs(reports_dir: Path, current: Path | None, window: int) -> list[Path]:
+    """The newest ``window`` finished runs before ``current`` that wrote verdicts, oldest first."""
+    candidates = []
+    for folder in reversed(run_folders(reports_dir)):
+        if current is not None and (folder.resolve() == current.resolve() or folder.name > current.name):
+            continue  # a run started later than the one being rendered is not its history
+        if not (folder / VERDICTS_FILE).is_file() or is_incomplete(folder):
+            continue
+        candidates.append(folder)
+        if len(candidates) == window:
+            break
+    return list(reversed(candidates))
+
+
+def prune(reports_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` runs (finished or interrupted); never the run ``latest`` points at."""
+    if keep < 0:
+        raise InputError(f"--keep: must be 0 or more, got {keep}")
+    link = Path(reports_dir) / LATEST
+    latest = link.resolve() if link.exists() else None
+    folders = run_folders(reports_dir)
+    removed = []
+    for folder in folders[: max(0, len(folders) - keep)]:
+        if folder.resolve() == latest:
+            continue
+        shutil.rmtree(folder)
+        removed.append(folder)
+    return removed

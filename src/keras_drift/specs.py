@@ -1,7 +1,7 @@
 """Environment specs: one TOML file per environment under ``envs/``.
 
 This module is imported by ``noxfile.py`` before the package is installed, so it depends only on the
-standard library and ``packaging`` (which nox itself brings).
+standard library, ``packaging`` (which nox itself brings) and :mod:`keras_drift.errors`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+
+from keras_drift.errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,10 +40,6 @@ def _available_hooks(spec_path: Path) -> str:
     return ", ".join(found) or "none"
 
 
-class InputError(Exception):
-    """Unusable input (a spec, a selection, a result file): a one-line message naming file and field."""
-
-
 class SpecError(InputError):
     """An environment file is malformed; the message names the file and the key."""
 
@@ -58,7 +57,7 @@ class EnvSpec:
     requirements: tuple[str, ...]
     python: str
     backend: str
-    env: dict[str, str] = field(default_factory=dict)
+    env_vars: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     description: str = ""
     baseline: bool = False
@@ -93,7 +92,7 @@ class EnvSpec:
     def process_env(self, cache_dir: Path) -> dict[str, str]:
         """Environment variables the probe runs with: the backend, then the spec's own table, in which
         ``{cache}`` stands for keras-drift's cache folder (for example a shared Theano compile folder)."""
-        expanded = {key: value.replace("{cache}", str(cache_dir)) for key, value in self.env.items()}
+        expanded = {key: value.replace("{cache}", str(cache_dir)) for key, value in self.env_vars.items()}
         return {"KERAS_BACKEND": self.backend, **expanded}
 
 
@@ -102,7 +101,7 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-_KEYS: dict[str, type | tuple[type, ...]] = {
+_KEYS: dict[str, type] = {
     "requirements": list,
     "python": str,
     "backend": str,
@@ -160,7 +159,7 @@ def load_spec(path: Path) -> EnvSpec:
         requirements=requirements,
         python=data["python"],
         backend=data["backend"],
-        env=dict(env),
+        env_vars=dict(env),
         tags=tags,
         description=data.get("description", ""),
         baseline=data.get("baseline", False),
@@ -205,16 +204,29 @@ def select(
     return chosen
 
 
-def choose_baseline(selected: Sequence[EnvSpec], requested: str | None = None) -> EnvSpec:
-    """The environment others are compared with: the one asked for, else one marked, else the first."""
+def choose_baseline(
+    names: Sequence[str], requested: str | None = None, preferred: Iterable[str] = (), where: str = "the selected environments"
+) -> str:
+    """The environment the others are compared with, by one rule for every command.
+
+    The one asked for with ``--baseline`` (it must be among ``names``), else the first of ``preferred``
+    that is among them (a run's recorded baseline, then env files marked ``baseline = true``), else the
+    first name. Names match after normalisation; the spelling in ``names`` is returned.
+    """
+    by_name = {normalize_name(name): name for name in names}
     if requested:
-        for spec in selected:
-            if normalize_name(spec.name) == normalize_name(requested):
-                return spec
-        names = ", ".join(spec.name for spec in selected)
-        raise InputError(f"--baseline: {requested!r} is not among the selected environments ({names})")
-    marked = [spec for spec in selected if spec.baseline]
-    return marked[0] if marked else selected[0]
+        if normalize_name(requested) not in by_name:
+            raise InputError(f"--baseline: {requested!r} is not among {where} ({', '.join(names)})")
+        return by_name[normalize_name(requested)]
+    for name in preferred:
+        if name and normalize_name(name) in by_name:
+            return by_name[normalize_name(name)]
+    return names[0]
+
+
+def marked_baselines(specs: Iterable[EnvSpec]) -> list[str]:
+    """Names of the environments whose file says ``baseline = true``."""
+    return [spec.name for spec in specs if spec.baseline]
 
 
 def _strings(path: Path, key: str, values: list[Any]) -> list[str]:
@@ -239,6 +251,6 @@ def _check_requirement(path: Path, key: str, text: str, floating: bool) -> None:
         )
 
 
-def _type_name(expected: type | tuple[type, ...]) -> str:
+def _type_name(expected: type) -> str:
     names = {list: "list", str: "string", dict: "table", bool: "boolean"}
-    return names.get(expected, getattr(expected, "__name__", str(expected)))  # type: ignore[arg-type]
+    return names.get(expected, expected.__name__)
