@@ -13,11 +13,13 @@ import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "src"))
-from keras_drift.specs import InputError, load_specs  # noqa: E402  (stdlib + packaging only)
+from keras_drift.errors import InputError  # noqa: E402  (stdlib only)
+from keras_drift.specs import load_specs  # noqa: E402  (stdlib + packaging only)
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["drift"]
+WORKFLOWS = [str(path.relative_to(ROOT)) for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))]
 
 
 def _install_host(session: nox.Session, extras: str = "") -> None:
@@ -60,6 +62,16 @@ def tests(session: nox.Session) -> None:
     """The test suite: unit tests plus end-to-end tests on real environments."""
     _install_host(session, "[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff on everything, mypy on src/, and a static audit of the nightly workflow (offline)."""
+    _install_host(session, "[lint]")
+    session.run("ruff", "check", ".")
+    session.run("mypy", "src")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOWS)
+    session.run("zizmor", "--offline", *WORKFLOWS)
 
 
 def _probe_session(name: str):
