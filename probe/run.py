@@ -2,12 +2,15 @@
 
 The result goes to the file named by ``--out``, never to stdout: frameworks print freely, and the host
 must not parse their chatter. A task that raises is recorded with its error and the others still run.
+The file is rewritten after every task, marked ``partial`` until the last: a probe that is killed, crashes
+or times out still leaves the tasks it finished. Each task has its own time budget (``--task-timeout``).
 """
 
 import argparse
 import json
 import math
 import os
+import signal
 import time
 import traceback
 
@@ -26,6 +29,9 @@ def main(argv=None):
     parser.add_argument(
         "--repeats", type=int, default=2, help="runs of each task with the same seeds; their spread is the noise floor"
     )
+    parser.add_argument(
+        "--task-timeout", type=float, default=0, help="seconds one task (all its repeats) may take before it fails; 0: no limit"
+    )
     args = parser.parse_args(argv)
     wanted = [name for name in args.tasks.split(",") if name]
 
@@ -42,10 +48,11 @@ def main(argv=None):
         "timings": {"import_s": import_s, "tasks_s": {}},
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
-    result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats))
+    result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True)
     for name, task in tasks.TASKS:
         if not wanted or name in wanted:
-            _run_task(name, task, keras, result)
+            _run_task(name, task, keras, result, args.task_timeout)
+            write_atomically(args.out, result)
     sections = (
         ("introspection", lambda: {"defaults": introspect.resolved_defaults(keras), "api": introspect.api_behaviour(keras)}),
         ("oracle", lambda: dict((dtype, oracle.expected(dtype)) for dtype in ("float64", "float32"))),
@@ -58,37 +65,72 @@ def main(argv=None):
             result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             traceback.print_exc()
     result["timings"]["total_s"] = time.time() - started
+    del result["partial"]
     write_atomically(args.out, result)
 
 
-def _run_task(name, task, keras, result):
+class TaskTimeout(BaseException):
+    """A task ran past its budget. A BaseException, so that no ``except Exception`` inside a task or a
+    framework swallows it."""
+
+
+def _time_out(signum, frame):
+    raise TaskTimeout()
+
+
+def _run_task(name, task, keras, result, timeout_s=0):
     """Run one task ``result["repeats"]`` times; keep the first run, record the spread of the others."""
     runs = []
-    for repeat in range(result["repeats"]):
-        task_started = time.time()
-        try:
-            metrics, series, facts = task(keras)
-        except compat.NotApplicable as reason:
-            result["not_applicable"][name] = str(reason)
-            return
-        except Exception as exc:  # one broken task must not hide the others
-            result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            traceback.print_exc()
-            return
-        finally:
-            result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
-        if repeat == 0:
-            result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
-            result["series"][name] = _json_series(series[name])
-            result["facts"][name] = facts
-            non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
-            if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
-                result["errors"][name] = "non-finite values in training: " + ", ".join(
-                    "%s=%s" % (key, _json_scalar(metrics[key])) for key in non_finite
-                )
-        runs.append(metrics)
+    budget_started = time.time()
+    tasks.PROGRESS.update(step=0, of=0)
+    if timeout_s > 0:
+        signal.signal(signal.SIGALRM, _time_out)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        for repeat in range(result["repeats"]):
+            task_started = time.time()
+            try:
+                metrics, series, facts = task(keras)
+            finally:
+                result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
+            _keep(name, repeat, metrics, series, facts, result)
+            runs.append(metrics)
+    except compat.NotApplicable as reason:
+        result["not_applicable"][name] = str(reason)
+        return
+    except TaskTimeout:
+        result["errors"][name] = _timeout_message(time.time() - budget_started, tasks.PROGRESS)
+        return
+    except Exception as exc:  # one broken task must not hide the others
+        result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        traceback.print_exc()
+        return
+    finally:
+        if timeout_s > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     for key in runs[0]:
         result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+
+
+def _timeout_message(elapsed, progress):
+    """What a task knew when its budget ran out, e.g. 'step 212 of 1001 after 300 s, 1.4 s per step'."""
+    if progress.get("of") and progress.get("step"):
+        return "timed out: step %d of %d after %.0f s, %.3g s per step" % (
+            progress["step"], progress["of"], elapsed, elapsed / progress["step"])
+    return "timed out after %.0f s" % elapsed
+
+
+def _keep(name, repeat, metrics, series, facts, result):
+    """Record the first run of a task (later repeats only measure the noise)."""
+    if repeat == 0:
+        result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
+        result["series"][name] = _json_series(series[name])
+        result["facts"][name] = facts
+        non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
+        if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
+            result["errors"][name] = "non-finite values in training: " + ", ".join(
+                "%s=%s" % (key, _json_scalar(metrics[key])) for key in non_finite
+            )
 
 
 def _spread(value, first):

@@ -21,6 +21,8 @@ CLASSIFIER_FEATURES = 20
 CLASSIFIER_HIDDEN = 32
 CLASSIFIER_EPOCHS = 10
 CLASSIFIER_BATCH = 32
+# Where the running task is, for the message of a task that runs out of time (see probe/run.py).
+PROGRESS = {"step": 0, "of": 0}
 
 
 def linear_data():
@@ -90,6 +92,7 @@ def linear_raw_tf(keras):
     with tf.Session(graph=graph) as session:
         session.run(initialize)
         for step in range(LINEAR_STEPS):
+            PROGRESS.update(step=step, of=LINEAR_STEPS)
             _, step_loss = session.run([train, loss])
             if step % RECORD_EVERY == 0 or step == LINEAR_STEPS - 1:
                 w_value, b_value = session.run([w, b])
@@ -135,6 +138,7 @@ def _linear_fit(keras, variant, weights, make_optimizer):
     series = {"step": [], "w": [], "b": [], "loss": []}
     loss = None
     for step in range(LINEAR_STEPS):
+        PROGRESS.update(step=step, of=LINEAR_STEPS)
         loss = compat.train_on_batch(model, x, y)
         if step % RECORD_EVERY == 0 or step == LINEAR_STEPS - 1:
             w, b = compat.dense_weights(model.layers[-1])

@@ -62,6 +62,18 @@ BAD_INPUTS = {
                                 "--baseline: 'other' is not among the selected environments (good)"),
     "empty selection": ({"good": GOOD}, ["--tags", "nightly"], "--tags: no environment is tagged nightly"),
     "no env files": ({}, [], "{envs}: no environment files (*.toml)"),
+    "env overrides the backend": ({"bad": GOOD + 'env = { KERAS_BACKEND = "torch" }\n'}, [],
+                                  "{envs}/bad.toml: env.KERAS_BACKEND: is set by keras-drift itself; set `backend` instead"),
+    "env brings PYTHONPATH back": ({"bad": GOOD + 'env = { PYTHONPATH = "/elsewhere" }\n'}, [],
+                                   "{envs}/bad.toml: env.PYTHONPATH: is set by keras-drift itself; the probe must see only its environment's packages"),
+    "env key with '='": ({"bad": GOOD + 'env = { "A=B" = "1" }\n'}, [],
+                         "{envs}/bad.toml: env.A=B: is not an environment variable name (letters, digits and '_', not starting with a digit)"),
+    "env value with NUL": ({"bad": GOOD + 'env = { A = "x\\u0000y" }\n'}, [], "{envs}/bad.toml: env.A: must not contain a NUL character"),
+    "hook name is a path": ({"bad": GOOD + 'hooks = ["../../evil"]\n'}, [],
+                            "{envs}/bad.toml: hooks[0]: '../../evil' is not a hook name (lower-case letters, digits and '-')"),
+    "wildcard pin": ({"bad": GOOD.replace("numpy==2.4.6", "numpy==2.*")}, [],
+                     "{envs}/bad.toml: requirements[0]: 'numpy==2.*' is not an exact pin (name==version)"),
+    "nested 500 deep": ({"bad": GOOD + "x = " + "[" * 500 + "]" * 500 + "\n"}, [], "{envs}/bad.toml: nested more than 50 levels deep"),
 }
 
 
@@ -75,6 +87,31 @@ def test_bad_input_is_one_line_with_exit_code_3(project, capsys, case):
     assert err.count("\n") == 1, err
     assert err.startswith("keras-drift: error: " + expected.format(envs=project / "envs")), err
     assert not (project / "reports").exists() or not any((project / "reports").iterdir())
+
+
+def test_an_env_file_that_is_a_fifo_is_refused_not_read(project, capsys):
+    os.mkfifo(project / "envs" / "x.toml")  # reading it would block forever
+    assert main(drift(project)) == 3
+    assert capsys.readouterr().err == f"keras-drift: error: {project / 'envs' / 'x.toml'}: is not a regular file\n"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_toml(project):
+    write(project, "bom", "\ufeff" + GOOD)
+    from keras_drift.specs import load_spec
+
+    assert load_spec(project / "envs" / "bom.toml").requirements == ("numpy==2.4.6",)
+
+
+def test_a_linked_env_file_finds_hooks_beside_the_link(project, tmp_path):
+    """Hooks are looked up beside the envs/ folder the file is in, not beside where a link points."""
+    from keras_drift.specs import load_spec
+
+    elsewhere = tmp_path / "elsewhere" / "envs"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "real.toml").write_text(GOOD + 'hooks = ["mine"]\n')
+    hook(project, "mine", "")
+    (project / "envs" / "linked.toml").symlink_to(elsewhere / "real.toml")
+    assert load_spec(project / "envs" / "linked.toml").hook_files == [project / "probe" / "hooks" / "mine.py"]
 
 
 BAD_RESULTS = {

@@ -55,7 +55,10 @@ def expand(word, env, row):
 def test_jobs_list_probe_then_report():
     jobs = workflow()["jobs"]
     assert list(jobs) == ["list", "probe", "report"]
-    assert jobs["probe"]["needs"] == "list" and jobs["report"]["needs"] == "probe"
+    assert jobs["probe"]["needs"] == "list" and jobs["report"]["needs"] == ["list", "probe"]
+    # the merge expects every listed environment, so a probe job that uploaded nothing fails the gate
+    merge = next(step for step in jobs["report"]["steps"] if "keras-drift merge" in step.get("run", ""))
+    assert merge["env"]["EXPECTED_ENVS"] == "${{ needs.list.outputs.envs }}" and '--expect "$EXPECTED_ENVS"' in merge["run"]
     assert "fromJSON(needs.list.outputs.envs)" in jobs["probe"]["strategy"]["matrix"]["env"]
     assert any(step.get("uses", "").startswith("astral-sh/setup-uv") and step["with"]["enable-cache"]
                for step in jobs["probe"]["steps"])  # uv's downloads cached, keyed on the env's lock

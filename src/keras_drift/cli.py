@@ -18,7 +18,8 @@ from typing import Any, NoReturn
 
 from keras_drift import compare, environments, history, pipeline, report, results, runner, runs
 from keras_drift.errors import ExitCode, InputError
-from keras_drift.specs import EnvSpec, choose_baseline, load_specs, marked_baselines, select
+from keras_drift.results import printable
+from keras_drift.specs import NAME_RE, EnvSpec, choose_baseline, load_specs, marked_baselines, normalize_name, select
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,9 +61,14 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     baseline = choose_baseline([spec.name for spec in selected], args.baseline, marked_baselines(selected))
     tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
+    runs.check_latest(reports_dir)
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline)
-    code = _render(run_dir, outcome, baseline, tolerances, args.history)
+    try:
+        code = _render(run_dir, outcome, baseline, tolerances, args.history)
+    except KeyboardInterrupt:
+        _mark_incomplete(run_dir)
+        raise Interrupted(run_dir) from None
     runs.point_latest(reports_dir, run_dir)
     return code
 
@@ -76,40 +82,50 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_gate(args: argparse.Namespace) -> ExitCode:
-    """Judge a finished run: 0 no drift or failure, 1 drift, 2 a failed environment, 3 unusable input."""
+    """Judge a finished run: 0 no drift and every expected environment ran, 1 drift, 2 an environment
+    failed, was skipped or is missing (or the run was interrupted), 3 unusable input."""
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
+    info = runs.read_run_info(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
+    expected = _expected(args.expect) or info.get("environments") or []
     if args.candidate:
         candidate = choose_baseline([r.env for r in loaded], args.candidate, where=f"the results in {run_dir}")
+        if candidate == baseline:
+            raise InputError(f"--candidate: {candidate!r} is the baseline; name the environment to judge against it")
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
+        expected = [baseline, candidate]
     verdicts = pipeline.judge(loaded, baseline, _tolerances(args))
-    print(report.summary_line(loaded, verdicts, baseline))
+    print(printable(report.summary_line(loaded, verdicts, baseline)))
     for row in report.drifting_rows(verdicts):
         before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
-        print(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}: {row['evidence']})")
-    for result in loaded:
-        if result.status == "failed":
-            print(f"  {result.env}: failed: {result.reason}")
-    return compare.exit_code(verdicts, loaded)
+        print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}: {row['evidence']})"))
+    present = {normalize_name(result.env) for result in loaded}
+    incomplete = [f"  {name}: missing: no result in {run_dir}" for name in expected if normalize_name(name) not in present]
+    incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
+    if info.get("incomplete"):
+        incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
+    for line in incomplete:
+        print(line)
+    return ExitCode.FAILED if incomplete else compare.exit_code(verdicts, loaded)
 
 
 def cmd_merge(args: argparse.Namespace) -> ExitCode:
     """Collect result files from a folder (e.g. CI artifacts, one sub-folder each) into a new run, rendered."""
-    found = sorted(Path(args.folder).rglob("*.json"))
-    loaded = [results.load_result(path) for path in found]
+    loaded = results.load_unique(sorted(Path(args.folder).rglob("*.json")))
     if not loaded:
         raise InputError(f"{args.folder}: no result files (*.json) below it")
-    seen: dict[str, Path] = {}
-    for path, result in zip(found, loaded, strict=False):
-        if seen.setdefault(result.env, path) != path:
-            raise InputError(f"{path}: env: {result.env!r} is also the result in {seen[result.env]}")
-    names = sorted(seen)
+    present = {normalize_name(result.env) for result in loaded}
+    for name in _expected(args.expect):  # a probe job that died uploads nothing: its env fails here
+        if normalize_name(name) not in present:
+            loaded.append(results.status_result(name, "failed", f"no result for this environment in {args.folder}"))
+    names = sorted(result.env for result in loaded)
     envs_dir = Path(args.envs_dir)
     marked = marked_baselines(load_specs(envs_dir)) if envs_dir.is_dir() else []
     baseline = choose_baseline(names, args.baseline, marked, where=f"the results in {args.folder}")
     tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
+    runs.check_latest(reports_dir)
     run_dir = runs.new_run_dir(reports_dir)
     for result in loaded:
         results.write_result(result, run_dir)
@@ -169,7 +185,8 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
     bench_dir.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs > 1 else (os.cpu_count() or 1)
     venvs_dir = None if not args.skip_cold else Path(args.venvs).resolve()
-    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, args.timeout, venvs_dir)
+    timeouts = runner.Timeouts(args.timeout, args.task_timeout)
+    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, timeouts, venvs_dir)
     print(bench.table(summary))
     return ExitCode.OK
 
@@ -191,12 +208,11 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
             project_root=Path(args.root).resolve(),
             venvs_dir=Path(args.venvs).resolve(),
             jobs=args.jobs,
-            timeout_s=args.timeout,
+            timeouts=runner.Timeouts(args.timeout, args.task_timeout),
             on_done=_print_progress,
         )
     except KeyboardInterrupt:
-        info.update(incomplete=True, interrupted_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-        runs.write_run_info(run_dir, info)
+        _mark_incomplete(run_dir)
         raise Interrupted(run_dir) from None
     except OSError as exc:  # disk full, folder removed or unwritable mid-run
         raise InputError(f"{run_dir}: cannot write the run: {exc.strerror or exc}") from None
@@ -231,6 +247,30 @@ def _recorded_baseline(run_dir: Path, loaded: list[results.Result], requested: s
     recorded = runs.read_run_info(run_dir).get("baseline")
     preferred = [recorded] if isinstance(recorded, str) else []
     return choose_baseline([r.env for r in loaded], requested, preferred, where=f"the results in {run_dir}")
+
+
+def _expected(value: str | None) -> list[str]:
+    """``--expect``: comma-separated names, or the JSON line ``keras-drift list`` prints."""
+    if not value or not value.strip():
+        return []
+    if value.lstrip().startswith("["):
+        try:
+            rows = json.loads(value)
+            names = [row["name"] if isinstance(row, dict) else row for row in rows]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            raise InputError("--expect: not the JSON list `keras-drift list` prints, nor comma-separated names") from None
+    else:
+        names = _split(value)
+    for name in names:
+        if not (isinstance(name, str) and NAME_RE.match(name)):
+            raise InputError(f"--expect: {name!r} is not an environment name")
+    return names
+
+
+def _mark_incomplete(run_dir: Path) -> None:
+    info = runs.read_run_info(run_dir)
+    info.update(incomplete=True, interrupted_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    runs.write_run_info(run_dir, info)
 
 
 def _save_traceback() -> Path:
@@ -294,7 +334,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("-j", "--jobs", type=int, default=1, help="environments run at once (default: 1)")
     execution.add_argument(
-        "--timeout", type=_positive_seconds, default=runner.DEFAULT_TIMEOUT_S, help="seconds per environment before it is killed"
+        "--timeout", type=_positive_seconds, default=runner.Timeouts.environment_s,
+        help="seconds per environment before its probe is killed (default: %(default)g)",
+    )
+    execution.add_argument(
+        "--task-timeout", type=_positive_seconds, default=runner.Timeouts.task_s,
+        help="seconds per task before it fails and the next task runs (default: %(default)g)",
     )
 
     comparison = _Parser(add_help=False)
@@ -318,12 +363,16 @@ def _parser() -> argparse.ArgumentParser:
     gate = commands.add_parser("gate", parents=[comparison], help=cmd_gate.__doc__)
     gate.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
     gate.add_argument("--candidate", help="judge only this environment against the baseline")
+    gate.add_argument("--expect", help="environments that must have run (names, or the JSON line of `keras-drift list`); "
+                                       "default: the run's own selection from run.json")
     gate.set_defaults(handler=cmd_gate)
 
     merge = commands.add_parser("merge", parents=[comparison], help=cmd_merge.__doc__)
     merge.add_argument("folder", help="folder holding result JSONs at any depth")
     merge.add_argument("--reports", default="reports", help="where the merged run folder is written")
     merge.add_argument("--envs-dir", default="envs", help="env files; the one marked baseline is the default baseline")
+    merge.add_argument("--expect", help="environments that must have a result (names, or the JSON line of `keras-drift list`); "
+                                        "each one missing becomes a failed result")
     merge.set_defaults(handler=cmd_merge)
 
     pruning = commands.add_parser("prune", help=cmd_prune.__doc__)

@@ -5,8 +5,10 @@ The rule, stated once: a float metric is ``identical`` when it equals the baseli
 otherwise, where ``noise`` is the noise floor: the spread of repeated runs of the same task inside each of
 the two environments, added up (0 where runs are bitwise repeatable).
 Integers, booleans and strings are compared exactly. NaN equals NaN (the same failure twice); NaN against
-a number is drift. An environment that failed or was skipped gives ``failed``/``skipped`` for every metric;
-a metric that one side lacks is ``missing`` (``failed`` where the task that makes it raised).
+a number is drift. An environment that failed or was skipped gives ``failed``/``skipped`` for every metric, except
+that a partial result (a probe stopped after some tasks) has its finished tasks' metrics compared like any
+other and the rest ``failed``; a metric that one side lacks is ``missing`` (``failed`` where the task that
+makes it raised).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def load_tolerances(path: Path | None = None) -> list[Tolerance]:
     source: Any = path if path is not None else resources.files("keras_drift").joinpath("tolerances.toml")
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{source}: cannot be read as TOML: {exc}") from None
     entries = data.get("tolerance")
     if not isinstance(entries, list) or not entries:
@@ -56,6 +58,8 @@ def load_tolerances(path: Path | None = None) -> list[Tolerance]:
     tolerances = []
     for index, entry in enumerate(entries):
         where = f"{source}: tolerance[{index}]"
+        if not isinstance(entry, dict):
+            raise InputError(f"{where}: must be a table with the keys pattern, atol, rtol; got {type(entry).__name__}")
         if set(entry) != {"pattern", "atol", "rtol"}:
             raise InputError(f"{where}: needs exactly the keys pattern, atol, rtol; got {', '.join(sorted(entry))}")
         if not isinstance(entry["pattern"], str):
@@ -168,14 +172,16 @@ def _verdict(
     result: Result, reference: Result, metric: str, tolerance: Tolerance, floor: float
 ) -> tuple[Verdict, Any, Any]:
     for side in (result, reference):
-        if not side.ok:
-            return (Verdict.SKIPPED if side.status == "skipped" else Verdict.FAILED), None, None
+        if side.status == "skipped":
+            return Verdict.SKIPPED, None, None
+        if not side.ok and not side.partial:
+            return Verdict.FAILED, None, None
     for side in (result, reference):
         if any(metric.startswith(task + ".") for task in side.errors):
             return Verdict.FAILED, None, None  # the task raised, or produced NaN or infinity in training
     for side in (result, reference):
-        if metric not in side.metrics:
-            return Verdict.MISSING, None, None
+        if metric not in side.metrics:  # a partial result lacks the tasks it never reached: they failed
+            return (Verdict.FAILED if side.partial else Verdict.MISSING), None, None
     return judge(result.metrics[metric], reference.metrics[metric], tolerance, floor)
 
 

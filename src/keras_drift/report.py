@@ -131,21 +131,38 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     for name in names:
         # Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page.
         settings: dict[Any, Any] = {
-            "svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]
+            "svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
+            "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
         }
-        with matplotlib.rc_context(settings):
-            plots.append({"name": name, "svg": _plot(plt, results, name)})
+        layout = _plot_layout(results, name)
+        if layout is not None:
+            with matplotlib.rc_context(settings):
+                plots.append({"name": name, "svg": _plot(plt, results, name, *layout)})
     return plots
 
 
-def _plot(plt: Any, results: Sequence[Result], name: str) -> str:
-    """Two panels of one series, every environment's curve on shared axes, as SVG text."""
-    x_key = "step" if name.startswith("linear.") else "epoch"
-    columns = ["loss", "w"] if x_key == "step" else ["loss", "val_loss"]
+# Per x axis, the columns worth a panel: a linear fit's step-wise loss and weight, a history's epochs.
+PANELS = {"step": ("loss", "w"), "epoch": ("loss", "val_loss")}
+
+
+def _plot_layout(results: Sequence[Result], name: str) -> tuple[str, list[str]] | None:
+    """The x column and the panels of one series, from what every environment recorded (``None``: nothing
+    plottable, e.g. a series of another shape or with values that are not numbers)."""
+    curves = [result.series[name] for result in results if result.series.get(name)]
+    for x_key, wanted in PANELS.items():
+        if curves and all(x_key in curve for curve in curves):
+            columns = [column for column in wanted if any(column in curve for curve in curves)]
+            numeric = all(_numbers(values) for curve in curves for key, values in curve.items() if key in (x_key, *columns))
+            return (x_key, columns) if columns and numeric else None
+    return None
+
+
+def _plot(plt: Any, results: Sequence[Result], name: str, x_key: str, columns: list[str]) -> str:
+    """One panel per column of one series, every environment's curve on shared axes, as SVG text."""
     # Markers only on short per-epoch curves: each marker is an SVG element of its own.
     marker = "." if x_key == "epoch" else None
-    figure, axes = plt.subplots(1, len(columns), figsize=(9, 3))
-    for axis, column in zip(axes, columns, strict=False):
+    figure, axes = plt.subplots(1, len(columns), figsize=(9, 3), squeeze=False)
+    for axis, column in zip(axes[0], columns, strict=True):
         for result in results:
             series = result.series.get(name)
             if series and column in series:
@@ -155,12 +172,16 @@ def _plot(plt: Any, results: Sequence[Result], name: str) -> str:
         if column == "loss" and x_key == "step":
             axis.set_yscale("log")
         axis.tick_params(labelsize=7)
-    axes[-1].legend(fontsize=7, loc="best")
+    axes[0][-1].legend(fontsize=7, loc="best")
     # Fixed margins: tight_layout would draw every figure an extra time only to measure it.
     figure.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.22)
     svg = _svg(figure)
     plt.close(figure)
     return svg
+
+
+def _numbers(values: list[Any]) -> bool:
+    return all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
 
 
 def history_rows(verdicts: pd.DataFrame, past: History) -> list[dict[str, Any]]:

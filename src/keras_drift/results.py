@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import secrets
 from functools import cache
 from importlib import resources
@@ -17,6 +18,10 @@ from keras_drift.errors import InputError
 
 SCHEMA_VERSION = 1
 RESULTS_DIR = "results"
+# A log tail is for reading: a merged file's tail is cut to this many characters (its end is kept).
+LOG_TAIL_CHARS = 20_000
+# Terminal escape sequences (colours, cursor moves) and other control characters but newline and tab.
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
 # The probe spells non-finite floats as these strings because JSON has no NaN or infinity.
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -37,6 +42,11 @@ class Result(dict[str, Any]):
     @property
     def ok(self) -> bool:
         return self["status"] == "ok"
+
+    @property
+    def partial(self) -> bool:
+        """The probe stopped before its last task; the metrics are those of the tasks that finished."""
+        return bool(self.get("partial"))
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -112,7 +122,21 @@ def validate(result: Any, source: Path | str) -> dict[str, Any]:
             f"{source}: schema_version: {version} is newer than this keras-drift understands ({SCHEMA_VERSION}); upgrade keras-drift"
         )
     validate_document(result, "result", source)
+    _check_numbers_and_series(result, source)
     return result
+
+
+def _check_numbers_and_series(result: dict[str, Any], source: Path | str) -> None:
+    """What the schema cannot say: every number fits a float, and a series' columns have one length."""
+    for section in ("metrics", "noise"):
+        for name, value in result.get(section, {}).items():
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+                raise InputError(f"{source}: {section}/{json.dumps(name)[1:-1]}: integer {str(value)[:20]}... is too large to compare")
+    for name, series in result.get("series", {}).items():
+        lengths = {column: len(values) for column, values in series.items()}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{json.dumps(column)[1:-1]}={length}" for column, length in sorted(lengths.items()))
+            raise InputError(f"{source}: series/{json.dumps(name)[1:-1]}: columns of different lengths ({shown})")
 
 
 def load_result(path: Path) -> Result:
@@ -125,7 +149,24 @@ def load_result(path: Path) -> Result:
         data = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not valid JSON (truncated?): {exc}") from None
-    return decode(validate(data, path))
+    except RecursionError:
+        raise InputError(f"{path}: nested too deep to be a result") from None
+    try:
+        result = decode(validate(data, path))
+    except RecursionError:
+        raise InputError(f"{path}: nested too deep to be a result") from None
+    # Text meant for people is shown in terminals and the report: no escape sequences, a bounded tail.
+    for key in ("reason", "log_tail"):
+        if key in result:
+            result[key] = printable(result[key])[-LOG_TAIL_CHARS:]
+    result["errors"] = {task: printable(error) for task, error in result.errors.items()}
+    return result
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters (newlines and tabs kept), so a
+    result file cannot recolour or rewrite the terminal that prints it."""
+    return _CONTROL.sub("", text)
 
 
 def load_results(run_dir: Path) -> list[Result]:
@@ -133,9 +174,21 @@ def load_results(run_dir: Path) -> list[Result]:
     folder = Path(run_dir) / RESULTS_DIR
     if not folder.is_dir():
         raise InputError(f"{folder}: no results folder; run `keras-drift drift` or `keras-drift run` first")
-    results = [load_result(path) for path in sorted(folder.glob("*.json"))]
+    results = load_unique(sorted(folder.glob("*.json")))
     if not results:
         raise InputError(f"{folder}: no result files")
+    return results
+
+
+def load_unique(paths: list[Path]) -> list[Result]:
+    """Load result files, refusing two that are the result of the same environment."""
+    seen: dict[str, Path] = {}
+    results = []
+    for path in paths:
+        result = load_result(path)
+        if seen.setdefault(result.env, path) != path:
+            raise InputError(f"{path}: env: {result.env!r} is also the result in {seen[result.env]}")
+        results.append(result)
     return results
 
 

@@ -16,29 +16,45 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from filelock import FileLock
 
 from keras_drift import environments
 from keras_drift.errors import InputError
-from keras_drift.results import Result, load_result, status_result, write_result
+from keras_drift.results import Result, load_result, printable, status_result, write_result
 from keras_drift.specs import EnvSpec
 
-DEFAULT_TIMEOUT_S = 1800
 LOG_TAIL_LINES = 40
 LOGS_DIR = "logs"
 # Probes running now, so that an interrupted run can kill them (they run in sessions of their own and
 # do not receive the terminal's Ctrl-C).
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
+# What a partial probe result contributes to the failed result that replaces it.
+_TASK_SECTIONS = ("metrics", "series", "errors", "noise", "facts", "not_applicable", "repeats", "timings")
 # Host variables that would make the probe's interpreter see the host's packages instead of its own.
 _HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a probe may run: the whole environment (then its process group is killed), and each task
+    inside it (then that task fails with how far it got, and the next task runs)."""
+
+    environment_s: float = 1800.0
+    task_s: float = 900.0
+
+
 class ProbeFailed(Exception):
-    """The probe did not produce a valid result: it crashed, hung, or wrote something unusable."""
+    """The probe did not produce a complete result: it crashed, hung, or wrote something unusable.
+    ``partial`` holds the tasks it finished before that, when it wrote any."""
+
+    def __init__(self, message: str, partial: Result | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 def run_environments(
@@ -47,7 +63,7 @@ def run_environments(
     project_root: Path,
     venvs_dir: Path,
     jobs: int = 1,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    timeouts: Timeouts = Timeouts(),
     on_done: Callable[[Result], None] = lambda result: None,
 ) -> list[Result]:
     """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``.
@@ -56,7 +72,7 @@ def run_environments(
     """
 
     def one(spec: EnvSpec) -> Result:
-        result = run_environment(spec, run_dir, project_root, venvs_dir, timeout_s)
+        result = run_environment(spec, run_dir, project_root, venvs_dir, timeouts)
         on_done(result)
         return result
 
@@ -83,7 +99,9 @@ def kill_running_probes() -> None:
             pass
 
 
-def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, timeout_s: float) -> Result:
+def run_environment(
+    spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, timeouts: Timeouts = Timeouts()
+) -> Result:
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result."""
     log_path = Path(run_dir) / LOGS_DIR / f"{spec.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +117,7 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir:
             environment = environments.ensure_environment(spec, venvs_dir, log)
             install_s = time.monotonic() - started
             with _exclusive(spec, log):
-                result = _probe(spec, environment.python, run_dir, project_root, timeout_s, log_file)
+                result = _probe(spec, environment.python, run_dir, project_root, timeouts, log_file)
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
@@ -109,6 +127,10 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir:
             log(f"keras-drift: {exc}")
             log_file.flush()
             result = status_result(spec.name, "failed", str(exc), _tail(log_path))
+            partial = exc.partial if isinstance(exc, ProbeFailed) else None
+            if partial is not None:  # the tasks it finished are kept, marked partial, and compared
+                result.update({key: value for key, value in partial.items() if key not in result or key in _TASK_SECTIONS})
+                result["partial"] = True
             install_s = time.monotonic() - started
         else:
             result.setdefault("timings", {})["reused_environment"] = environment.reused
@@ -120,14 +142,13 @@ def run_environment(spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir:
     return result
 
 
-def _probe(
-    spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, timeout_s: float, log_file
-) -> Result:
+def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, timeouts: Timeouts, log_file: IO[str]) -> Result:
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
     out.unlink(missing_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
     env.update(spec.process_env(environments.cache_dir()))
-    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name]
+    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name,
+               "--task-timeout", f"{timeouts.task_s:g}"]
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
     # A session of its own, so a timeout kills the probe and every process it started.
@@ -137,23 +158,34 @@ def _probe(
     with _RUNNING_LOCK:
         _RUNNING.add(process)
     try:
-        returncode = process.wait(timeout=timeout_s)
+        returncode = process.wait(timeout=timeouts.environment_s)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        raise ProbeFailed(f"probe timed out after {timeout_s:g} s and was killed") from None
+        raise ProbeFailed(f"probe timed out after {timeouts.environment_s:g} s and was killed", _partial(out)) from None
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(process)
     if returncode != 0:
-        raise ProbeFailed(f"probe exited with status {returncode}")
+        raise ProbeFailed(f"probe exited with status {returncode}", _partial(out))
     try:
         result = load_result(out)
     except InputError as exc:
         raise ProbeFailed(f"probe wrote an unusable result: {exc}") from None
     out.unlink()
+    if result.partial:
+        raise ProbeFailed("probe stopped before its last task", result)
     result["env"] = spec.name
     return result
+
+
+def _partial(out: Path) -> Result | None:
+    """What a probe that did not finish had written: the tasks it completed (the probe rewrites its file
+    after every task), or ``None``."""
+    try:
+        return load_result(out) if out.is_file() else None
+    except InputError:
+        return None
 
 
 def _exclusive(spec: EnvSpec, log: Callable[[str], None]) -> AbstractContextManager[Any]:
@@ -179,5 +211,5 @@ def _spec_record(spec: EnvSpec) -> dict:
 
 
 def _tail(path: Path) -> str:
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = printable(path.read_text(encoding="utf-8", errors="replace")).splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])

@@ -44,12 +44,24 @@ def new_run_dir(reports_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -
     return run_dir
 
 
+def check_latest(reports_dir: Path) -> None:
+    """Refuse, before anything runs, a ``reports/latest`` that is not a link (an artifact download that
+    followed links makes it a real folder): it could not be switched to the new run afterwards."""
+    link = Path(reports_dir) / LATEST
+    if (link.exists() or link.is_symlink()) and not link.is_symlink():
+        raise InputError(f"{link}: is a real folder or file, not the link keras-drift keeps to the newest run; move it away")
+
+
 def point_latest(reports_dir: Path, run_dir: Path) -> None:
     """Make ``reports/latest`` a relative link to ``run_dir``, replacing the old link atomically."""
     link = Path(reports_dir) / LATEST
     temporary = Path(reports_dir) / f".{LATEST}.{secrets.token_hex(4)}"
     temporary.symlink_to(Path(run_dir).name, target_is_directory=True)
-    os.replace(temporary, link)
+    try:
+        os.replace(temporary, link)
+    except OSError as exc:
+        temporary.unlink()
+        raise InputError(f"{link}: cannot be pointed at {Path(run_dir).name}: {exc.strerror or exc}") from None
 
 
 def resolve_run_dir(path: Path) -> Path:
@@ -71,9 +83,18 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read: {exc}") from None
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: cannot be read: {' '.join(str(exc).split())}") from None
+    if not isinstance(info, dict):
+        raise InputError(f"{path}: must be a JSON object, got {type(info).__name__}")
+    for key in ("baseline", "run_id", "command", "started_at"):
+        if info.get(key) is not None and not isinstance(info[key], str):
+            raise InputError(f"{path}: {key}: must be a string, got {type(info[key]).__name__}")
+    environments = info.get("environments")
+    if environments is not None and not (isinstance(environments, list) and all(isinstance(n, str) for n in environments)):
+        raise InputError(f"{path}: environments: must be a list of names")
+    return info
 
 
 def is_incomplete(run_dir: Path) -> bool:

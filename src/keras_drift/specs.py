@@ -7,6 +7,7 @@ standard library, ``packaging`` (which nox itself brings) and :mod:`keras_drift.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -27,12 +28,26 @@ BACKENDS = ("tensorflow", "jax", "torch", "theano")
 # Environments with these tags resolve fresh each run, so their requirements may float.
 FLOATING_TAGS = frozenset({"latest", "nightly"})
 DEFAULT_TAG = "default"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_HOOK_RE = re.compile(r"^[a-z0-9-]+$")
+_VARIABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Variables keras-drift sets or strips itself: an env file setting them would undo the isolation (the
+# interpreter seeing the host's packages) or contradict what the result records (``backend``).
+RESERVED_VARIABLES = {
+    "KERAS_BACKEND": "set `backend` instead",
+    "PYTHONPATH": "the probe must see only its environment's packages",
+    "PYTHONHOME": "the probe must see only its environment's packages",
+    "VIRTUAL_ENV": "the probe must see only its environment's packages",
+    "PYTHONSTARTUP": "use `hooks` for start-up code",
+}
+# Deeper TOML is never an environment file, and would exhaust the parser's recursion.
+MAX_NESTING = 50
 
 
 def hook_path(spec_path: Path, name: str) -> Path:
-    """The file of a start-up hook an environment file names: ``probe/hooks/`` beside its ``envs/``."""
-    return spec_path.resolve().parent.parent / "probe" / "hooks" / f"{name.replace('-', '_')}.py"
+    """The file of a start-up hook an environment file names: ``probe/hooks/`` beside the ``envs/`` folder
+    the file is in (the folder of a link, not of its target)."""
+    return spec_path.absolute().parent.parent / "probe" / "hooks" / f"{name.replace('-', '_')}.py"
 
 
 def _available_hooks(spec_path: Path) -> str:
@@ -117,13 +132,18 @@ _REQUIRED = ("requirements", "python", "backend")
 
 def load_spec(path: Path) -> EnvSpec:
     """Read and validate one environment file; raise :class:`SpecError` naming the offending key."""
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise SpecError(path, None, "is not a regular file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the TOML
+        if _nesting(text) > MAX_NESTING:
+            raise SpecError(path, None, f"nested more than {MAX_NESTING} levels deep")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(path, None, f"malformed TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(path, None, f"cannot be read: {exc}") from None
-    if not _NAME_RE.match(path.stem):
+    if not NAME_RE.match(path.stem):
         raise SpecError(path, None, "file name must start with a letter or digit and use only letters, digits, '.', '_', '-'")
     for key, value in data.items():
         if key not in _KEYS:
@@ -147,12 +167,21 @@ def load_spec(path: Path) -> EnvSpec:
         raise SpecError(path, "python", f"{data['python']!r} is not a version such as \"3.11\"")
     hooks = tuple(_strings(path, "hooks", data.get("hooks", [])))
     for index, name in enumerate(hooks):
+        if not _HOOK_RE.match(name):
+            raise SpecError(path, f"hooks[{index}]", f"{name!r} is not a hook name (lower-case letters, digits and '-')")
         if not hook_path(path, name).is_file():
             raise SpecError(path, f"hooks[{index}]", f"{name!r} is not a hook; available: {_available_hooks(path)}")
     env = data.get("env", {})
     for key, value in env.items():
+        where = f"env.{json.dumps(key)[1:-1]}"
+        if not _VARIABLE_RE.match(key):
+            raise SpecError(path, where, "is not an environment variable name (letters, digits and '_', not starting with a digit)")
+        if key in RESERVED_VARIABLES:
+            raise SpecError(path, where, f"is set by keras-drift itself; {RESERVED_VARIABLES[key]}")
         if not isinstance(value, str):
-            raise SpecError(path, f"env.{key}", f"must be a string, got {type(value).__name__}")
+            raise SpecError(path, where, f"must be a string, got {type(value).__name__}")
+        if "\0" in value:
+            raise SpecError(path, where, "must not contain a NUL character")
     return EnvSpec(
         name=path.stem,
         path=path,
@@ -170,6 +199,8 @@ def load_spec(path: Path) -> EnvSpec:
 
 def load_specs(envs_dir: Path) -> list[EnvSpec]:
     """Load every ``*.toml`` in ``envs_dir``, sorted by name; names must be unique after normalisation."""
+    if not Path(envs_dir).is_dir():
+        raise InputError(f"{envs_dir}: no such folder of environment files")
     specs = [load_spec(path) for path in sorted(Path(envs_dir).glob("*.toml"))]
     seen: dict[str, EnvSpec] = {}
     for spec in specs:
@@ -244,7 +275,8 @@ def _check_requirement(path: Path, key: str, text: str, floating: bool) -> None:
         raise SpecError(path, key, f"{text!r} is not a valid PEP 508 requirement ({reason})") from None
     if requirement.url:
         return
-    pinned = len(requirement.specifier) == 1 and next(iter(requirement.specifier)).operator in ("==", "===")
+    pins = list(requirement.specifier)
+    pinned = len(pins) == 1 and pins[0].operator in ("==", "===") and "*" not in pins[0].version
     if not pinned and not floating:
         raise SpecError(
             path, key, f"{text!r} is not an exact pin (name==version); tag the environment 'latest' or 'nightly' to let it float"
@@ -254,3 +286,15 @@ def _check_requirement(path: Path, key: str, text: str, floating: bool) -> None:
 def _type_name(expected: type) -> str:
     names = {list: "list", str: "string", dict: "table", bool: "boolean"}
     return names.get(expected, expected.__name__)
+
+
+def _nesting(text: str) -> int:
+    """An upper bound of how deep the brackets of a TOML text nest (strings included, which only over-counts)."""
+    depth = deepest = 0
+    for character in text:
+        if character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character in "]}":
+            depth = max(0, depth - 1)
+    return deepest
