@@ -18,7 +18,14 @@ ARGUMENT_SPELLINGS = {
     "units": ("units", "output_dim"),
     "learning_rate": ("learning_rate", "lr"),
     "epochs": ("epochs", "nb_epoch"),
+    "rate": ("rate", "p"),
+    "stddev": ("stddev", "sigma"),
+    "data_format": ("data_format", "dim_ordering"),
 }
+# Values of renamed arguments, for the old spelling: Keras 1 said dim_ordering="tf" for channels_last.
+ARGUMENT_VALUES = {("dim_ordering", "channels_last"): "tf", ("dim_ordering", "channels_first"): "th"}
+# Arguments every optimizer takes through **kwargs, though its signature does not name them.
+OPTIMIZER_KWARGS = ("clipnorm", "clipvalue")
 # History keys of Keras <= 2.2 -> their later names.
 HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
 SUBMODULES = ("backend", "layers", "models", "optimizers", "callbacks")
@@ -101,11 +108,106 @@ def spell(callable_, **kwargs):
     for name, value in kwargs.items():
         for candidate in ARGUMENT_SPELLINGS.get(name, (name,)):
             if candidate in accepted:
-                spelled[candidate] = value
+                spelled[candidate] = ARGUMENT_VALUES.get((candidate, value), value)
                 break
         else:
             spelled[name] = value
     return spelled
+
+
+def accepts(callable_, name):
+    """Whether ``callable_`` names the canonical argument ``name`` (in any of its spellings)."""
+    accepted = _parameters(callable_)
+    return any(candidate in accepted for candidate in ARGUMENT_SPELLINGS.get(name, (name,)))
+
+
+def layer(keras, class_name, *args, **kwargs):
+    """A layer by class name with canonical argument names; :class:`NotApplicable` where the class is missing."""
+    cls = getattr(keras.layers, class_name, None)
+    if cls is None:
+        raise NotApplicable("no layers.%s in Keras %s" % (class_name, keras_version(keras)))
+    return cls(*args, **spell(cls, **kwargs))
+
+
+def model_of(keras, make_layers, input_shape):
+    """A Sequential model of ``make_layers(first)``, whose first layer gets ``first`` (the input shape
+    keyword of Keras < 3); Keras 3 takes an ``Input`` instead."""
+    if keras_major(keras) >= 3:
+        return keras.models.Sequential([keras.Input(shape=tuple(input_shape))] + list(make_layers({})))
+    return keras.models.Sequential(list(make_layers({"input_shape": tuple(input_shape)})))
+
+
+def eager(keras):
+    """Whether layers run eagerly here (Keras 3, tf.keras 2 on TensorFlow 2): then a model can be called
+    directly, with nothing compiled or traced."""
+    if keras_major(keras) >= 3:
+        return True
+    tf = sys.modules.get("tensorflow")
+    return keras_major(keras) == 2 and tf is not None and getattr(tf, "executing_eagerly", lambda: False)()
+
+
+def to_numpy(keras, tensor):
+    """A backend tensor (or variable) as a NumPy array."""
+    ops = getattr(keras, "ops", None)
+    if ops is not None and hasattr(ops, "convert_to_numpy"):
+        return np.asarray(ops.convert_to_numpy(tensor))
+    return np.asarray(tensor)
+
+
+def predict(model, x, keras=None):
+    """The model's output for ``x`` in one batch, as a NumPy array: a direct call where Keras is eager
+    (nothing compiled or traced), else ``predict``. Keras 0.3 and 1 predict only once compiled, so a model
+    that is not compiled yet is compiled with a loss that does not matter here."""
+    # JAX compiles every eager operation on first use: one jitted predict costs less there.
+    if keras is not None and eager(keras) and backend_name(keras) != "jax":
+        return to_numpy(keras, model(x, training=False))
+    if getattr(model, "optimizer", None) is None:
+        model.compile(optimizer="sgd", loss="mse")
+    kwargs = {"batch_size": len(x)}
+    if "verbose" in _parameters(model.predict):
+        kwargs["verbose"] = 0
+    return np.asarray(model.predict(x, **kwargs))
+
+
+def evaluate_all(model, x, y, sample_weight=None):
+    """``evaluate`` in one batch: every value it returns (the loss, then each metric), as floats."""
+    kwargs = {"batch_size": len(x), "verbose": 0}
+    if "show_accuracy" in _parameters(model.evaluate):
+        kwargs["show_accuracy"] = True
+    if sample_weight is not None:
+        kwargs["sample_weight"] = sample_weight
+    values = model.evaluate(x, y, **kwargs)
+    return [float(np.asarray(value)) for value in (values if isinstance(values, (list, tuple)) else [values])]
+
+
+def optimizer_accepting(keras, name, **kwargs):
+    """An optimizer built with those of ``kwargs`` its class accepts; return it and the names it did not."""
+    cls = getattr(keras.optimizers, name, None)
+    if cls is None:
+        raise NotApplicable("no optimizers.%s in Keras %s" % (name, keras_version(keras)))
+    taken = dict((key, value) for key, value in kwargs.items() if accepts(cls, key) or key in OPTIMIZER_KWARGS)
+    return cls(**spell(cls, **taken)), sorted(set(kwargs) - set(taken))
+
+
+def loss_object(keras, class_name, **kwargs):
+    """A loss class instance (Keras >= 2.3 and tf.keras); :class:`NotApplicable` before loss classes."""
+    cls = getattr(getattr(keras, "losses", None), class_name, None)
+    if cls is None:
+        raise NotApplicable("no losses.%s in Keras %s" % (class_name, keras_version(keras)))
+    return cls(**kwargs)
+
+
+def layer_defaults(layer_, keys):
+    """The values ``layer_``'s config holds for ``keys`` (activations by name), where it has them."""
+    config = layer_.get_config()
+    found = {}
+    for key in keys:
+        if key in config:
+            value = config[key]
+            if isinstance(value, dict):  # Keras 3 may serialise an activation as a config
+                value = value.get("config", {}).get("name", value.get("class_name"))
+            found[key] = _plain(value)
+    return found
 
 
 def dense(keras, units, activation=None, input_dim=None):

@@ -7,6 +7,7 @@ or times out still leaves the tasks it finished. Each task has its own time budg
 """
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -14,7 +15,8 @@ import signal
 import time
 import traceback
 
-from probe import compat, fingerprint, introspect, oracle, tasks
+from probe import canaries, compat, fingerprint, introspect, oracle, tasks
+from probe.task import select
 
 SCHEMA_VERSION = 1
 # JSON has no NaN or infinity; the result spells them as these strings (the host reads them back).
@@ -25,7 +27,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m probe", description=__doc__)
     parser.add_argument("--out", required=True, help="where to write the result JSON")
     parser.add_argument("--env", default="", help="the environment's name, recorded in the result")
-    parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
+    parser.add_argument("--tasks", default="", help="comma-separated globs of task names (default: all)")
+    parser.add_argument("--probes", default="", help="a folder of the user's own probe modules, each defining TASKS")
     parser.add_argument(
         "--repeats", type=int, default=2, help="runs of each task with the same seeds; their spread is the noise floor"
     )
@@ -33,7 +36,7 @@ def main(argv=None):
         "--task-timeout", type=float, default=0, help="seconds one task (all its repeats) may take before it fails; 0: no limit"
     )
     args = parser.parse_args(argv)
-    wanted = [name for name in args.tasks.split(",") if name]
+    wanted = [pattern for pattern in args.tasks.split(",") if pattern]
 
     started = time.time()
     keras = compat.load_keras()
@@ -48,13 +51,13 @@ def main(argv=None):
         "timings": {"import_s": import_s, "tasks_s": {}},
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
-    result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True)
-    for name, task in tasks.TASKS:
-        if not wanted or name in wanted:
-            _run_task(name, task, keras, result, args.task_timeout)
-            write_atomically(args.out, result)
+    result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True, tasks={})
+    available = list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result)
+    for task in select(available, wanted):
+        _run_task(task, keras, result, args.task_timeout)
+        write_atomically(args.out, result)
     sections = (
-        ("introspection", lambda: {"defaults": introspect.resolved_defaults(keras), "api": introspect.api_behaviour(keras)}),
+        ("introspection", lambda: {"defaults": _defaults(keras, result), "api": introspect.api_behaviour(keras)}),
         ("oracle", lambda: dict((dtype, oracle.expected(dtype)) for dtype in ("float64", "float32"))),
         ("fingerprint", lambda: fingerprint.collect(keras, seeding)),
     )
@@ -69,6 +72,35 @@ def main(argv=None):
     write_atomically(args.out, result)
 
 
+def user_tasks(folder, result):
+    """The tasks of the user's own probe modules (``*.py`` in ``folder``, each defining ``TASKS``); a
+    module that cannot be imported is recorded as an error under ``probes/<file>`` and left out."""
+    found = []
+    if not folder:
+        return found
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py") or name.startswith("_"):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            spec = importlib.util.spec_from_file_location("keras_drift_user_probe_" + name[:-3], path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            found.extend(module.TASKS)
+        except Exception as exc:
+            result["errors"]["probes/" + name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            traceback.print_exc()
+    return found
+
+
+def _defaults(keras, result):
+    """The library's resolved defaults, with those the tasks found in force (``facts.resolved_defaults``)."""
+    found = introspect.resolved_defaults(keras)
+    for facts in result["facts"].values():
+        found.update(facts.get("resolved_defaults", {}))
+    return found
+
+
 class TaskTimeout(BaseException):
     """A task ran past its budget. A BaseException, so that no ``except Exception`` inside a task or a
     framework swallows it."""
@@ -78,8 +110,11 @@ def _time_out(signum, frame):
     raise TaskTimeout()
 
 
-def _run_task(name, task, keras, result, timeout_s=0):
-    """Run one task ``result["repeats"]`` times; keep the first run, record the spread of the others."""
+def _run_task(task, keras, result, timeout_s=0):
+    """Run one task ``result["repeats"]`` times (once if it needs no repeat); keep the first run, record
+    the spread of the others; record its declaration and whether it ran, was skipped or failed."""
+    name = task.name
+    result["tasks"][name] = dict(task.declaration(), status="failed")
     runs = []
     budget_started = time.time()
     tasks.PROGRESS.update(step=0, of=0)
@@ -87,16 +122,17 @@ def _run_task(name, task, keras, result, timeout_s=0):
         signal.signal(signal.SIGALRM, _time_out)
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
-        for repeat in range(result["repeats"]):
+        for repeat in range(result["repeats"] if task.repeat else 1):
             task_started = time.time()
             try:
-                metrics, series, facts = task(keras)
+                metrics, series, facts = task.run(keras)
             finally:
                 result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
             _keep(name, repeat, metrics, series, facts, result)
             runs.append(metrics)
     except compat.NotApplicable as reason:
         result["not_applicable"][name] = str(reason)
+        result["tasks"][name]["status"] = "skipped"
         return
     except TaskTimeout:
         result["errors"][name] = _timeout_message(time.time() - budget_started, tasks.PROGRESS)
@@ -108,8 +144,11 @@ def _run_task(name, task, keras, result, timeout_s=0):
     finally:
         if timeout_s > 0:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    for key in runs[0]:
-        result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+    if name not in result["errors"]:
+        result["tasks"][name]["status"] = "ok"
+    if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)
+        for key in runs[0]:
+            result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
 
 
 def _timeout_message(elapsed, progress):
@@ -124,7 +163,8 @@ def _keep(name, repeat, metrics, series, facts, result):
     """Record the first run of a task (later repeats only measure the noise)."""
     if repeat == 0:
         result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
-        result["series"][name] = _json_series(series[name])
+        for series_name, columns in series.items():
+            result["series"][series_name] = _json_series(columns)
         result["facts"][name] = facts
         non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
         if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them

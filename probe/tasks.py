@@ -1,15 +1,16 @@
-"""The probe's training tasks: the same NumPy data and, where shared, the same NumPy weights everywhere.
+"""The probe's seed tasks, the two cases keras-drift grew from: the same NumPy data and, where shared, the
+same NumPy weights everywhere.
 
 Each task returns ``(metrics, series, facts)``: ``metrics`` maps a metric name to a scalar, ``series``
 maps a series name to ``{column: [values]}`` (a trajectory per step or per epoch), and ``facts`` holds what
 explains a result without being one (a checksum of the initial weights, the history's own key names).
+The metric names are the contract: they never change.
 """
-
-import hashlib
 
 import numpy as np
 
 from probe import compat
+from probe.task import Task, weights_fingerprint
 
 SEED = 1
 LINEAR_POINTS = 50
@@ -116,12 +117,12 @@ def classifier_shared_init(keras):
 
 
 TASKS = (
-    ("linear.raw_tf", linear_raw_tf),
-    ("linear.reference", linear_reference),
-    ("linear.defaults", linear_defaults),
-    ("linear.shared_init", linear_shared_init),
-    ("classifier.defaults", classifier_defaults),
-    ("classifier.shared_init", classifier_shared_init),
+    Task("linear.raw_tf", linear_raw_tf),
+    Task("linear.reference", linear_reference, defaults=("optimizer.SGD.", "loss.mse."), explicit=("optimizer.SGD.learning_rate",)),
+    Task("linear.defaults", linear_defaults, defaults=("optimizer.SGD.", "dense.", "loss.mse.")),
+    Task("linear.shared_init", linear_shared_init, defaults=("optimizer.SGD.", "loss.mse.")),
+    Task("classifier.defaults", classifier_defaults, defaults=("optimizer.Adam.", "dense.", "fit.", "loss.bce.")),
+    Task("classifier.shared_init", classifier_shared_init, defaults=("optimizer.Adam.", "loss.bce.")),
 )
 
 
@@ -178,10 +179,3 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     series = dict(history)
     series["epoch"] = list(range(1, len(history.get("loss", [])) + 1))
     return metrics, {"classifier." + variant: series}, facts
-
-
-def weights_fingerprint(model):
-    """A checksum of all of a model's weights (float32 bytes) and the first kernel values, readable."""
-    arrays = [np.asarray(array, dtype="float32") for array in model.get_weights()]
-    digest = hashlib.sha256(b"".join(np.ascontiguousarray(array).tobytes() for array in arrays)).hexdigest()
-    return {"sha256": digest[:16], "head": [float(v) for v in arrays[0].ravel()[:3]]}

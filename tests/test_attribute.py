@@ -31,6 +31,15 @@ def base_result(env: str = "base") -> dict:
         task: {"initial_weights": {"sha256": "aaaa", "head": [-0.8348]}}
         for task in ("linear.defaults", "linear.shared_init", "classifier.defaults", "classifier.shared_init")
     }
+    # as the probe declares its seed tasks (probe/tasks.py)
+    result["tasks"] = {
+        "linear.reference": {"family": "linear", "status": "ok", "defaults": ["optimizer.SGD.", "loss.mse."],
+                             "explicit": ["optimizer.SGD.learning_rate"]},
+        "linear.defaults": {"family": "linear", "status": "ok", "defaults": ["optimizer.SGD.", "dense.", "loss.mse."]},
+        "linear.shared_init": {"family": "linear", "status": "ok", "defaults": ["optimizer.SGD.", "loss.mse."]},
+        "classifier.defaults": {"family": "classifier", "status": "ok", "defaults": ["optimizer.Adam.", "dense.", "fit.", "loss.bce."]},
+        "classifier.shared_init": {"family": "classifier", "status": "ok", "defaults": ["optimizer.Adam.", "loss.bce."]},
+    }
     result["fingerprint"] = {"backend": "tensorflow", "env_vars": {"KERAS_BACKEND": "tensorflow"},
                              "distributions": {"keras": "3.15.1", "tensorflow-cpu": "2.21.0", "numpy": "2.1.0"}}
     return result
@@ -148,3 +157,36 @@ def test_a_different_keras_is_numerics_even_without_a_recorded_backend():
     other["metrics"]["linear.shared_init.w"] = 0.5470
     cause, evidence = causes_of(base, other)["linear.shared_init.w"]
     assert cause == "numerics" and "keras: 3.15.1 -> 3.16.0" in evidence
+
+
+def test_a_task_that_draws_random_numbers_by_construction_is_the_random_stream():
+    base, other = base_result(), base_result("other")
+    for result, loss in ((base, 0.62), (other, 0.735)):
+        result["metrics"]["dropout.stream.dropout_loss"] = loss
+        result["tasks"]["dropout.stream"] = {"family": "dropout", "status": "ok", "random_stream": True,
+                                             "doc": "The loss of one training step through Dropout"}
+    cause, evidence = causes_of(base, other)["dropout.stream.dropout_loss"]
+    assert cause == "random_stream" and "by construction (The loss of one training step through Dropout)" in evidence
+
+
+def test_a_metric_name_holding_dots_belongs_to_its_declared_task():
+    """activation.functions.hard_sigmoid(-0.5): the task is activation.functions, whose declared defaults count."""
+    base, other = base_result(), base_result("other")
+    for result, value in ((base, 0.4), (other, 0.41666)):
+        result["metrics"]["activation.functions.hard_sigmoid(-0.5)"] = value
+        result["tasks"]["activation.functions"] = {"family": "activation", "status": "ok", "defaults": ["activation."]}
+    base["introspection"]["defaults"]["activation.gelu.approximate"] = False
+    other["introspection"]["defaults"]["activation.gelu.approximate"] = True
+    cause, evidence = causes_of(base, other)["activation.functions.hard_sigmoid(-0.5)"]
+    assert cause == "defaults" and evidence == "resolved defaults differ: activation.gelu.approximate: False -> True"
+
+
+def test_the_twin_of_a_user_model_task_is_its_shared_init_task():
+    base, other = base_result(), base_result("other")
+    for result, head, loss, twin in ((base, [0.1], 0.5, 0.3), (other, [0.2], 0.6, 0.3)):
+        result["metrics"].update({"mine.gru.defaults.loss": loss, "mine.gru.shared_init.loss": twin})
+        result["facts"]["mine.gru.defaults"] = {"initial_weights": {"sha256": str(head), "head": head}}
+        for variant in ("defaults", "shared_init"):
+            result["tasks"][f"mine.gru.{variant}"] = {"family": "mine", "status": "ok"}
+    cause, evidence = causes_of(base, other)["mine.gru.defaults.loss"]
+    assert cause == "random_stream" and "(mine.gru.shared_init.*) agrees within tolerance" in evidence

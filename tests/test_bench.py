@@ -32,11 +32,11 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     costs = {"a": {"install_s": 0.5, "start_import_s": 4.0, "compute_s": 6.0, "overhead_s": 0.1, "wall_s": 10.6},
              "b": {"install_s": 0.5, "start_import_s": 1.0, "compute_s": 1.0, "overhead_s": 0.1, "wall_s": 2.6}}
 
-    def timed_run(specs, baseline, root, venvs_dir, out, jobs, timeouts):
+    def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings):
         return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": costs}
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
-    summary = run_benchmark([], "a", tmp_path, tmp_path, jobs=2, timeouts=None, venvs_dir=tmp_path / "venvs")
+    summary = run_benchmark([], "a", tmp_path, tmp_path, jobs=2, settings=None, venvs_dir=tmp_path / "venvs")
     assert summary["cold_wall_s"] is None  # environments reused: no cold run
     assert summary["warm_floor_s"] == pytest.approx(4.0 + 6.0 + 1.0 + 1.0)
     assert summary["warm_ratio"] == pytest.approx(13.0 / 12.0)

@@ -62,7 +62,10 @@ def test_every_environment_has_a_valid_result(drift_run):
     assert set(results) == {*ENVS, "broken"}
     tf, jax = results[ENVS[0]], results[ENVS[1]]
     for result in (tf, jax):
-        assert result["repeats"] == 2 and set(result["noise"]) == set(result["metrics"])
+        # the seed tasks run twice for their noise floor; the canaries (NumPy inputs and weights) once
+        seeds = {m for m in result["metrics"] if m.startswith(("linear.", "classifier."))}
+        assert result["repeats"] == 2 and seeds <= set(result["noise"]) <= set(result["metrics"])
+        assert not any(m.startswith("optimizer.") for m in result["noise"])
         assert result["introspection"]["defaults"]["optimizer.Adam.learning_rate"] == pytest.approx(0.001)
         assert result["introspection"]["api"]["SGD(lr=0.1)"] == "error: ValueError"  # Keras 3 refuses `lr`
         # the float32 NumPy oracle of the raw-TF-style fit lands where Keras does
@@ -174,3 +177,36 @@ def test_parallel_run_gives_the_same_results_as_sequential(drift_run):
         alone = json.loads((sequential / "results" / f"{name}.json").read_text())
         assert alone["metrics"] == parallel["metrics"] and alone["series"] == parallel["series"]
         assert alone["timings"]["reused_environment"] is True
+
+
+USER_PROBE = '''
+from probe import compat
+from probe.task import Task
+
+
+def doubled(keras):
+    """A user's own task: a Dense layer from NumPy weights, called on a fixed input."""
+    import numpy as np
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=1, **first)], (2,))
+    model.set_weights([np.array([[2.0], [3.0]], "float32"), np.array([1.0], "float32")])
+    return {"mine.dense.out": float(compat.predict(model, np.array([[1.0, 1.0]], "float32"), keras)[0, 0])}, {}, {}
+
+
+TASKS = [Task("mine.dense", doubled)]
+'''
+
+
+def test_a_user_probe_module_from_any_folder_is_run_compared_and_reported(tmp_path):
+    probes = tmp_path / "my-probes"
+    probes.mkdir()
+    (probes / "mine.py").write_text(USER_PROBE)
+    completed = drift_in(tmp_path, ENVS[1:], "--tasks", "mine.*", "--probes", str(probes))
+    assert completed.returncode == 0, completed.stderr
+    latest = tmp_path / "reports" / "latest"
+    for name in ENVS[1:]:
+        result = json.loads((latest / "results" / f"{name}.json").read_text())
+        assert result["metrics"] == {"mine.dense.out": 6.0}  # 2 * 1 + 3 * 1 + 1, by hand
+        assert result["tasks"]["mine.dense"]["doc"] == "A user's own task: a Dense layer from NumPy weights, called on a fixed input."
+        assert result["spec"]["tasks"] == ["mine.*"] and result["spec"]["probes_sha256"]
+    html = (latest / "report.html").read_text()
+    assert "mine.dense.out" in html and "mine: 0 of 1 metric drift" in html

@@ -250,7 +250,7 @@ def _killed(keras):
     return {"killed.x": 3.0}, {"killed": {"step": [0], "x": [3.0]}}, {}
 
 
-TASKS = (("quick", _quick), ("slow", _slow), ("after", _after), ("killed", _killed))
+TASKS = (Task("quick", _quick), Task("slow", _slow), Task("after", _after), Task("killed", _killed))
 '''
 
 
@@ -262,6 +262,8 @@ def test_a_killed_probe_keeps_its_finished_tasks_and_a_slow_task_fails_alone(tmp
     shutil.copytree(PROJECT_ROOT / "probe", project / "probe", ignore=shutil.ignore_patterns("__pycache__"))
     with (project / "probe" / "tasks.py").open("a") as tasks_file:
         tasks_file.write(FAKE_TASKS)  # later definitions win: these are the tasks now
+    with (project / "probe" / "canaries.py").open("a") as canaries_file:
+        canaries_file.write("\nCANARIES = ()\n")
     with (project / "probe" / "compat.py").open("a") as compat_file:
         compat_file.write("\n\ndef load_keras():\n    return None  # no framework: the stand-in tasks need none\n")
     (project / "envs").mkdir()
@@ -290,6 +292,7 @@ def test_a_killed_probe_keeps_its_finished_tasks_and_a_slow_task_fails_alone(tmp
 def test_a_task_past_its_budget_fails_with_how_far_it_got(monkeypatch):
     """The probe's own budget, in this process: SIGALRM ends the task, the next task is unaffected."""
     from probe import run, tasks
+    from probe.task import Task
 
     def slow(keras):
         tasks.PROGRESS.update(step=212, of=1001)
@@ -297,8 +300,8 @@ def test_a_task_past_its_budget_fails_with_how_far_it_got(monkeypatch):
             pass
 
     result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "not_applicable": {}, "repeats": 2,
-              "timings": {"tasks_s": {}}}
-    run._run_task("slow", slow, None, result, timeout_s=0.5)
+              "timings": {"tasks_s": {}}, "tasks": {}}
+    run._run_task(Task("slow", slow), None, result, timeout_s=0.5)
     message = result["errors"]["slow"]
     assert message.startswith("timed out: step 212 of 1001 after ") and message.endswith(" s per step")
     seconds = float(message.split(" after ")[1].split(" s,")[0])
@@ -308,6 +311,6 @@ def test_a_task_past_its_budget_fails_with_how_far_it_got(monkeypatch):
     def quick(keras):
         return {"q.x": 1.0}, {"q": {"step": [0], "x": [1.0]}}, {}
 
-    run._run_task("q", quick, None, result, timeout_s=0.5)
+    run._run_task(Task("q", quick), None, result, timeout_s=0.5)
     assert result["metrics"] == {"q.x": 1.0} and "q" not in result["errors"]
 

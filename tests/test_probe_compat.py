@@ -81,11 +81,12 @@ def test_initializer_names_are_spelled_one_way(config, expected):
 
 def test_non_finite_training_values_fail_the_task_but_are_kept():
     from probe import run
+    from probe.task import Task
 
     def diverging(keras):
         return {"t.loss": float("nan"), "t.w": float("inf"), "t.b": 0.5}, {"t": {"step": [0], "loss": [float("nan")]}}, {}
 
-    result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "repeats": 1, "timings": {"tasks_s": {}}}
-    run._run_task("t", diverging, None, result)
+    result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "repeats": 1, "timings": {"tasks_s": {}}, "tasks": {}}
+    run._run_task(Task("t", diverging), None, result)
     assert result["errors"]["t"] == "non-finite values in training: t.loss=NaN, t.w=Infinity"
     assert result["metrics"] == {"t.loss": "NaN", "t.w": "Infinity", "t.b": 0.5}

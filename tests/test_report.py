@@ -49,3 +49,21 @@ def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
     assert "numpy" in packages and "1.26.4" in packages and "2.1.0" in packages
     assert "agreeing-dist" not in packages
     assert "linear.defaults.w" in html
+
+
+def test_families_are_summarised_drifting_first_and_coverage_names_skips():
+    from keras_drift.report import coverage_lines, family_sections
+
+    base = make_result("base", {"optimizer.explicit.SGD.w0": 0.5, "optimizer.explicit.Nadam.w0": 0.53, "activation.functions.relu(3)": 3.0})
+    cand = make_result("cand", {"optimizer.explicit.SGD.w0": 0.5, "optimizer.explicit.Nadam.w0": 0.54, "activation.functions.relu(3)": 3.0})
+    cand["tasks"] = {"optimizer.explicit": {"family": "optimizer", "status": "ok"},
+                     "recurrent.defaults": {"family": "recurrent", "status": "skipped"},
+                     "activation.functions": {"family": "activation", "status": "ok"}}
+    cand["not_applicable"] = {"recurrent.defaults": "recurrent weights of Keras 1.2.0 are laid out per gate; not converted"}
+    sections = family_sections(compare([base, cand], "base", TOL), ["base", "cand"], "base")
+    assert [(s["family"], s["summary"], s["drifts"]) for s in sections] == [
+        ("optimizer", "optimizer: 1 of 2 metrics drift, in cand", True),
+        ("activation", "activation: 0 of 1 metric drift", False),
+    ]
+    assert coverage_lines([cand])[0] == ("cand: 2 tasks ran (activation, optimizer); 1 skipped "
+                                         "(recurrent.defaults: recurrent weights of Keras 1.2.0 are laid out per gate; not converted)")

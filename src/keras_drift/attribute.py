@@ -3,9 +3,11 @@
 Rules, tried in this order for each drifting (environment, metric) against the baseline:
 
 1. ``api``: an API behaviour probe that this metric depends on behaves differently.
-2. ``defaults``: a resolved default that the metric's task relies on differs (keys both sides report).
-3. ``random_stream``: the library drew different initial weights (checksums differ) for this task, and
-   the same task from NumPy-provided weights (``*.shared_init``) agrees within tolerance.
+2. ``defaults``: a resolved default that the metric's task declares it relies on differs (keys both sides
+   report; the defaults it sets explicitly excluded).
+3. ``random_stream``: the task draws random numbers by construction (it says so), or the library drew
+   different initial weights (checksums differ) for this task and its twin from NumPy-provided weights
+   (``<name>.shared_init`` for ``<name>.defaults``) agrees within tolerance.
 4. ``metric_semantics``: the quantities that depend on the trained weights alone agree, yet the reported
    loss or accuracy differs.
 5. ``numerics``: same inputs and same resolved hyper-parameters, but Keras or the backend differs.
@@ -25,16 +27,6 @@ from keras_drift.results import Result
 from keras_drift.verdicts import Cause, Verdict
 
 UNSET = "(unset)"
-# Which resolved defaults each task depends on (prefixes of introspection.defaults keys).
-TASK_DEFAULTS = {
-    "linear.reference": ("optimizer.SGD.", "loss.mse."),
-    "linear.defaults": ("optimizer.SGD.", "dense.", "loss.mse."),
-    "linear.shared_init": ("optimizer.SGD.", "loss.mse."),
-    "classifier.defaults": ("optimizer.Adam.", "dense.", "fit.", "loss.bce."),
-    "classifier.shared_init": ("optimizer.Adam.", "loss.bce."),
-}
-# Defaults a task sets explicitly, so their default value cannot matter to it.
-TASK_EXPLICIT = {"linear.reference": ("optimizer.SGD.learning_rate",)}
 # Which API probes a metric's value passes through, by metric-name glob.
 METRIC_API = {
     "linear.*.loss": ("train_on_batch second call returns",),
@@ -73,22 +65,26 @@ def attribute(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str) 
 
 def explain(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]]) -> tuple[Cause, str]:
     """The cause of one drifting metric and the evidence for it, as one sentence."""
-    task = metric.rsplit(".", 1)[0]
+    task = result.task_of(metric)
     family, _, _ = task.partition(".")
     env = result.env
+    declared = result.tasks.get(task) or base.tasks.get(task) or {}
 
     api = _changes(base.api, result.api, _relevant_api(metric))
     if api:
         return Cause.API, "; ".join(api)
 
-    defaults = _changes(base.defaults, result.defaults, _relevant_defaults(task))
+    defaults = _changes(base.defaults, result.defaults, _relevant_defaults(declared))
     if defaults:
         return Cause.DEFAULTS, f"resolved defaults differ: {'; '.join(defaults)}"
+
+    if declared.get("random_stream"):
+        return Cause.RANDOM_STREAM, f"the task draws random numbers by construction ({declared.get('doc', task)})"
 
     init_base, init_env = base.initial_weights(task), result.initial_weights(task)
     if init_base and init_env and init_base.get("sha256") != init_env.get("sha256"):
         drawn = f"initial weights differ (first kernel values {_head(init_base)} vs {_head(init_env)})"
-        shared = f"{family}.shared_init"
+        shared = task.rsplit(".", 1)[0] + ".shared_init"
         shared_metrics = [m for m in result.metrics if m.startswith(shared + ".")]
         if metric.rsplit(".", 1)[-1].startswith("initial_"):
             return Cause.RANDOM_STREAM, f"the default initializer draws different numbers: {drawn}"
@@ -138,8 +134,9 @@ def _changes(
     ]
 
 
-def _relevant_defaults(task: str) -> Callable[[str], bool]:
-    prefixes, explicit = TASK_DEFAULTS.get(task, ()), TASK_EXPLICIT.get(task, ())
+def _relevant_defaults(declared: Mapping[str, Any]) -> Callable[[str], bool]:
+    """The defaults a task declares it relies on (key prefixes), less those it sets explicitly."""
+    prefixes, explicit = tuple(declared.get("defaults", ())), set(declared.get("explicit", ()))
     return lambda key: key.startswith(prefixes) and key not in explicit
 
 

@@ -47,11 +47,11 @@ def env_costs(result: Result) -> dict[str, float]:
 
 
 def timed_run(
-    specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, timeouts: runner.Timeouts
+    specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, settings: runner.ProbeSettings
 ) -> dict[str, Any]:
     """One run as `keras-drift drift` does it (probe everywhere, then :func:`pipeline.render_run`), timed."""
     started = time.monotonic()
-    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, timeouts=timeouts)
+    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings)
     render_started = time.monotonic()
     rendered = pipeline.render_run(out, results, baseline, compare.load_tolerances(), history_window=0)
     render_s = time.monotonic() - render_started
@@ -106,7 +106,7 @@ def run_benchmark(
     root: Path,
     bench_dir: Path,
     jobs: int,
-    timeouts: runner.Timeouts,
+    settings: runner.ProbeSettings,
     venvs_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Cold, warm and parallel runs plus render timings; written as JSON under ``bench_dir``.
@@ -120,7 +120,7 @@ def run_benchmark(
     runs = {}
     plan = ([("cold", 1)] if venvs_dir is None else []) + [("warm", 1), ("parallel", jobs)]
     for name, run_jobs in plan:
-        runs[name] = timed_run(specs, baseline, root, venvs, work / name, run_jobs, timeouts)
+        runs[name] = timed_run(specs, baseline, root, venvs, work / name, run_jobs, settings)
     warm, parallel = runs["warm"], runs["parallel"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {

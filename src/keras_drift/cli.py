@@ -185,8 +185,7 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
     bench_dir.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs > 1 else (os.cpu_count() or 1)
     venvs_dir = None if not args.skip_cold else Path(args.venvs).resolve()
-    timeouts = runner.Timeouts(args.timeout, args.task_timeout)
-    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, timeouts, venvs_dir)
+    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, _settings(args), venvs_dir)
     print(bench.table(summary))
     return ExitCode.OK
 
@@ -208,7 +207,7 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
             project_root=Path(args.root).resolve(),
             venvs_dir=Path(args.venvs).resolve(),
             jobs=args.jobs,
-            timeouts=runner.Timeouts(args.timeout, args.task_timeout),
+            settings=_settings(args),
             on_done=_print_progress,
         )
     except KeyboardInterrupt:
@@ -236,6 +235,16 @@ def _render(
     print(rendered.summary)
     print(rendered.report_path)
     return rendered.exit_code
+
+
+def _settings(args: argparse.Namespace) -> runner.ProbeSettings:
+    """What every probe is told: time limits, the task selection, the folder of the user's probe modules
+    (``--probes``, else ``probes/`` in the project root when there is one)."""
+    folder = Path(args.probes or Path(args.root) / "probes").resolve()
+    if args.probes and not folder.is_dir():
+        raise InputError(f"--probes: {args.probes}: no such folder")
+    probes_dir = folder if folder.is_dir() else None
+    return runner.ProbeSettings(args.timeout, args.task_timeout, tuple(_split(args.tasks)), probes_dir)
 
 
 def _tolerances(args: argparse.Namespace) -> list[compare.Tolerance]:
@@ -334,11 +343,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("-j", "--jobs", type=int, default=1, help="environments run at once (default: 1)")
     execution.add_argument(
-        "--timeout", type=_positive_seconds, default=runner.Timeouts.environment_s,
+        "--timeout", type=_positive_seconds, default=runner.ProbeSettings.environment_timeout_s,
         help="seconds per environment before its probe is killed (default: %(default)g)",
     )
+    execution.add_argument("--tasks", help="comma-separated globs of task names to run, e.g. 'optimizer.*,linear.*' (default: all)")
+    execution.add_argument("--probes", help="folder of your own probe modules (default: probes/ in the project root, if any)")
     execution.add_argument(
-        "--task-timeout", type=_positive_seconds, default=runner.Timeouts.task_s,
+        "--task-timeout", type=_positive_seconds, default=runner.ProbeSettings.task_timeout_s,
         help="seconds per task before it fails and the next task runs (default: %(default)g)",
     )
 

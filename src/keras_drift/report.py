@@ -59,7 +59,8 @@ def render(
     html = environment.get_template("report.html.j2").render(
         summary=summary_line(results, verdicts, baseline),
         drifting=drifting_rows(verdicts),
-        matrix=matrix_html(verdicts, [r.env for r in results], baseline),
+        families=family_sections(verdicts, [r.env for r in results], baseline),
+        coverage=coverage_lines(results),
         plots=trajectory_plots(results),
         diffs=diff_tables(results),
         causes=cause_summary(verdicts),
@@ -100,6 +101,49 @@ def drifting_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
     """Drifting (environment, metric) pairs, largest relative change first."""
     rows = verdicts[verdicts["verdict"] == Verdict.DRIFT].to_dict("records")
     return sorted(rows, key=lambda row: -_severity(row))
+
+
+def family_sections(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str) -> list[dict[str, Any]]:
+    """The matrix split by task family (the first part of a metric's name), each with a one-line summary
+    ("optimizer: 8 of 80 metrics drift, in keras-3.15-jax"); the drifting families first."""
+    if verdicts.empty:
+        return []
+    others = verdicts[verdicts["env"] != baseline]
+    sections = []
+    for family, rows in verdicts.groupby(verdicts["metric"].str.split(".").str[0], sort=True):
+        drifting = others[(others["metric"].isin(rows["metric"])) & (others["verdict"] == Verdict.DRIFT)]
+        failed = others[(others["metric"].isin(rows["metric"])) & (others["verdict"] == Verdict.FAILED)]
+        count = rows["metric"].nunique()
+        summary = f"{family}: {drifting['metric'].nunique()} of {count} metric{'s' if count != 1 else ''} drift"
+        if not drifting.empty:
+            summary += f", in {', '.join(dict.fromkeys(drifting['env']))}"
+        if not failed.empty:
+            summary += f"; {failed['metric'].nunique()} failed"
+        sections.append({"family": family, "summary": summary, "drifts": not drifting.empty,
+                         "matrix": matrix_html(rows, environments, baseline)})
+    return sorted(sections, key=lambda section: not section["drifts"])
+
+
+def coverage_lines(results: Sequence[Result]) -> list[str]:
+    """Per environment, which task families ran, and which tasks were skipped and why."""
+    lines = []
+    for result in results:
+        if not result.tasks:
+            lines.append(f"{result.env}: {result.status}, no task ran" + (f" ({result.reason})" if result.reason else ""))
+            continue
+        by_status: dict[str, list[str]] = {}
+        for task, declared in result.tasks.items():
+            by_status.setdefault(declared.get("status", "failed"), []).append(task)
+        families = sorted({result.tasks[task].get("family", task) for task in by_status.get("ok", [])})
+        line = f"{result.env}: {len(by_status.get('ok', []))} tasks ran ({', '.join(families)})"
+        skipped = by_status.get("skipped", [])
+        if skipped:
+            reasons = "; ".join(f"{task}: {result.get('not_applicable', {}).get(task, '')}" for task in skipped)
+            line += f"; {len(skipped)} skipped ({reasons})"
+        if by_status.get("failed"):
+            line += f"; {len(by_status['failed'])} failed ({', '.join(by_status['failed'])})"
+        lines.append(line)
+    return lines
 
 
 def matrix_html(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str) -> str:

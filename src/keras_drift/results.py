@@ -94,6 +94,17 @@ class Result(dict[str, Any]):
     def backend(self) -> str:
         return self.get("fingerprint", {}).get("backend") or self.get("spec", {}).get("backend", "")
 
+    @property
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        """Every task the probe tried: its declaration (family, doc, defaults, explicit, random_stream) and status."""
+        return self.get("tasks", {})
+
+    def task_of(self, metric: str) -> str:
+        """The task that made ``metric``: the longest task name it starts with (metric names may hold dots,
+        e.g. ``activation.functions.relu(-0.5)``), else all but its last part."""
+        owners = [task for task in self.tasks if metric.startswith(task + ".")]
+        return max(owners, key=len) if owners else metric.rsplit(".", 1)[0]
+
     def initial_weights(self, task: str) -> dict[str, Any]:
         """Checksum and first values of the weights ``task`` started from (empty when not recorded)."""
         return self.get("facts", {}).get(task, {}).get("initial_weights", {})

@@ -40,12 +40,31 @@ _HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
 @dataclass(frozen=True)
-class Timeouts:
-    """How long a probe may run: the whole environment (then its process group is killed), and each task
-    inside it (then that task fails with how far it got, and the next task runs)."""
+class ProbeSettings:
+    """What every probe of a run is told: how long the whole environment may take (then its process group
+    is killed) and each task in it (then that task fails with how far it got, and the next one runs), which
+    tasks to run (globs; none: all), and the folder of the user's own probe modules, if any."""
 
-    environment_s: float = 1800.0
-    task_s: float = 900.0
+    environment_timeout_s: float = 1800.0
+    task_timeout_s: float = 900.0
+    tasks: tuple[str, ...] = ()
+    probes_dir: Path | None = None
+
+    def arguments(self) -> list[str]:
+        """The probe's command-line arguments for these settings."""
+        arguments = ["--task-timeout", f"{self.task_timeout_s:g}"]
+        if self.tasks:
+            arguments += ["--tasks", ",".join(self.tasks)]
+        if self.probes_dir is not None:
+            arguments += ["--probes", str(self.probes_dir)]
+        return arguments
+
+    def record(self) -> dict[str, Any]:
+        """What a result records of them: the task selection and a digest of the user's probe modules."""
+        digest = hashlib.sha256()
+        for path in sorted(self.probes_dir.glob("*.py")) if self.probes_dir else []:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None}
 
 
 class ProbeFailed(Exception):
@@ -63,7 +82,7 @@ def run_environments(
     project_root: Path,
     venvs_dir: Path,
     jobs: int = 1,
-    timeouts: Timeouts = Timeouts(),
+    settings: ProbeSettings = ProbeSettings(),
     on_done: Callable[[Result], None] = lambda result: None,
 ) -> list[Result]:
     """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``.
@@ -72,7 +91,7 @@ def run_environments(
     """
 
     def one(spec: EnvSpec) -> Result:
-        result = run_environment(spec, run_dir, project_root, venvs_dir, timeouts)
+        result = run_environment(spec, run_dir, project_root, venvs_dir, settings)
         on_done(result)
         return result
 
@@ -100,7 +119,7 @@ def kill_running_probes() -> None:
 
 
 def run_environment(
-    spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, timeouts: Timeouts = Timeouts()
+    spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings = ProbeSettings()
 ) -> Result:
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result."""
     log_path = Path(run_dir) / LOGS_DIR / f"{spec.name}.log"
@@ -117,7 +136,7 @@ def run_environment(
             environment = environments.ensure_environment(spec, venvs_dir, log)
             install_s = time.monotonic() - started
             with _exclusive(spec, log):
-                result = _probe(spec, environment.python, run_dir, project_root, timeouts, log_file)
+                result = _probe(spec, environment.python, run_dir, project_root, settings, log_file)
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
@@ -137,18 +156,17 @@ def run_environment(
     timings = result.setdefault("timings", {})
     timings["install_s"] = install_s
     timings["wall_s"] = time.monotonic() - started
-    result["spec"] = spec_record
+    result["spec"] = {**spec_record, **settings.record()}
     write_result(result, run_dir)
     return result
 
 
-def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, timeouts: Timeouts, log_file: IO[str]) -> Result:
+def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str]) -> Result:
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
     out.unlink(missing_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
     env.update(spec.process_env(environments.cache_dir()))
-    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name,
-               "--task-timeout", f"{timeouts.task_s:g}"]
+    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, *settings.arguments()]
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
     # A session of its own, so a timeout kills the probe and every process it started.
@@ -158,11 +176,11 @@ def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, timeo
     with _RUNNING_LOCK:
         _RUNNING.add(process)
     try:
-        returncode = process.wait(timeout=timeouts.environment_s)
+        returncode = process.wait(timeout=settings.environment_timeout_s)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        raise ProbeFailed(f"probe timed out after {timeouts.environment_s:g} s and was killed", _partial(out)) from None
+        raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out)) from None
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(process)

@@ -1,0 +1,345 @@
+"""Canaries: tiny, deterministic tasks in the places where Keras really changed between versions.
+
+Each is fed NumPy inputs and, where it has weights, NumPy weights, so a difference is the library's and
+never the random stream's (the dropout canary alone draws random numbers, on purpose). Where the point
+is a default, a canary runs twice: with the library's defaults and with explicit hyper-parameters, so a
+changed default and a changed formula are told apart. What a version lacks is left out with its reason
+(``facts["unavailable"]``) or, for a whole task, skipped. Python 3.6 syntax; versions differ in compat only.
+"""
+
+import inspect
+
+import numpy as np
+
+from probe import compat
+from probe.task import Task, seeded
+
+SEED = 11
+POINTS = (-1000.0, -20.0, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0, 1000.0)  # saturated at both ends on purpose
+ELEMENTWISE = ("sigmoid", "hard_sigmoid", "relu", "elu", "selu", "tanh", "gelu", "swish", "silu")
+SOFTMAX_ROWS = {"a": (1.0, 2.0, 3.0), "b": (1000.0, 0.0, -1000.0)}
+OPTIMIZER_STEPS = 5
+# The explicit hyper-parameters of each optimizer (its update rule alone), and what "defaults" adds.
+OPTIMIZERS = (
+    ("SGD", "SGD", {"learning_rate": 0.05, "momentum": 0.0, "nesterov": False}, {}),
+    ("SGD_momentum", "SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": False}, {"momentum": 0.9}),
+    ("SGD_nesterov", "SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}, {"momentum": 0.9, "nesterov": True}),
+    ("Adam", "Adam", {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}, {}),
+    ("AMSGrad", "Adam", {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": True},
+     {"amsgrad": True}),
+    ("RMSprop", "RMSprop", {"learning_rate": 0.01, "rho": 0.9, "epsilon": 1e-7}, {}),
+    ("Adagrad", "Adagrad", {"learning_rate": 0.05, "epsilon": 1e-7, "initial_accumulator_value": 0.1}, {}),
+    ("Adadelta", "Adadelta", {"learning_rate": 1.0, "rho": 0.95, "epsilon": 1e-7}, {}),
+    ("Adamax", "Adamax", {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, {}),
+    ("Nadam", "Nadam", {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, {}),
+)
+
+
+def optimizer_problem():
+    """The regression every optimizer canary trains: Dense(1) on 3 features, fixed start, full batch."""
+    rng = seeded(SEED)
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = (x.dot(np.array([[1.0], [2.0], [-1.0]])) + 0.5).astype("float32")
+    weights = [np.array([[0.5], [-0.3], [0.2]], "float32"), np.array([0.1], "float32")]
+    return x, y, weights
+
+
+# -- activations -----------------------------------------------------------------------------------------
+
+
+def activation_functions(keras):
+    """Each activation at fixed points, saturated ones included, through an Activation layer."""
+    metrics, unavailable = {}, {}
+    x = np.array([POINTS], "float32")
+    for name in ELEMENTWISE:
+        if getattr(keras.activations, name, None) is None:
+            unavailable[name] = "no activations.%s in Keras %s" % (name, compat.keras_version(keras))
+            continue
+        output = _activate(keras, name, x)
+        for point, value in zip(POINTS, output[0]):
+            metrics["activation.functions.%s(%g)" % (name, point)] = float(value)
+    rows = np.array([SOFTMAX_ROWS["a"], SOFTMAX_ROWS["b"]], "float32")
+    for row, values in zip(sorted(SOFTMAX_ROWS), _activate(keras, "softmax", rows)):
+        for index, value in enumerate(values):
+            metrics["activation.functions.softmax_%s[%d]" % (row, index)] = float(value)
+    resolved = {}
+    gelu = getattr(keras.activations, "gelu", None)
+    if gelu is not None:
+        resolved["activation.gelu.approximate"] = _default_of(gelu, "approximate")
+    return metrics, {}, {"unavailable": unavailable, "resolved_defaults": resolved}
+
+
+def _activate(keras, name, x):
+    compat.reset(keras, SEED)
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Activation", name, **first)], x.shape[1:])
+    return compat.predict(model, x, keras)
+
+
+# -- losses and metrics ----------------------------------------------------------------------------------
+
+BINARY_TRUE = np.array([[0.0], [1.0], [1.0], [0.0]], "float32")
+BINARY_PROBABILITIES = np.array([[0.0], [1.0], [0.3], [0.9]], "float32")  # exact 0 and 1: the clipping shows
+BINARY_LOGITS = np.array([[-20.0], [20.0], [-0.8], [2.2]], "float32")
+CATEGORICAL_TRUE = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], "float32")
+CATEGORICAL_PROBABILITIES = np.array([[0.0, 0.5, 0.5], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]], "float32")
+CATEGORICAL_LOGITS = np.array([[-5.0, 2.0, 2.0], [0.0, 3.0, 0.0], [1.0, 1.0, 2.0]], "float32")
+REGRESSION_TRUE = np.array([[1.0], [2.0], [3.0], [4.0]], "float32")
+REGRESSION_PREDICTED = np.array([[1.5], [0.0], [2.0], [8.0]], "float32")
+SAMPLE_WEIGHTS = np.array([1.0, 0.0, 2.0, 0.0], "float32")
+
+
+def loss_functions(keras):
+    """Losses on fixed predictions, as ``evaluate`` reports them (the reduction actually applied)."""
+    cases = (
+        ("bce_probabilities", lambda: "binary_crossentropy", BINARY_PROBABILITIES, BINARY_TRUE, None),
+        ("bce_logits", lambda: compat.loss_object(keras, "BinaryCrossentropy", from_logits=True), BINARY_LOGITS, BINARY_TRUE, None),
+        ("cce_probabilities", lambda: "categorical_crossentropy", CATEGORICAL_PROBABILITIES, CATEGORICAL_TRUE, None),
+        ("cce_logits", lambda: compat.loss_object(keras, "CategoricalCrossentropy", from_logits=True),
+         CATEGORICAL_LOGITS, CATEGORICAL_TRUE, None),
+        ("mse", lambda: "mse", REGRESSION_PREDICTED, REGRESSION_TRUE, None),
+        ("mse_zero_sample_weights", lambda: "mse", REGRESSION_PREDICTED, REGRESSION_TRUE, SAMPLE_WEIGHTS),
+    )
+    metrics, unavailable = {}, {}
+    for name, make_loss, predicted, true, weights in cases:
+        try:
+            loss = make_loss()
+        except compat.NotApplicable as reason:
+            unavailable[name] = str(reason)
+            continue
+        model = _identity(keras, predicted.shape[1:])
+        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), loss)
+        metrics["loss.functions." + name] = compat.evaluate_all(model, predicted, true, weights)[0]
+    return metrics, {}, {"unavailable": unavailable}
+
+
+def metric_accuracy(keras):
+    """What ``metrics=["accuracy"]`` resolves to for a binary, a multi-label and a categorical output."""
+    cases = (
+        # binary accuracy 0.75; an argmax over one column would say 1.0
+        ("binary", "binary_crossentropy", np.array([[0.6], [0.7], [0.4], [0.3]], "float32"),
+         np.array([[1.0], [1.0], [1.0], [0.0]], "float32")),
+        # element-wise binary accuracy 4/6; an argmax would say 1.0
+        ("multilabel", "binary_crossentropy", np.array([[0.9, 0.2, 0.4], [0.6, 0.7, 0.1]], "float32"),
+         np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], "float32")),
+        # categorical accuracy 2/3; an element-wise threshold would say 7/9
+        ("categorical", "categorical_crossentropy", np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.5, 0.1, 0.4]], "float32"),
+         np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], "float32")),
+    )
+    metrics = {}
+    for name, loss, predicted, true in cases:
+        model = _identity(keras, predicted.shape[1:])
+        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), loss, ["accuracy"])
+        metrics["metric.accuracy." + name] = compat.evaluate_all(model, predicted, true)[-1]
+    return metrics, {}, {}
+
+
+def _identity(keras, shape):
+    """A model that outputs its input, so ``evaluate`` judges the given predictions as they are."""
+    compat.reset(keras, SEED)
+    return compat.model_of(keras, lambda first: [compat.layer(keras, "Activation", "linear", **first)], shape)
+
+
+# -- optimizers ------------------------------------------------------------------------------------------
+
+
+def optimizer_explicit(keras):
+    """Each optimizer a few steps from the same weights, every hyper-parameter given: the update rule."""
+    return _optimizers(keras, "explicit", lambda explicit, defaults: explicit)
+
+
+def optimizer_defaults(keras):
+    """Each optimizer a few steps from the same weights with the library's defaults (only the variant
+    itself given: momentum, Nesterov, AMSGrad)."""
+    return _optimizers(keras, "defaults", lambda explicit, defaults: defaults)
+
+
+def optimizer_clipping(keras):
+    """SGD from the same weights with gradients clipped by norm, then by value."""
+    metrics, not_accepted = {}, {}
+    for name, clip in (("clipnorm", {"clipnorm": 0.5}), ("clipvalue", {"clipvalue": 0.05})):
+        compat.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
+        instance, ignored = compat.optimizer_accepting(keras, "SGD", learning_rate=0.1, **clip)
+        metrics.update(_trained(keras, instance, "optimizer.clipping." + name))
+        not_accepted[name] = ignored
+    return metrics, {}, {"not_accepted": not_accepted}
+
+
+def _optimizers(keras, variant, arguments):
+    metrics, unavailable, not_accepted = {}, {}, {}
+    for label, class_name, explicit, defaults in OPTIMIZERS:
+        wanted = arguments(explicit, defaults)
+        compat.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
+        try:
+            instance, ignored = compat.optimizer_accepting(keras, class_name, **wanted)
+        except compat.NotApplicable as reason:
+            unavailable[label] = str(reason)
+            continue
+        if set(ignored) & set(defaults):  # e.g. no amsgrad yet: that optimizer does not exist here
+            unavailable[label] = "optimizers.%s takes no %s in Keras %s" % (class_name, ", ".join(ignored), compat.keras_version(keras))
+            continue
+        not_accepted[label] = ignored
+        metrics.update(_trained(keras, instance, "optimizer.%s.%s" % (variant, label)))
+    return metrics, {}, {"unavailable": unavailable, "not_accepted": not_accepted}
+
+
+def _trained(keras, instance, prefix):
+    """The Dense(1) weights after a few ``train_on_batch`` steps of ``instance``: the path training takes
+    (applying an optimizer directly can differ from it: tf.keras 2.15's Nadam does)."""
+    x, y, weights = optimizer_problem()
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=1, **first)], (3,))
+    model.set_weights(weights)
+    compat.compile_model(model, instance, "mse")
+    for _ in range(OPTIMIZER_STEPS):
+        compat.train_on_batch(model, x, y)
+    kernel, bias = compat.dense_weights(model.layers[-1])
+    found = dict((prefix + ".w%d" % index, float(value)) for index, value in enumerate(kernel.ravel()))
+    found[prefix + ".b"] = float(bias.ravel()[0])
+    return found
+
+
+# -- recurrent layers ------------------------------------------------------------------------------------
+
+RECURRENT_INPUT = seeded(SEED + 1).uniform(-1, 1, size=(2, 4, 2)).astype("float32")
+RECURRENT_CLASSES = (("simplernn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU"))
+RECURRENT_EXPLICIT = {"activation": "tanh", "recurrent_activation": "sigmoid", "reset_after": True}
+RECURRENT_KEYS = ("activation", "recurrent_activation", "reset_after", "use_bias", "unit_forget_bias")
+
+
+def recurrent_defaults(keras):
+    """SimpleRNN, LSTM and GRU outputs from the same NumPy weights, each with the library's defaults."""
+    return _recurrent(keras, "defaults", {})
+
+
+def recurrent_explicit(keras):
+    """The same with tanh, a sigmoid recurrent activation and GRU's reset_after given explicitly."""
+    return _recurrent(keras, "explicit", RECURRENT_EXPLICIT)
+
+
+def _recurrent(keras, variant, settings):
+    if compat.keras_major(keras) < 2:
+        raise compat.NotApplicable("recurrent weights of Keras %s are laid out per gate; not converted" % compat.keras_version(keras))
+    metrics, resolved, unavailable = {}, {}, {}
+    for short, class_name in RECURRENT_CLASSES:
+        cls = getattr(keras.layers, class_name)
+        given = dict((key, value) for key, value in settings.items() if compat.accepts(cls, key))
+        if "reset_after" in settings and short == "gru" and "reset_after" not in given:
+            unavailable["gru.reset_after"] = "GRU has no reset_after in Keras %s" % compat.keras_version(keras)
+        compat.reset(keras, SEED)
+        model = compat.model_of(keras, lambda first: [compat.layer(keras, class_name, units=3, **dict(given, **first))],
+                                RECURRENT_INPUT.shape[1:])
+        rng = seeded(SEED + 2)  # the same numbers in the same shapes: the layout of Keras 2 and later
+        model.set_weights([rng.uniform(-0.5, 0.5, size=np.shape(array)).astype("float32") for array in model.get_weights()])
+        output = compat.predict(model, RECURRENT_INPUT, keras)
+        for index, value in enumerate(output.ravel()):
+            metrics["recurrent.%s.%s[%d]" % (variant, short, index)] = float(value)
+        if variant == "defaults":
+            for key, value in compat.layer_defaults(model.layers[-1], RECURRENT_KEYS).items():
+                resolved["%s.%s" % (short, key)] = value
+    return metrics, {}, {"resolved_defaults": resolved, "unavailable": unavailable}
+
+
+# -- normalisation, resizing, dtypes, randomness ---------------------------------------------------------
+
+NORMALISATION_INPUT = seeded(SEED + 3).normal(2.0, 3.0, size=(6, 4)).astype("float32")
+
+
+def batchnorm_train_step(keras):
+    """One training step of a BatchNormalization layer: its moving mean and variance afterwards."""
+    compat.reset(keras, SEED)
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "BatchNormalization", **first)], (4,))
+    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    compat.train_on_batch(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"))
+    return _batchnorm_state(model.layers[-1], "batchnorm.train_step")
+
+
+def batchnorm_frozen(keras):
+    """A BatchNormalization with ``trainable=False`` inside ``fit()``: do its moving statistics move?"""
+    compat.reset(keras, SEED)
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "BatchNormalization", **first)], (4,))
+    model.layers[-1].trainable = False
+    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    compat.fit(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"), None, epochs=1, batch_size=6, shuffle=False)
+    return _batchnorm_state(model.layers[-1], "batchnorm.frozen")
+
+
+def _batchnorm_state(layer, prefix):
+    # gamma, beta, then the moving mean and the moving variance (Keras 0.3/1: a running std)
+    arrays = [np.asarray(array) for array in layer.get_weights()]
+    metrics = {}
+    for name, array in zip(("moving_mean", "moving_variance"), arrays[2:4]):
+        for index, value in enumerate(array.ravel()[:2]):
+            metrics["%s.%s[%d]" % (prefix, name, index)] = float(value)
+    resolved = dict(("batchnorm." + key, value) for key, value in compat.layer_defaults(layer, ("momentum", "epsilon")).items())
+    return metrics, {}, {"resolved_defaults": resolved}
+
+
+IMAGE = np.array([[1.0, 2.0], [3.0, 4.0]], "float32").reshape(1, 2, 2, 1)
+
+
+def upsampling(keras):
+    """UpSampling2D of a 2x2 image to 4x4, nearest and bilinear (channels last)."""
+    metrics, unavailable = {}, {}
+    for method in ("nearest", "bilinear"):
+        cls = keras.layers.UpSampling2D
+        if method != "nearest" and not compat.accepts(cls, "interpolation"):
+            unavailable[method] = "UpSampling2D has no interpolation in Keras %s" % compat.keras_version(keras)
+            continue
+        settings = {"size": (2, 2), "data_format": "channels_last"}
+        if compat.accepts(cls, "interpolation"):
+            settings["interpolation"] = method
+        compat.reset(keras, SEED)
+        model = compat.model_of(keras, lambda first: [compat.layer(keras, "UpSampling2D", **dict(settings, **first))], (2, 2, 1))
+        for index, value in enumerate(compat.predict(model, IMAGE, keras).ravel()):
+            metrics["resizing.upsampling.%s[%d]" % (method, index)] = float(value)
+    return metrics, {}, {"unavailable": unavailable}
+
+
+def dtype_float64_input(keras):
+    """float64 inputs into a Dense layer: the dtype and the values that come out."""
+    compat.reset(keras, SEED)
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=2, **first)], (3,))
+    model.set_weights([np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "float32"), np.array([0.01, -0.02], "float32")])
+    x = np.array([[1.0 / 3.0, 2.0 / 3.0, 1.0]], "float64")
+    output = compat.predict(model, x, keras)
+    metrics = dict(("dtype.float64_input.out[%d]" % index, float(value)) for index, value in enumerate(output.ravel()))
+    metrics["dtype.float64_input.dtype"] = str(output.dtype)
+    return metrics, {}, {}
+
+
+def dropout_stream(keras):
+    """The loss of one training step through Dropout and GaussianNoise: the random stream, by construction."""
+    metrics = {}
+    x = np.ones((16, 8), "float32")
+    for short, class_name, setting in (("dropout", "Dropout", {"rate": 0.5}), ("noise", "GaussianNoise", {"stddev": 0.5})):
+        compat.reset(keras, SEED)
+        model = compat.model_of(
+            keras, lambda first: [compat.layer(keras, class_name, **dict(setting, **first)), compat.layer(keras, "Dense", units=1)], (8,))
+        model.set_weights([np.full((8, 1), 0.1, "float32"), np.zeros((1,), "float32")])
+        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+        metrics["dropout.stream.%s_loss" % short] = compat.train_on_batch(model, x, np.zeros((16, 1), "float32"))
+    return metrics, {}, {}
+
+
+def _default_of(function, name):
+    try:
+        parameter = inspect.signature(function).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default
+
+
+CANARIES = (
+    Task("activation.functions", activation_functions, defaults=("activation.",), repeat=False),
+    Task("loss.functions", loss_functions, defaults=("loss.",), explicit=("optimizer.SGD.learning_rate",), repeat=False),
+    Task("metric.accuracy", metric_accuracy, repeat=False),
+    Task("optimizer.explicit", optimizer_explicit, repeat=False),
+    Task("optimizer.defaults", optimizer_defaults, defaults=("optimizer.",), repeat=False),
+    Task("optimizer.clipping", optimizer_clipping, repeat=False),
+    Task("recurrent.defaults", recurrent_defaults, defaults=("simplernn.", "lstm.", "gru."), repeat=False),
+    Task("recurrent.explicit", recurrent_explicit, repeat=False),
+    Task("batchnorm.train_step", batchnorm_train_step, defaults=("batchnorm.",), repeat=False),
+    Task("batchnorm.frozen", batchnorm_frozen, defaults=("batchnorm.",), repeat=False),
+    Task("resizing.upsampling", upsampling, repeat=False),
+    Task("dtype.float64_input", dtype_float64_input, repeat=False),
+    Task("dropout.stream", dropout_stream, random_stream=True, repeat=False),
+)

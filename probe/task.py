@@ -1,0 +1,102 @@
+"""The one interface of everything the probe runs: a named task returning ``(metrics, series, facts)``.
+
+A task is a name (``family.name``; its metrics are ``family.name.<metric>``), a function of the Keras module
+whose docstring's first line says what it isolates, the resolved defaults it depends on (prefixes of the
+keys in ``introspection.defaults``, so the defaults diff and the cause rules know), and the defaults it sets
+explicitly (so they are never blamed). A task that cannot run in a version raises ``compat.NotApplicable``
+with the reason and is ``skipped``, never ``failed``.
+
+``facts`` may hold ``resolved_defaults`` (``{key: value}``): the defaults a task found in force (e.g.
+``gru.reset_after``), added to the environment's ``introspection.defaults``.
+
+Python 3.6 syntax: the probe runs in era-authentic interpreters.
+"""
+
+import fnmatch
+import hashlib
+
+import numpy as np
+
+from probe import compat
+
+
+class Task(object):
+    """A named unit of the probe (see the module docstring)."""
+
+    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True):
+        self.name = name
+        self.family = name.split(".", 1)[0]
+        self.run = run
+        self.defaults = tuple(defaults)
+        self.explicit = tuple(explicit)
+        # Draws random numbers by construction (a Dropout mask): its drift is the random stream.
+        self.random_stream = random_stream
+        # Fed only NumPy inputs and NumPy weights: one run suffices, a repeat would only measure zero.
+        self.repeat = repeat
+        self.doc = ((run.__doc__ or "").strip().splitlines() or [""])[0]
+
+    def declaration(self):
+        """What the result records of the task, whatever its outcome."""
+        return {
+            "family": self.family,
+            "doc": self.doc,
+            "defaults": list(self.defaults),
+            "explicit": list(self.explicit),
+            "random_stream": self.random_stream,
+        }
+
+
+def select(tasks, patterns):
+    """The tasks whose name matches any of the glob ``patterns`` (all of them when there are none)."""
+    if not patterns:
+        return list(tasks)
+    return [task for task in tasks if any(fnmatch.fnmatchcase(task.name, pattern) for pattern in patterns)]
+
+
+# -- helpers for task authors (the built-in tasks and the user's own probe modules) --------------------
+
+
+def seeded(seed):
+    """A NumPy random generator that gives the same numbers in every environment."""
+    return np.random.RandomState(seed)
+
+
+def shared_weights(model, seed, scale=0.1):
+    """NumPy weights for ``model`` by seed: uniform in [-scale, scale] in the shape of each of its arrays."""
+    rng = seeded(seed)
+    return [rng.uniform(-scale, scale, size=np.shape(array)).astype("float32") for array in model.get_weights()]
+
+
+def weights_fingerprint(model):
+    """A checksum of all of a model's weights (float32 bytes) and the first kernel values, readable."""
+    arrays = [np.asarray(array, dtype="float32") for array in model.get_weights()]
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(array).tobytes() for array in arrays)).hexdigest()
+    return {"sha256": digest[:16], "head": [float(v) for v in arrays[0].ravel()[:3]]} if arrays else {"sha256": digest[:16], "head": []}
+
+
+def model_tasks(name, build, train, defaults=(), seed=7):
+    """Two tasks for one model, so that random streams are told apart from everything else:
+
+    ``<name>.defaults`` trains ``build(keras)`` from the library's own initial weights, and
+    ``<name>.shared_init`` from NumPy weights by seed (:func:`shared_weights`). ``train(keras, model)``
+    compiles and trains it and returns ``(metrics, series)``: metrics by short name (``loss``), series as
+    ``{column: [values]}``. The family is the first part of ``name``.
+    """
+
+    def make(variant, share):
+        def run(keras):
+            compat.reset(keras, seed)
+            model = build(keras)
+            if share:
+                model.set_weights(shared_weights(model, seed))
+            facts = {"initial_weights": weights_fingerprint(model)}
+            metrics, series = train(keras, model)
+            prefix = "%s.%s." % (name, variant)
+            return (dict((prefix + key, value) for key, value in metrics.items()),
+                    {name + "." + variant: series}, facts)
+
+        run.__doc__ = (build.__doc__ or name).strip().splitlines()[0] + (
+            " (NumPy initial weights)" if share else " (the library's initial weights)")
+        return Task(name + "." + variant, run, defaults=defaults)
+
+    return [make("defaults", False), make("shared_init", True)]

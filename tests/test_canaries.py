@@ -1,0 +1,292 @@
+"""Every canary family on the newest Keras (3.15 on JAX, a real environment), against values computed here
+with NumPy from the documented formulas: never against numbers copied from a run."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import PROJECT_ROOT
+
+from keras_drift.runner import ProbeSettings, run_environment
+from keras_drift.specs import load_spec
+
+pytestmark = [pytest.mark.e2e, pytest.mark.network]
+FAMILIES = ("activation.*", "loss.*", "metric.*", "optimizer.*", "recurrent.*", "batchnorm.*", "resizing.*", "dtype.*", "dropout.*")
+POINTS = (-1000.0, -20.0, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0, 1000.0)
+EPSILON = 1e-7  # Keras's fuzz factor, clipping probabilities in the cross-entropies
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    work = tmp_path_factory.mktemp("canaries")
+    spec = load_spec(PROJECT_ROOT / "envs" / "keras-3.15-jax.toml")
+    found = run_environment(spec, work / "run", PROJECT_ROOT, work / "venvs", ProbeSettings(tasks=FAMILIES))
+    assert found["status"] == "ok" and not found["errors"], (found.get("reason"), found["errors"], found.get("log_tail"))
+    return found
+
+
+def metric(result, name):
+    return result["metrics"][name]
+
+
+def close(value, expected, rtol=1e-5, atol=1e-6):
+    return value == pytest.approx(expected, rel=rtol, abs=atol)
+
+
+# -- activations -------------------------------------------------------------------------------------
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -700, 700)))
+
+
+ACTIVATIONS = {
+    "sigmoid": sigmoid,
+    "hard_sigmoid": lambda x: np.clip(x + 3.0, 0.0, 6.0) / 6.0,  # Keras 3: relu6(x + 3) / 6
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+    "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0))),
+    "silu": lambda x: x * sigmoid(x),
+    "swish": lambda x: x * sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0))),  # exact: approximate=False
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_at_fixed_points(result, name):
+    x = np.array(POINTS)
+    for point, expected in zip(POINTS, ACTIVATIONS[name](x), strict=True):
+        assert close(metric(result, f"activation.functions.{name}({point:g})"), expected), (name, point)
+
+
+def test_softmax_rows_including_a_saturated_one(result):
+    for row, values in (("a", [1.0, 2.0, 3.0]), ("b", [1000.0, 0.0, -1000.0])):
+        shifted = np.exp(np.array(values) - max(values))
+        for index, expected in enumerate(shifted / shifted.sum()):
+            assert close(metric(result, f"activation.functions.softmax_{row}[{index}]"), expected)
+    assert result["introspection"]["defaults"]["activation.gelu.approximate"] is False
+
+
+# -- losses and metrics --------------------------------------------------------------------------------
+
+
+def test_losses_on_fixed_predictions(result):
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    p = np.clip(np.array([0.0, 1.0, 0.3, 0.9]), EPSILON, 1 - EPSILON)
+    assert close(metric(result, "loss.functions.bce_probabilities"), np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))), rtol=1e-4)
+    logits = np.array([-20.0, 20.0, -0.8, 2.2])
+    assert close(metric(result, "loss.functions.bce_logits"), np.mean(np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))))
+    true = np.eye(3)
+    probabilities = np.array([[0.0, 0.5, 0.5], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]])
+    probabilities = np.clip(probabilities / probabilities.sum(axis=1, keepdims=True), EPSILON, 1 - EPSILON)
+    assert close(metric(result, "loss.functions.cce_probabilities"), np.mean(-np.sum(true * np.log(probabilities), axis=1)), rtol=1e-4)
+    logits = np.array([[-5.0, 2.0, 2.0], [0.0, 3.0, 0.0], [1.0, 1.0, 2.0]])
+    log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert close(metric(result, "loss.functions.cce_logits"), np.mean(-np.sum(true * log_softmax, axis=1)))
+    squared = (np.array([1.5, 0.0, 2.0, 8.0]) - np.array([1.0, 2.0, 3.0, 4.0])) ** 2
+    assert close(metric(result, "loss.functions.mse"), squared.mean())
+    # sum_over_batch_size: zero-weight samples still count in the denominator (4), not only the weighted ones
+    weights = np.array([1.0, 0.0, 2.0, 0.0])
+    assert close(metric(result, "loss.functions.mse_zero_sample_weights"), np.sum(weights * squared) / 4)
+
+
+def test_accuracy_resolves_by_output_shape(result):
+    assert metric(result, "metric.accuracy.binary") == pytest.approx(3 / 4)  # threshold 0.5 on one column
+    assert metric(result, "metric.accuracy.categorical") == pytest.approx(2 / 3)  # argmax
+    # three sigmoid columns: Keras 3 takes the argmax too (element-wise thresholding would give 4/6)
+    predicted, true = np.array([[0.9, 0.2, 0.4], [0.6, 0.7, 0.1]]), np.array([[1, 0, 1], [0, 1, 0]])
+    assert metric(result, "metric.accuracy.multilabel") == pytest.approx(np.mean(predicted.argmax(1) == true.argmax(1)))
+
+
+# -- optimizers ------------------------------------------------------------------------------------------
+
+
+def problem():
+    rng = np.random.RandomState(11)
+    x = rng.normal(size=(8, 3)).astype("float32").astype("float64")
+    y = x.dot([[1.0], [2.0], [-1.0]]) + 0.5
+    return x, y, [np.array([[0.5], [-0.3], [0.2]]), np.array([0.1])]
+
+
+def gradient(x, y, kernel, bias):
+    error = x.dot(kernel) + bias - y
+    return [2.0 / len(x) * x.T.dot(error), 2.0 / len(x) * error.sum(axis=0)]
+
+
+def sgd(momentum=0.0, nesterov=False, lr=0.05):
+    def step(t, w, g, state):
+        velocity = state.setdefault("v", np.zeros_like(w))
+        velocity[...] = momentum * velocity - lr * g
+        return w + (momentum * velocity - lr * g if nesterov else velocity)
+    return step
+
+
+def adam(lr=0.01, b1=0.9, b2=0.999, eps=1e-7, amsgrad=False):
+    def step(t, w, g, state):
+        m, v = state.setdefault("m", np.zeros_like(w)), state.setdefault("v", np.zeros_like(w))
+        m[...] = m + (g - m) * (1 - b1)
+        v[...] = v + (g * g - v) * (1 - b2)
+        vmax = state.setdefault("vmax", np.zeros_like(w))
+        vmax[...] = np.maximum(vmax, v) if amsgrad else v
+        return w - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(vmax) + eps)
+    return step
+
+
+def rmsprop(lr=0.01, rho=0.9, eps=1e-7):
+    def step(t, w, g, state):
+        v = state.setdefault("v", np.zeros_like(w))
+        v[...] = rho * v + (1 - rho) * g * g
+        return w - lr * g / np.sqrt(v + eps)
+    return step
+
+
+def adagrad(lr=0.05, eps=1e-7, initial=0.1):
+    def step(t, w, g, state):
+        accumulator = state.setdefault("a", np.full_like(w, initial))
+        accumulator += g * g
+        return w - lr * g / np.sqrt(accumulator + eps)
+    return step
+
+
+def adadelta(lr=1.0, rho=0.95, eps=1e-7):
+    def step(t, w, g, state):
+        grads, deltas = state.setdefault("g", np.zeros_like(w)), state.setdefault("d", np.zeros_like(w))
+        grads[...] = rho * grads + (1 - rho) * g * g
+        delta = -np.sqrt(deltas + eps) * g / np.sqrt(grads + eps)
+        deltas[...] = rho * deltas + (1 - rho) * delta * delta
+        return w + lr * delta
+    return step
+
+
+def adamax(lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
+    def step(t, w, g, state):
+        m, u = state.setdefault("m", np.zeros_like(w)), state.setdefault("u", np.zeros_like(w))
+        m[...] = m + (g - m) * (1 - b1)
+        u[...] = np.maximum(b2 * u, np.abs(g))
+        return w - lr * m / ((1 - b1 ** t) * (u + eps))
+    return step
+
+
+def nadam(lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
+    def step(t, w, g, state):  # Dozat's Nadam with Keras's momentum schedule, as the Keras docs state it
+        u_t, u_next = b1 * (1 - 0.5 * 0.96 ** t), b1 * (1 - 0.5 * 0.96 ** (t + 1))
+        product = state["product"] = state.get("product", 1.0) * u_t
+        m, v = state.setdefault("m", np.zeros_like(w)), state.setdefault("v", np.zeros_like(w))
+        m[...] = m + (g - m) * (1 - b1)
+        v[...] = v + (g * g - v) * (1 - b2)
+        m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
+        return w - lr * m_hat / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return step
+
+
+RULES = {
+    "SGD": sgd(), "SGD_momentum": sgd(0.9), "SGD_nesterov": sgd(0.9, nesterov=True), "Adam": adam(),
+    "AMSGrad": adam(amsgrad=True), "RMSprop": rmsprop(), "Adagrad": adagrad(), "Adadelta": adadelta(),
+    "Adamax": adamax(), "Nadam": nadam(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_each_update_rule_with_explicit_hyper_parameters(result, name):
+    x, y, weights = problem()
+    states = [{}, {}]
+    for t in range(1, 6):
+        grads = gradient(x, y, *weights)
+        weights = [RULES[name](t, w, g, state) for w, g, state in zip(weights, grads, states, strict=True)]
+    for index, expected in enumerate(weights[0].ravel()):
+        assert close(metric(result, f"optimizer.explicit.{name}.w{index}"), expected, rtol=1e-4, atol=1e-5), (name, index)
+    assert close(metric(result, f"optimizer.explicit.{name}.b"), weights[1][0], rtol=1e-4, atol=1e-5)
+
+
+def test_clipping_by_norm_and_by_value(result):
+    for name, clip in (("clipnorm", lambda g: g * min(1.0, 0.5 / np.linalg.norm(g))), ("clipvalue", lambda g: np.clip(g, -0.05, 0.05))):
+        x, y, weights = problem()
+        for _ in range(5):
+            weights = [w - 0.1 * clip(g) for w, g in zip(weights, gradient(x, y, *weights), strict=True)]
+        assert close(metric(result, f"optimizer.clipping.{name}.w0"), weights[0][0, 0], rtol=1e-4, atol=1e-5), name
+        assert close(metric(result, f"optimizer.clipping.{name}.b"), weights[1][0], rtol=1e-4, atol=1e-5), name
+
+
+# -- recurrent, normalisation, resizing, dtype -----------------------------------------------------------
+
+
+def recurrent_weights(shapes):
+    rng = np.random.RandomState(11 + 2)
+    return [rng.uniform(-0.5, 0.5, size=shape).astype("float32").astype("float64") for shape in shapes]
+
+
+def test_recurrent_layers_from_the_same_weights(result):
+    x = np.random.RandomState(12).uniform(-1, 1, size=(2, 4, 2)).astype("float32").astype("float64")
+    units = 3
+    kernel, recurrent, bias = recurrent_weights([(2, units), (units, units), (units,)])
+    h = np.zeros((2, units))
+    for t in range(4):
+        h = np.tanh(x[:, t].dot(kernel) + h.dot(recurrent) + bias)
+    expected = {"simplernn": h}
+    kernel, recurrent, bias = recurrent_weights([(2, 4 * units), (units, 4 * units), (4 * units,)])
+    h, c = np.zeros((2, units)), np.zeros((2, units))
+    for t in range(4):
+        z = x[:, t].dot(kernel) + h.dot(recurrent) + bias
+        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+    expected["lstm"] = h
+    kernel, recurrent, bias = recurrent_weights([(2, 3 * units), (units, 3 * units), (2, 3 * units)])  # reset_after: two biases
+    h = np.zeros((2, units))
+    for t in range(4):
+        xz, hz = x[:, t].dot(kernel) + bias[0], h.dot(recurrent) + bias[1]
+        z = sigmoid(xz[:, :units] + hz[:, :units])
+        r = sigmoid(xz[:, units:2 * units] + hz[:, units:2 * units])
+        candidate = np.tanh(xz[:, 2 * units:] + r * hz[:, 2 * units:])
+        h = z * h + (1 - z) * candidate
+    expected["gru"] = h
+    for layer, output in expected.items():
+        for variant in ("defaults", "explicit"):  # Keras 3's defaults are what the explicit variant states
+            for index, value in enumerate(output.ravel()):
+                assert close(metric(result, f"recurrent.{variant}.{layer}[{index}]"), value), (variant, layer, index)
+    assert result["introspection"]["defaults"]["gru.reset_after"] is True
+    assert result["introspection"]["defaults"]["lstm.recurrent_activation"] == "sigmoid"
+
+
+def test_batchnorm_moving_statistics(result):
+    x = np.random.RandomState(11 + 3).normal(2.0, 3.0, size=(6, 4)).astype("float32").astype("float64")
+    momentum = 0.99
+    for index in range(2):
+        assert close(metric(result, f"batchnorm.train_step.moving_mean[{index}]"), (1 - momentum) * x[:, index].mean())
+        assert close(metric(result, f"batchnorm.train_step.moving_variance[{index}]"), momentum + (1 - momentum) * x[:, index].var())
+        # frozen (trainable=False) inside fit(): it runs in inference mode, its statistics stay at 0 and 1
+        assert metric(result, f"batchnorm.frozen.moving_mean[{index}]") == 0.0
+        assert metric(result, f"batchnorm.frozen.moving_variance[{index}]") == 1.0
+
+
+def test_upsampling_nearest_and_bilinear(result):
+    image = np.array([[1.0, 2.0], [3.0, 4.0]])
+    nearest = image.repeat(2, axis=0).repeat(2, axis=1)
+    # half-pixel centres: output pixel i samples input coordinate (i + 0.5) / 2 - 0.5, clamped at the edges
+    coordinates = np.clip((np.arange(4) + 0.5) / 2 - 0.5, 0, 1)
+    low = np.minimum(np.floor(coordinates).astype(int), 0)  # a 2-pixel axis: always between pixel 0 and 1
+    weight = coordinates - low
+    rows = image[low] * (1 - weight)[:, None] + image[np.minimum(low + 1, 1)] * weight[:, None]
+    bilinear = rows[:, low] * (1 - weight)[None, :] + rows[:, np.minimum(low + 1, 1)] * weight[None, :]
+    for method, expected in (("nearest", nearest), ("bilinear", bilinear)):
+        for index, value in enumerate(expected.ravel()):
+            assert close(metric(result, f"resizing.upsampling.{method}[{index}]"), value), (method, index)
+
+
+def test_float64_input_comes_out_float32(result):
+    x = np.array([[1.0 / 3.0, 2.0 / 3.0, 1.0]]).astype("float32").astype("float64")
+    expected = x.dot([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]]) + np.array([0.01, -0.02])
+    assert metric(result, "dtype.float64_input.dtype") == "float32"
+    for index, value in enumerate(expected.ravel()):
+        assert close(metric(result, f"dtype.float64_input.out[{index}]"), value)
+
+
+def test_canaries_run_once_and_declare_themselves(result):
+    tasks = result["tasks"]
+    assert {name.split(".")[0] for name in tasks} == {pattern.split(".")[0] for pattern in FAMILIES}
+    assert all(task["status"] == "ok" and task["doc"] for task in tasks.values())
+    assert tasks["dropout.stream"]["random_stream"] is True
+    assert not any(key.startswith("optimizer.explicit") for key in result["noise"])  # not repeated: no noise claimed
