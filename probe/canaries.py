@@ -142,17 +142,6 @@ def _identity(keras, shape):
 # -- optimizers ------------------------------------------------------------------------------------------
 
 
-def optimizer_explicit(keras):
-    """Each optimizer a few steps from the same weights, every hyper-parameter given: the update rule."""
-    return _optimizers(keras, "explicit", lambda explicit, defaults: explicit)
-
-
-def optimizer_defaults(keras):
-    """Each optimizer a few steps from the same weights with the library's defaults (only the variant
-    itself given: momentum, Nesterov, AMSGrad)."""
-    return _optimizers(keras, "defaults", lambda explicit, defaults: defaults)
-
-
 def optimizer_clipping(keras):
     """SGD from the same weights with gradients clipped by norm, then by value."""
     metrics, not_accepted = {}, {}
@@ -164,22 +153,23 @@ def optimizer_clipping(keras):
     return metrics, {}, {"not_accepted": not_accepted}
 
 
-def _optimizers(keras, variant, arguments):
-    metrics, unavailable, not_accepted = {}, {}, {}
-    for label, class_name, explicit, defaults in OPTIMIZERS:
-        wanted = arguments(explicit, defaults)
+def optimizer_task(variant, label, class_name, explicit, defaults):
+    """One optimizer a few steps from the same weights: with every hyper-parameter given (``explicit``: its
+    update rule) or with the library's defaults (only the variant itself given: momentum, Nesterov,
+    AMSGrad). Its own task, so its own defaults are the evidence and an optimizer a version lacks is skipped."""
+    wanted = explicit if variant == "explicit" else defaults
+
+    def run(keras):
         compat.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
-        try:
-            instance, ignored = compat.optimizer_accepting(keras, class_name, **wanted)
-        except compat.NotApplicable as reason:
-            unavailable[label] = str(reason)
-            continue
-        if set(ignored) & set(defaults):  # e.g. no amsgrad yet: that optimizer does not exist here
-            unavailable[label] = "optimizers.%s takes no %s in Keras %s" % (class_name, ", ".join(ignored), compat.keras_version(keras))
-            continue
-        not_accepted[label] = ignored
-        metrics.update(_trained(keras, instance, "optimizer.%s.%s" % (variant, label)))
-    return metrics, {}, {"unavailable": unavailable, "not_accepted": not_accepted}
+        instance, ignored = compat.optimizer_accepting(keras, class_name, **wanted)
+        if set(ignored) & set(defaults):  # e.g. no amsgrad yet: this optimizer does not exist here
+            raise compat.NotApplicable("optimizers.%s takes no %s in Keras %s" % (class_name, ", ".join(ignored), compat.keras_version(keras)))
+        return _trained(keras, instance, "optimizer.%s.%s" % (variant, label)), {}, {"not_accepted": ignored}
+
+    run.__doc__ = "%s, %d steps from the same weights, %s." % (
+        label.replace("_", " with "), OPTIMIZER_STEPS, "every hyper-parameter given" if variant == "explicit" else "the library's defaults")
+    declared = () if variant == "explicit" else ("optimizer.%s." % class_name,)
+    return Task("optimizer.%s.%s" % (variant, label), run, defaults=declared, repeat=False, kind="canary")
 
 
 def _trained(keras, instance, prefix):
@@ -328,18 +318,16 @@ def _default_of(function, name):
     return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default
 
 
-CANARIES = (
-    Task("activation.functions", activation_functions, defaults=("activation.",), repeat=False),
-    Task("loss.functions", loss_functions, defaults=("loss.",), explicit=("optimizer.SGD.learning_rate",), repeat=False),
-    Task("metric.accuracy", metric_accuracy, repeat=False),
-    Task("optimizer.explicit", optimizer_explicit, repeat=False),
-    Task("optimizer.defaults", optimizer_defaults, defaults=("optimizer.",), repeat=False),
-    Task("optimizer.clipping", optimizer_clipping, repeat=False),
-    Task("recurrent.defaults", recurrent_defaults, defaults=("simplernn.", "lstm.", "gru."), repeat=False),
-    Task("recurrent.explicit", recurrent_explicit, repeat=False),
-    Task("batchnorm.train_step", batchnorm_train_step, defaults=("batchnorm.",), repeat=False),
-    Task("batchnorm.frozen", batchnorm_frozen, defaults=("batchnorm.",), repeat=False),
-    Task("resizing.upsampling", upsampling, repeat=False),
-    Task("dtype.float64_input", dtype_float64_input, repeat=False),
-    Task("dropout.stream", dropout_stream, random_stream=True, repeat=False),
+CANARIES = tuple(optimizer_task(variant, *optimizer) for variant in ("explicit", "defaults") for optimizer in OPTIMIZERS) + (
+    Task("activation.functions", activation_functions, defaults=("activation.",), repeat=False, kind="canary"),
+    Task("loss.functions", loss_functions, defaults=("loss.",), repeat=False, kind="canary"),
+    Task("metric.accuracy", metric_accuracy, repeat=False, kind="canary"),
+    Task("optimizer.clipping", optimizer_clipping, repeat=False, kind="canary"),
+    Task("recurrent.defaults", recurrent_defaults, defaults=("simplernn.", "lstm.", "gru."), repeat=False, kind="canary"),
+    Task("recurrent.explicit", recurrent_explicit, repeat=False, kind="canary"),
+    Task("batchnorm.train_step", batchnorm_train_step, defaults=("batchnorm.",), repeat=False, kind="canary"),
+    Task("batchnorm.frozen", batchnorm_frozen, defaults=("batchnorm.",), repeat=False, kind="canary"),
+    Task("resizing.upsampling", upsampling, repeat=False, kind="canary"),
+    Task("dtype.float64_input", dtype_float64_input, repeat=False, kind="canary"),
+    Task("dropout.stream", dropout_stream, random_stream=True, repeat=False, kind="canary"),
 )

@@ -23,8 +23,10 @@ from probe import compat
 class Task(object):
     """A named unit of the probe (see the module docstring)."""
 
-    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True):
+    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True, kind="user"):
         self.name = name
+        # "seed" (the cases keras-drift grew from), "canary" (built in) or "user" (the user's own probes)
+        self.kind = kind
         self.family = name.split(".", 1)[0]
         self.run = run
         self.defaults = tuple(defaults)
@@ -43,6 +45,7 @@ class Task(object):
             "defaults": list(self.defaults),
             "explicit": list(self.explicit),
             "random_stream": self.random_stream,
+            "kind": self.kind,
         }
 
 

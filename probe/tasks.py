@@ -117,12 +117,12 @@ def classifier_shared_init(keras):
 
 
 TASKS = (
-    Task("linear.raw_tf", linear_raw_tf),
-    Task("linear.reference", linear_reference, defaults=("optimizer.SGD.", "loss.mse."), explicit=("optimizer.SGD.learning_rate",)),
-    Task("linear.defaults", linear_defaults, defaults=("optimizer.SGD.", "dense.", "loss.mse.")),
-    Task("linear.shared_init", linear_shared_init, defaults=("optimizer.SGD.", "loss.mse.")),
-    Task("classifier.defaults", classifier_defaults, defaults=("optimizer.Adam.", "dense.", "fit.", "loss.bce.")),
-    Task("classifier.shared_init", classifier_shared_init, defaults=("optimizer.Adam.", "loss.bce.")),
+    Task("linear.raw_tf", linear_raw_tf, kind="seed"),
+    Task("linear.reference", linear_reference, defaults=("optimizer.SGD.", "loss.mse."), explicit=("optimizer.SGD.learning_rate",), kind="seed"),
+    Task("linear.defaults", linear_defaults, defaults=("optimizer.SGD.", "dense.", "loss.mse."), kind="seed"),
+    Task("linear.shared_init", linear_shared_init, defaults=("optimizer.SGD.", "loss.mse."), kind="seed"),
+    Task("classifier.defaults", classifier_defaults, defaults=("optimizer.Adam.", "dense.", "fit.", "loss.bce."), kind="seed"),
+    Task("classifier.shared_init", classifier_shared_init, defaults=("optimizer.Adam.", "loss.bce."), kind="seed"),
 )
 
 

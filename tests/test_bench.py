@@ -27,7 +27,11 @@ def test_generated_matrix_moves_floats_only():
 def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch):
     """run_benchmark's ratios, with the timed runs replaced by known figures (the runs themselves are
     real probes, measured by `nox -s bench`, not here)."""
-    template = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0})
+    template = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0, "tasks_s": {
+        "linear.reference#0": 3.0, "linear.reference#1": 2.0, "optimizer.explicit#0": 1.5, "mine.x#0": 0.5}})
+    template["tasks"] = {"linear.reference": {"family": "linear", "status": "ok", "kind": "seed"},
+                         "optimizer.explicit": {"family": "optimizer", "status": "ok", "kind": "canary"},
+                         "mine.x": {"family": "mine", "status": "ok", "kind": "user"}}
     walls = {"warm": 13.0, "parallel": 8.0}
     costs = {"a": {"install_s": 0.5, "start_import_s": 4.0, "compute_s": 6.0, "overhead_s": 0.1, "wall_s": 10.6},
              "b": {"install_s": 0.5, "start_import_s": 1.0, "compute_s": 1.0, "overhead_s": 0.1, "wall_s": 2.6}}
@@ -42,6 +46,8 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     assert summary["warm_ratio"] == pytest.approx(13.0 / 12.0)
     assert summary["parallel_speedup"] == pytest.approx(13.0 / 8.0)
     assert summary["parallel_matches_sequential"] is True
+    assert summary["warm_task_s_by_kind"] == {"seed": 5.0, "canary": 1.5, "user": 0.5}
+    assert summary["canary_share_of_warm"] == pytest.approx(1.5 / (13.0 - 1.5))
     (written,) = tmp_path.glob("bench-*.json")
     assert json.loads(written.read_text())["warm_ratio"] == pytest.approx(13.0 / 12.0)
     text = table(summary)

@@ -46,6 +46,16 @@ def env_costs(result: Result) -> dict[str, float]:
     }
 
 
+def task_seconds_by_kind(results: Sequence[Result]) -> dict[str, float]:
+    """Probe seconds spent in tasks of each kind (``seed``, ``canary``, ``user``), summed over environments."""
+    seconds: dict[str, float] = {}
+    for result in results:
+        for key, spent in result.get("timings", {}).get("tasks_s", {}).items():
+            kind = result.tasks.get(key.rsplit("#", 1)[0], {}).get("kind", "unknown")
+            seconds[kind] = seconds.get(kind, 0.0) + spent
+    return seconds
+
+
 def timed_run(
     specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, settings: runner.ProbeSettings
 ) -> dict[str, Any]:
@@ -136,10 +146,14 @@ def run_benchmark(
         "warm_ratio": warm["wall_s"] / floor if floor else None,
         "warm_ratio_target": TARGET_WARM_RATIO,
         "parallel_matches_sequential": _same_metrics(warm["results"], parallel["results"]),
+        "warm_task_s_by_kind": task_seconds_by_kind(warm["results"]),
         "per_env": {name: {run: runs[run]["envs"][name] for run in runs} for name in warm["envs"]},
         "render": {"run": {"render_s": warm["render_s"], "html_bytes": warm["html_bytes"]}},
         "render_target_s": TARGET_RENDER_S,
     }
+    by_kind = summary["warm_task_s_by_kind"]
+    # what the built-in canaries add to a warm run: their seconds over the rest of the run's wall time
+    summary["canary_share_of_warm"] = by_kind.get("canary", 0.0) / max(warm["wall_s"] - by_kind.get("canary", 0.0), 1e-9)
     summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
@@ -155,7 +169,8 @@ def table(summary: dict[str, Any]) -> str:
     frame = pd.DataFrame.from_dict(rows, orient="index").round(2)
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
     lines = [frame.to_string(), ""]
-    for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio"):
+    for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
+                "canary_share_of_warm"):
         value = summary[key]
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")
     lines.append(f"{'parallel_jobs':<28} {summary['parallel_jobs']}")
