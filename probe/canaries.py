@@ -133,6 +133,44 @@ def metric_accuracy(keras):
     return metrics, {}, {}
 
 
+MASKED_INPUT = np.array([[[1.0], [2.0], [0.0], [0.0]], [[3.0], [1.0], [2.0], [0.0]]], "float32")  # zeros: padding
+MASKED_TARGET = np.array([[[2.0], [2.0], [9.0], [9.0]], [[1.0], [1.0], [1.0], [9.0]]], "float32")
+
+
+def loss_masked(keras):
+    """MSE of a sequence model whose padded steps are masked: are they left out, and of which mean?"""
+    if getattr(keras.layers, "TimeDistributed", None) is None:
+        raise compat.NotApplicable("no layers.TimeDistributed in Keras %s" % compat.keras_version(keras))
+    compat.reset(keras, SEED)
+    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Masking", mask_value=0.0, **first),
+                                                  keras.layers.TimeDistributed(compat.layer(keras, "Dense", units=1))], (4, 1))
+    model.set_weights([np.ones((1, 1), "float32"), np.zeros((1,), "float32")])  # the identity on each step
+    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    return {"loss.masked.mse": compat.evaluate_all(model, MASKED_INPUT, MASKED_TARGET)[0]}, {}, {}
+
+
+def metric_two_outputs(keras):
+    """A two-output model compiled with loss_weights: what evaluate and the history report, per output."""
+    if compat.keras_major(keras) < 2:
+        raise compat.NotApplicable("per-output metrics by output name need Keras 2 or later")
+    compat.reset(keras, SEED)
+    inputs = keras.Input(shape=(2,))
+    regression = compat.layer(keras, "Dense", units=1, name="regression")(inputs)
+    decision = compat.layer(keras, "Dense", units=1, activation="sigmoid", name="decision")(inputs)
+    model = keras.models.Model(inputs, [regression, decision])
+    model.set_weights([np.array([[1.0], [-1.0]], "float32"), np.zeros(1, "float32"),
+                       np.array([[0.5], [0.5]], "float32"), np.zeros(1, "float32")])
+    model.compile(optimizer=compat.optimizer(keras, "SGD", learning_rate=0.0), loss=["mse", "binary_crossentropy"],
+                  loss_weights=[1.0, 0.5], metrics={"regression": ["mae"], "decision": ["accuracy"]})
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [-1.0, 1.0]], "float32")
+    targets = [np.array([[1.0], [0.0], [0.0], [-1.0]], "float32"), np.array([[1.0], [0.0], [1.0], [0.0]], "float32")]
+    values = compat.evaluate_all(model, x, targets)
+    history = compat.fit(model, x, targets, None, epochs=1, batch_size=4, shuffle=False)
+    metrics = dict(("metric.two_outputs.evaluate[%d]" % index, value) for index, value in enumerate(values))
+    metrics["metric.two_outputs.history_keys"] = ",".join(sorted(history))
+    return metrics, {}, {}
+
+
 def _identity(keras, shape):
     """A model that outputs its input, so ``evaluate`` judges the given predictions as they are."""
     compat.reset(keras, SEED)
@@ -222,6 +260,11 @@ def _recurrent(keras, variant, settings):
         output = compat.predict(model, RECURRENT_INPUT, keras)
         for index, value in enumerate(output.ravel()):
             metrics["recurrent.%s.%s[%d]" % (variant, short, index)] = float(value)
+        if variant == "explicit" and short == "gru":  # a few steps through time: its gradients, not only its forward pass
+            compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.1), "mse")
+            for _ in range(3):
+                loss = compat.train_on_batch(model, RECURRENT_INPUT, np.ones((2, 3), "float32"))
+            metrics["recurrent.%s.%s.trained_loss" % (variant, short)] = loss
         if variant == "defaults":
             for key, value in compat.layer_defaults(model.layers[-1], RECURRENT_KEYS).items():
                 resolved["%s.%s" % (short, key)] = value
@@ -321,7 +364,9 @@ def _default_of(function, name):
 CANARIES = tuple(optimizer_task(variant, *optimizer) for variant in ("explicit", "defaults") for optimizer in OPTIMIZERS) + (
     Task("activation.functions", activation_functions, defaults=("activation.",), repeat=False, kind="canary"),
     Task("loss.functions", loss_functions, defaults=("loss.",), repeat=False, kind="canary"),
+    Task("loss.masked", loss_masked, defaults=("loss.",), repeat=False, kind="canary"),
     Task("metric.accuracy", metric_accuracy, repeat=False, kind="canary"),
+    Task("metric.two_outputs", metric_two_outputs, repeat=False, kind="canary"),
     Task("optimizer.clipping", optimizer_clipping, repeat=False, kind="canary"),
     Task("recurrent.defaults", recurrent_defaults, defaults=("simplernn.", "lstm.", "gru."), repeat=False, kind="canary"),
     Task("recurrent.explicit", recurrent_explicit, repeat=False, kind="canary"),

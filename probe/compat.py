@@ -46,6 +46,9 @@ def load_keras():
     # Keras 0.3's package __init__ imports none of its submodules; later ones import them all.
     for name in SUBMODULES:
         importlib.import_module(keras.__name__ + "." + name)
+    if backend_name(keras) == "theano":
+        # Keras 1.x calls theano.ifelse.ifelse, a submodule Theano 1.0 no longer imports by itself.
+        importlib.import_module("theano.ifelse")
     return keras
 
 

@@ -93,6 +93,25 @@ def test_losses_on_fixed_predictions(result):
     assert close(metric(result, "loss.functions.mse_zero_sample_weights"), np.sum(weights * squared) / 4)
 
 
+def test_a_masked_sequence_loss_averages_over_the_unmasked_steps_only(result):
+    x = np.array([[1.0, 2.0, 0.0, 0.0], [3.0, 1.0, 2.0, 0.0]])  # zeros are padding
+    y = np.array([[2.0, 2.0, 9.0, 9.0], [1.0, 1.0, 1.0, 9.0]])
+    kept = x != 0
+    assert close(metric(result, "loss.masked.mse"), np.sum(((x - y) ** 2)[kept]) / kept.sum())  # 6 / 5
+
+
+def test_two_outputs_report_each_loss_and_metric_and_the_weighted_total(result):
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [-1.0, 1.0]])
+    regression, decision = x.dot([1.0, -1.0]), sigmoid(x.dot([0.5, 0.5]))
+    y_regression, y_decision = np.array([1.0, 0.0, 0.0, -1.0]), np.array([1.0, 0.0, 1.0, 0.0])
+    mse = np.mean((regression - y_regression) ** 2)
+    bce = np.mean(-(y_decision * np.log(decision) + (1 - y_decision) * np.log(1 - decision)))
+    expected = [mse + 0.5 * bce, mse, bce, np.mean(np.abs(regression - y_regression)), np.mean((decision > 0.5) == y_decision)]
+    found = [metric(result, f"metric.two_outputs.evaluate[{index}]") for index in range(len(expected))]
+    assert sorted(found) == pytest.approx(sorted(expected), rel=1e-5)
+    assert metric(result, "metric.two_outputs.history_keys") == "decision_accuracy,decision_loss,loss,regression_loss,regression_mae"
+
+
 def test_accuracy_resolves_by_output_shape(result):
     assert metric(result, "metric.accuracy.binary") == pytest.approx(3 / 4)  # threshold 0.5 on one column
     assert metric(result, "metric.accuracy.categorical") == pytest.approx(2 / 3)  # argmax
