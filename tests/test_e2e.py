@@ -99,8 +99,9 @@ def test_verdicts_separate_random_streams_from_shared_weights(drift_run):
         assert jax[metric]["verdict"] in ("identical", "within_tolerance"), (metric, jax[metric])
     assert jax["classifier.defaults.val_loss"]["verdict"] == "drift"
     assert "agrees within tolerance" in jax["classifier.defaults.val_loss"]["evidence"]
-    # every drift of JAX against TensorFlow, whichever metrics it reaches, is the random stream
-    drifting = {metric: row for metric, row in jax.items() if row["verdict"] == "drift"}
+    # every drift of the built-in tasks of JAX against TensorFlow, whichever metrics it reaches, is the random
+    # stream (the example user model in probes/ is the user's: its GRU also computes differently on JAX)
+    drifting = {metric: row for metric, row in jax.items() if row["verdict"] == "drift" and not metric.startswith("example.")}
     assert {"linear.defaults.initial_w", "linear.defaults.w", "classifier.defaults.val_loss"} <= set(drifting)
     assert {row["cause"] for row in drifting.values()} == {"random_stream"}, drifting
     # the verdicts carry the values of the two result files, and their difference in float64
