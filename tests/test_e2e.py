@@ -211,3 +211,13 @@ def test_a_user_probe_module_from_any_folder_is_run_compared_and_reported(tmp_pa
         assert result["spec"]["tasks"] == ["mine.*"] and result["spec"]["probes_sha256"]
     html = (latest / "report.html").read_text()
     assert "mine.dense.out" in html and "mine: 0 of 1 metric drift" in html
+
+
+def test_the_shipped_accepted_drifts_turn_the_backend_drift_grey_and_the_gate_green(drift_run):
+    work, _ = drift_run
+    latest = str(work / "reports" / "latest")
+    shipped = keras_drift("gate", latest, "--candidate", ENVS[1], "--accepted", str(PROJECT_ROOT / "accepted.toml"), cwd=work)
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    assert "accepted drift" in shipped.stdout.splitlines()[0]
+    without = keras_drift("gate", latest, "--candidate", ENVS[1], "--accepted", str(work / "none.toml"), cwd=work)
+    assert without.returncode == 1, without.stdout

@@ -16,6 +16,12 @@ from keras_drift.runs import new_run_dir
 _SECONDS = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def outside_the_project(tmp_path, monkeypatch):
+    """Run each command away from the project's own accepted.toml, whose entries match nothing here."""
+    monkeypatch.chdir(tmp_path)
+
+
 def one_second_later() -> dt.datetime:
     """A clock for run ids that moves one second per call, so runs made in a row sort in order."""
     return dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=next(_SECONDS))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fnmatch
 import json
 import os
 import shlex
@@ -16,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from keras_drift import compare, environments, history, pipeline, report, results, runner, runs
+from keras_drift import accepted, compare, environments, history, pipeline, report, results, runner, runs
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import printable
 from keras_drift.specs import NAME_RE, EnvSpec, choose_baseline, load_specs, marked_baselines, normalize_name, select
+from keras_drift.verdicts import Verdict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +67,7 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline)
     try:
-        code = _render(run_dir, outcome, baseline, tolerances, args.history)
+        code = _render(run_dir, outcome, baseline, tolerances, args)
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
         raise Interrupted(run_dir) from None
@@ -78,7 +80,7 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
-    return _render(run_dir, loaded, baseline, _tolerances(args), args.history)
+    return _render(run_dir, loaded, baseline, _tolerances(args), args)
 
 
 def cmd_gate(args: argparse.Namespace) -> ExitCode:
@@ -95,9 +97,9 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
             raise InputError(f"--candidate: {candidate!r} is the baseline; name the environment to judge against it")
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
         expected = [baseline, candidate]
-    verdicts = pipeline.judge(loaded, baseline, _tolerances(args))
-    print(printable(report.summary_line(loaded, verdicts, baseline)))
-    for row in report.drifting_rows(verdicts):
+    judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)))
+    print(printable(report.summary_line(loaded, judged.verdicts, baseline)))
+    for row in report.drifting_rows(judged.verdicts):
         before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
         print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}: {row['evidence']})"))
     present = {normalize_name(result.env) for result in loaded}
@@ -105,9 +107,33 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
     if info.get("incomplete"):
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
-    for line in incomplete:
+    for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)
-    return ExitCode.FAILED if incomplete else compare.exit_code(verdicts, loaded)
+    return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded)
+
+
+def cmd_accept(args: argparse.Namespace) -> ExitCode:
+    """Accept the drifts of one environment in a finished run: append an entry per cause to the accepted-drifts file."""
+    run_dir = runs.resolve_run_dir(Path(args.run_dir))
+    loaded = results.load_results(run_dir)
+    env = next((r.env for r in loaded if normalize_name(r.env) == normalize_name(args.env)), None)
+    if env is None:
+        raise InputError(f"--env: {args.env!r} has no result in {run_dir} ({', '.join(r.env for r in loaded)})")
+    if not args.reason.strip():
+        raise InputError("--reason: say in words why this drift is accepted")
+    baseline = _recorded_baseline(run_dir, loaded, None)
+    judged = pipeline.judge(loaded, baseline, _tolerances(args))
+    rows = judged.verdicts[(judged.verdicts["env"] == env) & (judged.verdicts["verdict"] == Verdict.DRIFT)]
+    rows = rows[[fnmatch.fnmatchcase(str(metric), args.metric) for metric in rows["metric"]]]
+    if rows.empty:
+        raise InputError(f"--metric: no metric of {env} matching {args.metric!r} drifts in {run_dir}")
+    expires = _date(args.expires) if args.expires else None
+    causes = sorted(set(map(str, rows["cause"])))
+    entries = [accepted.Acceptance(env, args.metric, cause, args.reason.strip(), expires) for cause in causes]
+    accepted.append(Path(args.accepted), entries)
+    for entry in entries:
+        print(f"accepted: {entry.describe()} ({(rows['cause'] == entry.cause).sum()} metrics now)", file=sys.stderr)
+    return ExitCode.OK
 
 
 def cmd_merge(args: argparse.Namespace) -> ExitCode:
@@ -131,7 +157,7 @@ def cmd_merge(args: argparse.Namespace) -> ExitCode:
         results.write_result(result, run_dir)
     runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
                                   "merged_from": str(args.folder), "environments": names, "baseline": baseline})
-    code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, tolerances, args.history)
+    code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, tolerances, args)
     runs.point_latest(reports_dir, run_dir)
     return code
 
@@ -227,10 +253,11 @@ def _print_progress(result: results.Result) -> None:
 
 
 def _render(
-    run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], history_window: int
+    run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], args: argparse.Namespace
 ) -> ExitCode:
-    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, history_window)
-    for warning in rendered.history_warnings:
+    acceptances = accepted.load_acceptances(Path(args.accepted))
+    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances)
+    for warning in rendered.warnings:
         print(f"keras-drift: warning: {warning}", file=sys.stderr)
     print(rendered.summary)
     print(rendered.report_path)
@@ -256,6 +283,13 @@ def _recorded_baseline(run_dir: Path, loaded: list[results.Result], requested: s
     recorded = runs.read_run_info(run_dir).get("baseline")
     preferred = [recorded] if isinstance(recorded, str) else []
     return choose_baseline([r.env for r in loaded], requested, preferred, where=f"the results in {run_dir}")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--expires: {text!r} is not a date such as 2027-06-30") from None
 
 
 def _expected(value: str | None) -> list[str]:
@@ -356,6 +390,8 @@ def _parser() -> argparse.ArgumentParser:
     comparison = _Parser(add_help=False)
     comparison.add_argument("--baseline", help="environment the others are compared with")
     comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
+    comparison.add_argument("--accepted", default=accepted.DEFAULT_FILE,
+                            help="the reviewed accepted-drifts file (default: accepted.toml; a missing file accepts nothing)")
     comparison.add_argument(
         "--history", type=int, default=history.DEFAULT_WINDOW, help="earlier runs shown in the report's history (0: none)"
     )
@@ -385,6 +421,14 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--expect", help="environments that must have a result (names, or the JSON line of `keras-drift list`); "
                                         "each one missing becomes a failed result")
     merge.set_defaults(handler=cmd_merge)
+
+    accepting = commands.add_parser("accept", parents=[comparison], help=cmd_accept.__doc__)
+    accepting.add_argument("run_dir", help="a finished run folder (e.g. reports/latest)")
+    accepting.add_argument("--env", required=True, help="the environment whose drifts are accepted")
+    accepting.add_argument("--metric", default="*", help="a glob of the metrics accepted (default: every drifting one)")
+    accepting.add_argument("--reason", required=True, help="why, in words: shown in the report beside each accepted drift")
+    accepting.add_argument("--expires", help="a date (2027-06-30) after which the entry fails the run until renewed")
+    accepting.set_defaults(handler=cmd_accept)
 
     pruning = commands.add_parser("prune", help=cmd_prune.__doc__)
     pruning.add_argument("--reports", default="reports", help="the reports folder (default: reports)")

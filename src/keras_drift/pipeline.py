@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from keras_drift import attribute, compare, history, report, runs
+from keras_drift import accepted, attribute, compare, history, report, runs
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -25,16 +23,35 @@ class RenderedRun:
     document: dict[str, Any]
     summary: str
     report_path: Path
-    history_warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode(self.document["exit_code"])
 
 
-def judge(results: Sequence[Result], baseline: str, tolerances: Sequence[compare.Tolerance]) -> pd.DataFrame:
-    """One row per (environment, metric) with its verdict, and the cause and evidence of each drift."""
-    return attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline)
+def judge(
+    results: Sequence[Result],
+    baseline: str,
+    tolerances: Sequence[compare.Tolerance],
+    acceptances: Sequence[accepted.Acceptance] = (),
+) -> accepted.Review:
+    """One row per (environment, metric) with its verdict, the cause and evidence of each drift, and the
+    drifts that reviewed entries accept marked ``accepted``."""
+    verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline)
+    return accepted.review(verdicts, list(acceptances))
+
+
+def exit_code(judged: accepted.Review, results: Sequence[Result]) -> ExitCode:
+    """The run's exit code: an expired acceptance fails it as a drift would (FAILED still comes first)."""
+    code = compare.exit_code(judged.verdicts, results)
+    return ExitCode.DRIFT if code == ExitCode.OK and judged.expired else code
+
+
+def acceptance_warnings(judged: accepted.Review) -> list[str]:
+    """One line per stale or expired entry of the accepted-drifts file."""
+    return ([f"accepted drift expired (the run fails until it is renewed or removed): {entry.describe()}" for entry in judged.expired]
+            + [f"accepted drift is stale (no drift matches it any more; remove it): {entry.describe()}" for entry in judged.stale])
 
 
 def render_run(
@@ -43,26 +60,31 @@ def render_run(
     baseline: str,
     tolerances: Sequence[compare.Tolerance],
     history_window: int = history.DEFAULT_WINDOW,
+    acceptances: Sequence[accepted.Acceptance] = (),
 ) -> RenderedRun:
     """Judge ``results`` against ``baseline`` and write the run's ``verdicts.json`` and ``report.html``."""
-    verdicts = judge(results, baseline, tolerances)
+    judged = judge(results, baseline, tolerances, acceptances)
     past = history.load_history(run_dir.parent, run_dir, history_window)
-    news = history.new_drift(verdicts, past)
-    document = verdicts_document(verdicts, results, baseline, run_dir.name, news)
+    news = history.new_drift(judged.verdicts, past)
+    document = verdicts_document(judged, results, baseline, run_dir.name, news)
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
-    path = report.render(results, verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news)
-    return RenderedRun(document, report.summary_line(results, verdicts, baseline), path, tuple(past.warnings))
+    warnings = acceptance_warnings(judged)
+    path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
+                         warnings)
+    summary = report.summary_line(results, judged.verdicts, baseline)
+    return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
 
 def verdicts_document(
-    verdicts: pd.DataFrame,
+    judged: accepted.Review,
     results: Sequence[Result],
     baseline: str,
     run_id: str,
     new_drift: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The ``verdicts.json`` contract (``schemas/verdicts.schema.json``): per environment, per metric, the
-    row of :func:`judge`, with cause and evidence on drifting rows."""
+    row of :func:`judge`, with cause and evidence on drifting and accepted rows."""
+    verdicts = judged.verdicts
     environments = {}
     for result in results:
         rows = verdicts[verdicts["env"] == result.env]
@@ -78,7 +100,8 @@ def verdicts_document(
                     "tolerance": {"atol": row.atol, "rtol": row.rtol},
                     "noise_floor": row.noise_floor,
                     "verdict": str(row.verdict),
-                    **({"cause": str(row.cause), "evidence": row.evidence} if row.verdict == Verdict.DRIFT else {}),
+                    **({"cause": str(row.cause), "evidence": row.evidence} if row.verdict in (Verdict.DRIFT, Verdict.ACCEPTED) else {}),
+                    **({"accepted_reason": row.accepted_reason} if row.verdict == Verdict.ACCEPTED else {}),
                 }
                 for row in rows.itertuples()
             },
@@ -88,7 +111,9 @@ def verdicts_document(
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "baseline": baseline,
-        "exit_code": int(compare.exit_code(verdicts, results)),
+        "exit_code": int(exit_code(judged, results)),
+        "acceptances": {"stale": [entry.describe() for entry in judged.stale],
+                        "expired": [entry.describe() for entry in judged.expired]},
         "counts": {str(verdict): int(counts.get(verdict, 0)) for verdict in Verdict},
         "closest_to_oracle": compare.closest_to_oracle(results),
         "environments": environments,

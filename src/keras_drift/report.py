@@ -29,6 +29,7 @@ VERDICT_LABELS = {
     Verdict.IDENTICAL: "identical",
     Verdict.WITHIN_TOLERANCE: "within tolerance",
     Verdict.DRIFT: "DRIFT",
+    Verdict.ACCEPTED: "accepted drift",
     Verdict.FAILED: "FAILED",
     Verdict.SKIPPED: "skipped",
     Verdict.MISSING: "missing",
@@ -44,6 +45,7 @@ def render(
     out: Path,
     past: History | None = None,
     new_drift: Sequence[dict[str, Any]] = (),
+    acceptance_warnings: Sequence[str] = (),
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
@@ -64,6 +66,8 @@ def render(
         plots=trajectory_plots(results),
         diffs=diff_tables(results),
         causes=cause_summary(verdicts),
+        accepted=accepted_summary(verdicts),
+        acceptance_warnings=list(acceptance_warnings),
         oracle=oracle_html(results),
         new_drift=list(new_drift),
         history=history_rows(verdicts, past),
@@ -90,6 +94,10 @@ def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: st
         f"{drifting['metric'].nunique()} of {metrics} metrics drift across "
         f"{drifting['env'].nunique()} of {len(results) - 1} environments against {baseline}"
     )
+    accepted = others[others["verdict"] == Verdict.ACCEPTED]
+    if not accepted.empty:
+        line += f"; {len(accepted)} accepted drift{'s' if len(accepted) > 1 else ''} in {accepted['env'].nunique()} environment" + (
+            "s" if accepted["env"].nunique() > 1 else "")
     for status in ("failed", "skipped"):
         count = sum(1 for result in results if result.status == status)
         if count:
@@ -115,6 +123,9 @@ def family_sections(verdicts: pd.DataFrame, environments: Sequence[str], baselin
         failed = others[(others["metric"].isin(rows["metric"])) & (others["verdict"] == Verdict.FAILED)]
         count = rows["metric"].nunique()
         summary = f"{family}: {drifting['metric'].nunique()} of {count} metric{'s' if count != 1 else ''} drift"
+        accepted = others[(others["metric"].isin(rows["metric"])) & (others["verdict"] == Verdict.ACCEPTED)]
+        if not accepted.empty:
+            summary += f" ({accepted['metric'].nunique()} more accepted)"
         if not drifting.empty:
             summary += f", in {', '.join(dict.fromkeys(drifting['env']))}"
         if not failed.empty:
@@ -264,6 +275,15 @@ def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
     for (env, cause, evidence), group in drifting.groupby(["env", "cause", "evidence"], sort=True):
         rows.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]), "evidence": evidence})
     return rows
+
+
+def accepted_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per environment, cause and reason of the accepted drifts, with the metrics it covers."""
+    rows = verdicts[verdicts["verdict"] == Verdict.ACCEPTED]
+    if rows.empty:  # also verdicts judged without an accepted-drifts file, which have no reason column
+        return []
+    return [{"env": env, "cause": cause, "reason": reason, "count": len(group), "metrics": list(group["metric"])}
+            for (env, cause, reason), group in rows.groupby(["env", "cause", "accepted_reason"], sort=True)]
 
 
 def oracle_html(results: Sequence[Result]) -> str:

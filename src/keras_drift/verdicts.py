@@ -31,6 +31,7 @@ class Verdict(Label):
     IDENTICAL = "identical"
     WITHIN_TOLERANCE = "within_tolerance"
     DRIFT = "drift"
+    ACCEPTED = "accepted"  # a drift a reviewed entry of accepted.toml accepts, for the same cause
     FAILED = "failed"
     SKIPPED = "skipped"
     MISSING = "missing"

@@ -1,0 +1,145 @@
+"""Accepted drifts: drifts a team has looked at and accepted, in a committed, reviewed file.
+
+The file is ``accepted.toml`` in the project root, beside ``envs/`` rather than in it (every ``*.toml`` in
+``envs/`` is an environment). Each ``[[accept]]`` entry names an environment glob, a metric glob, the cause
+it was accepted for, the reason in words, and optionally an expiry date::
+
+    [[accept]]
+    env = "keras-3.15-*"
+    metric = "*"
+    cause = "random_stream"
+    reason = "Keras 3 draws initial weights from each backend's own random stream"
+    expires = 2027-06-30
+
+A drifting metric that an entry matches with the same cause is ``accepted``: shown with its reason, not
+failing ``drift`` or ``gate``. If the cause changes, the entry no longer matches. An entry that matches
+nothing is stale (reported); an expired entry accepts nothing and fails the run, naming it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from keras_drift.errors import InputError
+from keras_drift.results import printable, write_text_atomically
+from keras_drift.verdicts import Cause, Verdict
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FILE = "accepted.toml"
+_KEYS = {"env", "metric", "cause", "reason", "expires"}
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """One reviewed, accepted drift: which environments and metrics, for which cause, and why."""
+
+    env: str
+    metric: str
+    cause: str
+    reason: str
+    expires: dt.date | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+    def matches(self, env: str, metric: str, cause: Any) -> bool:
+        return fnmatch.fnmatchcase(env, self.env) and fnmatch.fnmatchcase(metric, self.metric) and cause == self.cause
+
+    def describe(self) -> str:
+        until = f", until {self.expires}" if self.expires else ""
+        return f"env {self.env!r}, metric {self.metric!r}, cause {self.cause}{until}: {self.reason}"
+
+
+def load_acceptances(path: Path) -> list[Acceptance]:
+    """The entries of an accepted-drifts file (none when it does not exist); one-line errors otherwise."""
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as TOML: {' '.join(str(exc).split())}") from None
+    unknown = set(data) - {"accept"}
+    if unknown:
+        raise InputError(f"{path}: {sorted(unknown)[0]}: unknown key; the file holds [[accept]] tables only")
+    entries = data.get("accept", [])
+    if not isinstance(entries, list):
+        raise InputError(f"{path}: accept: must be a list of [[accept]] tables")
+    return [_entry(path, index, entry) for index, entry in enumerate(entries)]
+
+
+def _entry(path: Path, index: int, entry: Any) -> Acceptance:
+    where = f"{path}: accept[{index}]"
+    if not isinstance(entry, dict):
+        raise InputError(f"{where}: must be a table")
+    for key in sorted(set(entry) - _KEYS):
+        raise InputError(f"{where}.{key}: unknown key; allowed keys are {', '.join(sorted(_KEYS))}")
+    for key in ("env", "metric", "cause", "reason"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise InputError(f"{where}.{key}: is required, a non-empty string")
+    if entry["cause"] not in {cause.value for cause in Cause}:
+        raise InputError(f"{where}.cause: {entry['cause']!r} is not one of {', '.join(cause.value for cause in Cause)}")
+    expires = entry.get("expires")
+    if expires is not None and not (isinstance(expires, dt.date) and not isinstance(expires, dt.datetime)):
+        raise InputError(f"{where}.expires: must be a date such as 2027-06-30")
+    return Acceptance(entry["env"], entry["metric"], entry["cause"], entry["reason"], expires)
+
+
+@dataclass(frozen=True)
+class Review:
+    """Verdicts with accepted drifts marked, and the entries that matched nothing or have expired."""
+
+    verdicts: pd.DataFrame
+    stale: tuple[Acceptance, ...] = ()
+    expired: tuple[Acceptance, ...] = ()
+
+
+def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:
+    """Mark each drifting row that a live entry accepts (same cause) as ``accepted``, with its reason."""
+    today = today or dt.date.today()
+    live = [entry for entry in acceptances if not entry.expired(today)]
+    used: set[int] = set()
+    verdict_column: list[Any] = []
+    reasons: list[str | None] = []
+    for row in verdicts.itertuples():
+        found = None
+        if row.verdict == Verdict.DRIFT:
+            found = next((i for i, entry in enumerate(live) if entry.matches(str(row.env), str(row.metric), row.cause)), None)
+        if found is not None:
+            used.add(found)
+            verdict_column.append(Verdict.ACCEPTED)
+            reasons.append(live[found].reason)
+        else:
+            verdict_column.append(row.verdict)
+            reasons.append(None)
+    marked = verdicts.assign(verdict=pd.Series(verdict_column, index=verdicts.index, dtype=object),
+                             accepted_reason=pd.Series(reasons, index=verdicts.index, dtype=object))
+    stale = tuple(entry for i, entry in enumerate(live) if i not in used)
+    return Review(marked, stale, tuple(entry for entry in acceptances if entry.expired(today)))
+
+
+def append(path: Path, entries: list[Acceptance]) -> None:
+    """Add entries at the end of the file (created when missing), keeping what is there, atomically."""
+    text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
+    for entry in entries:
+        # A JSON string without ASCII escapes is a TOML basic string; printable() leaves no control character.
+        text += "\n[[accept]]\n" + "".join(
+            f"{key} = {json.dumps(printable(getattr(entry, key)).replace(chr(0x7F), ''), ensure_ascii=False)}\n"
+            for key in ("env", "metric", "cause", "reason")
+        ) + (f"expires = {entry.expires.isoformat()}\n" if entry.expires else "")
+    write_text_atomically(path, text)
+
+
+_HEADER = """# Drifts reviewed and accepted (keras-drift accept RUN --env NAME --reason "..."); see README "Accepted drifts".
+"""
