@@ -128,7 +128,8 @@ def _run_task(task, keras, result, timeout_s=0):
                 metrics, series, facts = task.run(keras)
             finally:
                 result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
-            _keep(name, repeat, metrics, series, facts, result)
+            if repeat == 0:  # later repeats only measure the noise
+                _keep(name, metrics, series, facts, result)
             runs.append(metrics)
     except compat.NotApplicable as reason:
         result["not_applicable"][name] = str(reason)
@@ -159,18 +160,17 @@ def _timeout_message(elapsed, progress):
     return "timed out after %.0f s" % elapsed
 
 
-def _keep(name, repeat, metrics, series, facts, result):
-    """Record the first run of a task (later repeats only measure the noise)."""
-    if repeat == 0:
-        result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
-        for series_name, columns in series.items():
-            result["series"][series_name] = _json_series(columns)
-        result["facts"][name] = facts
-        non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
-        if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
-            result["errors"][name] = "non-finite values in training: " + ", ".join(
-                "%s=%s" % (key, _json_scalar(metrics[key])) for key in non_finite
-            )
+def _keep(name, metrics, series, facts, result):
+    """Record the first run of a task: its metrics, series and facts."""
+    result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
+    for series_name, columns in series.items():
+        result["series"][series_name] = _json_series(columns)
+    result["facts"][name] = facts
+    non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
+    if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
+        result["errors"][name] = "non-finite values in training: " + ", ".join(
+            "%s=%s" % (key, _json_scalar(metrics[key])) for key in non_finite
+        )
 
 
 def _spread(value, first):

@@ -112,7 +112,7 @@ def test_a_stale_entry_is_reported_and_an_expired_one_fails_naming_it(drifting_r
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--env", "nope", "--reason", "r"], "--env: 'nope' has no result in"),
+        (["--env", "nope", "--reason", "r"], "--env: 'nope' is not among the results in"),
         (["--env", "cand", "--reason", "  "], "--reason: say in words why this drift is accepted"),
         (["--env", "cand", "--reason", "r", "--metric", "zzz*"], "--metric: no metric of cand matching 'zzz*' drifts in"),
         (["--env", "cand", "--reason", "r", "--expires", "soon"], "--expires: 'soon' is not a date such as 2027-06-30"),

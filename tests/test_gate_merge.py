@@ -37,8 +37,9 @@ def test_gate_exit_codes(run_dir, capsys, args, code):
     out, err = capsys.readouterr()
     if code == 1:
         assert "proposed: linear.reference.w 0.6 -> 0.55" in out
-    if code == 3:
-        assert err.startswith("keras-drift: error: --")
+    if code == 3:  # the error names the flag that was wrong
+        flag = args[args.index("nope") - 1]
+        assert err.startswith(f"keras-drift: error: {flag}: 'nope' is not among the results in ")
 
 
 def test_gate_on_a_folder_that_is_not_a_run(tmp_path, capsys):

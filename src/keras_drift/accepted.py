@@ -83,8 +83,9 @@ def _entry(path: Path, index: int, entry: Any) -> Acceptance:
     where = f"{path}: accept[{index}]"
     if not isinstance(entry, dict):
         raise InputError(f"{where}: must be a table")
-    for key in sorted(set(entry) - _KEYS):
-        raise InputError(f"{where}.{key}: unknown key; allowed keys are {', '.join(sorted(_KEYS))}")
+    unknown = sorted(set(entry) - _KEYS)
+    if unknown:
+        raise InputError(f"{where}.{unknown[0]}: unknown key; allowed keys are {', '.join(sorted(_KEYS))}")
     for key in ("env", "metric", "cause", "reason"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise InputError(f"{where}.{key}: is required, a non-empty string")
@@ -135,7 +136,7 @@ def append(path: Path, entries: list[Acceptance]) -> None:
     for entry in entries:
         # A JSON string without ASCII escapes is a TOML basic string; printable() leaves no control character.
         text += "\n[[accept]]\n" + "".join(
-            f"{key} = {json.dumps(printable(getattr(entry, key)).replace(chr(0x7F), ''), ensure_ascii=False)}\n"
+            f"{key} = {json.dumps(printable(getattr(entry, key)), ensure_ascii=False)}\n"
             for key in ("env", "metric", "cause", "reason")
         ) + (f"expires = {entry.expires.isoformat()}\n" if entry.expires else "")
     write_text_atomically(path, text)

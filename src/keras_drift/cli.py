@@ -20,7 +20,16 @@ from typing import Any, NoReturn
 from keras_drift import accepted, compare, environments, history, pipeline, report, results, runner, runs
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import printable
-from keras_drift.specs import NAME_RE, EnvSpec, choose_baseline, load_specs, marked_baselines, normalize_name, select
+from keras_drift.specs import (
+    NAME_RE,
+    EnvSpec,
+    choose_baseline,
+    find_environment,
+    load_specs,
+    marked_baselines,
+    normalize_name,
+    select,
+)
 from keras_drift.verdicts import Verdict
 
 
@@ -92,7 +101,7 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
     expected = _expected(args.expect) or info.get("environments") or []
     if args.candidate:
-        candidate = choose_baseline([r.env for r in loaded], args.candidate, where=f"the results in {run_dir}")
+        candidate = find_environment([r.env for r in loaded], args.candidate, "--candidate", f"the results in {run_dir}")
         if candidate == baseline:
             raise InputError(f"--candidate: {candidate!r} is the baseline; name the environment to judge against it")
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
@@ -116,9 +125,7 @@ def cmd_accept(args: argparse.Namespace) -> ExitCode:
     """Accept the drifts of one environment in a finished run: append an entry per cause to the accepted-drifts file."""
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
-    env = next((r.env for r in loaded if normalize_name(r.env) == normalize_name(args.env)), None)
-    if env is None:
-        raise InputError(f"--env: {args.env!r} has no result in {run_dir} ({', '.join(r.env for r in loaded)})")
+    env = find_environment([r.env for r in loaded], args.env, "--env", f"the results in {run_dir}")
     if not args.reason.strip():
         raise InputError("--reason: say in words why this drift is accepted")
     baseline = _recorded_baseline(run_dir, loaded, None)

@@ -48,7 +48,7 @@ def check_latest(reports_dir: Path) -> None:
     """Refuse, before anything runs, a ``reports/latest`` that is not a link (an artifact download that
     followed links makes it a real folder): it could not be switched to the new run afterwards."""
     link = Path(reports_dir) / LATEST
-    if (link.exists() or link.is_symlink()) and not link.is_symlink():
+    if link.exists() and not link.is_symlink():
         raise InputError(f"{link}: is a real folder or file, not the link keras-drift keeps to the newest run; move it away")
 
 

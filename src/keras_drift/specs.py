@@ -244,15 +244,22 @@ def choose_baseline(
     that is among them (a run's recorded baseline, then env files marked ``baseline = true``), else the
     first name. Names match after normalisation; the spelling in ``names`` is returned.
     """
-    by_name = {normalize_name(name): name for name in names}
     if requested:
-        if normalize_name(requested) not in by_name:
-            raise InputError(f"--baseline: {requested!r} is not among {where} ({', '.join(names)})")
-        return by_name[normalize_name(requested)]
+        return find_environment(names, requested, "--baseline", where)
+    by_name = {normalize_name(name): name for name in names}
     for name in preferred:
         if name and normalize_name(name) in by_name:
             return by_name[normalize_name(name)]
     return names[0]
+
+
+def find_environment(names: Sequence[str], requested: str, flag: str, where: str) -> str:
+    """The name in ``names`` that ``requested`` (given with ``flag``) means, matched after normalisation;
+    an :class:`InputError` naming the flag when it is not there."""
+    by_name = {normalize_name(name): name for name in names}
+    if normalize_name(requested) not in by_name:
+        raise InputError(f"{flag}: {requested!r} is not among {where} ({', '.join(names)})")
+    return by_name[normalize_name(requested)]
 
 
 def marked_baselines(specs: Iterable[EnvSpec]) -> list[str]:
