@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from probe import overrides
+
 # Canonical argument name -> the spellings Keras used over time, newest first.
 ARGUMENT_SPELLINGS = {
     "units": ("units", "output_dim"),
@@ -21,6 +23,7 @@ ARGUMENT_SPELLINGS = {
     "rate": ("rate", "p"),
     "stddev": ("stddev", "sigma"),
     "data_format": ("data_format", "dim_ordering"),
+    "kernel_initializer": ("kernel_initializer", "init"),
 }
 # Values of renamed arguments, for the old spelling: Keras 1 said dim_ordering="tf" for channels_last.
 ARGUMENT_VALUES = {("dim_ordering", "channels_last"): "tf", ("dim_ordering", "channels_first"): "th"}
@@ -29,6 +32,8 @@ OPTIMIZER_KWARGS = ("clipnorm", "clipvalue")
 # History keys of Keras <= 2.2 -> their later names.
 HISTORY_KEYS = {"acc": "accuracy", "val_acc": "val_accuracy"}
 SUBMODULES = ("backend", "layers", "models", "optimizers", "callbacks")
+# The key prefix of a layer's resolved defaults, where it is not the class name in lower case.
+LAYER_DEFAULT_PREFIXES = {"BatchNormalization": "batchnorm"}
 # Config keys of older optimizers -> their later names.
 CONFIG_KEYS = {"lr": "learning_rate"}
 
@@ -129,7 +134,8 @@ def layer(keras, class_name, *args, **kwargs):
     cls = getattr(keras.layers, class_name, None)
     if cls is None:
         raise NotApplicable("no layers.%s in Keras %s" % (class_name, keras_version(keras)))
-    return cls(*args, **spell(cls, **kwargs))
+    prefix = LAYER_DEFAULT_PREFIXES.get(class_name, class_name.lower())
+    return cls(*args, **spell(cls, **overrides.take(prefix + ".", kwargs)))
 
 
 def model_of(keras, make_layers, input_shape):
@@ -188,6 +194,7 @@ def optimizer_accepting(keras, name, **kwargs):
     cls = getattr(keras.optimizers, name, None)
     if cls is None:
         raise NotApplicable("no optimizers.%s in Keras %s" % (name, keras_version(keras)))
+    kwargs = overrides.take("optimizer.%s." % name, kwargs)
     taken = dict((key, value) for key, value in kwargs.items() if accepts(cls, key) or key in OPTIMIZER_KWARGS)
     return cls(**spell(cls, **taken)), sorted(set(kwargs) - set(taken))
 
@@ -215,7 +222,7 @@ def layer_defaults(layer_, keys):
 
 def dense(keras, units, activation=None, input_dim=None):
     """A Dense layer with default initializers; ``input_dim`` only for the first layer."""
-    kwargs = {"units": units}
+    kwargs = overrides.take("dense.", {"units": units})
     if activation is not None:
         kwargs["activation"] = activation
     if input_dim is not None and keras_major(keras) < 3:
@@ -233,7 +240,16 @@ def sequential(keras, layers, input_dim):
 def optimizer(keras, name, **kwargs):
     """An optimizer instance by class name, with canonical argument names (``learning_rate``)."""
     cls = getattr(keras.optimizers, name)
-    return cls(**spell(cls, **kwargs))
+    return cls(**spell(cls, **overrides.take("optimizer.%s." % name, kwargs)))
+
+
+def named_optimizer(keras, alias):
+    """What ``optimizer="sgd"`` means: the string itself, as a user writes it, unless an intervention sets
+    one of that optimizer's defaults; then the instance with it."""
+    for name in dir(keras.optimizers):
+        if name.lower() == alias and overrides.wanted("optimizer.%s." % name):
+            return optimizer(keras, name)
+    return alias
 
 
 def compile_model(model, optimizer, loss, metrics=None):
@@ -254,6 +270,7 @@ def fit(model, x, y, validation_data, callbacks=(), **kwargs):
 
     Returns the per-epoch history exactly as the library keyed it (``acc`` or ``accuracy``).
     """
+    kwargs = overrides.take("fit.", kwargs)
     accepted = _parameters(model.fit)
     if "show_accuracy" in accepted:
         kwargs["show_accuracy"] = True

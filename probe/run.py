@@ -4,9 +4,14 @@ The result goes to the file named by ``--out``, never to stdout: frameworks prin
 must not parse their chatter. A task that raises is recorded with its error and the others still run.
 The file is rewritten after every task, marked ``partial`` until the last: a probe that is killed, crashes
 or times out still leaves the tasks it finished. Each task has its own time budget (``--task-timeout``).
+
+With ``--trials FILE`` the probe runs interventions instead (see :mod:`probe.overrides`): each trial is one
+run of one task with some overrides in force, and the file written holds each trial's metrics, the
+overrides it applied, and its error if it raised.
 """
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
@@ -15,7 +20,7 @@ import signal
 import time
 import traceback
 
-from probe import canaries, compat, fingerprint, introspect, oracle, tasks
+from probe import canaries, compat, fingerprint, introspect, oracle, overrides, tasks
 from probe.task import select
 
 SCHEMA_VERSION = 1
@@ -35,8 +40,12 @@ def main(argv=None):
     parser.add_argument(
         "--task-timeout", type=float, default=0, help="seconds one task (all its repeats) may take before it fails; 0: no limit"
     )
+    parser.add_argument("--trials", default="", help="a JSON file of interventions to run instead of the tasks")
     args = parser.parse_args(argv)
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
+    if args.trials:
+        run_trials(args)
+        return
 
     started = time.time()
     keras = compat.load_keras()
@@ -68,6 +77,40 @@ def main(argv=None):
             result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             traceback.print_exc()
     result["timings"]["total_s"] = time.time() - started
+    del result["partial"]
+    write_atomically(args.out, result)
+
+
+def run_trials(args):
+    """Run each trial of ``args.trials`` (``{"trials": [{"id", "task", "overrides"}]}``) once and write
+    ``{"env", "trials": {id: {"task", "metrics", "applied", "error", "seconds"}}}`` after each."""
+    with open(args.trials) as handle:
+        wanted = json.load(handle)["trials"]
+    keras = compat.load_keras()
+    compat.seed_everything(keras, tasks.SEED)
+    result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True}
+    available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result))
+    for trial in wanted:
+        outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
+        started = time.time()
+        overrides.start(trial.get("overrides", {}))
+        try:
+            if trial["task"] not in available:
+                raise compat.NotApplicable("no task %s here" % trial["task"])
+            with _budget(args.task_timeout):
+                metrics, _, facts = available[trial["task"]].run(keras)
+            outcome["metrics"] = dict((key, _json_scalar(value)) for key, value in metrics.items())
+            outcome["final_weights"] = facts.get("final_weights")
+        except TaskTimeout:
+            outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
+        except Exception as exc:
+            outcome["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            traceback.print_exc()
+        finally:
+            outcome["applied"] = overrides.stop()
+        outcome["seconds"] = time.time() - started
+        result["trials"][trial["id"]] = outcome
+        write_atomically(args.out, result)
     del result["partial"]
     write_atomically(args.out, result)
 
@@ -110,6 +153,20 @@ def _time_out(signum, frame):
     raise TaskTimeout()
 
 
+@contextlib.contextmanager
+def _budget(timeout_s):
+    """Raise :class:`TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit)."""
+    tasks.PROGRESS.update(step=0, of=0)
+    if timeout_s > 0:
+        signal.signal(signal.SIGALRM, _time_out)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        if timeout_s > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def _run_task(task, keras, result, timeout_s=0):
     """Run one task ``result["repeats"]`` times (once if it needs no repeat); keep the first run, record
     the spread of the others; record its declaration and whether it ran, was skipped or failed."""
@@ -117,20 +174,17 @@ def _run_task(task, keras, result, timeout_s=0):
     result["tasks"][name] = dict(task.declaration(), status="failed")
     runs = []
     budget_started = time.time()
-    tasks.PROGRESS.update(step=0, of=0)
-    if timeout_s > 0:
-        signal.signal(signal.SIGALRM, _time_out)
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
-        for repeat in range(result["repeats"] if task.repeat else 1):
-            task_started = time.time()
-            try:
-                metrics, series, facts = task.run(keras)
-            finally:
-                result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
-            if repeat == 0:  # later repeats only measure the noise
-                _keep(name, metrics, series, facts, result)
-            runs.append(metrics)
+        with _budget(timeout_s):
+            for repeat in range(result["repeats"] if task.repeat else 1):
+                task_started = time.time()
+                try:
+                    metrics, series, facts = task.run(keras)
+                finally:
+                    result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
+                if repeat == 0:  # later repeats only measure the noise
+                    _keep(name, metrics, series, facts, result)
+                runs.append(metrics)
     except compat.NotApplicable as reason:
         result["not_applicable"][name] = str(reason)
         result["tasks"][name]["status"] = "skipped"
@@ -142,9 +196,6 @@ def _run_task(task, keras, result, timeout_s=0):
         result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         traceback.print_exc()
         return
-    finally:
-        if timeout_s > 0:
-            signal.setitimer(signal.ITIMER_REAL, 0)
     if name not in result["errors"]:
         result["tasks"][name]["status"] = "ok"
     if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)

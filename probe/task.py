@@ -17,7 +17,10 @@ import hashlib
 
 import numpy as np
 
-from probe import compat
+from probe import compat, overrides
+
+# Models up to this many weight values record them whole, so another environment can replay them.
+REPLAYABLE_VALUES = 5000
 
 
 class Task(object):
@@ -77,6 +80,22 @@ def weights_fingerprint(model):
     return {"sha256": digest[:16], "head": [float(v) for v in arrays[0].ravel()[:3]]} if arrays else {"sha256": digest[:16], "head": []}
 
 
+def start_from(model, weights=None):
+    """Give ``model`` its initial weights: ``weights`` (NumPy arrays), or the library's own when ``None``,
+    unless an intervention replays another environment's. Return the facts that record them: a
+    fingerprint, and the arrays themselves for a model small enough to replay."""
+    replayed = overrides.initial_weights()
+    if replayed is not None:
+        weights = [np.asarray(array, dtype="float32") for array in replayed]
+    if weights is not None:
+        model.set_weights(weights)
+    facts = {"initial_weights": weights_fingerprint(model)}
+    arrays = model.get_weights()
+    if sum(np.size(array) for array in arrays) <= REPLAYABLE_VALUES:
+        facts["initial_arrays"] = [np.asarray(array, dtype="float32").tolist() for array in arrays]
+    return facts
+
+
 def model_tasks(name, build, train, defaults=(), seed=7):
     """Two tasks for one model, so that random streams are told apart from everything else:
 
@@ -90,10 +109,9 @@ def model_tasks(name, build, train, defaults=(), seed=7):
         def run(keras):
             compat.reset(keras, seed)
             model = build(keras)
-            if share:
-                model.set_weights(shared_weights(model, seed))
-            facts = {"initial_weights": weights_fingerprint(model)}
+            facts = start_from(model, shared_weights(model, seed) if share else None)
             metrics, series = train(keras, model)
+            facts["final_weights"] = weights_fingerprint(model)
             prefix = "%s.%s." % (name, variant)
             return (dict((prefix + key, value) for key, value in metrics.items()),
                     {name + "." + variant: series}, facts)

@@ -10,7 +10,7 @@ The metric names are the contract: they never change.
 import numpy as np
 
 from probe import compat
-from probe.task import Task, weights_fingerprint
+from probe.task import Task, start_from, weights_fingerprint
 
 SEED = 1
 LINEAR_POINTS = 50
@@ -70,12 +70,12 @@ def linear_reference(keras):
 
 def linear_defaults(keras):
     """What ``Dense(1)`` and ``optimizer="sgd"`` give with the library's own defaults."""
-    return _linear_fit(keras, "defaults", None, lambda: "sgd")
+    return _linear_fit(keras, "defaults", None, lambda: compat.named_optimizer(keras, "sgd"))
 
 
 def linear_shared_init(keras):
     """NumPy-provided initial weights, default optimizer: isolates the optimizer from the initializer."""
-    return _linear_fit(keras, "shared_init", shared_linear_weights(), lambda: "sgd")
+    return _linear_fit(keras, "shared_init", shared_linear_weights(), lambda: compat.named_optimizer(keras, "sgd"))
 
 
 def linear_raw_tf(keras):
@@ -131,9 +131,7 @@ def _linear_fit(keras, variant, weights, make_optimizer):
     compat.reset(keras, SEED)
     x, y = linear_data()
     model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
-    if weights is not None:
-        model.set_weights(weights)
-    facts = {"initial_weights": weights_fingerprint(model)}
+    facts = start_from(model, weights)
     initial_w, initial_b = compat.dense_weights(model.layers[-1])
     compat.compile_model(model, make_optimizer(), "mse")
     series = {"step": [], "w": [], "b": [], "loss": []}
@@ -147,6 +145,7 @@ def _linear_fit(keras, variant, weights, make_optimizer):
             series["w"].append(float(w.ravel()[0]))
             series["b"].append(float(b.ravel()[0]))
             series["loss"].append(loss)
+    facts["final_weights"] = weights_fingerprint(model)
     prefix = "linear." + variant + "."
     metrics = {
         prefix + "w": series["w"][-1],
@@ -163,14 +162,13 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     x, y, x_val, y_val = classifier_data()
     hidden = compat.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
     model = compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
-    if weights is not None:
-        model.set_weights(weights)
-    facts = {"initial_weights": weights_fingerprint(model)}
+    facts = start_from(model, weights)
     compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
     counter = compat.batch_counter(keras)
     raw_history = compat.fit(model, x, y, (x_val, y_val), callbacks=[counter], **fit_settings)
     history = compat.canonical_history(raw_history)
     facts["history_keys"] = sorted(raw_history)
+    facts["final_weights"] = weights_fingerprint(model)
     prefix = "classifier." + variant + "."
     metrics = dict((prefix + key, values[-1]) for key, values in history.items() if values)
     metrics[prefix + "epochs"] = len(history.get("loss", []))

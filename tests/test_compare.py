@@ -79,7 +79,8 @@ def test_verdicts_document_is_json_ready_with_counts():
     row = document["environments"]["new"]["metrics"]["w"]
     evidence = row.pop("evidence")
     assert row == {"value": 0.4, "baseline": 0.5, "abs_diff": pytest.approx(-0.1), "rel_diff": pytest.approx(-0.2),
-                   "tolerance": {"atol": 1e-6, "rtol": 1e-3}, "noise_floor": 0.0, "verdict": "drift", "cause": "unexplained"}
+                   "tolerance": {"atol": 1e-6, "rtol": 1e-3}, "noise_floor": 0.0, "verdict": "drift", "cause": "unexplained",
+                   "proof": "unexplained"}
     assert isinstance(evidence, str) and evidence  # nothing recorded differs, and the evidence says what was looked at
     assert document["environments"]["new"]["metrics"]["n"]["value"] == "NaN"
     assert document["counts"]["drift"] == 1 and document["counts"]["identical"] == 1

@@ -1,6 +1,9 @@
-"""Say why a metric drifted: the most specific cause the recorded evidence supports, with that evidence.
+"""Say why a metric drifted: a cause proven by experiment where there is one, else the most specific cause
+the recorded evidence supports, with that evidence, and how sure it is (``proof``).
 
-Rules, tried in this order for each drifting (environment, metric) against the baseline:
+A proof (:mod:`keras_drift.proofs`, from re-running the task with differences undone) comes first: a
+``proven`` difference is the cause; differences the experiment ``ruled_out`` are left out of the rules.
+The rules, tried in this order for each drifting (environment, metric) against the baseline:
 
 1. ``api``: an API behaviour probe that this metric depends on behaves differently.
 2. ``defaults``: a resolved default that the metric's task declares it relies on differs (keys both sides
@@ -8,11 +11,14 @@ Rules, tried in this order for each drifting (environment, metric) against the b
 3. ``random_stream``: the task draws random numbers by construction (it says so), or the library drew
    different initial weights (checksums differ) for this task and its twin from NumPy-provided weights
    (``<name>.shared_init`` for ``<name>.defaults``) agrees within tolerance.
-4. ``metric_semantics``: the quantities that depend on the trained weights alone agree, yet the reported
-   loss or accuracy differs.
+4. ``metric_semantics``: the trained weights are bit-identical (proven: a fact, not an inference), or the
+   quantities that depend on the trained weights alone agree, yet the reported loss or accuracy differs.
 5. ``numerics``: same inputs and same resolved hyper-parameters, but Keras or the backend differs.
 6. ``environment``: the same Keras and backend versions; only other packages or flags differ.
 7. ``unexplained``: nothing above holds. Never a guess presented as fact.
+
+``proof`` is ``proven`` for an experiment's cause and for bit-identical final weights, ``unexplained`` for
+the last rule, and ``suspected`` for every other rule: plausible, not shown.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from keras_drift.proofs import INITIAL_WEIGHTS, Difference, Proof
 from keras_drift.results import Result
 from keras_drift.verdicts import Cause, Verdict
 
@@ -43,28 +50,60 @@ CORE_DISTRIBUTIONS = {
 }
 
 
-def attribute(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str) -> pd.DataFrame:
-    """``verdicts`` with two more columns, ``cause`` and ``evidence``, filled for drifting rows."""
+def attribute(
+    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, proofs: Mapping[tuple[str, str], Proof] | None = None
+) -> pd.DataFrame:
+    """``verdicts`` with three more columns, ``cause``, ``evidence`` and ``proof``, filled for drifting rows;
+    ``proofs`` by (environment, task) from the experiment, where one ran."""
     by_env = {result.env: result for result in results}
     drift_rows = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     drifting = set(zip(drift_rows["env"], drift_rows["metric"], strict=False))
-    causes: list[Cause | None] = []
-    evidence: list[str | None] = []
+    columns: dict[str, list[Any]] = {"cause": [], "evidence": [], "proof": []}
     for row in verdicts.itertuples():
+        found: tuple[Any, Any, Any] = (None, None, None)
         if row.verdict == Verdict.DRIFT:
-            cause, why = explain(str(row.metric), by_env[str(row.env)], by_env[baseline], drifting)
-            causes.append(cause)
-            evidence.append(why)
-        else:
-            causes.append(None)
-            evidence.append(None)
-    return verdicts.assign(
-        cause=pd.Series(causes, index=verdicts.index, dtype=object), evidence=pd.Series(evidence, index=verdicts.index, dtype=object)
-    )
+            result = by_env[str(row.env)]
+            proof = (proofs or {}).get((result.env, result.task_of(str(row.metric))))
+            found = explain(str(row.metric), result, by_env[baseline], drifting, proof)
+        for name, value in zip(columns, found, strict=True):
+            columns[name].append(value)
+    return verdicts.assign(**{name: pd.Series(values, index=verdicts.index, dtype=object) for name, values in columns.items()})
 
 
-def explain(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]]) -> tuple[Cause, str]:
-    """The cause of one drifting metric and the evidence for it, as one sentence."""
+def explain(
+    metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], proof: Proof | None = None
+) -> tuple[Cause, str, str]:
+    """The cause of one drifting metric, the evidence for it as one sentence, and its proof: ``proven``,
+    ``suspected`` or ``unexplained``."""
+    if proof is not None and proof.cause is not None:
+        return proof.cause, proof.sentence(), "proven"
+    ruled_out = {difference.key for difference in proof.differences} if proof is not None and proof.status == "ruled_out" else set()
+    cause, evidence, proven = _rules(metric, result, base, drifting, ruled_out)
+    if ruled_out:
+        evidence = f"{evidence}; {proof.sentence()}" if proof is not None else evidence
+    return cause, evidence, "proven" if proven else ("unexplained" if cause == Cause.UNEXPLAINED else "suspected")
+
+
+def undoable_differences(task: str, result: Result, base: Result) -> list[Difference]:
+    """The recorded differences of ``task`` that a re-run in the candidate can set to the baseline's value:
+    the resolved defaults the task relies on where the baseline has a plain value, and the initial weights
+    where they differ and the baseline recorded them whole."""
+    declared = result.tasks.get(task) or base.tasks.get(task) or {}
+    relevant = _relevant_defaults(declared)
+    found = [
+        Difference(key, base.defaults[key], result.defaults.get(key, UNSET))
+        for key in sorted(base.defaults)
+        if relevant(key) and base.defaults[key] != result.defaults.get(key, UNSET) and _settable(base.defaults[key])
+    ]
+    init_base, init_env = base.initial_weights(task), result.initial_weights(task)
+    if init_base and init_env and init_base.get("sha256") != init_env.get("sha256") and base.initial_arrays(task) is not None:
+        found.append(Difference(INITIAL_WEIGHTS, init_base.get("sha256"), init_env.get("sha256")))
+    return found
+
+
+def _rules(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], ruled_out: set[str]) -> tuple[Cause, str, bool]:
+    """The first rule of the module docstring that holds (``ruled_out`` differences left out), its evidence,
+    and whether that evidence is itself a proof."""
     task = result.task_of(metric)
     family, _, _ = task.partition(".")
     env = result.env
@@ -72,43 +111,54 @@ def explain(metric: str, result: Result, base: Result, drifting: set[tuple[str, 
 
     api = _changes(base.api, result.api, _relevant_api(metric))
     if api:
-        return Cause.API, "; ".join(api)
+        return Cause.API, "; ".join(api), False
 
-    defaults = _changes(base.defaults, result.defaults, _relevant_defaults(declared))
+    final_base, final_env = base.final_weights(task).get("sha256"), result.final_weights(task).get("sha256")
+    if final_base and final_base == final_env and not metric.rsplit(".", 1)[-1].startswith("initial_"):
+        return Cause.METRIC_SEMANTICS, f"the trained weights are bit-identical (sha256 {final_env}) yet the reported value differs", True
+
+    relevant = _relevant_defaults(declared)
+    defaults = _changes(base.defaults, result.defaults, lambda key: relevant(key) and key not in ruled_out)
     if defaults:
-        return Cause.DEFAULTS, f"resolved defaults differ: {'; '.join(defaults)}"
+        return Cause.DEFAULTS, f"resolved defaults differ: {'; '.join(defaults)}", False
 
     if declared.get("random_stream"):
-        return Cause.RANDOM_STREAM, f"the task draws random numbers by construction ({declared.get('doc', task)})"
+        return Cause.RANDOM_STREAM, f"the task draws random numbers by construction ({declared.get('doc', task)})", False
 
     init_base, init_env = base.initial_weights(task), result.initial_weights(task)
     if init_base and init_env and init_base.get("sha256") != init_env.get("sha256"):
         drawn = f"initial weights differ (first kernel values {_head(init_base)} vs {_head(init_env)})"
         shared = task.rsplit(".", 1)[0] + ".shared_init"
         shared_metrics = [m for m in result.metrics if m.startswith(shared + ".")]
-        if metric.rsplit(".", 1)[-1].startswith("initial_"):
-            return Cause.RANDOM_STREAM, f"the default initializer draws different numbers: {drawn}"
-        if shared_metrics and not any((env, m) in drifting for m in shared_metrics):
-            return Cause.RANDOM_STREAM, f"{drawn}, while training from identical NumPy weights ({shared}.*) agrees within tolerance"
-        return Cause.UNEXPLAINED, f"{drawn}, but {shared}.* drifts too, so the random stream alone does not explain it"
+        twin_agrees = bool(shared_metrics) and not any((env, m) in drifting for m in shared_metrics)
+        if metric.rsplit(".", 1)[-1].startswith("initial_"):  # the drawn numbers themselves: observed, not inferred
+            return Cause.RANDOM_STREAM, f"the default initializer draws different numbers: {drawn}", True
+        if INITIAL_WEIGHTS in ruled_out and twin_agrees:
+            return Cause.RANDOM_STREAM, (f"{drawn}; {shared}.* (NumPy weights, fixed fit() settings) agrees: another random "
+                                         "stream of the task, such as fit()'s shuffling, remains"), False
+        if INITIAL_WEIGHTS not in ruled_out:
+            if twin_agrees:
+                agrees = f"training from identical NumPy weights ({shared}.*) agrees within tolerance"
+                return Cause.RANDOM_STREAM, f"{drawn}, while {agrees}", False
+            return Cause.UNEXPLAINED, f"{drawn}, but {shared}.* drifts too, so the random stream alone does not explain it", False
 
     weight_metrics = [f"{task}.{name}" for name in WEIGHT_METRICS.get(family, ())]
     if metric not in weight_metrics and all(m in result.metrics for m in weight_metrics) and weight_metrics:
         if not any((env, m) in drifting for m in weight_metrics):
             names = ", ".join(weight_metrics)
-            return Cause.METRIC_SEMANTICS, f"the trained weights agree ({names} within tolerance) but the reported value differs"
+            return Cause.METRIC_SEMANTICS, f"the trained weights agree ({names} within tolerance) but the reported value differs", False
 
     core = _changes(base.distributions, result.distributions, _core_names(base, result), one_sided=True)
     if base.backend != result.backend:
         core.insert(0, f"backend: {base.backend} -> {result.backend}")
     if core:
-        return Cause.NUMERICS, f"same inputs and resolved hyper-parameters; the framework differs: {'; '.join(core[:4])}"
+        return Cause.NUMERICS, f"same inputs and resolved hyper-parameters; the framework differs: {'; '.join(core[:4])}", False
     others = _changes(base.distributions, result.distributions, None, one_sided=True)
     flags = _changes(base.env_vars, result.env_vars, None, one_sided=True)
     if others or flags:
         listed = others[:6] + flags[:4]
-        return Cause.ENVIRONMENT, f"same Keras and backend; only these differ: {'; '.join(listed)}"
-    return Cause.UNEXPLAINED, "no recorded default, API behaviour, initial weight, package or flag differs"
+        return Cause.ENVIRONMENT, f"same Keras and backend; only these differ: {'; '.join(listed)}", False
+    return Cause.UNEXPLAINED, "no recorded default, API behaviour, initial weight, package or flag differs", False
 
 
 def differing(tables: Mapping[str, Mapping[str, Any]], absent: str = "—") -> pd.DataFrame:
@@ -138,6 +188,11 @@ def _relevant_defaults(declared: Mapping[str, Any]) -> Callable[[str], bool]:
     """The defaults a task declares it relies on (key prefixes), less those it sets explicitly."""
     prefixes, explicit = tuple(declared.get("defaults", ())), set(declared.get("explicit", ()))
     return lambda key: key.startswith(prefixes) and key not in explicit
+
+
+def _settable(value: Any) -> bool:
+    """A value a re-run can pass as an argument: a plain scalar, not a recorded error."""
+    return (value is None or isinstance(value, (bool, int, float, str))) and not (isinstance(value, str) and value.startswith("error: "))
 
 
 def _relevant_api(metric: str) -> Callable[[str], bool]:

@@ -13,11 +13,11 @@ import os
 import shlex
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from keras_drift import accepted, compare, environments, history, pipeline, report, results, runner, runs
+from keras_drift import accepted, compare, environments, experiment, history, pipeline, proofs, report, results, runner, runs
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import printable
 from keras_drift.specs import (
@@ -76,6 +76,8 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline)
     try:
+        if not args.no_explain:
+            _experiment(args, selected, run_dir, outcome, baseline, tolerances)
         code = _render(run_dir, outcome, baseline, tolerances, args)
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
@@ -106,11 +108,11 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
             raise InputError(f"--candidate: {candidate!r} is the baseline; name the environment to judge against it")
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
         expected = [baseline, candidate]
-    judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)))
+    judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir))
     print(printable(report.summary_line(loaded, judged.verdicts, baseline)))
     for row in report.drifting_rows(judged.verdicts):
         before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
-        print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}: {row['evidence']})"))
+        print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}, {row['proof']}: {row['evidence']})"))
     present = {normalize_name(result.env) for result in loaded}
     incomplete = [f"  {name}: missing: no result in {run_dir}" for name in expected if normalize_name(name) not in present]
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
@@ -251,6 +253,23 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
     info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     runs.write_run_info(run_dir, info)
     return outcome
+
+
+def _experiment(
+    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
+    tolerances: list[compare.Tolerance],
+) -> None:
+    """Re-run each drifting task with recorded differences undone (in the environments just used) and
+    write what that proves to the run's ``experiments.json``."""
+    by_name, settings = {spec.name: spec for spec in selected}, _settings(args)
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        print(f"{env:<28} explaining: {len(trials)} re-run(s)", file=sys.stderr, flush=True)
+        return runner.run_trials(by_name[env], trials, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), settings)
+
+    table = compare.compare(outcome, baseline, tolerances)
+    found = experiment.explain(table, outcome, baseline, tolerances, execute, args.explain_budget, args.jobs)
+    proofs.save(run_dir, found)
 
 
 def _print_progress(result: results.Result) -> None:
@@ -408,6 +427,11 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     drift = commands.add_parser("drift", parents=[selection, execution, comparison], help=cmd_drift.__doc__)
+    drift.add_argument("--no-explain", action="store_true", help="do not re-run drifting tasks to prove their causes")
+    drift.add_argument(
+        "--explain-budget", type=_positive_seconds, default=experiment.DEFAULT_BUDGET_S,
+        help="seconds the re-runs that prove causes may take before the rest stay suspected (default: %(default)g)",
+    )
     drift.set_defaults(handler=cmd_drift)
 
     rerender = commands.add_parser("report", parents=[comparison], help=cmd_report.__doc__)

@@ -63,6 +63,16 @@ def ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment:
         return _ensure_environment(spec, venvs_dir, log)
 
 
+def built_environment(spec: EnvSpec, venvs_dir: Path) -> Environment:
+    """The environment this run built or reused for ``spec``, as it is (floating ones too: re-running a
+    task in it must not resolve it afresh); :class:`BuildFailed` when there is none."""
+    path = Path(venvs_dir) / spec.name
+    python, key_file = path / "bin" / "python", path / KEY_FILE
+    if python.exists() and key_file.is_file() and key_file.read_text().strip() == spec.install_key():
+        return Environment(path, python, reused=True)
+    raise BuildFailed(f"{path}: no environment built for {spec.name} with install key {spec.install_key()}")
+
+
 def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment:
     path = Path(venvs_dir) / spec.name
     python = path / "bin" / "python"

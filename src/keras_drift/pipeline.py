@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keras_drift import accepted, attribute, compare, history, report, runs
+from keras_drift import accepted, attribute, compare, history, proofs, report, runs
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -35,10 +35,12 @@ def judge(
     baseline: str,
     tolerances: Sequence[compare.Tolerance],
     acceptances: Sequence[accepted.Acceptance] = (),
+    experiments: Sequence[proofs.Proof] = (),
 ) -> accepted.Review:
-    """One row per (environment, metric) with its verdict, the cause and evidence of each drift, and the
-    drifts that reviewed entries accept marked ``accepted``."""
-    verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline)
+    """One row per (environment, metric) with its verdict, the cause, evidence and proof of each drift
+    (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
+    marked ``accepted``."""
+    verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, proofs.by_task(experiments))
     return accepted.review(verdicts, list(acceptances))
 
 
@@ -62,11 +64,13 @@ def render_run(
     history_window: int = history.DEFAULT_WINDOW,
     acceptances: Sequence[accepted.Acceptance] = (),
 ) -> RenderedRun:
-    """Judge ``results`` against ``baseline`` and write the run's ``verdicts.json`` and ``report.html``."""
-    judged = judge(results, baseline, tolerances, acceptances)
+    """Judge ``results`` against ``baseline`` (with the run's experiments, if it has any) and write the
+    run's ``verdicts.json`` and ``report.html``."""
+    experiments = proofs.load(run_dir)
+    judged = judge(results, baseline, tolerances, acceptances, experiments)
     past = history.load_history(run_dir.parent, run_dir, history_window)
     news = history.new_drift(judged.verdicts, past)
-    document = verdicts_document(judged, results, baseline, run_dir.name, news)
+    document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments)
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
@@ -81,6 +85,7 @@ def verdicts_document(
     baseline: str,
     run_id: str,
     new_drift: Sequence[dict[str, Any]] = (),
+    experiments: Sequence[proofs.Proof] = (),
 ) -> dict[str, Any]:
     """The ``verdicts.json`` contract (``schemas/verdicts.schema.json``): per environment, per metric, the
     row of :func:`judge`, with cause and evidence on drifting and accepted rows."""
@@ -100,7 +105,8 @@ def verdicts_document(
                     "tolerance": {"atol": row.atol, "rtol": row.rtol},
                     "noise_floor": row.noise_floor,
                     "verdict": str(row.verdict),
-                    **({"cause": str(row.cause), "evidence": row.evidence} if row.verdict in (Verdict.DRIFT, Verdict.ACCEPTED) else {}),
+                    **({"cause": str(row.cause), "evidence": row.evidence, "proof": row.proof}
+                       if row.verdict in (Verdict.DRIFT, Verdict.ACCEPTED) else {}),
                     **({"accepted_reason": row.accepted_reason} if row.verdict == Verdict.ACCEPTED else {}),
                 }
                 for row in rows.itertuples()
@@ -117,6 +123,13 @@ def verdicts_document(
         "counts": {str(verdict): int(counts.get(verdict, 0)) for verdict in Verdict},
         "closest_to_oracle": compare.closest_to_oracle(results),
         "environments": environments,
+        "experiments": [
+            {"env": proof.env, "task": proof.task, "status": proof.status, "accounts_for": list(proof.accounts_for),
+             "metrics": list(proof.metrics), "why": proof.why, "sentence": proof.sentence(),
+             "interventions": [{"undone": list(trial.undone), "applied": trial.applied, "error": trial.error,
+                                "within": trial.within, "max_rel_diff": encode_scalar(trial.max_rel_diff)} for trial in proof.trials]}
+            for proof in experiments
+        ],
         "new_since_last_run": [
             {"env": row["env"], "metric": row["metric"], "previous_verdict": row["previous_verdict"]} for row in new_drift
         ],

@@ -269,12 +269,14 @@ def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
 
 
 def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
-    """One line per environment, cause and distinct evidence, with the metrics it explains."""
+    """One line per environment, cause, proof and distinct evidence, with the metrics it explains; proven
+    causes first."""
     drifting = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     rows = []
-    for (env, cause, evidence), group in drifting.groupby(["env", "cause", "evidence"], sort=True):
-        rows.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]), "evidence": evidence})
-    return rows
+    for (env, cause, proof, evidence), group in drifting.groupby(["env", "cause", "proof", "evidence"], sort=True):
+        rows.append({"env": env, "cause": cause, "proof": proof, "count": len(group), "metrics": list(group["metric"]),
+                     "evidence": evidence})
+    return sorted(rows, key=lambda row: row["proof"] != "proven")
 
 
 def accepted_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from packaging.utils import canonicalize_name
 
 from keras_drift.errors import InputError
 
@@ -82,8 +83,8 @@ class Result(dict[str, Any]):
 
     @property
     def distributions(self) -> dict[str, str]:
-        """Installed distributions -> versions."""
-        return self.get("fingerprint", {}).get("distributions", {})
+        """Installed distributions -> versions, by their normalised (PEP 503) names: ``tf_keras`` is ``tf-keras``."""
+        return {canonicalize_name(name): version for name, version in self.get("fingerprint", {}).get("distributions", {}).items()}
 
     @property
     def env_vars(self) -> dict[str, str]:
@@ -108,6 +109,14 @@ class Result(dict[str, Any]):
     def initial_weights(self, task: str) -> dict[str, Any]:
         """Checksum and first values of the weights ``task`` started from (empty when not recorded)."""
         return self.get("facts", {}).get(task, {}).get("initial_weights", {})
+
+    def final_weights(self, task: str) -> dict[str, Any]:
+        """Checksum and first values of the weights ``task`` ended with (empty when not recorded)."""
+        return self.get("facts", {}).get(task, {}).get("final_weights") or {}
+
+    def initial_arrays(self, task: str) -> list[Any] | None:
+        """The whole initial weights of ``task`` (nested lists), for a model small enough to replay them."""
+        return self.get("facts", {}).get(task, {}).get("initial_arrays")
 
 
 @cache

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from filelock import FileLock
 
 from keras_drift import environments
 from keras_drift.errors import InputError
-from keras_drift.results import Result, load_result, printable, status_result, write_result
+from keras_drift.results import Result, load_result, printable, status_result, write_json_atomically, write_result
 from keras_drift.specs import EnvSpec
 
 LOG_TAIL_LINES = 40
@@ -163,27 +164,9 @@ def run_environment(
 
 def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str]) -> Result:
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
-    out.unlink(missing_ok=True)
-    env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
-    env.update(spec.process_env(environments.cache_dir()))
-    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, *settings.arguments()]
-    log_file.write("$ " + " ".join(command) + "\n")
-    log_file.flush()
-    # A session of its own, so a timeout kills the probe and every process it started.
-    process = subprocess.Popen(
-        command, cwd=project_root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    with _RUNNING_LOCK:
-        _RUNNING.add(process)
-    try:
-        returncode = process.wait(timeout=settings.environment_timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out)) from None
-    finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(process)
+    returncode = _probe_process(spec, python, project_root, settings, log_file, out, settings.arguments())
+    if returncode is None:
+        raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out))
     if returncode != 0:
         raise ProbeFailed(f"probe exited with status {returncode}", _partial(out))
     try:
@@ -195,6 +178,63 @@ def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, setti
         raise ProbeFailed("probe stopped before its last task", result)
     result["env"] = spec.name
     return result
+
+
+def run_trials(
+    spec: EnvSpec, trials: Sequence[Mapping[str, Any]], run_dir: Path, project_root: Path, venvs_dir: Path,
+    settings: ProbeSettings = ProbeSettings(),
+) -> dict[str, dict[str, Any]]:
+    """Run interventions (``{"id", "task", "overrides"}`` each) in the existing environment of ``spec``, one
+    probe process for all of them; return each trial's outcome by id. A trial the probe never reached, or
+    an environment that cannot run them, gives outcomes with an ``error``."""
+    label = hashlib.sha256(json.dumps(list(trials), sort_keys=True).encode()).hexdigest()[:8]
+    folder = Path(run_dir) / LOGS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    request, out = folder / f"{spec.name}.trials-{label}.json", folder / f"{spec.name}.trials-{label}.out.json"
+    write_json_atomically(request, {"trials": list(trials)})
+    outcomes: dict[str, dict[str, Any]] = {}
+    with (folder / f"{spec.name}.trials-{label}.log").open("w", encoding="utf-8") as log_file:
+        try:
+            environment = environments.built_environment(spec, venvs_dir)
+            with _exclusive(spec, lambda line: print(line, file=log_file)):
+                returncode = _probe_process(spec, environment.python, project_root, settings, log_file, out,
+                                            ["--trials", str(request.resolve()), *settings.arguments()])
+            written = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+            outcomes = {str(key): value for key, value in written.get("trials", {}).items() if isinstance(value, dict)}
+            problem = "timed out" if returncode is None else (f"exited with status {returncode}" if returncode else "")
+        except (environments.BuildFailed, OSError, ValueError) as exc:
+            problem = str(exc)
+    for trial in trials:
+        outcomes.setdefault(str(trial["id"]), {"task": trial["task"], "metrics": {}, "applied": [],
+                                               "error": f"not run: the probe {problem or 'stopped before it'}"})
+    return outcomes
+
+
+def _probe_process(
+    spec: EnvSpec, python: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], out: Path, arguments: list[str]
+) -> int | None:
+    """Run the probe once with ``arguments``, writing to ``out``; its exit status, ``None`` if it timed out."""
+    out.unlink(missing_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
+    env.update(spec.process_env(environments.cache_dir()))
+    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, *arguments]
+    log_file.write("$ " + " ".join(command) + "\n")
+    log_file.flush()
+    # A session of its own, so a timeout kills the probe and every process it started.
+    process = subprocess.Popen(
+        command, cwd=project_root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        return process.wait(timeout=settings.environment_timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
 
 
 def _partial(out: Path) -> Result | None:

@@ -1,0 +1,139 @@
+"""What an experiment established about one drifting (environment, task), and its file in the run folder.
+
+A :class:`Proof` is data: written by :mod:`keras_drift.experiment` after it re-ran the task with recorded
+differences undone, read by :mod:`keras_drift.attribute` to replace an inferred cause with a proven one,
+and kept in ``experiments.json`` so that ``report`` re-renders a run without re-running anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keras_drift.errors import InputError
+from keras_drift.results import write_json_atomically
+from keras_drift.verdicts import Cause
+
+EXPERIMENTS_FILE = "experiments.json"
+INITIAL_WEIGHTS = "initial_weights"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One recorded difference between the candidate and the baseline that a task run can undo: a
+    resolved default by its key, or ``initial_weights``."""
+
+    key: str
+    baseline: Any
+    candidate: Any
+
+    @property
+    def cause(self) -> Cause:
+        return Cause.RANDOM_STREAM if self.key == INITIAL_WEIGHTS else Cause.DEFAULTS
+
+    def undone(self) -> str:
+        """The intervention in words, e.g. ``fit.epochs=100`` or ``the baseline's initial weights``."""
+        if self.key == INITIAL_WEIGHTS:
+            return "the baseline's initial weights"
+        return f"{self.key}={_show(self.baseline)}"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One re-run of a task in the candidate environment with ``undone`` set to the baseline's values
+    (``undone`` empty: a plain repeat), and what came of it."""
+
+    undone: tuple[str, ...]
+    applied: bool = False
+    error: str | None = None
+    within: bool = False
+    max_rel_diff: float | None = None
+
+    def describe(self) -> str:
+        return " + ".join(self.undone) if self.undone else "(nothing undone)"
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The outcome of the experiment on one (environment, task).
+
+    ``status``: ``proven`` (undoing ``accounts_for`` brings every drifting metric of the task within
+    tolerance), ``ruled_out`` (undoing every recorded difference, alone and together, does not: they are
+    not the cause) or ``not_tried`` (``why`` says: budget spent, nothing to undo...).
+    """
+
+    env: str
+    task: str
+    status: str
+    accounts_for: tuple[str, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    trials: tuple[Trial, ...] = ()
+    why: str = ""
+    metrics: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def cause(self) -> Cause | None:
+        """The proven cause: defaults when any default is among what accounts for it, else the random stream."""
+        if self.status != "proven":
+            return None
+        causes = {difference.cause for difference in self.differences if difference.key in self.accounts_for}
+        return Cause.DEFAULTS if Cause.DEFAULTS in causes else Cause.RANDOM_STREAM
+
+    def sentence(self) -> str:
+        """The experiment in one sentence, as a reviewer checks it."""
+        by_key = {difference.key: difference for difference in self.differences}
+        if self.status == "proven":
+            undone = ", ".join(by_key[key].undone() for key in self.accounts_for)
+            sentence = f"re-running {self.task} in {self.env} with {undone} brings {self.task}.* within tolerance"
+            failed = [trial for trial in self.trials if len(trial.undone) == 1 and trial.applied and not trial.within]
+            if failed:
+                sentence += "; " + "; ".join(f"{by_key[trial.undone[0]].undone()} alone does not" for trial in failed)
+            return sentence
+        if self.status == "ruled_out":
+            tried = ", ".join(by_key[key].undone() for key in by_key)
+            each = " (each alone and together)" if len(by_key) > 1 else ""
+            return f"re-running {self.task} in {self.env} with {tried}{each} leaves the drift"
+        return self.why
+
+
+def save(run_dir: Path, proofs: Sequence[Proof]) -> Path:
+    """Write ``experiments.json`` into the run folder."""
+    path = run_dir / EXPERIMENTS_FILE
+    write_json_atomically(path, {"schema_version": 1, "proofs": [asdict(proof) for proof in proofs]})
+    return path
+
+
+def load(run_dir: Path) -> list[Proof]:
+    """The proofs of a run (none when it has no ``experiments.json``, e.g. a merged run)."""
+    path = run_dir / EXPERIMENTS_FILE
+    if not path.is_file():
+        return []
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return [_proof(entry) for entry in document["proofs"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not an experiments file keras-drift wrote: {exc}") from None
+
+
+def by_task(proofs: Iterable[Proof]) -> dict[tuple[str, str], Proof]:
+    return {(proof.env, proof.task): proof for proof in proofs}
+
+
+def _proof(entry: dict[str, Any]) -> Proof:
+    return Proof(
+        env=str(entry["env"]),
+        task=str(entry["task"]),
+        status=str(entry["status"]),
+        accounts_for=tuple(entry["accounts_for"]),
+        differences=tuple(Difference(**difference) for difference in entry["differences"]),
+        trials=tuple(Trial(**{**trial, "undone": tuple(trial["undone"])}) for trial in entry["trials"]),
+        why=str(entry["why"]),
+        metrics=tuple(entry["metrics"]),
+    )
+
+
+def _show(value: Any) -> str:
+    return f"{value:.7g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)

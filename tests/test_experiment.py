@@ -1,0 +1,165 @@
+"""The experiment that proves causes, on constructed results and a simulated probe: which difference,
+alone or with others, brings a drifting task back within tolerance, and what the verdicts then say."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+from test_attribute import TOL, base_result
+
+from keras_drift import proofs
+from keras_drift.attribute import attribute
+from keras_drift.compare import compare
+from keras_drift.experiment import explain
+
+BASE_LOSS = 0.7433
+
+
+def candidate(**defaults: Any) -> dict:
+    """The baseline with ``defaults`` changed and a drifting classifier.defaults.loss."""
+    other = base_result("other")
+    other["introspection"]["defaults"].update(defaults)
+    other["metrics"]["classifier.defaults.loss"] = 0.70
+    return other
+
+
+def simulated_probe(needed: set[str], calls: list[list[str]] | None = None):
+    """A probe whose classifier.defaults.loss returns to the baseline's exactly when every override in
+    ``needed`` is applied; every trial's id is recorded in ``calls``, one list per probe process."""
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        if calls is not None:
+            calls.append([trial["id"] for trial in trials])
+        outcomes = {}
+        for trial in trials:
+            applied = sorted(trial["overrides"])
+            fixed = needed <= set(applied)
+            outcomes[trial["id"]] = {"task": trial["task"], "applied": applied, "error": None,
+                                     "metrics": {"classifier.defaults.loss": BASE_LOSS if fixed else 0.70}}
+        return outcomes
+
+    return execute
+
+
+def run(base: dict, other: dict, execute, **options: Any) -> list[proofs.Proof]:
+    return explain(compare([base, other], "base", TOL), [base, other], "base", TOL, execute, **options)
+
+
+def causes(base: dict, other: dict, found: list[proofs.Proof]) -> dict[str, tuple[str, str, str]]:
+    table = attribute(compare([base, other], "base", TOL), [base, other], "base", proofs.by_task(found))
+    drift = table[table["verdict"] == "drift"]
+    return {row.metric: (row.cause, row.proof, row.evidence) for row in drift.itertuples()}
+
+
+def test_one_difference_that_alone_brings_the_task_back_is_proven_and_the_others_shown_not_to():
+    other = candidate(**{"fit.epochs": 10, "optimizer.Adam.epsilon": 1e-8})
+    calls: list[list[str]] = []
+    [proof] = run(base_result(), other, simulated_probe({"fit.epochs"}, calls))
+    assert (proof.env, proof.task, proof.status, proof.accounts_for) == ("other", "classifier.defaults", "proven", ("fit.epochs",))
+    # one probe process: each difference alone, then both together
+    assert calls == [["classifier.defaults|fit.epochs", "classifier.defaults|optimizer.Adam.epsilon",
+                      "classifier.defaults|fit.epochs+optimizer.Adam.epsilon"]]
+    cause, proof_status, evidence = causes(base_result(), other, [proof])["classifier.defaults.loss"]
+    assert (cause, proof_status) == ("defaults", "proven")
+    assert evidence == ("re-running classifier.defaults in other with fit.epochs=1 brings classifier.defaults.* within tolerance; "
+                        "optimizer.Adam.epsilon=1e-07 alone does not")
+
+
+def test_when_only_a_combination_does_the_smallest_one_is_named():
+    other = candidate(**{"fit.epochs": 10, "optimizer.Adam.epsilon": 1e-8, "optimizer.Adam.learning_rate": 0.01})
+    other["introspection"]["defaults"]["optimizer.Adam.learning_rate"] = 0.01
+    base = base_result()
+    base["introspection"]["defaults"]["optimizer.Adam.learning_rate"] = 0.001
+    calls: list[list[str]] = []
+    [proof] = run(base, other, simulated_probe({"fit.epochs", "optimizer.Adam.learning_rate"}, calls))
+    assert proof.status == "proven" and proof.accounts_for == ("fit.epochs", "optimizer.Adam.learning_rate")
+    assert len(calls) == 2 and len(calls[0]) == 4 and len(calls[1]) == 3  # singles + all, then the pairs
+    assert "alone does not" in proof.sentence() and proof.cause == "defaults"
+
+
+def test_differences_that_change_nothing_are_ruled_out_and_the_rules_skip_them():
+    other = candidate(**{"optimizer.Adam.epsilon": 1e-8})
+    other["metrics"]["classifier.defaults.val_loss"] = 0.66  # the trained weights differ too
+    other["fingerprint"]["distributions"]["keras"] = "3.16.0"
+    [proof] = run(base_result(), other, simulated_probe({"nothing"}))
+    assert proof.status == "ruled_out" and proof.cause is None
+    cause, proof_status, evidence = causes(base_result(), other, [proof])["classifier.defaults.loss"]
+    assert (cause, proof_status) == ("numerics", "suspected")  # not "defaults": the experiment showed otherwise
+    assert "keras: 3.15.1 -> 3.16.0" in evidence
+    assert "with optimizer.Adam.epsilon=1e-07 leaves the drift" in evidence
+
+
+def test_the_baselines_initial_weights_are_replayed_and_prove_a_random_stream():
+    base, other = base_result(), base_result("other")
+    base["facts"]["linear.defaults"]["initial_arrays"] = [[[-0.8348]], [0.0]]
+    other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.3]}
+    other["metrics"]["linear.defaults.w"] = 0.43
+    seen: list[dict] = []
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        seen.extend(trials)
+        return {trial["id"]: {"applied": ["initial_weights"], "error": None, "metrics": {"linear.defaults.w": base["metrics"]["linear.defaults.w"]}}
+                for trial in trials}
+
+    [proof] = run(base, other, execute)
+    assert seen[0]["overrides"] == {"initial_weights": [[[-0.8348]], [0.0]]}
+    assert proof.status == "proven" and proof.cause == "random_stream"
+    cause, proof_status, evidence = causes(base, other, [proof])["linear.defaults.w"]
+    assert (cause, proof_status) == ("random_stream", "proven") and "the baseline's initial weights" in evidence
+
+
+def test_a_spent_budget_leaves_the_cause_suspected_and_says_why():
+    ticks = iter([0.0, 100.0])
+    other = candidate(**{"fit.epochs": 10})
+    [proof] = run(base_result(), other, simulated_probe({"fit.epochs"}), budget_s=50, clock=lambda: next(ticks))
+    assert proof.status == "not_tried" and "budget (50 s)" in proof.why and proof.trials == ()
+    cause, proof_status, _ = causes(base_result(), other, [proof])["classifier.defaults.loss"]
+    assert (cause, proof_status) == ("defaults", "suspected")
+
+
+def test_a_rerun_that_fails_proves_nothing():
+    other = candidate(**{"fit.epochs": 10})
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {trial["id"]: {"applied": [], "error": "ValueError: shapes differ", "metrics": {}} for trial in trials}
+
+    [proof] = run(base_result(), other, execute)
+    assert proof.status == "not_tried" and "ValueError: shapes differ" in proof.why
+    assert causes(base_result(), other, [proof])["classifier.defaults.loss"][:2] == ("defaults", "suspected")
+
+
+def test_nothing_is_run_for_a_task_with_nothing_to_undo():
+    other = base_result("other")
+    other["metrics"]["classifier.defaults.loss"] = 0.70
+    calls: list[list[str]] = []
+    [proof] = run(base_result(), other, simulated_probe(set(), calls))
+    assert calls == [] and proof.status == "not_tried" and "no recorded difference" in proof.why
+
+
+def test_bit_identical_final_weights_prove_metric_semantics_without_an_experiment():
+    base, other = base_result(), base_result("other")
+    for result in (base, other):
+        result["facts"]["classifier.shared_init"]["final_weights"] = {"sha256": "ffff", "head": [0.1]}
+    other["metrics"]["classifier.shared_init.loss"] = 0.51
+    other["metrics"]["classifier.shared_init.val_loss"] = 0.53
+    found = causes(base, other, [])
+    for metric in ("classifier.shared_init.loss", "classifier.shared_init.val_loss"):
+        cause, proof_status, evidence = found[metric]
+        assert (cause, proof_status) == ("metric_semantics", "proven") and "bit-identical" in evidence
+
+
+def test_proofs_survive_the_run_folder(tmp_path):
+    other = candidate(**{"fit.epochs": 10, "optimizer.Adam.epsilon": 1e-8})
+    found = run(base_result(), other, simulated_probe({"fit.epochs"}))
+    proofs.save(tmp_path, found)
+    assert proofs.load(tmp_path) == found
+    assert json.loads((tmp_path / proofs.EXPERIMENTS_FILE).read_text())["proofs"][0]["accounts_for"] == ["fit.epochs"]
+
+
+def test_a_damaged_experiments_file_is_one_line_naming_it(tmp_path):
+    (tmp_path / proofs.EXPERIMENTS_FILE).write_text('{"proofs": [{"env": 1}]}')
+    with pytest.raises(proofs.InputError, match=r"experiments\.json: not an experiments file"):
+        proofs.load(tmp_path)
