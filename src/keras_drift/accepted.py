@@ -22,7 +22,7 @@ import datetime as dt
 import fnmatch
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +99,13 @@ def _entry(path: Path, index: int, entry: Any) -> Acceptance:
 
 @dataclass(frozen=True)
 class Review:
-    """Verdicts with accepted drifts marked, and the entries that matched nothing or have expired."""
+    """Verdicts with accepted drifts marked, the entries that matched nothing or have expired, and the
+    behaviour changes judged beside them (:func:`keras_drift.compare.behaviour_changes`)."""
 
     verdicts: pd.DataFrame
     stale: tuple[Acceptance, ...] = ()
     expired: tuple[Acceptance, ...] = ()
+    behaviours: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["env", "kind", "key", "baseline_value", "value"]))
 
 
 def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:

@@ -29,11 +29,11 @@ from typing import Any
 
 import pandas as pd
 
+from keras_drift.compare import UNSET
 from keras_drift.proofs import INITIAL_WEIGHTS, Difference, Proof
 from keras_drift.results import Result
 from keras_drift.verdicts import Cause, Verdict
 
-UNSET = "(unset)"
 # Which API probes a metric's value passes through, by metric-name glob.
 METRIC_API = {
     "linear.*.loss": ("train_on_batch second call returns",),

@@ -118,9 +118,12 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
     if info.get("incomplete"):
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
+    for change in judged.behaviours.itertuples():
+        before, after = report.format_value(change.baseline_value), report.format_value(change.value)
+        print(printable(f"  {change.env}: behaviour changed: {change.key}: {before} -> {after}"))
     for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)
-    return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded)
+    return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded, args.fail_on)
 
 
 def cmd_accept(args: argparse.Namespace) -> ExitCode:
@@ -282,7 +285,7 @@ def _render(
     run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], args: argparse.Namespace
 ) -> ExitCode:
     acceptances = accepted.load_acceptances(Path(args.accepted))
-    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances)
+    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on)
     for warning in rendered.warnings:
         print(f"keras-drift: warning: {warning}", file=sys.stderr)
     print(rendered.summary)
@@ -377,6 +380,14 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message} (see --help)")
 
 
+def _fail_on(text: str) -> tuple[str, ...]:
+    chosen = tuple(_split(text))
+    unknown = [name for name in chosen if name not in pipeline.FAIL_ON]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose from {', '.join(pipeline.FAIL_ON)}")
+    return chosen
+
+
 def _positive_seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -418,6 +429,10 @@ def _parser() -> argparse.ArgumentParser:
     comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
     comparison.add_argument("--accepted", default=accepted.DEFAULT_FILE,
                             help="the reviewed accepted-drifts file (default: accepted.toml; a missing file accepts nothing)")
+    comparison.add_argument(
+        "--fail-on", type=_fail_on, default=(), metavar="behaviour",
+        help="also fail (exit 1) when an API behaviour or resolved default changed, though no metric drifts (default: report them only)",
+    )
     comparison.add_argument(
         "--history", type=int, default=history.DEFAULT_WINDOW, help="earlier runs shown in the report's history (0: none)"
     )

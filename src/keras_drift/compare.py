@@ -134,6 +134,27 @@ def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> ExitCod
     return ExitCode.OK
 
 
+BEHAVIOUR_COLUMNS = ("env", "kind", "key", "baseline_value", "value")
+UNSET = "(unset)"  # the value of a key one side does not have
+
+
+def behaviour_changes(results: Sequence[Result], baseline: str) -> pd.DataFrame:
+    """What the library does differently from the baseline whether or not a metric moved: each API
+    behaviour probe (``kind`` ``api``) and each resolved default (``default``) whose value differs,
+    a key present on one side only included (its other side :data:`UNSET`)."""
+    by_env = {result.env: result for result in results}
+    reference = by_env.get(baseline)
+    rows = []
+    for result in results:
+        if reference is None or result.env == baseline or not (result.get("introspection") and reference.get("introspection")):
+            continue
+        for kind, mine, theirs in (("api", result.api, reference.api), ("default", result.defaults, reference.defaults)):
+            for key in sorted(set(mine) | set(theirs)):
+                if mine.get(key, UNSET) != theirs.get(key, UNSET):
+                    rows.append((result.env, kind, key, theirs.get(key, UNSET), mine.get(key, UNSET)))
+    return pd.DataFrame(rows, columns=list(BEHAVIOUR_COLUMNS), dtype=object)
+
+
 def oracle_distances(results: Sequence[Result]) -> pd.DataFrame:
     """Per metric the NumPy oracle's float64 and float32 values and each environment's distance to float64."""
     reference = next((r["oracle"] for r in results if r.ok and r.get("oracle")), None)

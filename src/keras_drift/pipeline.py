@@ -6,7 +6,7 @@ render ``report.html``. ``drift``, ``report``, ``merge`` and ``bench`` all call 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,19 @@ def judge(
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
     marked ``accepted``."""
     verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, proofs.by_task(experiments))
-    return accepted.review(verdicts, list(acceptances))
+    return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline))
 
 
-def exit_code(judged: accepted.Review, results: Sequence[Result]) -> ExitCode:
-    """The run's exit code: an expired acceptance fails it as a drift would (FAILED still comes first)."""
+FAIL_ON = ("behaviour",)
+
+
+def exit_code(judged: accepted.Review, results: Sequence[Result], fail_on: Sequence[str] = ()) -> ExitCode:
+    """The run's exit code: an expired acceptance fails it as a drift would (FAILED still comes first), and
+    so does a changed behaviour when ``fail_on`` names ``behaviour``."""
     code = compare.exit_code(judged.verdicts, results)
-    return ExitCode.DRIFT if code == ExitCode.OK and judged.expired else code
+    if code == ExitCode.OK and (judged.expired or ("behaviour" in fail_on and not judged.behaviours.empty)):
+        return ExitCode.DRIFT
+    return code
 
 
 def acceptance_warnings(judged: accepted.Review) -> list[str]:
@@ -63,6 +69,7 @@ def render_run(
     tolerances: Sequence[compare.Tolerance],
     history_window: int = history.DEFAULT_WINDOW,
     acceptances: Sequence[accepted.Acceptance] = (),
+    fail_on: Sequence[str] = (),
 ) -> RenderedRun:
     """Judge ``results`` against ``baseline`` (with the run's experiments, if it has any) and write the
     run's ``verdicts.json`` and ``report.html``."""
@@ -70,12 +77,12 @@ def render_run(
     judged = judge(results, baseline, tolerances, acceptances, experiments)
     past = history.load_history(run_dir.parent, run_dir, history_window)
     news = history.new_drift(judged.verdicts, past)
-    document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments)
+    document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments, fail_on)
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
                          warnings)
-    summary = report.summary_line(results, judged.verdicts, baseline)
+    summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
 
@@ -86,6 +93,7 @@ def verdicts_document(
     run_id: str,
     new_drift: Sequence[dict[str, Any]] = (),
     experiments: Sequence[proofs.Proof] = (),
+    fail_on: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``verdicts.json`` contract (``schemas/verdicts.schema.json``): per environment, per metric, the
     row of :func:`judge`, with cause and evidence on drifting and accepted rows."""
@@ -117,7 +125,13 @@ def verdicts_document(
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "baseline": baseline,
-        "exit_code": int(exit_code(judged, results)),
+        "exit_code": int(exit_code(judged, results, fail_on)),
+        "fail_on": list(fail_on),
+        "behaviour_changes": [
+            {"env": change.env, "kind": change.kind, "key": change.key, "baseline": encode_scalar(change.baseline_value),
+             "value": encode_scalar(change.value)}
+            for change in judged.behaviours.itertuples()
+        ],
         "acceptances": {"stale": [entry.describe() for entry in judged.stale],
                         "expired": [entry.describe() for entry in judged.expired]},
         "counts": {str(verdict): int(counts.get(verdict, 0)) for verdict in Verdict},

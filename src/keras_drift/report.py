@@ -85,8 +85,9 @@ def render(
     return out
 
 
-def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: str) -> str:
-    """The verdict in one sentence, e.g. '3 of 27 metrics drift across 2 of 6 environments against tf-2.15'."""
+def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: str, behaviours: pd.DataFrame | None = None) -> str:
+    """The verdict in one sentence, e.g. '3 of 27 metrics drift across 2 of 6 environments against tf-2.15;
+    4 behaviours changed in 1 environment (SGD(lr=0.1): honoured -> error: ValueError, ...)'."""
     others = verdicts[verdicts["env"] != baseline]
     drifting = others[others["verdict"] == Verdict.DRIFT]
     metrics = verdicts["metric"].nunique()
@@ -98,6 +99,12 @@ def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: st
     if not accepted.empty:
         line += f"; {len(accepted)} accepted drift{'s' if len(accepted) > 1 else ''} in {accepted['env'].nunique()} environment" + (
             "s" if accepted["env"].nunique() > 1 else "")
+    if behaviours is not None and not behaviours.empty:
+        envs = behaviours["env"].nunique()
+        first = behaviours.sort_values("kind").head(2)  # API behaviours first: "api" sorts before "default"
+        examples = ", ".join(f"{row.key}: {format_value(row.baseline_value)} -> {format_value(row.value)}" for row in first.itertuples())
+        line += (f"; {len(behaviours)} behaviour{'s' if len(behaviours) > 1 else ''} changed in {envs} environment{'s' if envs > 1 else ''}"
+                 f" ({examples}{', ...' if len(behaviours) > 2 else ''})")
     for status in ("failed", "skipped"):
         count = sum(1 for result in results if result.status == status)
         if count:
