@@ -42,8 +42,14 @@ def test_fit_defaults_not_adam_explain_the_classifier(legacy_run):
     newer = verdicts["environments"][ENVS[1]]["metrics"]
     epochs = newer["classifier.defaults.epochs"]
     assert (epochs["baseline"], epochs["value"], epochs["verdict"]) == (100, 10, "drift")
-    assert epochs["cause"] == "defaults"
-    assert "fit.epochs: 100 -> 10" in epochs["evidence"] and "fit.batch_size: 128 -> 32" in epochs["evidence"]
+    # proven by experiment: re-running the task in Keras 1.2.0 with 0.3.3's fit() defaults lands on 0.3.3's numbers,
+    # and neither default alone does
+    assert (epochs["cause"], epochs["proof"]) == ("defaults", "proven")
+    assert epochs["evidence"] == (
+        f"re-running classifier.defaults in {ENVS[1]} with fit.batch_size=128, fit.epochs=100 brings classifier.defaults.* "
+        "within tolerance; fit.batch_size=128 alone does not; fit.epochs=100 alone does not")
+    for metric in ("classifier.defaults.loss", "classifier.defaults.val_loss", "classifier.defaults.batches_per_epoch"):
+        assert newer[metric]["evidence"] == epochs["evidence"], metric
     assert "optimizer.Adam" not in epochs["evidence"]  # the Adam maths and defaults are unchanged
     # with explicit epochs and batch size the two generations agree
     for metric in ("classifier.shared_init.loss", "classifier.shared_init.val_accuracy"):

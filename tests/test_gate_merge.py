@@ -77,3 +77,24 @@ def test_merge_takes_the_baseline_marked_in_envs_and_checks_before_writing(tmp_p
     assert not reports.exists()  # nothing written for unusable input
     assert main(["merge", str(download), "--reports", str(reports), "--envs-dir", str(tmp_path / "envs")]) == 0
     assert json.loads((reports / "latest" / "verdicts.json").read_text())["baseline"] == "current"
+
+
+def test_a_changed_behaviour_with_no_drift_is_reported_and_fails_only_when_asked(tmp_path, capsys):
+    run = tmp_path / "run"
+    for env, behaviour in (("current", "honoured"), ("proposed", "ignored (learning_rate=0.01)")):
+        introspection = {"api": {"SGD(lr=0.1)": behaviour}, "defaults": {"optimizer.SGD.learning_rate": 0.01}}
+        write_result(make_result(env, BASE, introspection=introspection), run)
+    assert main(["gate", str(run), "--baseline", "current"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == ("0 of 2 metrics drift across 0 of 1 environments against current; "
+                                   "1 behaviour changed in 1 environment (SGD(lr=0.1): honoured -> ignored (learning_rate=0.01))")
+    assert "  proposed: behaviour changed: SGD(lr=0.1): honoured -> ignored (learning_rate=0.01)" in out
+    assert main(["gate", str(run), "--baseline", "current", "--fail-on", "behaviour"]) == 1
+    assert main(["report", str(run), "--baseline", "current", "--fail-on", "behaviour"]) == 1
+    verdicts = json.loads((run / "verdicts.json").read_text())
+    assert verdicts["behaviour_changes"] == [{"env": "proposed", "kind": "api", "key": "SGD(lr=0.1)", "baseline": "honoured",
+                                              "value": "ignored (learning_rate=0.01)"}]
+    assert verdicts["exit_code"] == 1 and verdicts["fail_on"] == ["behaviour"]
+    capsys.readouterr()
+    assert main(["gate", str(run), "--fail-on", "slowness"]) == 3
+    assert "--fail-on: 'slowness': choose from behaviour" in capsys.readouterr().err

@@ -109,7 +109,7 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
         expected = [baseline, candidate]
     judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir))
-    print(printable(report.summary_line(loaded, judged.verdicts, baseline)))
+    print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours)))
     for row in report.drifting_rows(judged.verdicts):
         before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
         print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}, {row['proof']}: {row['evidence']})"))
