@@ -119,7 +119,7 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     if info.get("incomplete"):
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
     for change in judged.behaviours.itertuples():
-        before, after = report.format_value(change.baseline_value), report.format_value(change.value)
+        before, after = report.format_setting(change.baseline_value), report.format_setting(change.value)
         print(printable(f"  {change.env}: behaviour changed: {change.key}: {before} -> {after}"))
     for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)

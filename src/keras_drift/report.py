@@ -102,7 +102,7 @@ def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: st
     if behaviours is not None and not behaviours.empty:
         envs = behaviours["env"].nunique()
         first = behaviours.sort_values("kind").head(2)  # API behaviours first: "api" sorts before "default"
-        examples = ", ".join(f"{row.key}: {format_value(row.baseline_value)} -> {format_value(row.value)}" for row in first.itertuples())
+        examples = ", ".join(f"{row.key}: {format_setting(row.baseline_value)} -> {format_setting(row.value)}" for row in first.itertuples())
         line += (f"; {len(behaviours)} behaviour{'s' if len(behaviours) > 1 else ''} changed in {envs} environment{'s' if envs > 1 else ''}"
                  f" ({examples}{', ...' if len(behaviours) > 2 else ''})")
     for status in ("failed", "skipped"):
@@ -308,6 +308,11 @@ def oracle_html(results: Sequence[Result]) -> str:
         .format_index(escape="html", axis=1)
     )
     return styler.to_html()
+
+
+def format_setting(value: Any) -> str:
+    """A default's or an API behaviour's value: ``None`` is a value here (``batch_size=None``), not a blank."""
+    return "None" if value is None else format_value(value)
 
 
 def format_value(value: Any) -> str:
