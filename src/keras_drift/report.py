@@ -102,7 +102,8 @@ def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: st
     if behaviours is not None and not behaviours.empty:
         envs = behaviours["env"].nunique()
         first = behaviours.sort_values("kind").head(2)  # API behaviours first: "api" sorts before "default"
-        examples = ", ".join(f"{row.key}: {format_setting(row.baseline_value)} -> {format_setting(row.value)}" for row in first.itertuples())
+        examples = ", ".join(f"{row.key}: {format_setting(row.baseline_value)} -> {format_setting(row.value)}"
+                             for row in first.itertuples())
         line += (f"; {len(behaviours)} behaviour{'s' if len(behaviours) > 1 else ''} changed in {envs} environment{'s' if envs > 1 else ''}"
                  f" ({examples}{', ...' if len(behaviours) > 2 else ''})")
     for status in ("failed", "skipped"):
