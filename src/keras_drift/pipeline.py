@@ -81,7 +81,7 @@ def render_run(
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
-                         warnings)
+                         warnings, judged.behaviours)
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 

@@ -46,11 +46,13 @@ def render(
     past: History | None = None,
     new_drift: Sequence[dict[str, Any]] = (),
     acceptance_warnings: Sequence[str] = (),
+    behaviours: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
     ``past`` adds the history sparklines, ``new_drift`` the rows that drift now and did not last run
-    (both computed by :mod:`keras_drift.pipeline`: the report only shows what the pipeline found).
+    (both computed by :mod:`keras_drift.pipeline`: the report only shows what the pipeline found), and
+    ``behaviours`` the changed behaviours the verdict line counts.
     """
     past = past or History()
     environment = jinja2.Environment(
@@ -59,7 +61,7 @@ def render(
         undefined=jinja2.StrictUndefined,
     )
     html = environment.get_template("report.html.j2").render(
-        summary=summary_line(results, verdicts, baseline),
+        summary=summary_line(results, verdicts, baseline, behaviours),
         drifting=drifting_rows(verdicts),
         families=family_sections(verdicts, [r.env for r in results], baseline),
         coverage=coverage_lines(results),
