@@ -163,3 +163,12 @@ def test_a_damaged_experiments_file_is_one_line_naming_it(tmp_path):
     (tmp_path / proofs.EXPERIMENTS_FILE).write_text('{"proofs": [{"env": 1}]}')
     with pytest.raises(proofs.InputError, match=r"experiments\.json: not an experiments file"):
         proofs.load(tmp_path)
+
+
+def test_a_parameter_only_the_baseline_has_is_not_tried():
+    base = base_result()
+    base["introspection"]["defaults"]["optimizer.Adam.jit_compile"] = True  # tf.keras 2.15 has it, Keras 3 does not
+    other = candidate(**{"fit.epochs": 10})
+    calls: list[list[str]] = []
+    [proof] = run(base, other, simulated_probe({"fit.epochs"}, calls))
+    assert calls == [["classifier.defaults|fit.epochs"]] and proof.accounts_for == ("fit.epochs",)

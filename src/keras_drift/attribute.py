@@ -86,14 +86,15 @@ def explain(
 
 def undoable_differences(task: str, result: Result, base: Result) -> list[Difference]:
     """The recorded differences of ``task`` that a re-run in the candidate can set to the baseline's value:
-    the resolved defaults the task relies on where the baseline has a plain value, and the initial weights
-    where they differ and the baseline recorded them whole."""
+    the resolved defaults the task relies on that both sides have (a parameter the candidate lacks is no
+    argument it would take) where the baseline's is a plain value, and the initial weights where they
+    differ and the baseline recorded them whole."""
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
     relevant = _relevant_defaults(declared)
     found = [
-        Difference(key, base.defaults[key], result.defaults.get(key, UNSET))
-        for key in sorted(base.defaults)
-        if relevant(key) and base.defaults[key] != result.defaults.get(key, UNSET) and _settable(base.defaults[key])
+        Difference(key, base.defaults[key], result.defaults[key])
+        for key in sorted(set(base.defaults) & set(result.defaults))
+        if relevant(key) and base.defaults[key] != result.defaults[key] and _settable(base.defaults[key])
     ]
     init_base, init_env = base.initial_weights(task), result.initial_weights(task)
     if init_base and init_env and init_base.get("sha256") != init_env.get("sha256") and base.initial_arrays(task) is not None:
