@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from keras_drift.compare import BEHAVIOUR_COLUMNS
 from keras_drift.errors import InputError
 from keras_drift.results import printable, write_text_atomically
 from keras_drift.verdicts import Cause, Verdict
@@ -105,7 +106,7 @@ class Review:
     verdicts: pd.DataFrame
     stale: tuple[Acceptance, ...] = ()
     expired: tuple[Acceptance, ...] = ()
-    behaviours: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["env", "kind", "key", "baseline_value", "value"]))
+    behaviours: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(BEHAVIOUR_COLUMNS)))
 
 
 def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:

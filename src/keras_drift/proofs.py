@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class Proof:
     differences: tuple[Difference, ...] = ()
     trials: tuple[Trial, ...] = ()
     why: str = ""
-    metrics: tuple[str, ...] = field(default_factory=tuple)
+    metrics: tuple[str, ...] = ()
 
     @property
     def cause(self) -> Cause | None:
