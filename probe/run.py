@@ -198,6 +198,7 @@ def _run_task(task, keras, result, timeout_s=0):
         return
     if name not in result["errors"]:
         result["tasks"][name]["status"] = "ok"
+    result["tasks"][name]["runs"] = len(runs)
     if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)
         for key in runs[0]:
             result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))

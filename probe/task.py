@@ -48,6 +48,7 @@ class Task(object):
             "defaults": list(self.defaults),
             "explicit": list(self.explicit),
             "random_stream": self.random_stream,
+            "repeat": self.repeat,
             "kind": self.kind,
         }
 

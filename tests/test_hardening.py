@@ -48,7 +48,7 @@ def drift(project: Path, *args: str) -> list[str]:
 BAD_INPUTS = {
     "malformed TOML": ({"bad": "requirements = ["}, [], "{envs}/bad.toml: malformed TOML: "),
     "unknown key": ({"bad": GOOD + "colour = 1\n"}, [],
-                    "{envs}/bad.toml: colour: unknown key; allowed keys are requirements, python, backend, env, tags, description, baseline, hooks, exclusive"),
+                    "{envs}/bad.toml: colour: unknown key; allowed keys are requirements, python, backend, env, tags, description, baseline, hooks, exclusive, deterministic"),
     "wrong type": ({"bad": GOOD.replace('"3.11"', "3.11")}, [], "{envs}/bad.toml: python: must be a string, got float"),
     "not PEP 508": ({"bad": GOOD.replace("numpy==2.4.6", "numpy ==> 2")}, [],
                     "{envs}/bad.toml: requirements[0]: 'numpy ==> 2' is not a valid PEP 508 requirement ("),

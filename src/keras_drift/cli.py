@@ -13,11 +13,12 @@ import os
 import shlex
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from keras_drift import accepted, compare, environments, experiment, history, pipeline, proofs, report, results, runner, runs
+from keras_drift import accepted, cache, compare, environments, experiment, history, noise, pipeline, proofs, report, results, runner, runs
+from keras_drift.cache import ResultCache
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import printable
 from keras_drift.specs import (
@@ -74,8 +75,9 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
     run_dir = runs.new_run_dir(reports_dir)
-    outcome = _execute(args, selected, run_dir, baseline)
+    outcome = _execute(args, selected, run_dir, baseline, adaptive=True)
     try:
+        _measure_noise(args, selected, run_dir, outcome, baseline, tolerances)
         if not args.no_explain:
             _experiment(args, selected, run_dir, outcome, baseline, tolerances)
         code = _render(run_dir, outcome, baseline, tolerances, args)
@@ -187,9 +189,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> ExitCode:
-    """Delete all but the newest --keep runs under --reports (never the one `latest` points at)."""
-    for folder in runs.prune(Path(args.reports), args.keep):
+    """Delete all but the newest --keep runs under --reports (never the one `latest` points at), and the
+    cached results none of the runs kept has used."""
+    reports_dir = Path(args.reports)
+    for folder in runs.prune(reports_dir, args.keep):
         print(f"removed {folder}", file=sys.stderr)
+    kept = runs.run_folders(reports_dir)
+    unused_since = runs.started_at(kept[0]).timestamp() if kept else float("inf")
+    for entry in _results_cache(args).prune(unused_since):
+        print(f"removed {entry}", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -228,7 +236,9 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None) -> list[results.Result]:
+def _execute(
+    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None, adaptive: bool = False
+) -> list[results.Result]:
     info: dict[str, Any] = {
         "run_id": run_dir.name,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -245,8 +255,10 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
             project_root=Path(args.root).resolve(),
             venvs_dir=Path(args.venvs).resolve(),
             jobs=args.jobs,
-            settings=_settings(args),
+            settings=_settings(args, adaptive),
             on_done=_print_progress,
+            results_cache=_results_cache(args),
+            rerun=_rerun(args, selected),
         )
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
@@ -258,25 +270,51 @@ def _execute(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, b
     return outcome
 
 
+def _trial_executor(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, doing: str) -> runner.Execute:
+    def announce(env: str, count: int) -> None:
+        print(f"{env:<28} {doing}: {count} re-run(s)", file=sys.stderr, flush=True)
+
+    return runner.trial_executor(selected, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), _settings(args), announce)
+
+
+def _measure_noise(
+    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
+    tolerances: list[compare.Tolerance],
+) -> None:
+    """Repeat the tasks with a drifting metric (in the candidate and the baseline), so that their noise
+    floors are measured; rewrite and re-cache the results that changed."""
+    execute = _trial_executor(args, selected, run_dir, "repeating drifting tasks")
+    results_cache = _results_cache(args)
+    for result in noise.measure(compare.compare(outcome, baseline, tolerances), outcome, baseline, execute, args.repeats, args.jobs):
+        results.write_result(result, run_dir)
+        results_cache.store(result, run_dir.name)
+
+
 def _experiment(
     args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
     tolerances: list[compare.Tolerance],
 ) -> None:
     """Re-run each drifting task with recorded differences undone (in the environments just used) and
-    write what that proves to the run's ``experiments.json``."""
-    by_name, settings = {spec.name: spec for spec in selected}, _settings(args)
-
-    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-        print(f"{env:<28} explaining: {len(trials)} re-run(s)", file=sys.stderr, flush=True)
-        return runner.run_trials(by_name[env], trials, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), settings)
-
+    write what that proves to the run's ``experiments.json``. What the cache already holds for the same
+    pair of results is reused, unless ``--rerun`` names the candidate; what a spent budget or a failed
+    re-run left open is not kept."""
+    results_cache, rerun, by_env = _results_cache(args), _rerun(args, selected), {result.env: result for result in outcome}
+    keys = {env: cache.proofs_key(result, by_env[baseline], tolerances, args.explain_budget)
+            for env, result in by_env.items() if env != baseline}
+    known = {env: results_cache.lookup_proofs(key) if key and env not in rerun else None for env, key in keys.items()}
+    to_explain = [env for env, found in known.items() if found is None]
     table = compare.compare(outcome, baseline, tolerances)
-    found = experiment.explain(table, outcome, baseline, tolerances, execute, args.explain_budget, args.jobs)
-    proofs.save(run_dir, found)
+    explained = experiment.explain(table[table["env"].isin([baseline, *to_explain])], outcome, baseline, tolerances,
+                                   _trial_executor(args, selected, run_dir, "explaining"), args.explain_budget, args.jobs)
+    for env in to_explain:
+        found = [proof for proof in explained if proof.env == env]
+        if keys[env] and all(proof.settled for proof in found):
+            results_cache.store_proofs(str(keys[env]), found)
+    proofs.save(run_dir, [*explained, *(proof for found in known.values() for proof in found or [])])
 
 
 def _print_progress(result: results.Result) -> None:
-    detail = f": {result.reason}" if not result.ok else ""
+    detail = f": {result.reason}" if not result.ok else (f" (cached from {result['cached_from']})" if result.get("cached_from") else "")
     wall = result.get("timings", {}).get("wall_s", 0.0)
     print(f"{result.env:<28} {result.status:<8} {wall:6.1f} s{detail}", file=sys.stderr, flush=True)
 
@@ -293,14 +331,34 @@ def _render(
     return rendered.exit_code
 
 
-def _settings(args: argparse.Namespace) -> runner.ProbeSettings:
+def _settings(args: argparse.Namespace, adaptive: bool = False) -> runner.ProbeSettings:
     """What every probe is told: time limits, the task selection, the folder of the user's probe modules
-    (``--probes``, else ``probes/`` in the project root when there is one)."""
+    (``--probes``, else ``probes/`` in the project root when there is one), the repeats (``adaptive``:
+    repeated after comparison, where a metric drifts)."""
     folder = Path(args.probes or Path(args.root) / "probes").resolve()
     if args.probes and not folder.is_dir():
         raise InputError(f"--probes: {args.probes}: no such folder")
     probes_dir = folder if folder.is_dir() else None
-    return runner.ProbeSettings(args.timeout, args.task_timeout, tuple(_split(args.tasks)), probes_dir)
+    return runner.ProbeSettings(args.timeout, args.task_timeout, tuple(_split(args.tasks)), probes_dir, args.repeats, adaptive)
+
+
+def _results_cache(args: argparse.Namespace) -> ResultCache:
+    return ResultCache(Path(args.cache) if args.cache else cache.default_folder(Path(args.reports)))
+
+
+def _rerun(args: argparse.Namespace, selected: list[EnvSpec]) -> set[str]:
+    """The environments ``--rerun`` forces to probe: all of them (no names), the named ones, or none."""
+    if args.rerun is None:
+        return set()
+    names = _split(args.rerun)
+    if not names:
+        return {spec.name for spec in selected}
+    chosen = {normalize_name(spec.name): spec.name for spec in selected}
+    unknown = [name for name in names if normalize_name(name) not in chosen]
+    if unknown:
+        known = ", ".join(sorted(chosen.values()))
+        raise InputError(f"--rerun: {', '.join(map(repr, unknown))} not among the selected environments ({known})")
+    return {chosen[normalize_name(name)] for name in names}
 
 
 def _tolerances(args: argparse.Namespace) -> list[compare.Tolerance]:
@@ -388,6 +446,16 @@ def _fail_on(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {text!r}")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -419,6 +487,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("--tasks", help="comma-separated globs of task names to run, e.g. 'optimizer.*,linear.*' (default: all)")
     execution.add_argument("--probes", help="folder of your own probe modules (default: probes/ in the project root, if any)")
+    execution.add_argument(
+        "--repeats", type=_positive_count, default=runner.ProbeSettings.repeats,
+        help="most runs of a task with the same seeds, their spread being the noise floor; `drift` repeats only the "
+             "tasks that drift, `run` every task (default: %(default)s)",
+    )
+    execution.add_argument("--cache", help="the result cache folder (default: cache/ in --reports)")
+    execution.add_argument(
+        "--rerun", nargs="?", const="", metavar="ENVS",
+        help="probe even where the result cache has this environment's result: all, or the comma-separated ENVS",
+    )
     execution.add_argument(
         "--task-timeout", type=_positive_seconds, default=runner.ProbeSettings.task_timeout_s,
         help="seconds per task before it fails and the next task runs (default: %(default)g)",
@@ -479,6 +557,7 @@ def _parser() -> argparse.ArgumentParser:
     pruning = commands.add_parser("prune", help=cmd_prune.__doc__)
     pruning.add_argument("--reports", default="reports", help="the reports folder (default: reports)")
     pruning.add_argument("--keep", type=int, required=True, help="how many of the newest runs to keep")
+    pruning.add_argument("--cache", help="the result cache folder (default: cache/ in --reports)")
     pruning.set_defaults(handler=cmd_prune)
 
     lock = commands.add_parser("lock", parents=[selection], help=cmd_lock.__doc__)

@@ -25,10 +25,9 @@ from keras_drift import compare
 from keras_drift.attribute import undoable_differences
 from keras_drift.proofs import INITIAL_WEIGHTS, Difference, Proof, Trial
 from keras_drift.results import Result
+from keras_drift.runner import Execute
 from keras_drift.verdicts import Verdict
 
-# Runs trials ({"id", "task", "overrides"}) in one environment; returns each one's outcome by id.
-Execute = Callable[[str, Sequence[Mapping[str, Any]]], Mapping[str, Mapping[str, Any]]]
 DEFAULT_BUDGET_S = 600.0
 
 

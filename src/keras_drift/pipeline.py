@@ -104,6 +104,8 @@ def verdicts_document(
         environments[result.env] = {
             "status": result.status,
             "reason": result.reason,
+            "cached_from": result.cached_from,
+            "repeated_tasks": result.repeated_tasks,
             "metrics": {
                 row.metric: {
                     "value": encode_scalar(row.value),

@@ -82,6 +82,12 @@ class Proof:
         causes = {difference.cause for difference in self.differences if difference.key in self.accounts_for}
         return Cause.DEFAULTS if Cause.DEFAULTS in causes else Cause.RANDOM_STREAM
 
+    @property
+    def settled(self) -> bool:
+        """Whether another experiment on the same results would end the same: proven, ruled out, or nothing
+        to undo (not a spent budget or a failed re-run)."""
+        return self.status != "not_tried" or not self.differences
+
     def sentence(self) -> str:
         """The experiment in one sentence, as a reviewer checks it."""
         by_key = {difference.key: difference for difference in self.differences}
@@ -101,16 +107,23 @@ class Proof:
 
 def save(run_dir: Path, proofs: Sequence[Proof]) -> Path:
     """Write ``experiments.json`` into the run folder."""
-    path = run_dir / EXPERIMENTS_FILE
-    write_json_atomically(path, {"schema_version": 1, "proofs": [asdict(proof) for proof in proofs]})
-    return path
+    return write(run_dir / EXPERIMENTS_FILE, proofs)
 
 
 def load(run_dir: Path) -> list[Proof]:
     """The proofs of a run (none when it has no ``experiments.json``, e.g. a merged run)."""
     path = run_dir / EXPERIMENTS_FILE
-    if not path.is_file():
-        return []
+    return read(path) if path.is_file() else []
+
+
+def write(path: Path, proofs: Sequence[Proof]) -> Path:
+    """Write ``proofs`` as an experiments file at ``path``."""
+    write_json_atomically(path, {"schema_version": 1, "proofs": [asdict(proof) for proof in proofs]})
+    return path
+
+
+def read(path: Path) -> list[Proof]:
+    """The proofs of the experiments file at ``path``."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         return [_proof(entry) for entry in document["proofs"]]

@@ -100,6 +100,16 @@ class Result(dict[str, Any]):
         """Every task the probe tried: its declaration (family, doc, defaults, explicit, random_stream) and status."""
         return self.get("tasks", {})
 
+    @property
+    def cached_from(self) -> str | None:
+        """The run whose probe produced this result, when it was reused from the result cache."""
+        return self.get("cached_from")
+
+    @property
+    def repeated_tasks(self) -> dict[str, int]:
+        """Task -> how many runs measured its noise, for the tasks run more than once."""
+        return {name: int(task["runs"]) for name, task in self.tasks.items() if task.get("runs", 1) > 1}
+
     def task_of(self, metric: str) -> str:
         """The task that made ``metric``: the longest task name it starts with (metric names may hold dots,
         e.g. ``activation.functions.relu(-0.5)``), else all but its last part."""

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from typing import IO, Any
 from filelock import FileLock
 
 from keras_drift import environments
+from keras_drift.cache import ResultCache, cache_key, reusable
 from keras_drift.errors import InputError
 from keras_drift.results import Result, load_result, printable, status_result, write_json_atomically, write_result
 from keras_drift.specs import EnvSpec
@@ -44,16 +45,20 @@ _HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 class ProbeSettings:
     """What every probe of a run is told: how long the whole environment may take (then its process group
     is killed) and each task in it (then that task fails with how far it got, and the next one runs), which
-    tasks to run (globs; none: all), and the folder of the user's own probe modules, if any."""
+    tasks to run (globs; none: all), the folder of the user's own probe modules, if any, and how many runs
+    of each task measure the noise: ``repeats`` up front, or (``adaptive``) one run, repeated afterwards
+    only where a metric drifts (:mod:`keras_drift.noise`) or the environment is not deterministic."""
 
     environment_timeout_s: float = 1800.0
     task_timeout_s: float = 900.0
     tasks: tuple[str, ...] = ()
     probes_dir: Path | None = None
+    repeats: int = 2
+    adaptive: bool = False
 
-    def arguments(self) -> list[str]:
+    def arguments(self, repeat_up_front: bool = True) -> list[str]:
         """The probe's command-line arguments for these settings."""
-        arguments = ["--task-timeout", f"{self.task_timeout_s:g}"]
+        arguments = ["--task-timeout", f"{self.task_timeout_s:g}", "--repeats", str(self.repeats if repeat_up_front else 1)]
         if self.tasks:
             arguments += ["--tasks", ",".join(self.tasks)]
         if self.probes_dir is not None:
@@ -65,7 +70,8 @@ class ProbeSettings:
         digest = hashlib.sha256()
         for path in sorted(self.probes_dir.glob("*.py")) if self.probes_dir else []:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        return {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None}
+        return {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None,
+                "task_timeout_s": self.task_timeout_s}
 
 
 class ProbeFailed(Exception):
@@ -85,14 +91,18 @@ def run_environments(
     jobs: int = 1,
     settings: ProbeSettings = ProbeSettings(),
     on_done: Callable[[Result], None] = lambda result: None,
+    results_cache: ResultCache | None = None,
+    rerun: Container[str] = (),
 ) -> list[Result]:
     """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``.
 
-    ``on_done`` is called with each result as soon as its environment finishes (progress output).
+    ``on_done`` is called with each result as soon as its environment finishes (progress output). With
+    ``results_cache``, an environment whose result is cached is not probed (unless named in ``rerun``),
+    and every complete result is stored.
     """
 
     def one(spec: EnvSpec) -> Result:
-        result = run_environment(spec, run_dir, project_root, venvs_dir, settings)
+        result = run_environment(spec, run_dir, project_root, venvs_dir, settings, results_cache, spec.name not in rerun)
         on_done(result)
         return result
 
@@ -120,13 +130,24 @@ def kill_running_probes() -> None:
 
 
 def run_environment(
-    spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings = ProbeSettings()
+    spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings = ProbeSettings(),
+    results_cache: ResultCache | None = None, reuse: bool = True,
 ) -> Result:
-    """Build or reuse the environment of ``spec``, run the probe in it, write and return the result."""
+    """Build or reuse the environment of ``spec``, run the probe in it, write and return the result; or,
+    when ``results_cache`` holds a result of the same key and ``reuse`` allows, copy that one."""
+    started = time.monotonic()
+    spec_record = {**_spec_record(spec), **settings.record()}
+    spec_record["cache_key"] = key = cache_key(spec, settings.record(), project_root)
+    cached = results_cache.lookup(key) if results_cache is not None and reuse and reusable(spec) else None
+    if cached is not None:
+        cached["spec"] = spec_record
+        cached.setdefault("timings", {}).update(wall_s=time.monotonic() - started, install_s=0.0)
+        write_result(cached, run_dir)
+        return cached
+    known_noisy = results_cache is not None and results_cache.showed_noise(key)
+    repeat_up_front = not settings.adaptive or not spec.deterministic or known_noisy
     log_path = Path(run_dir) / LOGS_DIR / f"{spec.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    spec_record = _spec_record(spec)
-    started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log_file:
 
         def log(line: str) -> None:
@@ -137,7 +158,7 @@ def run_environment(
             environment = environments.ensure_environment(spec, venvs_dir, log)
             install_s = time.monotonic() - started
             with _exclusive(spec, log):
-                result = _probe(spec, environment.python, run_dir, project_root, settings, log_file)
+                result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front)
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
@@ -157,14 +178,18 @@ def run_environment(
     timings = result.setdefault("timings", {})
     timings["install_s"] = install_s
     timings["wall_s"] = time.monotonic() - started
-    result["spec"] = {**spec_record, **settings.record()}
+    result["spec"] = spec_record
     write_result(result, run_dir)
+    if results_cache is not None:
+        results_cache.store(result, Path(run_dir).name)
     return result
 
 
-def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str]) -> Result:
+def _probe(
+    spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], repeat_up_front: bool
+) -> Result:
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
-    returncode = _probe_process(spec, python, project_root, settings, log_file, out, settings.arguments())
+    returncode = _probe_process(spec, python, project_root, settings, log_file, out, settings.arguments(repeat_up_front))
     if returncode is None:
         raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out))
     if returncode != 0:
@@ -178,6 +203,24 @@ def _probe(spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, setti
         raise ProbeFailed("probe stopped before its last task", result)
     result["env"] = spec.name
     return result
+
+
+# Runs trials ({"id", "task", "overrides"}) in one environment, by name; returns each one's outcome by id.
+Execute = Callable[[str, Sequence[Mapping[str, Any]]], Mapping[str, Mapping[str, Any]]]
+
+
+def trial_executor(
+    specs: Sequence[EnvSpec], run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings,
+    announce: Callable[[str, int], None] = lambda env, count: None,
+) -> Execute:
+    """An :data:`Execute` over the environments of ``specs`` (already built), announcing each batch."""
+    by_name = {spec.name: spec for spec in specs}
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        announce(env, len(trials))
+        return run_trials(by_name[env], trials, run_dir, project_root, venvs_dir, settings)
+
+    return execute
 
 
 def run_trials(
@@ -264,6 +307,7 @@ def _spec_record(spec: EnvSpec) -> dict:
         "env": dict(spec.env_vars),
         "description": spec.description,
         "install_key": spec.install_key(),
+        "deterministic": spec.deterministic,
         "file_sha256": hashlib.sha256(spec.path.read_bytes()).hexdigest(),
     }
 

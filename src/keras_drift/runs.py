@@ -44,6 +44,11 @@ def new_run_dir(reports_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -
     return run_dir
 
 
+def started_at(run_dir: Path) -> dt.datetime:
+    """When a run started, read from its id (``20261123T193000Z-4f2a9c``)."""
+    return dt.datetime.strptime(Path(run_dir).name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+
+
 def check_latest(reports_dir: Path) -> None:
     """Refuse, before anything runs, a ``reports/latest`` that is not a link (an artifact download that
     followed links makes it a real folder): it could not be switched to the new run afterwards."""

@@ -78,6 +78,8 @@ class EnvSpec:
     baseline: bool = False
     hooks: tuple[str, ...] = ()
     exclusive: str = ""
+    # False: runs of the same task differ here (threads, GPU kernels), so every task is repeated up front.
+    deterministic: bool = True
 
     @property
     def floating(self) -> bool:
@@ -126,6 +128,7 @@ _KEYS: dict[str, type] = {
     "baseline": bool,
     "hooks": list,
     "exclusive": str,
+    "deterministic": bool,
 }
 _REQUIRED = ("requirements", "python", "backend")
 
@@ -194,6 +197,7 @@ def load_spec(path: Path) -> EnvSpec:
         baseline=data.get("baseline", False),
         hooks=hooks,
         exclusive=data.get("exclusive", ""),
+        deterministic=data.get("deterministic", True),
     )
 
 

@@ -1,0 +1,156 @@
+"""The result cache: a locked environment whose inputs have not changed gives the same result as last time.
+
+A result is keyed by everything it depends on (:func:`cache_key`): the environment's name and install key
+(interpreter, requirements, lock, start-up hooks), its backend, variables and determinism, the probe's
+source, the task selection and the user's probe modules, the task time limit, and the machine (platform,
+CPU flags, core count). ``drift`` and ``run`` copy a cached result into the new run, marked
+``cached_from`` the run that probed it, instead of probing again. Only environments installed from a lock
+are reused; those tagged ``latest`` or ``nightly`` resolve fresh each run and never are.
+
+One JSON file per key, written through a rename: two runs storing at once leave one whole entry, and a
+reader never sees half of one. A hit refreshes the entry's time, so pruning keeps what recent runs used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from keras_drift import proofs, results
+from keras_drift.compare import Tolerance
+from keras_drift.errors import InputError
+from keras_drift.proofs import Proof
+from keras_drift.results import Result, write_json_atomically
+from keras_drift.specs import EnvSpec
+
+CACHE_DIR = "cache"
+PROBE_DIR = "probe"
+
+
+def default_folder(reports_dir: Path) -> Path:
+    """Where the cache lives unless told otherwise: beside the run folders, ``reports/cache``."""
+    return Path(reports_dir) / CACHE_DIR
+
+
+def machine_fingerprint() -> dict[str, Any]:
+    """What of the machine can change a result: platform (kernel, libc), CPU model and flags, core count."""
+    cpu = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "flags") and key.strip() not in cpu:
+                cpu[key.strip()] = value.strip()
+    except OSError:  # not Linux: the processor string is what there is
+        cpu["processor"] = platform.processor()
+    return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu, "cores": os.cpu_count()}
+
+
+def source_digest(project_root: Path) -> str:
+    """A digest of the probe's source (every file under ``probe/``, hooks included)."""
+    digest = hashlib.sha256()
+    folder = Path(project_root) / PROBE_DIR
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_key(spec: EnvSpec, probe_record: dict[str, Any], project_root: Path) -> str:
+    """The key of a result: equal keys give equal results (see the module docstring for what goes in).
+    ``probe_record`` is what the probe settings record (task selection, user probes, time limit)."""
+    parts = {
+        "result_schema": results.SCHEMA_VERSION,
+        "env": spec.name,
+        "install_key": spec.install_key(),
+        "backend": spec.backend,
+        "variables": spec.env_vars,
+        "deterministic": spec.deterministic,
+        "probe": source_digest(project_root),
+        "settings": probe_record,
+        "machine": machine_fingerprint(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def proofs_key(candidate: Result, baseline: Result, tolerances: Sequence[Tolerance], budget_s: float) -> str | None:
+    """The key of the experiments on ``candidate`` against ``baseline``: both results' keys, the
+    tolerances and the time budget decide them. ``None`` when either result has no key."""
+    keys = [result.get("spec", {}).get("cache_key") for result in (candidate, baseline)]
+    if not all(keys):
+        return None
+    parts = {"results": keys, "tolerances": [repr(tolerance) for tolerance in tolerances], "budget_s": budget_s}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def reusable(spec: EnvSpec) -> bool:
+    """Whether a cached result may stand in for a probe: installed from its lock, and not floating."""
+    return not spec.floating and spec.lock_path.is_file()
+
+
+class ResultCache:
+    """The cache folder: ``<key>.json`` is a result file whose ``cached_from`` names the run that probed it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def _load(self, key: str) -> Result | None:
+        try:
+            return results.load_result(self._path(key))
+        except InputError:  # absent, pruned meanwhile, or damaged: a miss
+            return None
+
+    def lookup(self, key: str) -> Result | None:
+        """The cached result of ``key``, with ``cached_from`` set; ``None`` on a miss."""
+        result = self._load(key)
+        if result is not None:
+            with contextlib.suppress(OSError):
+                os.utime(self._path(key))
+        return result
+
+    def showed_noise(self, key: str) -> bool:
+        """Whether the last result of ``key`` (reusable or not) had repeats that differed."""
+        result = self._load(key)
+        return result is not None and any(value != 0 for value in result.noise.values())
+
+    def store(self, result: Result, run_id: str) -> None:
+        """Keep a complete, successful result under its key (``spec.cache_key``); a result that was itself
+        cached keeps the run that probed it as its origin."""
+        key = result.get("spec", {}).get("cache_key")
+        if not key or not result.ok or result.partial:
+            return
+        write_json_atomically(self._path(key), {**results.encode(result), "cached_from": result.get("cached_from") or run_id})
+
+    def lookup_proofs(self, key: str) -> list[Proof] | None:
+        """The experiments stored under ``key`` (:func:`proofs_key`); ``None`` on a miss."""
+        path = self.folder / f"proofs-{key}.json"
+        try:
+            found = proofs.read(path)
+        except InputError:  # absent, pruned meanwhile, or damaged: a miss
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        return found
+
+    def store_proofs(self, key: str, found: Sequence[Proof]) -> None:
+        """Keep what the experiments on one (candidate, baseline) pair established."""
+        proofs.write(self.folder / f"proofs-{key}.json", found)
+
+    def prune(self, unused_since: float) -> list[Path]:
+        """Delete the entries no run has used since ``unused_since`` (a POSIX time); return them."""
+        removed = []
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                if path.stat().st_mtime < unused_since:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:  # another prune got there first
+                continue
+        return removed

@@ -1,0 +1,90 @@
+"""Adaptive repeats: measure run-to-run noise only where it can change a verdict.
+
+A metric's noise floor only ever widens its tolerance (``compare``'s rule), so a metric within tolerance
+stays within whatever the noise. ``drift`` therefore runs each task once, compares, and repeats only the
+tasks with a drifting metric, in the candidate and in the baseline (both floors count), up to
+``repeats`` runs in all. Each repeat is a plain re-run of the task (nothing overridden) in a fresh probe
+process of the existing environment. The spread of the repeats is merged into the result's ``noise``
+exactly as the probe records it for up-front repeats, and the task records how many runs it had.
+Environments known or declared non-deterministic are repeated up front instead (see ``runner``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from keras_drift.results import Result, decode
+from keras_drift.runner import Execute
+from keras_drift.verdicts import Verdict
+
+
+def tasks_to_repeat(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, repeats: int) -> dict[str, list[str]]:
+    """Environment -> the tasks to repeat there: every repeatable task with fewer than ``repeats`` runs
+    that has a drifting metric in some candidate, in that candidate and in the baseline."""
+    by_env = {result.env: result for result in results}
+    wanted: dict[str, set[str]] = {}
+    for row in verdicts[(verdicts["verdict"] == Verdict.DRIFT) & (verdicts["env"] != baseline)].itertuples():
+        task = by_env[str(row.env)].task_of(str(row.metric))
+        for env in (str(row.env), baseline):
+            declaration = by_env[env].tasks.get(task, {})
+            if declaration.get("status") == "ok" and declaration.get("repeat", True) and declaration.get("runs", repeats) < repeats:
+                wanted.setdefault(env, set()).add(task)
+    return {env: sorted(tasks) for env, tasks in sorted(wanted.items())}
+
+
+def measure(
+    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, execute: Execute, repeats: int, jobs: int = 1
+) -> list[Result]:
+    """Repeat what :func:`tasks_to_repeat` names (one ``execute`` per environment, ``jobs`` at a time),
+    merge the spreads into the results in place, and return the results that changed."""
+    plan = tasks_to_repeat(verdicts, results, baseline, repeats)
+    by_env = {result.env: result for result in results}
+
+    def run(env: str) -> tuple[str, Mapping[str, Mapping[str, Any]]]:
+        runs = {task: by_env[env].tasks[task].get("runs", 1) for task in plan[env]}
+        trials = [{"id": f"{task}#{run}", "task": task, "overrides": {}} for task in plan[env] for run in range(runs[task], repeats)]
+        return env, execute(env, trials)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        outcomes = dict(pool.map(run, plan))
+    for env, tasks in plan.items():
+        for task in tasks:
+            merge_repeats(by_env[env], task, [outcome for key, outcome in outcomes[env].items() if key.startswith(task + "#")])
+    return [by_env[env] for env in plan]
+
+
+def merge_repeats(result: Result, task: str, outcomes: Sequence[Mapping[str, Any]]) -> None:
+    """Fold repeat outcomes of ``task`` into ``result``: each metric's noise is the largest spread of a
+    repeat from the first run (as the probe records it); a failed repeat is noted and measures nothing."""
+    declaration = result.tasks[task]
+    finished = [decode({"metrics": dict(outcome.get("metrics", {}))}).metrics for outcome in outcomes if not outcome.get("error")]
+    failed = [str(outcome["error"]) for outcome in outcomes if outcome.get("error")]
+    if failed:
+        declaration["repeat_error"] = failed[0]
+    if not finished:
+        return
+    declaration["runs"] = declaration.get("runs", 1) + len(finished)
+    noise = result.setdefault("noise", {})
+    for metric, first in result.metrics.items():
+        if result.task_of(metric) == task:
+            spreads = [spread(repeat.get(metric, math.nan), first) for repeat in finished]
+            noise[metric] = max([noise.get(metric, 0.0), *spreads], key=_nan_largest)
+
+
+def spread(value: Any, first: Any) -> float:
+    """How far a repeat moved from the first run: 0.0 when bitwise equal (NaN included), NaN when the
+    values are not numbers (the probe's rule for up-front repeats, which the comparison reads)."""
+    if value == first or (value != value and first != first):
+        return 0.0
+    if isinstance(value, (int, float)) and isinstance(first, (int, float)):
+        return abs(float(value) - float(first))
+    return math.nan
+
+
+def _nan_largest(value: float) -> float:
+    return math.inf if math.isnan(value) else value
