@@ -1,0 +1,172 @@
+"""The result cache: what its key depends on, when a cached result stands in for a probe, what it stores,
+what pruning keeps, and that two writers never leave a half entry."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT, make_result
+from test_attribute import TOL
+
+from keras_drift import cache, environments, proofs, runner
+from keras_drift.cache import ResultCache, cache_key
+from keras_drift.cli import main
+from keras_drift.compare import Tolerance
+from keras_drift.results import Result, load_result
+from keras_drift.runner import ProbeSettings, run_environment
+from keras_drift.specs import load_spec
+
+FUTURE = 'requirements = ["keras==3.15.1"]\npython = "3.99"\nbackend = "jax"\n'
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project root with a copy of the probe, whose source the key digests."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "probe", root / "probe", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def locked(write_env, name: str = "future", text: str = FUTURE):
+    path = write_env(name, text)
+    path.with_suffix(".lock.txt").write_text("keras==3.15.1 --hash=sha256:aa\n")
+    return load_spec(path)
+
+
+def keyed(result: Result, spec, root: Path, settings: ProbeSettings | None = None) -> Result:
+    result["spec"] = {"cache_key": cache_key(spec, (settings or ProbeSettings()).record(), root)}
+    return result
+
+
+def test_the_key_changes_with_the_lock_the_probe_the_variables_and_the_selection(write_env, project):
+    spec = locked(write_env)
+    record = ProbeSettings().record()
+    key = cache_key(spec, record, project)
+    assert cache_key(load_spec(spec.path), record, project) == key  # same inputs, same key
+    spec.lock_path.write_text("keras==3.15.1 --hash=sha256:bb\n")
+    assert cache_key(spec, record, project) != key
+    spec.lock_path.write_text("keras==3.15.1 --hash=sha256:aa\n")
+    (project / "probe" / "tasks.py").write_text((project / "probe" / "tasks.py").read_text() + "\n# changed\n")
+    changed_probe = cache_key(spec, record, project)
+    assert changed_probe != key
+    assert cache_key(locked(write_env, text=FUTURE + 'env = { XLA_FLAGS = "--x" }\n'), record, project) != changed_probe
+    assert cache_key(spec, ProbeSettings(tasks=("linear.*",)).record(), project) != changed_probe
+
+
+def test_a_cached_result_stands_in_for_the_probe_until_a_rerun_is_asked(write_env, project, tmp_path):
+    spec = locked(write_env)
+    store = ResultCache(tmp_path / "cache")
+    store.store(keyed(make_result("future", {"linear.defaults.w": 0.43}), spec, project), "20261122T010000Z-aaaaaa")
+    # the interpreter does not exist: a probe would be skipped, so an ok result can only come from the cache
+    hit = run_environment(spec, tmp_path / "run", project, tmp_path / "venvs", ProbeSettings(), store)
+    assert (hit.status, hit.metrics, hit.cached_from) == ("ok", {"linear.defaults.w": 0.43}, "20261122T010000Z-aaaaaa")
+    assert load_result(tmp_path / "run" / "results" / "future.json").cached_from == "20261122T010000Z-aaaaaa"
+    forced = run_environment(spec, tmp_path / "run2", project, tmp_path / "venvs", ProbeSettings(), store, reuse=False)
+    assert forced.status == "skipped" and forced.cached_from is None
+    # a changed probe is a different key: a miss
+    (project / "probe" / "run.py").write_text((project / "probe" / "run.py").read_text() + "\n")
+    assert run_environment(spec, tmp_path / "run3", project, tmp_path / "venvs", ProbeSettings(), store).status == "skipped"
+
+
+def test_floating_and_unlocked_environments_are_never_reused(write_env, project, tmp_path):
+    store = ResultCache(tmp_path / "cache")
+    floating = locked(write_env, "nightly", FUTURE.replace("keras==3.15.1", "keras>=3") + 'tags = ["nightly"]\n')
+    unlocked = load_spec(write_env("unlocked", FUTURE))
+    for spec in (floating, unlocked):
+        store.store(keyed(make_result(spec.name, {"m": 1.0}), spec, project), "20261122T010000Z-aaaaaa")
+        assert run_environment(spec, tmp_path / "run", project, tmp_path / "venvs", ProbeSettings(), store).status == "skipped"
+
+
+def test_only_complete_results_are_stored_and_a_reused_one_keeps_its_origin(write_env, project, tmp_path):
+    spec = locked(write_env)
+    store = ResultCache(tmp_path / "cache")
+    key = cache_key(spec, ProbeSettings().record(), project)
+    store.store(keyed(make_result("future", {}, status="failed", reason="probe crashed"), spec, project), "20261122T010000Z-aaaaaa")
+    store.store(keyed(make_result("future", {"m": 1.0}, partial=True), spec, project), "20261122T010000Z-aaaaaa")
+    assert store.lookup(key) is None
+    store.store(keyed(make_result("future", {"m": 1.0}), spec, project), "20261122T010000Z-aaaaaa")
+    reused = store.lookup(key)
+    assert reused is not None
+    store.store(reused, "20261123T010000Z-bbbbbb")
+    assert store.lookup(key).cached_from == "20261122T010000Z-aaaaaa"
+
+
+def test_an_environment_whose_last_result_showed_noise_repeats_every_task_up_front(write_env, project, tmp_path, monkeypatch):
+    spec = locked(write_env)
+    store = ResultCache(tmp_path / "cache")
+    asked: list[bool] = []
+    monkeypatch.setattr(environments, "ensure_environment",
+                        lambda *args: environments.Environment(tmp_path, Path(sys.executable), reused=True))
+    monkeypatch.setattr(runner, "_probe", lambda *args: asked.append(args[-1]) or make_result("future", {"m": 1.0}))
+    adaptive = ProbeSettings(adaptive=True)
+    run_environment(spec, tmp_path / "a", project, tmp_path / "venvs", adaptive, store, reuse=False)
+    run_environment(spec, tmp_path / "b", project, tmp_path / "venvs", ProbeSettings(adaptive=False), store, reuse=False)
+    noisy = keyed(make_result("future", {"m": 1.0}, noise={"m": 0.002}), spec, project, adaptive)
+    store.store(noisy, "20261122T010000Z-aaaaaa")
+    run_environment(spec, tmp_path / "c", project, tmp_path / "venvs", adaptive, store, reuse=False)
+    run_environment(locked(write_env, "threads", FUTURE + "deterministic = false\n"), tmp_path / "d", project,
+                    tmp_path / "venvs", adaptive, store, reuse=False)
+    assert asked == [False, True, True, True]
+    assert ProbeSettings(repeats=3).arguments(repeat_up_front=False)[-2:] == ["--repeats", "1"]
+    assert ProbeSettings(repeats=3).arguments()[-2:] == ["--repeats", "3"]
+
+
+def test_experiments_are_kept_per_pair_of_result_keys_tolerances_and_budget(tmp_path):
+    store = ResultCache(tmp_path / "cache")
+    base, other = make_result("base", {}, spec={"cache_key": "k1"}), make_result("other", {}, spec={"cache_key": "k2"})
+    key = cache.proofs_key(other, base, TOL, 600)
+    assert key and key != cache.proofs_key(other, base, [Tolerance("*", 1e-3, 0)], 600) != cache.proofs_key(other, base, TOL, 60)
+    assert cache.proofs_key(make_result("other", {}), base, TOL, 600) is None
+    found = [proofs.Proof("other", "linear.defaults", "ruled_out", differences=(proofs.Difference("fit.epochs", 1, 10),))]
+    assert store.lookup_proofs(key) is None
+    store.store_proofs(key, found)
+    assert store.lookup_proofs(key) == found
+
+
+def test_prune_drops_the_entries_no_kept_run_used(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    old, new = reports / "20261101T000000Z-aaaaaa", reports / "20261120T000000Z-bbbbbb"
+    for folder in (old, new):
+        (folder / "results").mkdir(parents=True)
+    store = ResultCache(reports / "cache")
+    (reports / "cache").mkdir()
+    stale, used = reports / "cache" / "stale.json", reports / "cache" / "proofs-used.json"
+    for path, day in ((stale, "2026-11-10"), (used, "2026-11-21")):
+        path.write_text("{}")
+        stamp = time.mktime(time.strptime(day, "%Y-%m-%d"))
+        os.utime(path, (stamp, stamp))
+    assert main(["prune", "--reports", str(reports), "--keep", "1"]) == 0
+    assert not old.exists() and new.exists()
+    assert not stale.exists() and used.exists()
+    assert f"removed {stale}" in capsys.readouterr().err
+    assert store.prune(float("inf")) == [used]
+
+
+def test_two_writers_and_a_reader_never_see_half_an_entry(write_env, project, tmp_path):
+    spec = locked(write_env)
+    store = ResultCache(tmp_path / "cache")
+    key = cache_key(spec, ProbeSettings().record(), project)
+    big = keyed(make_result("future", {f"m{i}": float(i) for i in range(3000)}), spec, project)
+    store.store(big, "20261122T010000Z-aaaaaa")
+    misses: list[int] = []
+
+    def write() -> None:
+        for _ in range(30):
+            store.store(big, "20261122T010000Z-aaaaaa")
+
+    def read() -> None:
+        for _ in range(60):
+            misses.append(store.lookup(key) is None)
+
+    threads = [threading.Thread(target=target) for target in (write, write, read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not any(misses) and not list((tmp_path / "cache").glob(".*.tmp"))
