@@ -1,6 +1,7 @@
 """The benchmark's arithmetic: how a run's wall time splits, and the headline figures run_benchmark derives."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from conftest import make_result
@@ -32,15 +33,27 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     template["tasks"] = {"linear.reference": {"family": "linear", "status": "ok", "kind": "seed"},
                          "optimizer.explicit": {"family": "optimizer", "status": "ok", "kind": "canary"},
                          "mine.x": {"family": "mine", "status": "ok", "kind": "user"}}
-    walls = {"warm": 13.0, "parallel": 8.0}
+    walls = {"warm": 13.0, "parallel": 8.0, "cached": 2.5, "review": 9.0}
     costs = {"a": {"install_s": 0.5, "start_import_s": 4.0, "compute_s": 6.0, "overhead_s": 0.1, "wall_s": 10.6},
              "b": {"install_s": 0.5, "start_import_s": 1.0, "compute_s": 1.0, "overhead_s": 0.1, "wall_s": 2.6}}
+    bumped = {"install_s": 0.0, "start_import_s": 3.0, "compute_s": 4.0, "overhead_s": 0.2, "wall_s": 7.2}
+    plans = []
 
-    def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings):
-        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": costs}
+    def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings, results_cache, rerun):
+        plans.append((out.name, [spec.name for spec in specs], jobs, results_cache is not None, sorted(rerun)))
+        envs = {**costs, "new": bumped} if out.name == "review" else costs
+        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": envs,
+                "verdicts": {"a": "same"}, "cached": ["a", "b"] if out.name != "warm" else []}
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
-    summary = run_benchmark([], "a", tmp_path, tmp_path, jobs=2, settings=None, venvs_dir=tmp_path / "venvs")
+    specs = [SimpleNamespace(name="a"), SimpleNamespace(name="b")]
+    summary = run_benchmark(specs, "a", tmp_path, tmp_path, jobs=2, settings=None, venvs_dir=tmp_path / "venvs",
+                            bump=SimpleNamespace(name="new"))
+    # the warm run fills the cache without reading it (every env re-run); the cached run only reads it
+    assert plans == [("warm", ["a", "b"], 1, True, ["a", "b"]), ("parallel", ["a", "b"], 2, False, []),
+                     ("cached", ["a", "b"], 1, True, []), ("review", ["a", "b", "new"], 1, True, [])]
+    assert (summary["cached_wall_s"], summary["cached_hits"], summary["cached_verdicts_match_warm"]) == (2.5, 2, True)
+    assert summary["review_new_env_s"] == 7.2 and summary["review_overhead_s"] == pytest.approx(9.0 - 7.2)
     assert summary["cold_wall_s"] is None  # environments reused: no cold run
     assert summary["warm_floor_s"] == pytest.approx(4.0 + 6.0 + 1.0 + 1.0)
     assert summary["warm_ratio"] == pytest.approx(13.0 / 12.0)

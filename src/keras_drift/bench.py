@@ -1,9 +1,12 @@
 """The benchmark behind ``nox -s bench``: what a drift run costs, and how much of it is keras-drift's own.
 
 The physical floor of a run is, per environment, its install plus the interpreter's start and the
-framework's import plus the probe's compute. Everything else is the tool's overhead. Three runs over the
-same selection: cold (an empty environment folder, uv's download cache as it is), warm (environments
-reused) and warm in parallel; then the report is rendered for the run and for a large generated matrix.
+framework's import plus the probe's compute. Everything else is the tool's overhead. Runs over the same
+selection, each as ``drift --no-explain`` does it (adaptive repeats included): cold (an empty environment
+folder, uv's download cache as it is), warm (environments reused) and warm in parallel, all three without
+reading the result cache; then a re-run with nothing changed (every result from the cache), and a
+pre-bump review (the selection plus one new environment file, ``--bump``); then the report is rendered
+for the run and for a large generated matrix.
 """
 
 from __future__ import annotations
@@ -16,18 +19,20 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from keras_drift import compare, pipeline, runner
+from keras_drift import compare, noise, pipeline, runner
+from keras_drift.cache import ResultCache
 from keras_drift.results import Result, write_json_atomically
 from keras_drift.specs import EnvSpec
 
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
+TARGET_CACHED_S = 10.0
 
 
 def env_costs(result: Result) -> dict[str, float]:
@@ -57,11 +62,16 @@ def task_seconds_by_kind(results: Sequence[Result]) -> dict[str, float]:
 
 
 def timed_run(
-    specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, settings: runner.ProbeSettings
+    specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, settings: runner.ProbeSettings,
+    results_cache: ResultCache | None = None, rerun: Container[str] = (),
 ) -> dict[str, Any]:
-    """One run as `keras-drift drift` does it (probe everywhere, then :func:`pipeline.render_run`), timed."""
+    """One run as `keras-drift drift --no-explain` does it (probe everywhere or reuse cached results, repeat
+    the drifting tasks, then :func:`pipeline.render_run`), timed."""
     started = time.monotonic()
-    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings)
+    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
+                                      rerun=rerun)
+    execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
+    noise.repeat_drifting(results, baseline, compare.load_tolerances(), execute, settings.repeats, out, results_cache, jobs)
     render_started = time.monotonic()
     rendered = pipeline.render_run(out, results, baseline, compare.load_tolerances(), history_window=0)
     render_s = time.monotonic() - render_started
@@ -70,7 +80,9 @@ def timed_run(
         "render_s": render_s,
         "html_bytes": rendered.report_path.stat().st_size,
         "results": results,
+        "verdicts": rendered.document["environments"],
         "envs": {result.env: env_costs(result) for result in results},
+        "cached": sorted(result.env for result in results if result.cached_from),
     }
 
 
@@ -118,8 +130,10 @@ def run_benchmark(
     jobs: int,
     settings: runner.ProbeSettings,
     venvs_dir: Path | None = None,
+    bump: EnvSpec | None = None,
 ) -> dict[str, Any]:
-    """Cold, warm and parallel runs plus render timings; written as JSON under ``bench_dir``.
+    """Cold, warm and parallel runs (result cache disabled), a cached re-run, a pre-bump review (``bump``
+    added to the selection), plus render timings; written as JSON under ``bench_dir``.
 
     Without ``venvs_dir`` the first run builds every environment in an empty folder (cold); with it,
     the environments there are reused and the cold run is skipped.
@@ -127,11 +141,16 @@ def run_benchmark(
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     work = Path(tempfile.mkdtemp(prefix=f"bench-{stamp}-", dir=bench_dir))
     venvs = venvs_dir or work / "venvs"
+    results_cache, everyone = ResultCache(work / "cache"), {spec.name for spec in specs}
     runs = {}
-    plan = ([("cold", 1)] if venvs_dir is None else []) + [("warm", 1), ("parallel", jobs)]
-    for name, run_jobs in plan:
-        runs[name] = timed_run(specs, baseline, root, venvs, work / name, run_jobs, settings)
-    warm, parallel = runs["warm"], runs["parallel"]
+    # name, selection, jobs, cache lookups: the warm run fills the cache without reading it
+    plan = ([("cold", specs, 1, None, ())] if venvs_dir is None else []) + [
+        ("warm", specs, 1, results_cache, everyone), ("parallel", specs, jobs, None, ()), ("cached", specs, 1, results_cache, ())]
+    if bump is not None:
+        plan.append(("review", [*specs, bump], 1, results_cache, ()))
+    for name, selection, run_jobs, use_cache, rerun in plan:
+        runs[name] = timed_run(selection, baseline, root, venvs, work / name, run_jobs, settings, use_cache, rerun)
+    warm, parallel, cached = runs["warm"], runs["parallel"], runs["cached"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {
         "date": stamp,
@@ -146,11 +165,21 @@ def run_benchmark(
         "warm_ratio": warm["wall_s"] / floor if floor else None,
         "warm_ratio_target": TARGET_WARM_RATIO,
         "parallel_matches_sequential": _same_metrics(warm["results"], parallel["results"]),
+        "warm_repeated_tasks": {result.env: result.repeated_tasks for result in warm["results"] if result.repeated_tasks},
+        "cached_wall_s": cached["wall_s"],
+        "cached_hits": len(cached["cached"]),
+        "cached_verdicts_match_warm": cached["verdicts"] == warm["verdicts"],
+        "cached_target_s": TARGET_CACHED_S,
+        "review_env": bump.name if bump else None,
+        "review_wall_s": runs["review"]["wall_s"] if bump else None,
+        "review_new_env_s": runs["review"]["envs"][bump.name]["wall_s"] if bump else None,
         "warm_task_s_by_kind": task_seconds_by_kind(warm["results"]),
-        "per_env": {name: {run: runs[run]["envs"][name] for run in runs} for name in warm["envs"]},
+        "per_env": {name: {run: runs[run]["envs"][name] for run in runs if name in runs[run]["envs"]} for name in warm["envs"]},
         "render": {"run": {"render_s": warm["render_s"], "html_bytes": warm["html_bytes"]}},
         "render_target_s": TARGET_RENDER_S,
     }
+    if bump:
+        summary["review_overhead_s"] = summary["review_wall_s"] - summary["review_new_env_s"]
     by_kind = summary["warm_task_s_by_kind"]
     # what the built-in canaries add to a warm run: their seconds over the rest of the run's wall time
     summary["canary_share_of_warm"] = by_kind.get("canary", 0.0) / max(warm["wall_s"] - by_kind.get("canary", 0.0), 1e-9)
@@ -170,8 +199,9 @@ def table(summary: dict[str, Any]) -> str:
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
-                "canary_share_of_warm"):
-        value = summary[key]
+                "canary_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
+                "review_new_env_s", "review_overhead_s"):
+        value = summary.get(key)
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")
     lines.append(f"{'parallel_jobs':<28} {summary['parallel_jobs']}")
     lines.append(f"{'parallel_matches_sequential':<28} {summary['parallel_matches_sequential']}")

@@ -222,7 +222,7 @@ def cmd_lock(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_bench(args: argparse.Namespace) -> ExitCode:
-    """Time cold, warm and parallel runs and the report; print a table, write JSON under reports/bench/."""
+    """Time cold, warm, parallel, cached and pre-bump runs and the report; print a table, write JSON under reports/bench/."""
     from keras_drift import bench
 
     selected = _selection(args)
@@ -231,7 +231,13 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
     bench_dir.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs > 1 else (os.cpu_count() or 1)
     venvs_dir = None if not args.skip_cold else Path(args.venvs).resolve()
-    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, _settings(args), venvs_dir)
+    bump = None
+    if args.bump:
+        bump = select(load_specs(Path(args.envs_dir)), names=[args.bump])[0]
+        if bump in selected:
+            raise InputError(f"--bump: {bump.name} is already selected; name an environment outside the selection")
+    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, _settings(args, adaptive=True),
+                                  venvs_dir, bump)
     print(bench.table(summary))
     return ExitCode.OK
 
@@ -284,10 +290,7 @@ def _measure_noise(
     """Repeat the tasks with a drifting metric (in the candidate and the baseline), so that their noise
     floors are measured; rewrite and re-cache the results that changed."""
     execute = _trial_executor(args, selected, run_dir, "repeating drifting tasks")
-    results_cache = _results_cache(args)
-    for result in noise.measure(compare.compare(outcome, baseline, tolerances), outcome, baseline, execute, args.repeats, args.jobs):
-        results.write_result(result, run_dir)
-        results_cache.store(result, run_dir.name)
+    noise.repeat_drifting(outcome, baseline, tolerances, execute, args.repeats, run_dir, _results_cache(args), args.jobs)
 
 
 def _experiment(
@@ -565,6 +568,7 @@ def _parser() -> argparse.ArgumentParser:
 
     benchmark = commands.add_parser("bench", parents=[selection, execution], help=cmd_bench.__doc__)
     benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")
+    benchmark.add_argument("--bump", help="an environment outside the selection: the pre-bump review adds it to the cached selection")
     benchmark.set_defaults(handler=cmd_bench)
 
     listing = commands.add_parser("list", parents=[selection], help=cmd_list.__doc__)

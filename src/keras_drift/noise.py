@@ -14,13 +14,28 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from keras_drift.results import Result, decode
+from keras_drift import compare
+from keras_drift.cache import ResultCache
+from keras_drift.results import Result, decode, write_result
 from keras_drift.runner import Execute
 from keras_drift.verdicts import Verdict
+
+
+def repeat_drifting(
+    results: Sequence[Result], baseline: str, tolerances: Sequence[compare.Tolerance], execute: Execute, repeats: int,
+    run_dir: Path, results_cache: ResultCache | None = None, jobs: int = 1,
+) -> None:
+    """What ``drift`` does after its first pass: compare, :func:`measure` where something drifts, and
+    rewrite (and re-cache) the results that changed."""
+    for result in measure(compare.compare(results, baseline, tolerances), results, baseline, execute, repeats, jobs):
+        write_result(result, run_dir)
+        if results_cache is not None:
+            results_cache.store(result, Path(run_dir).name)
 
 
 def tasks_to_repeat(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, repeats: int) -> dict[str, list[str]]:
