@@ -260,8 +260,14 @@ def compile_model(model, optimizer, loss, metrics=None):
     model.compile(**kwargs)
 
 
+# Training steps taken in this process (train_on_batch calls and fit batches): the probe divides a task's
+# time by its steps, so speed compares per step across versions whose fit() defaults differ.
+STEPS = [0]
+
+
 def train_on_batch(model, x, y):
     """One optimisation step; return the loss the library reports for it, as a Python float."""
+    STEPS[0] += 1
     return _first_scalar(model.train_on_batch(x, y))
 
 
@@ -274,9 +280,13 @@ def fit(model, x, y, validation_data, callbacks=(), **kwargs):
     accepted = _parameters(model.fit)
     if "show_accuracy" in accepted:
         kwargs["show_accuracy"] = True
-    history = model.fit(
-        x, y, validation_data=validation_data, verbose=0, callbacks=list(callbacks), **spell(model.fit, **kwargs)
-    )
+    counter = batch_counter(sys.modules[type(model).__module__.split(".")[0]])
+    try:
+        history = model.fit(
+            x, y, validation_data=validation_data, verbose=0, callbacks=list(callbacks) + [counter], **spell(model.fit, **kwargs)
+        )
+    finally:
+        STEPS[0] += counter.batches
     return dict((key, [float(value) for value in values]) for key, values in history.history.items())
 
 

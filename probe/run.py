@@ -92,7 +92,7 @@ def run_trials(args):
     available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result))
     for trial in wanted:
         outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
-        started = time.time()
+        started, steps_before = time.time(), compat.STEPS[0]
         overrides.start(trial.get("overrides", {}))
         try:
             if trial["task"] not in available:
@@ -109,6 +109,7 @@ def run_trials(args):
         finally:
             outcome["applied"] = overrides.stop()
         outcome["seconds"] = time.time() - started
+        outcome["steps"] = compat.STEPS[0] - steps_before
         result["trials"][trial["id"]] = outcome
         write_atomically(args.out, result)
     del result["partial"]
@@ -177,11 +178,12 @@ def _run_task(task, keras, result, timeout_s=0):
     try:
         with _budget(timeout_s):
             for repeat in range(result["repeats"] if task.repeat else 1):
-                task_started = time.time()
+                task_started, steps_before = time.time(), compat.STEPS[0]
                 try:
                     metrics, series, facts = task.run(keras)
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
+                    result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
                 if repeat == 0:  # later repeats only measure the noise
                     _keep(name, metrics, series, facts, result)
                 runs.append(metrics)

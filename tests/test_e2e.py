@@ -270,3 +270,42 @@ def test_a_second_run_reuses_cached_results_until_a_lock_changes(drift_run):
             # the cached results also carry the repeats their first run made where they drifted from TensorFlow
             environment.pop("cached_from"), environment.pop("repeated_tasks")
     assert cached_verdicts == fresh_verdicts
+
+
+SLOW_STEPS_HOOK = '''"""Test hook: every train_on_batch call sleeps 10 ms, so each training step is at least that much slower."""
+import sys
+import time
+
+
+def _slow_train_on_batch(frame, event, arg):
+    if event == "call" and frame.f_code.co_name == "train_on_batch":
+        time.sleep(0.01)
+
+
+sys.setprofile(_slow_train_on_batch)
+'''
+
+
+def test_a_task_slowed_on_purpose_is_reported_slower_and_twins_are_not(tmp_path):
+    """A copy of the JAX environment with a start-up hook that sleeps in every train_on_batch: its linear fit is
+    slower per step than the baseline's, the twin's is not; only --fail-on slowdown makes that fail the gate."""
+    (tmp_path / "probe" / "hooks").mkdir(parents=True)
+    (tmp_path / "probe" / "hooks" / "slow_steps.py").write_text(SLOW_STEPS_HOOK)
+    (tmp_path / "envs").mkdir()
+    slow = tmp_path / "envs" / "keras-3.15-jax-slow.toml"
+    slow.write_text((PROJECT_ROOT / "envs" / f"{ENVS[2]}.toml").read_text().replace("tags =", 'hooks = ["slow-steps"]\ntags ='))
+    shutil.copy(PROJECT_ROOT / "envs" / f"{ENVS[2]}.lock.txt", slow.with_suffix(".lock.txt"))
+    completed = drift_in(tmp_path, ENVS[1:], "--tasks", "linear.shared_init", "--baseline", ENVS[1], "--no-explain")
+    assert completed.returncode == 0, completed.stderr
+    verdicts = json.loads((tmp_path / "reports" / "latest" / "verdicts.json").read_text())
+    by_env = {row["env"]: row for row in verdicts["speed"]["tasks"] if row["task"] == "linear.shared_init"}
+    assert by_env["keras-3.15-jax-slow"]["verdict"] == "slower" and by_env["keras-3.15-jax-slow"]["ratio"] > 2
+    assert by_env["keras-3.15-jax-slow"]["seconds_per_step"] >= 0.01 and by_env["keras-3.15-jax-slow"]["steps"] == 1001
+    assert by_env[ENVS[2]]["verdict"] == "same"
+    assert "1 task slower in 1 environment" in completed.stdout
+    html = (tmp_path / "reports" / "latest" / "report.html").read_text()
+    assert "<h2>Speed</h2>" in html and "(slower)" in html
+    latest = str(tmp_path / "reports" / "latest")
+    assert keras_drift("gate", latest, "--candidate", "keras-3.15-jax-slow", cwd=tmp_path).returncode == 0
+    gated = keras_drift("gate", latest, "--candidate", "keras-3.15-jax-slow", "--fail-on", "slowdown", cwd=tmp_path)
+    assert gated.returncode == 1 and "keras-3.15-jax-slow: linear.shared_init slower: " in gated.stdout

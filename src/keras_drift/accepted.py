@@ -31,6 +31,7 @@ import pandas as pd
 from keras_drift.compare import BEHAVIOUR_COLUMNS
 from keras_drift.errors import InputError
 from keras_drift.results import printable, write_text_atomically
+from keras_drift.speed import COLUMNS as SPEED_COLUMNS
 from keras_drift.verdicts import Cause, Verdict
 
 if sys.version_info >= (3, 11):
@@ -101,12 +102,14 @@ def _entry(path: Path, index: int, entry: Any) -> Acceptance:
 @dataclass(frozen=True)
 class Review:
     """Verdicts with accepted drifts marked, the entries that matched nothing or have expired, and the
-    behaviour changes judged beside them (:func:`keras_drift.compare.behaviour_changes`)."""
+    behaviour changes and per-step speeds judged beside them (:func:`keras_drift.compare.behaviour_changes`,
+    :func:`keras_drift.speed.speed_table`)."""
 
     verdicts: pd.DataFrame
     stale: tuple[Acceptance, ...] = ()
     expired: tuple[Acceptance, ...] = ()
     behaviours: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(BEHAVIOUR_COLUMNS)))
+    speed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SPEED_COLUMNS)))
 
 
 def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:

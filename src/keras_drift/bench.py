@@ -36,8 +36,12 @@ TARGET_CACHED_S = 10.0
 
 
 def env_costs(result: Result) -> dict[str, float]:
-    """Split one environment's wall time into install, start + import, compute and overhead."""
+    """Split one environment's wall time into install, start + import, compute and overhead (a result
+    from the cache cost only its wall time: its other timings are those of the run that probed it)."""
     timings = result.get("timings", {})
+    if result.cached_from:
+        return {"install_s": 0.0, "start_import_s": 0.0, "compute_s": 0.0, "overhead_s": timings.get("wall_s", 0.0),
+                "wall_s": timings.get("wall_s", 0.0)}
     compute = timings.get("total_s", 0.0) - timings.get("import_s", 0.0)
     start_import = timings.get("probe_process_s", 0.0) - compute
     install = timings.get("install_s", 0.0)
@@ -80,7 +84,7 @@ def timed_run(
         "render_s": render_s,
         "html_bytes": rendered.report_path.stat().st_size,
         "results": results,
-        "verdicts": rendered.document["environments"],
+        "verdicts": {env: section["metrics"] for env, section in rendered.document["environments"].items()},
         "envs": {result.env: env_costs(result) for result in results},
         "cached": sorted(result.env for result in results if result.cached_from),
     }

@@ -17,7 +17,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from keras_drift import accepted, cache, compare, environments, experiment, history, noise, pipeline, proofs, report, results, runner, runs
+from keras_drift import (
+    accepted,
+    cache,
+    compare,
+    environments,
+    experiment,
+    history,
+    noise,
+    pipeline,
+    proofs,
+    report,
+    results,
+    runner,
+    runs,
+    speed,
+)
 from keras_drift.cache import ResultCache
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import printable
@@ -110,8 +125,9 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
             raise InputError(f"--candidate: {candidate!r} is the baseline; name the environment to judge against it")
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
         expected = [baseline, candidate]
-    judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir))
-    print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours)))
+    judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir),
+                            args.slowdown)
+    print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours, judged.speed)))
     for row in report.drifting_rows(judged.verdicts):
         before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
         print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}, {row['proof']}: {row['evidence']})"))
@@ -123,6 +139,9 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     for change in judged.behaviours.itertuples():
         before, after = report.format_setting(change.baseline_value), report.format_setting(change.value)
         print(printable(f"  {change.env}: behaviour changed: {change.key}: {before} -> {after}"))
+    for row in report.speed_rows(judged.speed)["changed"]:
+        times = f"{row['baseline_ms']} -> {row['ms']} ms per step ({row['ratio']})"
+        print(printable(f"  {row['env']}: {row['task']} {row['verdict']}: {times}"))
     for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)
     return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded, args.fail_on)
@@ -326,7 +345,7 @@ def _render(
     run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], args: argparse.Namespace
 ) -> ExitCode:
     acceptances = accepted.load_acceptances(Path(args.accepted))
-    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on)
+    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on, args.slowdown)
     for warning in rendered.warnings:
         print(f"keras-drift: warning: {warning}", file=sys.stderr)
     print(rendered.summary)
@@ -449,6 +468,16 @@ def _fail_on(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 1:
+        raise argparse.ArgumentTypeError(f"must be a factor above 1, such as 2, got {text!r}")
+    return value
+
+
 def _positive_count(text: str) -> int:
     try:
         value = int(text)
@@ -511,8 +540,13 @@ def _parser() -> argparse.ArgumentParser:
     comparison.add_argument("--accepted", default=accepted.DEFAULT_FILE,
                             help="the reviewed accepted-drifts file (default: accepted.toml; a missing file accepts nothing)")
     comparison.add_argument(
-        "--fail-on", type=_fail_on, default=(), metavar="behaviour",
-        help="also fail (exit 1) when an API behaviour or resolved default changed, though no metric drifts (default: report them only)",
+        "--fail-on", type=_fail_on, default=(), metavar="behaviour,slowdown",
+        help="also fail (exit 1) when an API behaviour or resolved default changed (behaviour), or a training task is slower "
+             "per step (slowdown), though no metric drifts (default: report them only)",
+    )
+    comparison.add_argument(
+        "--slowdown", type=_factor, default=speed.DEFAULT_FACTOR, metavar="FACTOR",
+        help="a training task is slower (faster) when its time per step is beyond this factor of the baseline's (default: %(default)g)",
     )
     comparison.add_argument(
         "--history", type=int, default=history.DEFAULT_WINDOW, help="earlier runs shown in the report's history (0: none)"

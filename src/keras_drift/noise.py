@@ -83,7 +83,12 @@ def merge_repeats(result: Result, task: str, outcomes: Sequence[Mapping[str, Any
         declaration["repeat_error"] = failed[0]
     if not finished:
         return
-    declaration["runs"] = declaration.get("runs", 1) + len(finished)
+    runs = declaration.get("runs", 1)
+    declaration["runs"] = runs + len(finished)
+    timings = result.setdefault("timings", {}).setdefault("tasks_s", {})
+    for index, outcome in enumerate(outcome for outcome in outcomes if not outcome.get("error")):
+        if isinstance(outcome.get("seconds"), (int, float)):  # the repeat's time counts for speed like the first run's
+            timings[f"{task}#{runs + index}"] = float(outcome["seconds"])
     noise = result.setdefault("noise", {})
     for metric, first in result.metrics.items():
         if result.task_of(metric) == task:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from keras_drift import accepted, attribute, compare, history, proofs, report, runs
+from keras_drift import accepted, attribute, compare, history, proofs, report, runs, speed
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -36,22 +36,28 @@ def judge(
     tolerances: Sequence[compare.Tolerance],
     acceptances: Sequence[accepted.Acceptance] = (),
     experiments: Sequence[proofs.Proof] = (),
+    slowdown: float = speed.DEFAULT_FACTOR,
 ) -> accepted.Review:
     """One row per (environment, metric) with its verdict, the cause, evidence and proof of each drift
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
-    marked ``accepted``."""
+    marked ``accepted``; beside them the changed behaviours and each training task's speed per step
+    (``slower``/``faster`` beyond the factor ``slowdown``)."""
     verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, proofs.by_task(experiments))
-    return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline))
+    return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline),
+                   speed=speed.speed_table(results, baseline, slowdown))
 
 
-FAIL_ON = ("behaviour",)
+FAIL_ON = ("behaviour", "slowdown")
 
 
 def exit_code(judged: accepted.Review, results: Sequence[Result], fail_on: Sequence[str] = ()) -> ExitCode:
     """The run's exit code: an expired acceptance fails it as a drift would (FAILED still comes first), and
-    so does a changed behaviour when ``fail_on`` names ``behaviour``."""
+    so does a changed behaviour when ``fail_on`` names ``behaviour``, and a slower task when it names
+    ``slowdown``."""
     code = compare.exit_code(judged.verdicts, results)
-    if code == ExitCode.OK and (judged.expired or ("behaviour" in fail_on and not judged.behaviours.empty)):
+    slower = (judged.speed["verdict"] == speed.SLOWER).any()
+    if code == ExitCode.OK and (judged.expired or ("behaviour" in fail_on and not judged.behaviours.empty)
+                                or ("slowdown" in fail_on and slower)):
         return ExitCode.DRIFT
     return code
 
@@ -70,19 +76,20 @@ def render_run(
     history_window: int = history.DEFAULT_WINDOW,
     acceptances: Sequence[accepted.Acceptance] = (),
     fail_on: Sequence[str] = (),
+    slowdown: float = speed.DEFAULT_FACTOR,
 ) -> RenderedRun:
     """Judge ``results`` against ``baseline`` (with the run's experiments, if it has any) and write the
     run's ``verdicts.json`` and ``report.html``."""
     experiments = proofs.load(run_dir)
-    judged = judge(results, baseline, tolerances, acceptances, experiments)
+    judged = judge(results, baseline, tolerances, acceptances, experiments, slowdown)
     past = history.load_history(run_dir.parent, run_dir, history_window)
     news = history.new_drift(judged.verdicts, past)
-    document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments, fail_on)
+    document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments, fail_on, slowdown)
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
-                         warnings, judged.behaviours)
-    summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours)
+                         warnings, judged.behaviours, judged.speed)
+    summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
 
@@ -94,6 +101,7 @@ def verdicts_document(
     new_drift: Sequence[dict[str, Any]] = (),
     experiments: Sequence[proofs.Proof] = (),
     fail_on: Sequence[str] = (),
+    slowdown: float = speed.DEFAULT_FACTOR,
 ) -> dict[str, Any]:
     """The ``verdicts.json`` contract (``schemas/verdicts.schema.json``): per environment, per metric, the
     row of :func:`judge`, with cause and evidence on drifting and accepted rows."""
@@ -134,6 +142,10 @@ def verdicts_document(
              "value": encode_scalar(change.value)}
             for change in judged.behaviours.itertuples()
         ],
+        "speed": {
+            "factor": slowdown,
+            "tasks": [{**row, "verdict": row["verdict"] or "same"} for row in judged.speed.to_dict("records")],
+        },
         "acceptances": {"stale": [entry.describe() for entry in judged.stale],
                         "expired": [entry.describe() for entry in judged.expired]},
         "counts": {str(verdict): int(counts.get(verdict, 0)) for verdict in Verdict},

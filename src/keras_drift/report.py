@@ -47,12 +47,14 @@ def render(
     new_drift: Sequence[dict[str, Any]] = (),
     acceptance_warnings: Sequence[str] = (),
     behaviours: pd.DataFrame | None = None,
+    speed: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
     ``past`` adds the history sparklines, ``new_drift`` the rows that drift now and did not last run
     (both computed by :mod:`keras_drift.pipeline`: the report only shows what the pipeline found), and
-    ``behaviours`` the changed behaviours the verdict line counts.
+    ``behaviours`` the changed behaviours the verdict line counts, ``speed`` the per-step times of the
+    training tasks (:func:`keras_drift.speed.speed_table`).
     """
     past = past or History()
     environment = jinja2.Environment(
@@ -61,7 +63,8 @@ def render(
         undefined=jinja2.StrictUndefined,
     )
     html = environment.get_template("report.html.j2").render(
-        summary=summary_line(results, verdicts, baseline, behaviours),
+        summary=summary_line(results, verdicts, baseline, behaviours, speed),
+        speed=speed_rows(speed),
         drifting=drifting_rows(verdicts),
         families=family_sections(verdicts, [r.env for r in results], baseline),
         coverage=coverage_lines(results),
@@ -87,7 +90,10 @@ def render(
     return out
 
 
-def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: str, behaviours: pd.DataFrame | None = None) -> str:
+def summary_line(
+    results: Sequence[Result], verdicts: pd.DataFrame, baseline: str, behaviours: pd.DataFrame | None = None,
+    speed: pd.DataFrame | None = None,
+) -> str:
     """The verdict in one sentence, e.g. '3 of 27 metrics drift across 2 of 6 environments against tf-2.15;
     4 behaviours changed in 1 environment (SGD(lr=0.1): honoured -> error: ValueError, ...)'."""
     others = verdicts[verdicts["env"] != baseline]
@@ -108,11 +114,28 @@ def summary_line(results: Sequence[Result], verdicts: pd.DataFrame, baseline: st
                              for row in first.itertuples())
         line += (f"; {len(behaviours)} behaviour{'s' if len(behaviours) > 1 else ''} changed in {envs} environment{'s' if envs > 1 else ''}"
                  f" ({examples}{', ...' if len(behaviours) > 2 else ''})")
+    for verdict in ("slower", "faster"):
+        rows = speed[speed["verdict"] == verdict] if speed is not None else pd.DataFrame()
+        if not rows.empty:
+            envs = rows["env"].nunique()
+            line += f"; {len(rows)} task{'s' if len(rows) > 1 else ''} {verdict} in {envs} environment{'s' if envs > 1 else ''}"
     for status in ("failed", "skipped"):
         count = sum(1 for result in results if result.status == status)
         if count:
             line += f"; {count} environment{'s' if count > 1 else ''} {status}"
     return line
+
+
+def speed_rows(speed: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
+    """The training tasks' per-step times for the "Speed" section: ``changed`` (slower or faster, slowest
+    first) and ``same``, each time in milliseconds."""
+    if speed is None or speed.empty:
+        return {"changed": [], "same": []}
+    rows = [{"env": row.env, "task": row.task, "ms": f"{row.seconds_per_step * 1e3:.3g}",
+             "baseline_ms": f"{row.baseline_seconds_per_step * 1e3:.3g}", "ratio": f"{row.ratio:.2g}x",
+             "steps": f"{row.steps} / {row.baseline_steps}", "verdict": row.verdict}
+            for row in speed.sort_values("ratio", ascending=False).itertuples()]
+    return {"changed": [row for row in rows if row["verdict"]], "same": [row for row in rows if not row["verdict"]]}
 
 
 def drifting_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:

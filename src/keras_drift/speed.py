@@ -1,0 +1,58 @@
+"""Slowdowns: each training task's time per step against the baseline's, beyond a factor either way.
+
+The probe times every run of a task and counts its training steps (``train_on_batch`` calls and ``fit``
+batches), so a task compares per step even where ``fit()``'s defaults run a different number of steps.
+The comparison is noise-aware with the runs each side has (the first run, and the repeats of a drifting
+or non-deterministic task): a task is ``slower`` only when its *fastest* run per step is more than
+``factor`` times the baseline's *slowest*, and ``faster`` in the mirror case. Tasks that train nothing
+(activations, losses) are left out: they take milliseconds, and their time is mostly noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from keras_drift.results import Result
+
+DEFAULT_FACTOR = 2.0
+SLOWER, FASTER = "slower", "faster"
+COLUMNS = ("env", "task", "steps", "baseline_steps", "seconds_per_step", "baseline_seconds_per_step", "ratio", "verdict")
+
+
+def per_step_times(result: Result, task: str) -> list[float]:
+    """Seconds per training step of each run of ``task`` (empty when it trained nothing or failed)."""
+    steps = result.get("timings", {}).get("steps", {}).get(task, 0)
+    if not steps or result.tasks.get(task, {}).get("status") != "ok":
+        return []
+    runs = result.get("timings", {}).get("tasks_s", {})
+    return [seconds / steps for key, seconds in runs.items() if key.rsplit("#", 1)[0] == task]
+
+
+def speed_table(results: Sequence[Result], baseline: str, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
+    """One row per (environment, training task) both sides ran: the per-step times (the fastest run each),
+    their ratio, and ``slower``/``faster`` beyond ``factor`` by the noise-aware rule, else empty."""
+    by_env = {result.env: result for result in results}
+    reference = by_env.get(baseline)
+    rows = []
+    for result in results:
+        if reference is None or result.env == baseline or not result.ok:
+            continue
+        for task in result.tasks:
+            mine, theirs = per_step_times(result, task), per_step_times(reference, task)
+            if not mine or not theirs:
+                continue
+            verdict = SLOWER if min(mine) > factor * max(theirs) else FASTER if max(mine) * factor < min(theirs) else ""
+            rows.append({
+                "env": result.env, "task": task,
+                "steps": result["timings"]["steps"][task], "baseline_steps": reference["timings"]["steps"][task],
+                "seconds_per_step": min(mine), "baseline_seconds_per_step": min(theirs),
+                "ratio": min(mine) / min(theirs), "verdict": verdict,
+            })
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def changes(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`speed_table` that are slower or faster, slowest first."""
+    return table[table["verdict"] != ""].sort_values("ratio", ascending=False)

@@ -1,0 +1,65 @@
+"""Slowdowns: per-step times against the baseline's, the noise-aware rule, and where they show and fail."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_result
+from test_attribute import TOL
+
+from keras_drift import pipeline, speed
+from keras_drift.errors import ExitCode
+from keras_drift.report import summary_line
+from keras_drift.results import Result
+from keras_drift.verdicts import validate_verdicts
+
+
+def timed(env: str, runs: dict[str, list[float]], steps: dict[str, int]) -> Result:
+    """A result whose tasks ran ``runs[task]`` seconds each (first run, then repeats) over ``steps[task]`` steps."""
+    result = make_result(env, {f"{task}.w": 0.5 for task in runs})
+    result["tasks"] = {task: {"family": task.split(".")[0], "status": "ok", "runs": len(seconds)} for task, seconds in runs.items()}
+    result["timings"] = {"tasks_s": {f"{task}#{index}": value for task, seconds in runs.items() for index, value in enumerate(seconds)},
+                         "steps": steps}
+    return result
+
+
+def test_per_step_times_divide_each_run_by_the_steps_it_took():
+    result = timed("a", {"linear.defaults": [2.0, 2.2], "activation.functions": [0.01]}, {"linear.defaults": 1000, "activation.functions": 0})
+    assert speed.per_step_times(result, "linear.defaults") == pytest.approx([0.002, 0.0022])
+    assert speed.per_step_times(result, "activation.functions") == []  # trains nothing: left out
+    result["tasks"]["linear.defaults"]["status"] = "failed"
+    assert speed.per_step_times(result, "linear.defaults") == []
+
+
+def test_slower_only_when_the_fastest_run_is_beyond_the_factor_of_the_slowest_baseline_run():
+    base = timed("base", {"linear.defaults": [2.0, 2.1], "classifier.defaults": [5.0]}, {"linear.defaults": 1000, "classifier.defaults": 1000})
+    # linear: fastest 5.0 ms per step against the baseline's slowest 2.1: 5.0 > 2 * 2.1, slower, ratio 5.0 / 2.0
+    # classifier: 10 times fewer steps (a changed fit() default) at the same per-step time: the same
+    other = timed("other", {"linear.defaults": [5.0, 6.0], "classifier.defaults": [0.5]}, {"linear.defaults": 1000, "classifier.defaults": 100})
+    table = speed.speed_table([base, other], "base").set_index("task")
+    assert table.loc["linear.defaults", "verdict"] == "slower"
+    assert table.loc["linear.defaults", "ratio"] == pytest.approx(2.5)
+    assert table.loc["linear.defaults", "seconds_per_step"] == pytest.approx(0.005)
+    assert table.loc["classifier.defaults", "verdict"] == "" and table.loc["classifier.defaults", "ratio"] == pytest.approx(1.0)
+    # runs of 4.1 and 6 ms: the ratio of the fastest runs is 2.05, but 4.1 <= 2 * 2.1, so the noise says not slower
+    noisy = timed("other", {"linear.defaults": [4.1, 6.0]}, {"linear.defaults": 1000})
+    assert speed.speed_table([base, noisy], "base")["verdict"].tolist() == [""]
+    # the mirror: the slowest run here, 0.9 ms, times 2 is under the fastest there, 2.0 ms
+    quick = timed("other", {"linear.defaults": [0.8, 0.9]}, {"linear.defaults": 1000})
+    assert speed.speed_table([base, quick], "base")["verdict"].tolist() == ["faster"]
+    assert speed.speed_table([base, other], "base", factor=3.0).set_index("task").loc["linear.defaults", "verdict"] == ""
+
+
+def test_a_slowdown_is_reported_and_fails_only_when_asked(tmp_path):
+    base = timed("base", {"linear.defaults": [2.0]}, {"linear.defaults": 1000})
+    other = timed("other", {"linear.defaults": [9.0]}, {"linear.defaults": 1000})
+    judged = pipeline.judge([base, other], "base", TOL)
+    assert pipeline.exit_code(judged, [base, other]) == ExitCode.OK
+    assert pipeline.exit_code(judged, [base, other], fail_on=("slowdown",)) == ExitCode.DRIFT
+    assert summary_line([base, other], judged.verdicts, "base", judged.behaviours, judged.speed).endswith(
+        "; 1 task slower in 1 environment")
+    document = pipeline.verdicts_document(judged, [base, other], "base", "run", fail_on=("slowdown",))
+    validate_verdicts(document, tmp_path / "verdicts.json")
+    assert document["speed"]["factor"] == 2.0
+    [row] = document["speed"]["tasks"]
+    assert (row["env"], row["task"], row["verdict"], row["steps"]) == ("other", "linear.defaults", "slower", 1000)
+    assert row["ratio"] == pytest.approx(4.5) and document["exit_code"] == 1
