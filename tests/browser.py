@@ -59,3 +59,37 @@ def open_report(report: Path, screenshot_name: str) -> PageCheck:
         page.screenshot(path=str(SCREENSHOTS / f"{screenshot_name}-narrow.png"))
         browser.close()
     return check
+
+
+# A4 at 96 px per inch less Chromium's default 1 cm margins: the width a printed page lays out in.
+A4_PRINT_WIDTH_PX = 718
+
+
+@dataclass
+class PrintCheck:
+    """What printing the report gives: the text of each PDF page, and the elements wider than the page."""
+
+    page_texts: list[str] = field(default_factory=list)
+    clipped: list[str] = field(default_factory=list)
+
+
+def print_report(report: Path) -> PrintCheck:
+    """Print ``report`` to PDF with headless Chromium (A4), read the pages back, and list what would be
+    cut at the page's right edge in the print layout (tables, figures, preformatted text)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": A4_PRINT_WIDTH_PX, "height": 1000})
+        page.goto(report.resolve().as_uri())
+        page.wait_for_load_state("load")
+        page.emulate_media(media="print")
+        clipped = page.evaluate("""() => [...document.querySelectorAll('table, figure, pre, svg, ul, p')]
+            .filter(element => element.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(element => element.tagName + ': ' + element.innerText.slice(0, 60))""")
+        pdf = page.pdf(format="A4", print_background=True)
+        browser.close()
+    pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
+    return PrintCheck(page_texts=[pdf_page.extract_text() for pdf_page in pages], clipped=clipped)

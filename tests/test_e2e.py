@@ -173,7 +173,7 @@ def test_report_command_rerenders_without_touching_environments(drift_run):
 
 
 def test_real_report_in_headless_chromium(drift_run):
-    from browser import open_report
+    from browser import open_report, print_report
 
     work, completed = drift_run
     check = open_report(work / "reports" / "latest" / "report.html", "e2e-report")
@@ -182,6 +182,15 @@ def test_real_report_in_headless_chromium(drift_run):
     assert all(name in check.text for name in (*ENVS, "broken"))
     assert len(check.svg_sizes) >= 4 and all(w > 300 and h > 100 for w, h in check.svg_sizes)
     assert not check.overflows_narrow
+    # "Why they drift": one line per (environment, cause) of the drifts the shipped entries do not accept
+    verdicts = json.loads((work / "reports" / "latest" / "verdicts.json").read_text())
+    expected = {(env, row["cause"], row["proof"], row["evidence"]) for env, section in verdicts["environments"].items()
+                for row in section["metrics"].values() if row["verdict"] == "drift"}
+    why = check.text.split("Why they drift")[1].split("Accepted drifts")[0]
+    assert len([line for line in why.splitlines() if line.strip()]) == len(expected)
+    # printed to PDF (A4): no table wider than the page, no blank page
+    printed = print_report(work / "reports" / "latest" / "report.html")
+    assert printed.clipped == [] and all(text.strip() for text in printed.page_texts)
 
 
 def test_parallel_run_gives_the_same_results_as_sequential(drift_run):

@@ -67,3 +67,30 @@ def test_families_are_summarised_drifting_first_and_coverage_names_skips():
     ]
     assert coverage_lines([cand])[0] == ("cand: 2 tasks ran (activation, optimizer); 1 skipped "
                                          "(recurrent.defaults: recurrent weights of Keras 1.2.0 are laid out per gate; not converted)")
+
+
+def test_keys_only_some_environments_have_fold_into_one_line_per_owner_and_environments():
+    from keras_drift.attribute import differing
+    from keras_drift.report import ABSENT, fold_one_sided
+
+    table = differing({
+        "tf-2.15": {"optimizer.Adam.epsilon": 1e-7, "optimizer.Adam.amsgrad": False, "fit.epochs": 1},
+        "keras-jax": {"optimizer.Adam.epsilon": 1e-7, "optimizer.Adam.amsgrad": False, "fit.epochs": 10,
+                      "optimizer.Adam.use_ema": False, "optimizer.Adam.ema_momentum": 0.99, "optimizer.SGD.use_ema": False},
+    }, absent=ABSENT)
+    section = fold_one_sided(table, by_owner=True)
+    assert list(section.changed.index) == ["fit.epochs"]  # changed values stay a table
+    assert section.one_sided == ["optimizer.Adam: only in keras-jax: ema_momentum, use_ema", "optimizer.SGD: only in keras-jax: use_ema"]
+    assert fold_one_sided(table, by_owner=False).one_sided == [
+        "only in keras-jax: optimizer.Adam.ema_momentum, optimizer.Adam.use_ema, optimizer.SGD.use_ema"]
+
+
+def test_a_single_point_series_is_a_table_not_a_plot(tmp_path):
+    results = _results()[:2]
+    for result, loss in zip(results, (0.5, 0.25), strict=True):
+        result["series"] = {"classifier.defaults": {"epoch": [0], "loss": [loss], "val_loss": [loss * 2]}}
+    verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
+    html = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html").read_text()
+    trajectories = html.split("<h2>Trajectories</h2>")[1].split("<h2>")[0]
+    assert "<svg" not in trajectories and "classifier.defaults (a single point)" in trajectories
+    assert "<td>0.25</td>" in trajectories and "<td>0.5</td>" in trajectories and "<td>1</td>" in trajectories

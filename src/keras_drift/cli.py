@@ -128,9 +128,10 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir),
                             args.slowdown)
     print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours, judged.speed)))
-    for row in report.drifting_rows(judged.verdicts):
-        before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
-        print(printable(f"  {row['env']}: {row['metric']} {before} -> {after} ({row['cause']}, {row['proof']}: {row['evidence']})"))
+    for cause in report.cause_summary(judged.verdicts):  # one line per environment and cause, its metrics below
+        print(printable(f"  {cause['env']}: {cause['cause']} ({cause['proof']}), {cause['count']} metric(s): {cause['evidence']}"))
+        for row in cause["rows"]:
+            print(printable(f"    {row['metric']} {report.format_value(row['baseline_value'])} -> {report.format_value(row['value'])}"))
     present = {normalize_name(result.env) for result in loaded}
     incomplete = [f"  {name}: missing: no result in {run_dir}" for name in expected if normalize_name(name) not in present]
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]

@@ -12,6 +12,7 @@ import math
 import platform
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,6 @@ def render(
     html = environment.get_template("report.html.j2").render(
         summary=summary_line(results, verdicts, baseline, behaviours, speed),
         speed=speed_rows(speed),
-        drifting=drifting_rows(verdicts),
         families=family_sections(verdicts, [r.env for r in results], baseline),
         coverage=coverage_lines(results),
         plots=trajectory_plots(results),
@@ -208,7 +208,8 @@ def matrix_html(verdicts: pd.DataFrame, environments: Sequence[str], baseline: s
 
 
 def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
-    """One inline SVG per probe series: every environment's curve on shared axes."""
+    """One inline SVG per probe series: every environment's curve on shared axes; a series of a single point
+    (a one-epoch history) is a small table instead (``table``), as a plot of single dots says nothing."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -223,7 +224,9 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
             "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
         }
         layout = _plot_layout(results, name)
-        if layout is not None:
+        if layout is not None and all(len(result.series[name][layout[0]]) <= 1 for result in results if result.series.get(name)):
+            plots.append({"name": name, "table": _point_table(results, name, *layout)})
+        elif layout is not None:
             with matplotlib.rc_context(settings):
                 plots.append({"name": name, "svg": _plot(plt, results, name, *layout)})
     return plots
@@ -268,6 +271,13 @@ def _plot(plt: Any, results: Sequence[Result], name: str, x_key: str, columns: l
     return svg
 
 
+def _point_table(results: Sequence[Result], name: str, x_key: str, columns: list[str]) -> str:
+    """A single-point series as a table: one row per environment, its x and its values."""
+    rows = {result.env: {key: values[0] for key, values in result.series[name].items() if key in (x_key, *columns) and values}
+            for result in results if result.series.get(name)}
+    return pd.DataFrame.from_dict(rows, orient="index").to_html(escape=True, border=0, float_format=lambda value: f"{value:.7g}")
+
+
 def _numbers(values: list[Any]) -> bool:
     return all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
 
@@ -286,30 +296,63 @@ def history_rows(verdicts: pd.DataFrame, past: History) -> list[dict[str, Any]]:
     return rows
 
 
-def diff_tables(results: Sequence[Result]) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class DiffSection:
+    """One "... that differ" section: the keys every environment has with different values (a table), and
+    the keys only some have, folded into one line per owner (``optimizer.Adam``) and set of environments."""
+
+    changed: pd.DataFrame
+    one_sided: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return self.changed.empty and not self.one_sided
+
+
+ABSENT = "—"  # a key an environment does not have, in the "... that differ" tables
+
+
+def diff_tables(results: Sequence[Result]) -> dict[str, DiffSection]:
     """What differs between the environments that ran: defaults, API behaviour, packages, flags."""
     ran = [r for r in results if r.ok]
 
-    def section(getter: Callable[[Result], dict[str, Any]]) -> pd.DataFrame:
-        return differing({r.env: getter(r) for r in ran})
+    def section(getter: Callable[[Result], dict[str, Any]], by_owner: bool) -> DiffSection:
+        return fold_one_sided(differing({r.env: getter(r) for r in ran}, absent=ABSENT), by_owner)
 
     return {
-        "Resolved defaults that differ": section(lambda r: r.defaults),
-        "API behaviour that differs": section(lambda r: r.api),
-        "Installed packages that differ": section(lambda r: r.distributions),
-        "Environment flags that differ": section(lambda r: r.env_vars),
+        "Resolved defaults that differ": section(lambda r: r.defaults, by_owner=True),
+        "API behaviour that differs": section(lambda r: r.api, by_owner=False),
+        "Installed packages that differ": section(lambda r: r.distributions, by_owner=False),
+        "Environment flags that differ": section(lambda r: r.env_vars, by_owner=False),
     }
 
 
+def fold_one_sided(table: pd.DataFrame, by_owner: bool) -> DiffSection:
+    """Split a :func:`differing` table: rows every environment has stay a table; rows some lack become lines
+    such as ``optimizer.Adam: only in keras-3.15-jax, keras-3.15-torch: ema_momentum, use_ema`` (``by_owner``:
+    grouped by the key's owner, all but its last dotted part)."""
+    if table.empty:
+        return DiffSection(table, [])
+    partial = (table == ABSENT).any(axis=1)
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for key, row in table[partial].iterrows():
+        owner, _, name = str(key).rpartition(".") if by_owner else ("", "", str(key))
+        having = tuple(str(env) for env, value in row.items() if value != ABSENT)
+        groups.setdefault((owner, having), []).append(name)
+    lines = [f"{owner + ': ' if owner else ''}only in {', '.join(having)}: {', '.join(names)}"
+             for (owner, having), names in sorted(groups.items())]
+    return DiffSection(table[~partial], lines)
+
+
 def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
-    """One line per environment, cause, proof and distinct evidence, with the metrics it explains; proven
-    causes first."""
+    """One line per environment, cause, proof and distinct evidence, with the metrics it explains (``rows``:
+    their verdict rows, largest change first); proven causes first."""
     drifting = verdicts[verdicts["verdict"] == Verdict.DRIFT]
-    rows = []
+    lines = []
     for (env, cause, proof, evidence), group in drifting.groupby(["env", "cause", "proof", "evidence"], sort=True):
-        rows.append({"env": env, "cause": cause, "proof": proof, "count": len(group), "metrics": list(group["metric"]),
-                     "evidence": evidence})
-    return sorted(rows, key=lambda row: row["proof"] != "proven")
+        lines.append({"env": env, "cause": cause, "proof": proof, "count": len(group), "metrics": list(group["metric"]),
+                      "evidence": evidence, "rows": drifting_rows(group)})
+    return sorted(lines, key=lambda line: line["proof"] != "proven")
 
 
 def accepted_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
