@@ -7,6 +7,7 @@ whose requirement does not exist, checked from every side: result files, verdict
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -150,7 +151,8 @@ def test_report_shows_every_environment_side_by_side(drift_run):
     work, completed = drift_run
     html = (work / "reports" / "latest" / "report.html").read_text()
     summary = completed.stdout.splitlines()[0]
-    assert summary.endswith(f"against {ENVS[0]}; 1 environment failed")
+    # (the backends may also differ in speed per step: that clause comes before the failure)
+    assert re.fullmatch(rf".* against {ENVS[0]}(; \d+ tasks? (slower|faster) in \d+ environments?)*; 1 environment failed", summary)
     assert summary in html
     for name in (*ENVS, "broken"):
         assert name in html
@@ -278,6 +280,7 @@ def test_a_second_run_reuses_cached_results_until_a_lock_changes(drift_run):
         for environment in document["environments"].values():
             # the cached results also carry the repeats their first run made where they drifted from TensorFlow
             environment.pop("cached_from"), environment.pop("repeated_tasks")
+        document.pop("speed")  # times per step: measured afresh by the fresh probe, never bitwise equal
     assert cached_verdicts == fresh_verdicts
 
 

@@ -26,6 +26,8 @@ def test_per_step_times_divide_each_run_by_the_steps_it_took():
     result = timed("a", {"linear.defaults": [2.0, 2.2], "activation.functions": [0.01]}, {"linear.defaults": 1000, "activation.functions": 0})
     assert speed.per_step_times(result, "linear.defaults") == pytest.approx([0.002, 0.0022])
     assert speed.per_step_times(result, "activation.functions") == []  # trains nothing: left out
+    few = timed("a", {"batchnorm.train_step": [0.4]}, {"batchnorm.train_step": speed.MIN_STEPS - 1})
+    assert speed.per_step_times(few, "batchnorm.train_step") == []  # mostly its first step's tracing: left out
     result["tasks"]["linear.defaults"]["status"] = "failed"
     assert speed.per_step_times(result, "linear.defaults") == []
 

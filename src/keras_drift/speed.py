@@ -4,8 +4,9 @@ The probe times every run of a task and counts its training steps (``train_on_ba
 batches), so a task compares per step even where ``fit()``'s defaults run a different number of steps.
 The comparison is noise-aware with the runs each side has (the first run, and the repeats of a drifting
 or non-deterministic task): a task is ``slower`` only when its *fastest* run per step is more than
-``factor`` times the baseline's *slowest*, and ``faster`` in the mirror case. Tasks that train nothing
-(activations, losses) are left out: they take milliseconds, and their time is mostly noise.
+``factor`` times the baseline's *slowest*, and ``faster`` in the mirror case. Tasks of fewer than
+``MIN_STEPS`` steps on either side are left out: their time is mostly the first step's tracing and
+compilation (or, for tasks that train nothing, milliseconds of noise), not the cost of a step.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ import pandas as pd
 from keras_drift.results import Result
 
 DEFAULT_FACTOR = 2.0
+MIN_STEPS = 20
 SLOWER, FASTER = "slower", "faster"
 COLUMNS = ("env", "task", "steps", "baseline_steps", "seconds_per_step", "baseline_seconds_per_step", "ratio", "verdict")
 
 
 def per_step_times(result: Result, task: str) -> list[float]:
-    """Seconds per training step of each run of ``task`` (empty when it trained nothing or failed)."""
+    """Seconds per training step of each run of ``task`` (empty when it took fewer than ``MIN_STEPS``
+    steps or failed)."""
     steps = result.get("timings", {}).get("steps", {}).get(task, 0)
-    if not steps or result.tasks.get(task, {}).get("status") != "ok":
+    if steps < MIN_STEPS or result.tasks.get(task, {}).get("status") != "ok":
         return []
     runs = result.get("timings", {}).get("tasks_s", {})
     return [seconds / steps for key, seconds in runs.items() if key.rsplit("#", 1)[0] == task]
@@ -50,7 +53,7 @@ def speed_table(results: Sequence[Result], baseline: str, factor: float = DEFAUL
                 "seconds_per_step": min(mine), "baseline_seconds_per_step": min(theirs),
                 "ratio": min(mine) / min(theirs), "verdict": verdict,
             })
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["env", "task"], ignore_index=True)
 
 
 def changes(table: pd.DataFrame) -> pd.DataFrame:
