@@ -113,10 +113,13 @@ def test_verdicts_separate_random_streams_from_shared_weights(drift_run):
     for metric in ("linear.defaults.w", "linear.defaults.b", "linear.defaults.loss"):
         assert (jax[metric]["cause"], jax[metric]["proof"]) == ("random_stream", "proven"), jax[metric]
         assert jax[metric]["evidence"] == (f"re-running linear.defaults in {ENVS[1]} with the baseline's initial weights "
-                                           "brings linear.defaults.* within tolerance")
+                                           "brings linear.defaults.* within tolerance; the reverse, the baseline with the "
+                                           "candidate's initial weights, reproduces the drift")
     [linear] = [e for e in verdicts["experiments"] if (e["env"], e["task"]) == (ENVS[1], "linear.defaults")]
     assert linear["status"] == "proven" and linear["accounts_for"] == ["initial_weights"]
     assert linear["interventions"][0]["within"] and linear["interventions"][0]["applied"]
+    # and in reverse: TensorFlow from JAX's initial weights lands on JAX's numbers
+    assert linear["reverse"]["applied"] and linear["reverse"]["within"] and linear["reverse"]["redone"] == ["initial_weights"]
     # classifier.defaults also shuffles in fit(): replaying the initial weights alone is not enough, and it says so
     [classifier] = [e for e in verdicts["experiments"] if (e["env"], e["task"]) == (ENVS[1], "classifier.defaults")]
     assert classifier["status"] == "ruled_out" and jax["classifier.defaults.val_loss"]["proof"] == "suspected"

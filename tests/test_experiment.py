@@ -3,6 +3,7 @@ alone or with others, brings a drifting task back within tolerance, and what the
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,9 +27,10 @@ def candidate(**defaults: Any) -> dict:
     return other
 
 
-def simulated_probe(needed: set[str], calls: list[list[str]] | None = None):
+def simulated_probe(needed: set[str], calls: list[list[str]] | None = None, reverse_reproduces: bool = True):
     """A probe whose classifier.defaults.loss returns to the baseline's exactly when every override in
-    ``needed`` is applied; every trial's id is recorded in ``calls``, one list per probe process."""
+    ``needed`` is applied; in the baseline ("base"), the reverse: it moves to the candidate's 0.70 when they
+    are applied (and ``reverse_reproduces``). Every trial's id is recorded in ``calls``, one list per probe process."""
 
     def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         if calls is not None:
@@ -37,8 +39,12 @@ def simulated_probe(needed: set[str], calls: list[list[str]] | None = None):
         for trial in trials:
             applied = sorted(trial["overrides"])
             fixed = needed <= set(applied)
+            if env == "base":
+                loss = 0.70 if fixed and reverse_reproduces else BASE_LOSS
+            else:
+                loss = BASE_LOSS if fixed else 0.70
             outcomes[trial["id"]] = {"task": trial["task"], "applied": applied, "error": None,
-                                     "metrics": {"classifier.defaults.loss": BASE_LOSS if fixed else 0.70}}
+                                     "metrics": {"classifier.defaults.loss": loss}}
         return outcomes
 
     return execute
@@ -59,13 +65,25 @@ def test_one_difference_that_alone_brings_the_task_back_is_proven_and_the_others
     calls: list[list[str]] = []
     [proof] = run(base_result(), other, simulated_probe({"fit.epochs"}, calls))
     assert (proof.env, proof.task, proof.status, proof.accounts_for) == ("other", "classifier.defaults", "proven", ("fit.epochs",))
-    # one probe process: each difference alone, then both together
+    # one probe process: each difference alone, then both together; then one in the baseline, in reverse
     assert calls == [["classifier.defaults|fit.epochs", "classifier.defaults|optimizer.Adam.epsilon",
-                      "classifier.defaults|fit.epochs+optimizer.Adam.epsilon"]]
+                      "classifier.defaults|fit.epochs+optimizer.Adam.epsilon"], ["other|classifier.defaults|fit.epochs"]]
+    assert proof.reverse is not None and proof.reverse.within and proof.reverse.undone == ("fit.epochs",)
     cause, proof_status, evidence = causes(base_result(), other, [proof])["classifier.defaults.loss"]
     assert (cause, proof_status) == ("defaults", "proven")
     assert evidence == ("re-running classifier.defaults in other with fit.epochs=1 brings classifier.defaults.* within tolerance; "
-                        "optimizer.Adam.epsilon=1e-07 alone does not")
+                        "optimizer.Adam.epsilon=1e-07 alone does not; the reverse, the baseline with fit.epochs=10, reproduces the drift")
+
+
+def test_a_reverse_that_does_not_reproduce_the_drift_is_said_and_kept(tmp_path):
+    other = candidate(**{"fit.epochs": 10})
+    [proof] = run(base_result(), other, simulated_probe({"fit.epochs"}, reverse_reproduces=False))
+    assert proof.status == "proven" and proof.reverse is not None and not proof.reverse.within
+    assert proof.sentence().endswith("; the reverse, the baseline with fit.epochs=10, does not reproduce the drift")
+    # 0.7433 against the candidate's 0.70: the relative difference that remains, computed by hand
+    assert proof.reverse.max_rel_diff == pytest.approx((0.7433 - 0.70) / 0.70)
+    proofs.save(tmp_path, [proof])
+    assert proofs.load(tmp_path) == [proof]
 
 
 def test_when_only_a_combination_does_the_smallest_one_is_named():
@@ -76,7 +94,8 @@ def test_when_only_a_combination_does_the_smallest_one_is_named():
     calls: list[list[str]] = []
     [proof] = run(base, other, simulated_probe({"fit.epochs", "optimizer.Adam.learning_rate"}, calls))
     assert proof.status == "proven" and proof.accounts_for == ("fit.epochs", "optimizer.Adam.learning_rate")
-    assert len(calls) == 2 and len(calls[0]) == 4 and len(calls[1]) == 3  # singles + all, then the pairs
+    assert len(calls) == 3 and len(calls[0]) == 4 and len(calls[1]) == 3  # singles + all, then the pairs, then the reverse
+    assert calls[2] == ["other|classifier.defaults|fit.epochs+optimizer.Adam.learning_rate"]
     assert "alone does not" in proof.sentence() and proof.cause == "defaults"
 
 
@@ -112,7 +131,7 @@ def test_the_baselines_initial_weights_are_replayed_and_prove_a_random_stream():
 
 
 def test_a_spent_budget_leaves_the_cause_suspected_and_says_why():
-    ticks = iter([0.0, 100.0])
+    ticks = itertools.chain([0.0], itertools.repeat(100.0))
     other = candidate(**{"fit.epochs": 10})
     [proof] = run(base_result(), other, simulated_probe({"fit.epochs"}), budget_s=50, clock=lambda: next(ticks))
     assert proof.status == "not_tried" and "budget (50 s)" in proof.why and proof.trials == ()
@@ -171,4 +190,4 @@ def test_a_parameter_only_the_baseline_has_is_not_tried():
     other = candidate(**{"fit.epochs": 10})
     calls: list[list[str]] = []
     [proof] = run(base, other, simulated_probe({"fit.epochs"}, calls))
-    assert calls == [["classifier.defaults|fit.epochs"]] and proof.accounts_for == ("fit.epochs",)
+    assert calls == [["classifier.defaults|fit.epochs"], ["other|classifier.defaults|fit.epochs"]] and proof.accounts_for == ("fit.epochs",)

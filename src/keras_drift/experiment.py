@@ -16,7 +16,7 @@ import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -68,6 +68,8 @@ def explain(
                 case.proof = _proof(case, "not_tried", why=f"not proven: the explain budget ({budget_s:g} s) was spent first")
             break
         _round(pending, size, by_env, base, tolerances, execute, jobs)
+    if clock() < deadline:
+        _confirm_in_reverse(cases, by_env, base, tolerances, execute)
     return [case.proof for case in cases if case.proof is not None]
 
 
@@ -115,6 +117,32 @@ def _round(
         _settle(case, size)
 
 
+def _confirm_in_reverse(
+    cases: Sequence[_Case], by_env: Mapping[str, Result], base: Result, tolerances: Sequence[compare.Tolerance], execute: Execute
+) -> None:
+    """The other direction, for each proven case: re-run the task in the baseline with the candidate's
+    values of what accounts for the drift (one probe process for all of them) and record whether the
+    baseline then lands on the candidate's numbers (``Proof.reverse``)."""
+    planned = []
+    for case in cases:
+        proof = case.proof
+        if proof is None or proof.status != "proven":
+            continue
+        result, by_key = by_env[case.env], {difference.key: difference for difference in case.differences}
+        overrides = {key: result.initial_arrays(case.task) if key == INITIAL_WEIGHTS else by_key[key].candidate
+                     for key in proof.accounts_for}
+        if all(value is not None or key != INITIAL_WEIGHTS for key, value in overrides.items()):
+            planned.append((case, proof, f"{case.env}|{_trial_id(case.task, proof.accounts_for)}", overrides))
+    if not planned:
+        return
+    outcomes = execute(base.env, [{"id": trial_id, "task": case.task, "overrides": overrides}
+                                  for case, _, trial_id, overrides in planned])
+    for case, proof, trial_id, _ in planned:
+        outcome = outcomes.get(trial_id, {"error": "no outcome"})
+        reverse = _trial(case, proof.accounts_for, outcome, by_env[case.env], base, tolerances, aim=by_env[case.env])
+        case.proof = replace(proof, reverse=reverse)
+
+
 def _settle(case: _Case, size: int) -> None:
     """Decide ``case`` when this round can: the first subset that fixes it (the smallest, sizes grow),
     ruled out when all together do not, or nothing is left to try."""
@@ -131,16 +159,18 @@ def _settle(case: _Case, size: int) -> None:
 
 
 def _trial(case: _Case, subset: tuple[str, ...], outcome: Mapping[str, Any], result: Result, base: Result,
-           tolerances: Sequence[compare.Tolerance]) -> Trial:
+           tolerances: Sequence[compare.Tolerance], aim: Result | None = None) -> Trial:
     """What one re-run showed: whether it ran, whether the task reached every override (one it never
-    reached changed nothing), whether every drifting metric is back within tolerance of the baseline, and
-    the largest relative difference that remains."""
+    reached changed nothing), whether every drifting metric is within tolerance of ``aim``'s (default: the
+    baseline's; the candidate's for a re-run of the baseline in reverse), and the largest relative
+    difference that remains."""
+    aim = aim or base
     error = outcome.get("error")
     applied = set(subset) <= set(outcome.get("applied", ()))
     metrics = outcome.get("metrics", {})
     within, largest = not error, None
     for metric in case.metrics:
-        value, reference = metrics.get(metric), base.metrics.get(metric)
+        value, reference = metrics.get(metric), aim.metrics.get(metric)
         floor = compare.noise_floor(result, metric) + compare.noise_floor(base, metric)
         verdict, _, relative = compare.judge(value, reference, compare.tolerance_for(metric, tolerances), floor)
         within = within and verdict != Verdict.DRIFT and metric in metrics

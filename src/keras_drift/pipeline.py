@@ -155,7 +155,10 @@ def verdicts_document(
             {"env": proof.env, "task": proof.task, "status": proof.status, "accounts_for": list(proof.accounts_for),
              "metrics": list(proof.metrics), "why": proof.why, "sentence": proof.sentence(),
              "interventions": [{"undone": list(trial.undone), "applied": trial.applied, "error": trial.error,
-                                "within": trial.within, "max_rel_diff": encode_scalar(trial.max_rel_diff)} for trial in proof.trials]}
+                                "within": trial.within, "max_rel_diff": encode_scalar(trial.max_rel_diff)} for trial in proof.trials],
+             "reverse": None if proof.reverse is None else {
+                 "redone": list(proof.reverse.undone), "applied": proof.reverse.applied, "error": proof.reverse.error,
+                 "within": proof.reverse.within, "max_rel_diff": encode_scalar(proof.reverse.max_rel_diff)}}
             for proof in experiments
         ],
         "new_since_last_run": [

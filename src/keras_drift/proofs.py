@@ -40,6 +40,12 @@ class Difference:
             return "the baseline's initial weights"
         return f"{self.key}={_show(self.baseline)}"
 
+    def reversed(self) -> str:
+        """The reverse intervention (in the baseline) in words, e.g. ``fit.epochs=10``."""
+        if self.key == INITIAL_WEIGHTS:
+            return "the candidate's initial weights"
+        return f"{self.key}={_show(self.candidate)}"
+
 
 @dataclass(frozen=True)
 class Trial:
@@ -73,6 +79,9 @@ class Proof:
     trials: tuple[Trial, ...] = ()
     why: str = ""
     metrics: tuple[str, ...] = ()
+    # The confirmation in the other direction: the baseline re-run with the candidate's values of
+    # ``accounts_for``; ``within`` when it lands on the candidate's numbers. None: not tried.
+    reverse: Trial | None = None
 
     @property
     def cause(self) -> Cause | None:
@@ -97,6 +106,10 @@ class Proof:
             failed = [trial for trial in self.trials if len(trial.undone) == 1 and trial.applied and not trial.within]
             if failed:
                 sentence += "; " + "; ".join(f"{by_key[trial.undone[0]].undone()} alone does not" for trial in failed)
+            if self.reverse is not None and self.reverse.applied and not self.reverse.error:
+                redone = ", ".join(by_key[key].reversed() for key in self.accounts_for)
+                outcome = "reproduces the drift" if self.reverse.within else "does not reproduce the drift"
+                sentence += f"; the reverse, the baseline with {redone}, {outcome}"
             return sentence
         if self.status == "ruled_out":
             tried = ", ".join(by_key[key].undone() for key in by_key)
@@ -142,10 +155,15 @@ def _proof(entry: dict[str, Any]) -> Proof:
         status=str(entry["status"]),
         accounts_for=tuple(entry["accounts_for"]),
         differences=tuple(Difference(**difference) for difference in entry["differences"]),
-        trials=tuple(Trial(**{**trial, "undone": tuple(trial["undone"])}) for trial in entry["trials"]),
+        trials=tuple(_trial(trial) for trial in entry["trials"]),
         why=str(entry["why"]),
         metrics=tuple(entry["metrics"]),
+        reverse=_trial(entry["reverse"]) if entry.get("reverse") else None,
     )
+
+
+def _trial(entry: dict[str, Any]) -> Trial:
+    return Trial(**{**entry, "undone": tuple(entry["undone"])})
 
 
 def _show(value: Any) -> str:
