@@ -36,10 +36,11 @@ def test_gate_exit_codes(run_dir, capsys, args, code):
     assert main(["gate", str(run_dir), *args]) == code
     out, err = capsys.readouterr()
     if code == 1:
-        # one line per environment and cause, then its metrics
+        # one line per environment and cause, then each finding (proof: evidence) with its metrics
         lines = out.splitlines()
-        assert lines[1].startswith("  proposed: unexplained (unexplained), 1 metric(s): ")
-        assert lines[2] == "    linear.reference.w 0.6 -> 0.55"
+        assert lines[1] == "  proposed: unexplained, 1 metric(s)"
+        assert lines[2].startswith("    unexplained: ")
+        assert lines[3] == "      linear.reference.w 0.6 -> 0.55"
     if code == 3:  # the error names the flag that was wrong
         flag = args[args.index("nope") - 1]
         assert err.startswith(f"keras-drift: error: {flag}: 'nope' is not among the results in ")

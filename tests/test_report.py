@@ -94,3 +94,24 @@ def test_a_single_point_series_is_a_table_not_a_plot(tmp_path):
     trajectories = html.split("<h2>Trajectories</h2>")[1].split("<h2>")[0]
     assert "<svg" not in trajectories and "classifier.defaults (a single point)" in trajectories
     assert "<td>0.25</td>" in trajectories and "<td>0.5</td>" in trajectories and "<td>1</td>" in trajectories
+
+
+def test_why_they_drift_has_one_line_per_environment_and_cause_with_each_finding_once():
+    import pandas as pd
+
+    from keras_drift.report import cause_summary
+
+    rows = [("jax", "linear.defaults.w", "random_stream", "proven", "replayed weights", 0.5),
+            ("jax", "linear.defaults.b", "random_stream", "proven", "replayed weights", 0.1),
+            ("jax", "classifier.defaults.loss", "random_stream", "suspected", "the twin agrees", 0.2),
+            ("jax", "nadam.w", "numerics", "suspected", "same inputs", 0.01),
+            ("torch", "linear.defaults.w", "random_stream", "proven", "replayed weights", 0.3)]
+    verdicts = pd.DataFrame([{"env": env, "metric": metric, "cause": cause, "proof": proof, "evidence": evidence, "verdict": "drift",
+                              "value": 1.0 + rel, "baseline_value": 1.0, "abs_diff": rel, "rel_diff": rel}
+                             for env, metric, cause, proof, evidence, rel in rows])
+    lines = cause_summary(verdicts)
+    assert [(line["env"], line["cause"], line["proof"], line["count"]) for line in lines] == [
+        ("jax", "random_stream", "proven", 3), ("torch", "random_stream", "proven", 1), ("jax", "numerics", "suspected", 1)]
+    findings = lines[0]["findings"]
+    assert [(finding["proof"], finding["evidence"]) for finding in findings] == [("proven", "replayed weights"), ("suspected", "the twin agrees")]
+    assert [row["metric"] for row in findings[0]["rows"]] == ["linear.defaults.w", "linear.defaults.b"]  # largest change first

@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import fnmatch
 import json
+import math
 import os
 import shlex
 import sys
@@ -128,10 +129,13 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     judged = pipeline.judge(loaded, baseline, _tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir),
                             args.slowdown)
     print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours, judged.speed)))
-    for cause in report.cause_summary(judged.verdicts):  # one line per environment and cause, its metrics below
-        print(printable(f"  {cause['env']}: {cause['cause']} ({cause['proof']}), {cause['count']} metric(s): {cause['evidence']}"))
-        for row in cause["rows"]:
-            print(printable(f"    {row['metric']} {report.format_value(row['baseline_value'])} -> {report.format_value(row['value'])}"))
+    for cause in report.cause_summary(judged.verdicts):  # one line per environment and cause, its findings below
+        print(printable(f"  {cause['env']}: {cause['cause']}, {cause['count']} metric(s)"))
+        for finding in cause["findings"]:
+            print(printable(f"    {finding['proof']}: {finding['evidence']}"))
+            for row in finding["rows"]:
+                before, after = report.format_value(row["baseline_value"]), report.format_value(row["value"])
+                print(printable(f"      {row['metric']} {before} -> {after}"))
     present = {normalize_name(result.env) for result in loaded}
     incomplete = [f"  {name}: missing: no result in {run_dir}" for name in expected if normalize_name(name) not in present]
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
@@ -474,7 +478,7 @@ def _factor(text: str) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 1:
+    if not (value > 1 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a factor above 1, such as 2, got {text!r}")
     return value
 
@@ -491,7 +495,7 @@ def _positive_count(text: str) -> int:
 
 def _positive_seconds(text: str) -> float:
     value = float(text)
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
     return value
 

@@ -345,14 +345,21 @@ def fold_one_sided(table: pd.DataFrame, by_owner: bool) -> DiffSection:
 
 
 def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
-    """One line per environment, cause, proof and distinct evidence, with the metrics it explains (``rows``:
-    their verdict rows, largest change first); proven causes first."""
+    """One line per (environment, cause), with the metrics it covers, its best proof (proven before
+    suspected) and its ``findings``: each distinct (proof, evidence) once, with its metrics and their verdict
+    rows (largest change first). Proven causes first."""
     drifting = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     lines = []
-    for (env, cause, proof, evidence), group in drifting.groupby(["env", "cause", "proof", "evidence"], sort=True):
-        lines.append({"env": env, "cause": cause, "proof": proof, "count": len(group), "metrics": list(group["metric"]),
-                      "evidence": evidence, "rows": drifting_rows(group)})
+    for (env, cause), group in drifting.groupby(["env", "cause"], sort=True):
+        findings = [{"proof": proof, "evidence": evidence, "metrics": list(rows["metric"]), "rows": drifting_rows(rows)}
+                    for (proof, evidence), rows in group.groupby(["proof", "evidence"], sort=True)]
+        findings.sort(key=lambda finding: PROOF_ORDER.index(finding["proof"]) if finding["proof"] in PROOF_ORDER else len(PROOF_ORDER))
+        lines.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]),
+                      "proof": findings[0]["proof"], "findings": findings})
     return sorted(lines, key=lambda line: line["proof"] != "proven")
+
+
+PROOF_ORDER = ("proven", "suspected", "unexplained")
 
 
 def accepted_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
