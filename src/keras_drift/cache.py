@@ -7,6 +7,9 @@ CPU flags, core count). ``drift`` and ``run`` copy a cached result into the new 
 ``cached_from`` the run that probed it, instead of probing again. Only environments installed from a lock
 are reused; those tagged ``latest`` or ``nightly`` resolve fresh each run and never are.
 
+The experiments that proved causes are kept the same way, per pair of result keys (``proofs-<key>.json``),
+so an unchanged pair is not re-run either.
+
 One JSON file per key, written through a rename: two runs storing at once leave one whole entry, and a
 reader never sees half of one. A hit refreshes the entry's time, so pruning keeps what recent runs used.
 """
@@ -23,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from keras_drift import proofs, results
-from keras_drift.compare import Tolerance
 from keras_drift.errors import InputError
 from keras_drift.proofs import Proof
 from keras_drift.results import Result, write_json_atomically
@@ -77,9 +79,10 @@ def cache_key(spec: EnvSpec, probe_record: dict[str, Any], project_root: Path) -
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def proofs_key(candidate: Result, baseline: Result, tolerances: Sequence[Tolerance], budget_s: float) -> str | None:
+def proofs_key(candidate: Result, baseline: Result, tolerances: Sequence[object], budget_s: float) -> str | None:
     """The key of the experiments on ``candidate`` against ``baseline``: both results' keys, the
-    tolerances and the time budget decide them. ``None`` when either result has no key."""
+    tolerances (by their ``repr``; the cache stays upstream of the comparison) and the time budget decide
+    them. ``None`` when either result has no key."""
     keys = [result.get("spec", {}).get("cache_key") for result in (candidate, baseline)]
     if not all(keys):
         return None

@@ -55,7 +55,3 @@ def speed_table(results: Sequence[Result], baseline: str, factor: float = DEFAUL
             })
     return pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["env", "task"], ignore_index=True)
 
-
-def changes(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of :func:`speed_table` that are slower or faster, slowest first."""
-    return table[table["verdict"] != ""].sort_values("ratio", ascending=False)
