@@ -74,7 +74,7 @@ def main(argv=None):
         try:
             result[name] = collect()
         except Exception as exc:  # the task results above are worth keeping without it
-            result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            result["errors"][name] = _error_text(exc)
             traceback.print_exc()
     result["timings"]["total_s"] = time.time() - started
     del result["partial"]
@@ -104,7 +104,7 @@ def run_trials(args):
         except TaskTimeout:
             outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
         except Exception as exc:
-            outcome["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            outcome["error"] = _error_text(exc)
             traceback.print_exc()
         finally:
             outcome["applied"] = overrides.stop()
@@ -132,7 +132,7 @@ def user_tasks(folder, result):
             spec.loader.exec_module(module)
             found.extend(module.TASKS)
         except Exception as exc:
-            result["errors"]["probes/" + name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            result["errors"]["probes/" + name] = _error_text(exc)
             traceback.print_exc()
     return found
 
@@ -148,6 +148,11 @@ def _defaults(keras, result):
 class TaskTimeout(BaseException):
     """A task ran past its budget. A BaseException, so that no ``except Exception`` inside a task or a
     framework swallows it."""
+
+
+def _error_text(exc):
+    """An exception as the result records it: its type and message, without the traceback."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
 def _time_out(signum, frame):
@@ -195,7 +200,7 @@ def _run_task(task, keras, result, timeout_s=0):
         result["errors"][name] = _timeout_message(time.time() - budget_started, tasks.PROGRESS)
         return
     except Exception as exc:  # one broken task must not hide the others
-        result["errors"][name] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        result["errors"][name] = _error_text(exc)
         traceback.print_exc()
         return
     if name not in result["errors"]:

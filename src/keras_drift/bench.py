@@ -74,10 +74,11 @@ def timed_run(
     started = time.monotonic()
     results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
                                       rerun=rerun)
+    tolerances = compare.load_tolerances()
     execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
-    noise.repeat_drifting(results, baseline, compare.load_tolerances(), execute, settings.repeats, out, results_cache, jobs)
+    noise.repeat_drifting(results, baseline, tolerances, execute, settings.repeats, out, results_cache, jobs)
     render_started = time.monotonic()
-    rendered = pipeline.render_run(out, results, baseline, compare.load_tolerances(), history_window=0)
+    rendered = pipeline.render_run(out, results, baseline, tolerances, history_window=0)
     render_s = time.monotonic() - render_started
     return {
         "wall_s": time.monotonic() - started,

@@ -14,7 +14,7 @@ import os
 import shlex
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -341,7 +341,7 @@ def _experiment(
 
 
 def _print_progress(result: results.Result) -> None:
-    detail = f": {result.reason}" if not result.ok else (f" (cached from {result['cached_from']})" if result.get("cached_from") else "")
+    detail = f": {result.reason}" if not result.ok else (f" (cached from {result.cached_from})" if result.cached_from else "")
     wall = result.get("timings", {}).get("wall_s", 0.0)
     print(f"{result.env:<28} {result.status:<8} {wall:6.1f} s{detail}", file=sys.stderr, flush=True)
 
@@ -377,15 +377,9 @@ def _rerun(args: argparse.Namespace, selected: list[EnvSpec]) -> set[str]:
     """The environments ``--rerun`` forces to probe: all of them (no names), the named ones, or none."""
     if args.rerun is None:
         return set()
+    selected_names = [spec.name for spec in selected]
     names = _split(args.rerun)
-    if not names:
-        return {spec.name for spec in selected}
-    chosen = {normalize_name(spec.name): spec.name for spec in selected}
-    unknown = [name for name in names if normalize_name(name) not in chosen]
-    if unknown:
-        known = ", ".join(sorted(chosen.values()))
-        raise InputError(f"--rerun: {', '.join(map(repr, unknown))} not among the selected environments ({known})")
-    return {chosen[normalize_name(name)] for name in names}
+    return {find_environment(selected_names, name, "--rerun", "the selected environments") for name in names} or set(selected_names)
 
 
 def _tolerances(args: argparse.Namespace) -> list[compare.Tolerance]:
@@ -473,31 +467,24 @@ def _fail_on(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def _factor(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not (value > 1 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a factor above 1, such as 2, got {text!r}")
-    return value
+def _number_above(convert: Callable[[str], float], floor: float, what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, finite and above ``floor``; else one line saying it must be ``what``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = math.nan
+        if not (value > floor and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
-    return value
+_positive_seconds = _number_above(float, 0, "a number of seconds above 0")
+_positive_count = _number_above(int, 0, "a whole number of 1 or more")
+_factor = _number_above(float, 1, "a factor above 1, such as 2")
 
 
 def _parser() -> argparse.ArgumentParser:

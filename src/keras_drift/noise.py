@@ -77,18 +77,19 @@ def merge_repeats(result: Result, task: str, outcomes: Sequence[Mapping[str, Any
     """Fold repeat outcomes of ``task`` into ``result``: each metric's noise is the largest spread of a
     repeat from the first run (as the probe records it); a failed repeat is noted and measures nothing."""
     declaration = result.tasks[task]
-    finished = [decode({"metrics": dict(outcome.get("metrics", {}))}).metrics for outcome in outcomes if not outcome.get("error")]
+    succeeded = [outcome for outcome in outcomes if not outcome.get("error")]
     failed = [str(outcome["error"]) for outcome in outcomes if outcome.get("error")]
     if failed:
         declaration["repeat_error"] = failed[0]
-    if not finished:
+    if not succeeded:
         return
     runs = declaration.get("runs", 1)
-    declaration["runs"] = runs + len(finished)
+    declaration["runs"] = runs + len(succeeded)
     timings = result.setdefault("timings", {}).setdefault("tasks_s", {})
-    for index, outcome in enumerate(outcome for outcome in outcomes if not outcome.get("error")):
+    for index, outcome in enumerate(succeeded):
         if isinstance(outcome.get("seconds"), (int, float)):  # the repeat's time counts for speed like the first run's
             timings[f"{task}#{runs + index}"] = float(outcome["seconds"])
+    finished = [decode({"metrics": dict(outcome.get("metrics", {}))}).metrics for outcome in succeeded]
     noise = result.setdefault("noise", {})
     for metric, first in result.metrics.items():
         if result.task_of(metric) == task:

@@ -93,6 +93,13 @@ def render_run(
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
 
+def _trial_document(trial: proofs.Trial, overrides_key: str) -> dict[str, Any]:
+    """One re-run in ``verdicts.json``: what it set (under ``overrides_key``), whether it applied, ran and
+    landed within tolerance, and the largest relative difference left."""
+    return {overrides_key: list(trial.undone), "applied": trial.applied, "error": trial.error, "within": trial.within,
+            "max_rel_diff": encode_scalar(trial.max_rel_diff)}
+
+
 def verdicts_document(
     judged: accepted.Review,
     results: Sequence[Result],
@@ -154,11 +161,8 @@ def verdicts_document(
         "experiments": [
             {"env": proof.env, "task": proof.task, "status": proof.status, "accounts_for": list(proof.accounts_for),
              "metrics": list(proof.metrics), "why": proof.why, "sentence": proof.sentence(),
-             "interventions": [{"undone": list(trial.undone), "applied": trial.applied, "error": trial.error,
-                                "within": trial.within, "max_rel_diff": encode_scalar(trial.max_rel_diff)} for trial in proof.trials],
-             "reverse": None if proof.reverse is None else {
-                 "redone": list(proof.reverse.undone), "applied": proof.reverse.applied, "error": proof.reverse.error,
-                 "within": proof.reverse.within, "max_rel_diff": encode_scalar(proof.reverse.max_rel_diff)}}
+             "interventions": [_trial_document(trial, "undone") for trial in proof.trials],
+             "reverse": None if proof.reverse is None else _trial_document(proof.reverse, "redone")}
             for proof in experiments
         ],
         "new_since_last_run": [

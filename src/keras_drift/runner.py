@@ -136,8 +136,9 @@ def run_environment(
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result; or,
     when ``results_cache`` holds a result of the same key and ``reuse`` allows, copy that one."""
     started = time.monotonic()
-    spec_record = {**_spec_record(spec), **settings.record()}
-    spec_record["cache_key"] = key = cache_key(spec, settings.record(), project_root)
+    probe_record = settings.record()
+    spec_record = {**_spec_record(spec), **probe_record}
+    spec_record["cache_key"] = key = cache_key(spec, probe_record, project_root)
     cached = results_cache.lookup(key) if results_cache is not None and reuse and reusable(spec) else None
     if cached is not None:
         cached["spec"] = spec_record
