@@ -103,6 +103,16 @@ def test_bad_flags_are_one_line_with_exit_code_3(tmp_path, capsys, args, message
     assert message in one_line_error(capsys)
 
 
+def test_an_unknown_rerun_name_is_refused_before_a_run_folder_is_made(write_env, tmp_path, capsys):
+    write_env("current", 'requirements = ["keras==3.15.1"]\npython = "3.11"\nbackend = "jax"\n')
+    reports = tmp_path / "reports"
+    argv = ["--envs", "current", "--envs-dir", str(tmp_path / "envs"), "--reports", str(reports), "--rerun", "nope"]
+    for command in ("drift", "run"):
+        assert main([command, *argv]) == 3
+        assert "--rerun: 'nope' is not among the selected environments (current)" in one_line_error(capsys)
+    assert not reports.exists()
+
+
 def test_run_json_that_is_not_an_object(tmp_path, capsys):
     run = run_folder(tmp_path, make_result("base", BASE), info=[])  # type: ignore[arg-type]
     assert main(["report", str(run)]) == 3

@@ -77,8 +77,9 @@ class Interrupted(Exception):
 def cmd_run(args: argparse.Namespace) -> ExitCode:
     """Run the probe in the selected environments and write their results; no comparison."""
     selected = _selection(args)
+    rerun = _rerun(args, selected)
     run_dir = Path(args.run_dir) if args.run_dir else runs.new_run_dir(Path(args.reports))
-    _execute(args, selected, run_dir, baseline=None)
+    _execute(args, selected, run_dir, None, rerun)
     print(run_dir)
     return ExitCode.OK
 
@@ -86,16 +87,17 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
 def cmd_drift(args: argparse.Namespace) -> ExitCode:
     """Run the probe everywhere selected, compare with the baseline, render the report."""
     selected = _selection(args)
+    rerun = _rerun(args, selected)  # refused before anything is written
     baseline = choose_baseline([spec.name for spec in selected], args.baseline, marked_baselines(selected))
     tolerances = _tolerances(args)
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
     run_dir = runs.new_run_dir(reports_dir)
-    outcome = _execute(args, selected, run_dir, baseline, adaptive=True)
+    outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True)
     try:
         _measure_noise(args, selected, run_dir, outcome, baseline, tolerances)
         if not args.no_explain:
-            _experiment(args, selected, run_dir, outcome, baseline, tolerances)
+            _experiment(args, selected, run_dir, outcome, baseline, tolerances, rerun)
         code = _render(run_dir, outcome, baseline, tolerances, args)
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
@@ -267,7 +269,7 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
 
 
 def _execute(
-    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None, adaptive: bool = False
+    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None, rerun: set[str], adaptive: bool = False
 ) -> list[results.Result]:
     info: dict[str, Any] = {
         "run_id": run_dir.name,
@@ -288,7 +290,7 @@ def _execute(
             settings=_settings(args, adaptive),
             on_done=_print_progress,
             results_cache=_results_cache(args),
-            rerun=_rerun(args, selected),
+            rerun=rerun,
         )
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
@@ -319,13 +321,13 @@ def _measure_noise(
 
 def _experiment(
     args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
-    tolerances: list[compare.Tolerance],
+    tolerances: list[compare.Tolerance], rerun: set[str],
 ) -> None:
     """Re-run each drifting task with recorded differences undone (in the environments just used) and
     write what that proves to the run's ``experiments.json``. What the cache already holds for the same
     pair of results is reused, unless ``--rerun`` names the candidate; what a spent budget or a failed
     re-run left open is not kept."""
-    results_cache, rerun, by_env = _results_cache(args), _rerun(args, selected), {result.env: result for result in outcome}
+    results_cache, by_env = _results_cache(args), {result.env: result for result in outcome}
     keys = {env: cache.proofs_key(result, by_env[baseline], tolerances, args.explain_budget)
             for env, result in by_env.items() if env != baseline}
     known = {env: results_cache.lookup_proofs(key) if key and env not in rerun else None for env, key in keys.items()}
