@@ -5,6 +5,7 @@ calls these helpers; they translate to what the installed Keras accepts, from Ke
 Keras 3 on any backend. Python 3.6-compatible on purpose: the probe runs in era-authentic interpreters.
 """
 
+import functools
 import importlib
 import inspect
 import os
@@ -36,6 +37,13 @@ SUBMODULES = ("backend", "layers", "models", "optimizers", "callbacks")
 LAYER_DEFAULT_PREFIXES = {"BatchNormalization": "batchnorm"}
 # Config keys of older optimizers -> their later names.
 CONFIG_KEYS = {"lr": "learning_rate"}
+
+
+# The behaviour probe (probe.introspect) of an API spelling whose meaning changed: the learning rate spelt
+# ``lr=`` was honoured, then silently ignored (tf.keras 2.11-2.15), then refused (Keras 3).
+LR_KEYWORD_CALL = "SGD(lr=0.1)"
+# The behaviour probes whose spelling the task running now used (its facts record them as api_calls).
+API_CALLS = set()
 
 
 def load_keras():
@@ -237,6 +245,45 @@ def sequential(keras, layers, input_dim):
     return keras.models.Sequential(layers)
 
 
+def watch_api_calls(keras):
+    """Replace each optimizer class on ``keras.optimizers`` by a subclass of the same name and signature
+    that notes a call spelling ``lr=`` in :data:`API_CALLS` and, when an intervention asks
+    (``api.SGD(lr=0.1)``), spells it so that it behaves as the baseline's did: ``honoured`` passes the
+    value under the keyword this version honours, ``ignored ...`` drops it."""
+    for name in dir(keras.optimizers):
+        cls = getattr(keras.optimizers, name)
+        # Every class that takes a learning rate; the base classes differ between versions (Keras 2.12's
+        # keras.optimizers.Optimizer is not the base of its SGD).
+        if inspect.isclass(cls) and accepts(cls, "learning_rate"):
+            setattr(keras.optimizers, name, _watched(cls))
+
+
+def _watched(cls):
+    original = cls.__init__
+
+    @functools.wraps(original)  # inspect.signature follows __wrapped__: spell() still sees the real names
+    def __init__(self, *args, **kwargs):
+        if "lr" in kwargs:
+            API_CALLS.add(LR_KEYWORD_CALL)
+            kwargs = _respelt_lr(cls, kwargs)
+        original(self, *args, **kwargs)
+
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__, "__doc__": cls.__doc__})
+
+
+def _respelt_lr(cls, kwargs):
+    key = "api." + LR_KEYWORD_CALL
+    behaviour = str(overrides.value(key) or "")
+    if behaviour != "honoured" and not behaviour.startswith("ignored"):
+        return kwargs  # no intervention, or a behaviour (an error) that a spelling cannot reproduce
+    kwargs = dict(kwargs)
+    rate = kwargs.pop("lr")
+    if behaviour == "honoured":
+        kwargs["learning_rate" if "learning_rate" in _parameters(cls) else "lr"] = rate
+    overrides.applied(key)
+    return kwargs
+
+
 def optimizer(keras, name, **kwargs):
     """An optimizer instance by class name, with canonical argument names (``learning_rate``)."""
     cls = getattr(keras.optimizers, name)
@@ -302,9 +349,14 @@ def batch_counter(keras):
         def __init__(self):
             super(BatchCounter, self).__init__()
             self.batches = 0
+            # The largest batch fit() ran, where the library reports batch sizes (Keras up to 2.3 does).
+            self.largest_batch = None
 
         def on_batch_end(self, batch, logs=None):
             self.batches += 1
+            size = (logs or {}).get("size")
+            if size is not None:
+                self.largest_batch = max(int(size), self.largest_batch or 0)
 
     return BatchCounter()
 
@@ -343,17 +395,49 @@ VARIANCE_SCALING_NAMES = {
 }
 
 
+def optimizer_config_rest(instance):
+    """The optimizer config values :func:`optimizer_config` leaves out (schedules, lists), as text, under
+    the library's own key names: evidence, not settable defaults."""
+    return dict(
+        (key, describe(value)) for key, value in instance.get_config().items() if not _is_scalar(_plain(value))
+    )
+
+
 def initializer_names(layer):
     """A layer's kernel and bias initializers in one spelling (``glorot_uniform``), however the config
     names them: ``init="glorot_uniform"`` (Keras 0.3/1), ``VarianceScaling`` (2.0-2.2), ``GlorotUniform``."""
+    return dict((part, _initializer_name(value)) for part, value in _initializers(layer).items())
+
+
+def initializer_configs(layer):
+    """A layer's kernel and bias initializers as its config states them, class and settings (a truncated
+    distribution included), so that the canonical name hides nothing."""
+    return dict((part, describe(value)) for part, value in _initializers(layer).items())
+
+
+def _initializers(layer):
     config = layer.get_config()
-    names = {}
+    found = {}
     for part, keys in (("kernel", ("kernel_initializer", "init")), ("bias", ("bias_initializer",))):
         for key in keys:
             if key in config:
-                names[part] = _initializer_name(config[key])
+                found[part] = config[key]
                 break
-    return names
+    return found
+
+
+def describe(value):
+    """A config value as one line of text: ``VarianceScaling(distribution='uniform', mode='fan_avg', ...)``
+    for a serialised object, the repr of its plain values otherwise."""
+    if isinstance(value, dict) and "class_name" in value:
+        settings = value.get("config") or {}
+        return "%s(%s)" % (value["class_name"], ", ".join(
+            "%s=%s" % (key, describe(settings[key])) for key in sorted(settings)))
+    if isinstance(value, dict):
+        return "{%s}" % ", ".join("%s: %s" % (key, describe(value[key])) for key in sorted(value))
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(describe(item) for item in value)
+    return repr(_plain(value))
 
 
 def _initializer_name(value):
@@ -373,15 +457,13 @@ def _snake(name):
     return {"zero": "zeros", "one": "ones"}.get(snake, snake)
 
 
-def loss_reduction(keras, class_name):
-    """How a loss class reduces over the batch; Keras before 2.2 had loss functions only."""
+def stated_loss_reduction(keras, class_name):
+    """The reduction a loss class states, as the library spells it (Keras 2's ``auto`` included); Keras
+    before 2.2 had loss functions only."""
     cls = getattr(getattr(keras, "losses", None), class_name, None)
     if cls is None:
-        # Before loss classes, the training loop averaged the loss function over the batch's samples.
-        return "sum_over_batch_size"
-    reduction = str(getattr(cls(), "reduction", "unknown"))
-    # Keras 2's "auto" is sum_over_batch_size outside a distribution strategy (the probe uses none).
-    return "sum_over_batch_size" if reduction == "auto" else reduction
+        return "(no loss class)"
+    return str(getattr(cls(), "reduction", "(no reduction attribute)"))
 
 
 def evaluate(model, x, y):

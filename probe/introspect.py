@@ -9,7 +9,14 @@ import numpy as np
 from probe import compat
 
 OPTIMIZERS = ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam")
-LOSSES = (("mse", "MeanSquaredError"), ("bce", "BinaryCrossentropy"))
+# (short name, the loss string the tasks compile, its class, the output activation, targets)
+LOSSES = (
+    ("mse", "mse", "MeanSquaredError", None, (1.0, 3.0)),
+    ("bce", "binary_crossentropy", "BinaryCrossentropy", "sigmoid", (1.0, 0.0)),
+)
+# Evidence keys: what the library states beside a canonical key (``raw.loss.MeanSquaredError.reduction``
+# says ``auto`` where ``loss.mse.reduction`` says what that does). A change shows; no re-run sets them.
+RAW = "raw."
 
 
 def resolved_defaults(keras):
@@ -17,28 +24,58 @@ def resolved_defaults(keras):
     found = {}
     for name in OPTIMIZERS:
         try:
-            config = compat.optimizer_config(compat.optimizer(keras, name))
+            instance = compat.optimizer(keras, name)
+            config = compat.optimizer_config(instance)
+            rest = compat.optimizer_config_rest(instance)
         except Exception as exc:
             found["optimizer." + name] = _error(exc)
             continue
         for key, value in config.items():
             if key != "name":
                 found["optimizer." + name + "." + key] = value
+        for key, value in rest.items():
+            found[RAW + "optimizer." + name + "." + key] = value
     try:
         layer = compat.dense(keras, 1, input_dim=1)
         model = compat.sequential(keras, [layer], input_dim=1)
         for part, initializer in compat.initializer_names(model.layers[-1]).items():
             found["dense." + part + "_initializer"] = initializer
+        for part, config in compat.initializer_configs(model.layers[-1]).items():
+            found[RAW + "dense." + part + "_initializer"] = config
         for key, value in compat.fit_signature_defaults(model).items():
             found["fit." + key] = value
     except Exception as exc:
         found["dense"] = _error(exc)
-    for short, class_name in LOSSES:
-        try:
-            found["loss." + short + ".reduction"] = compat.loss_reduction(keras, class_name)
-        except Exception as exc:
-            found["loss." + short + ".reduction"] = _error(exc)
+    for short, loss, class_name, activation, targets in LOSSES:
+        _record(found, "loss." + short + ".reduction", _compiled_reduction, keras, loss, activation, targets)
+        _record(found, RAW + "loss." + class_name + ".reduction", compat.stated_loss_reduction, keras, class_name)
     return found
+
+
+def _record(found, key, measure, *args):
+    """``found[key] = measure(*args)``, or the error it raised: a call that fails is itself the finding."""
+    try:
+        found[key] = measure(*args)
+    except Exception as exc:
+        found[key] = _error(exc)
+
+
+def _compiled_reduction(keras, loss, activation, targets):
+    """The reduction ``compile(loss=loss)`` really applies, measured: a zero-weight model's one-step loss on
+    two samples whose losses differ, against their mean and their sum."""
+    model = _zero_model(keras, loss, activation)
+    x = np.ones((len(targets), 1), "float32")
+    y = np.array(targets, "float32").reshape(-1, 1)
+    reported = compat.train_on_batch(model, x, y)
+    per_sample = _per_sample_loss(loss, y.ravel())
+    return _which(reported, {"sum_over_batch_size": float(np.mean(per_sample)), "sum": float(np.sum(per_sample))})
+
+
+def _per_sample_loss(loss, targets):
+    """The loss of each sample at output 0 (mse, a linear unit) or 0.5 (cross-entropy, a sigmoid unit)."""
+    if loss == "mse":
+        return targets ** 2
+    return -(targets * np.log(0.5) + (1 - targets) * np.log(0.5))
 
 
 def api_behaviour(keras):
@@ -74,16 +111,16 @@ def _adam_decay(keras):
     return "ignored (decay not in the optimizer's config)"
 
 
-def _zero_linear_model(keras):
+def _zero_model(keras, loss="mse", activation=None):
     """Dense(1) at zero weights under plain SGD with learning rate 0: its losses are known exactly."""
-    model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
+    model = compat.sequential(keras, [compat.dense(keras, 1, activation=activation, input_dim=1)], input_dim=1)
     model.set_weights([np.zeros((1, 1), "float32"), np.zeros((1,), "float32")])
-    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), loss)
     return model
 
 
 def _train_on_batch_second_call(keras):
-    model = _zero_linear_model(keras)
+    model = _zero_model(keras)
     x = np.ones((4, 1), "float32")
     first_y, second_y = np.ones((4, 1), "float32"), np.full((4, 1), 3.0, "float32")
     first = compat.train_on_batch(model, x, first_y)  # 1.0 at zero weights
@@ -92,7 +129,7 @@ def _train_on_batch_second_call(keras):
 
 
 def _evaluate_short_last_batch(keras):
-    model = _zero_linear_model(keras)
+    model = _zero_model(keras)
     count = 40  # batches of 32 and 8
     x = np.ones((count, 1), "float32")
     y = np.concatenate([np.ones(32), np.full(8, 3.0)]).reshape(-1, 1).astype("float32")

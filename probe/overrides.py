@@ -2,7 +2,8 @@
 environment's values, so the host can prove which difference moves the numbers.
 
 The host names each override by the key the introspection records (``fit.epochs``,
-``optimizer.Adam.epsilon``, ``gru.reset_after``) or ``initial_weights``; the compatibility helpers that
+``optimizer.Adam.epsilon``, ``gru.reset_after``), ``initial_weights``, or ``api.<behaviour probe>`` (an API
+call spelt so that it behaves as in the baseline); the compatibility helpers that
 build what the key describes take it from here (:func:`take`). A value the task gives explicitly is never
 overridden: only what the library would have defaulted. What was taken is recorded, so an override that
 the task never reached is reported as not applied instead of silently proving nothing.
@@ -47,10 +48,20 @@ def wanted(prefix):
     return any(key.startswith(prefix) for key in _IN_FORCE)
 
 
+def value(key):
+    """The override in force for ``key``, or ``None``; the caller says :func:`applied` once it used it."""
+    return _IN_FORCE.get(key)
+
+
+def applied(key):
+    """Record that the override of ``key`` changed what the task did."""
+    _APPLIED.add(key)
+
+
 def initial_weights():
     """The initial weights to start from instead of the library's (a list of arrays as nested lists), or
     ``None``; recorded as applied when there are some."""
-    weights = _IN_FORCE.get("initial_weights")
+    weights = value("initial_weights")
     if weights is not None:
-        _APPLIED.add("initial_weights")
+        applied("initial_weights")
     return weights

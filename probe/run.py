@@ -49,6 +49,7 @@ def main(argv=None):
 
     started = time.time()
     keras = compat.load_keras()
+    compat.watch_api_calls(keras)
     import_s = time.time() - started
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -87,6 +88,7 @@ def run_trials(args):
     with open(args.trials) as handle:
         wanted = json.load(handle)["trials"]
     keras = compat.load_keras()
+    compat.watch_api_calls(keras)
     compat.seed_everything(keras, tasks.SEED)
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True}
     available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result))
@@ -184,8 +186,11 @@ def _run_task(task, keras, result, timeout_s=0):
         with _budget(timeout_s):
             for repeat in range(result["repeats"] if task.repeat else 1):
                 task_started, steps_before = time.time(), compat.STEPS[0]
+                compat.API_CALLS.clear()
                 try:
                     metrics, series, facts = task.run(keras)
+                    if compat.API_CALLS:
+                        facts = dict(facts, api_calls=sorted(compat.API_CALLS))
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
                     result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
@@ -220,11 +225,13 @@ def _timeout_message(elapsed, progress):
 
 
 def _keep(name, metrics, series, facts, result):
-    """Record the first run of a task: its metrics, series and facts."""
+    """Record the first run of a task: its metrics, series and facts, with what the oracle recomputes from
+    its final weights (``recomputed``) where it can."""
     result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
     for series_name, columns in series.items():
         result["series"][series_name] = _json_series(columns)
-    result["facts"][name] = facts
+    recomputed = oracle.recompute(name, facts.get("final_arrays"))
+    result["facts"][name] = dict(facts, recomputed=recomputed) if recomputed else facts
     non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
     if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
         result["errors"][name] = "non-finite values in training: " + ", ".join(

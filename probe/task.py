@@ -91,10 +91,19 @@ def start_from(model, weights=None):
     if weights is not None:
         model.set_weights(weights)
     facts = {"initial_weights": weights_fingerprint(model)}
-    arrays = model.get_weights()
-    if sum(np.size(array) for array in arrays) <= REPLAYABLE_VALUES:
-        facts["initial_arrays"] = [np.asarray(array, dtype="float32").tolist() for array in arrays]
+    arrays = whole_weights(model)
+    if arrays is not None:
+        facts["initial_arrays"] = arrays
     return facts
+
+
+def whole_weights(model):
+    """All of ``model``'s weights as nested lists (float32 values), for a model small enough to replay or
+    to recompute from; ``None`` for a larger one."""
+    arrays = model.get_weights()
+    if sum(np.size(array) for array in arrays) > REPLAYABLE_VALUES:
+        return None
+    return [np.asarray(array, dtype="float32").tolist() for array in arrays]
 
 
 def model_tasks(name, build, train, defaults=(), seed=7):

@@ -10,7 +10,7 @@ The metric names are the contract: they never change.
 import numpy as np
 
 from probe import compat
-from probe.task import Task, start_from, weights_fingerprint
+from probe.task import Task, start_from, weights_fingerprint, whole_weights
 
 SEED = 1
 LINEAR_POINTS = 50
@@ -169,11 +169,19 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     history = compat.canonical_history(raw_history)
     facts["history_keys"] = sorted(raw_history)
     facts["final_weights"] = weights_fingerprint(model)
+    facts["final_arrays"] = whole_weights(model)  # the oracle recomputes the reported losses from them
     prefix = "classifier." + variant + "."
     metrics = dict((prefix + key, values[-1]) for key, values in history.items() if values)
     metrics[prefix + "epochs"] = len(history.get("loss", []))
     metrics[prefix + "evaluate_loss"] = compat.evaluate(model, x, y)
     metrics[prefix + "batches_per_epoch"] = counter.batches // max(1, metrics[prefix + "epochs"])
+    if not fit_settings:
+        # What fit() really did with its defaults, beside the defaults its signature declares.
+        facts["resolved_defaults"] = {
+            "raw.fit.epochs_used": metrics[prefix + "epochs"],
+            "raw.fit.batch_size_used": counter.largest_batch or "(not reported; %d batches per epoch)" % metrics[prefix + "batches_per_epoch"],
+            "raw.fit.history_keys": ",".join(sorted(raw_history)),
+        }
     series = dict(history)
     series["epoch"] = list(range(1, len(history.get("loss", [])) + 1))
     return metrics, {"classifier." + variant: series}, facts

@@ -113,6 +113,33 @@ def test_metric_semantics_when_weights_agree_but_the_reported_loss_differs():
     assert cause == "metric_semantics" and "classifier.shared_init.val_loss" in evidence
 
 
+def with_recomputed(result: dict, evaluate_loss: float) -> dict:
+    result["facts"]["classifier.shared_init"]["recomputed"] = {"classifier.shared_init.evaluate_loss": evaluate_loss}
+    return result
+
+
+def test_a_reported_loss_that_its_weights_do_not_explain_is_proven_metric_semantics():
+    # the weights differ (val_loss drifts), but the loss they give on the training data is the same on both sides
+    other = with_recomputed(base_result("other"), 0.5129980)
+    other["metrics"].update({"classifier.shared_init.evaluate_loss": 0.4990, "classifier.shared_init.val_loss": 0.5400})
+    base = with_recomputed(base_result(), 0.5130)
+    table = attribute(compare([base, other], "base", TOL), [base, other], "base", tolerances=TOL)
+    [row] = table[(table["verdict"] == "drift") & (table["metric"] == "classifier.shared_init.evaluate_loss")].itertuples()
+    assert (row.cause, row.proof) == ("metric_semantics", "proven")
+    assert row.evidence == ("recomputed with NumPy from each side's final weights it is 0.513 and 0.512998, within tolerance, "
+                            "yet the reported values differ")
+
+
+def test_recomputed_values_that_differ_keep_the_drift_in_the_weights():
+    # val_* agree, which alone would suggest the report changed; the recomputed loss says the weights moved it
+    other = with_recomputed(base_result("other"), 0.4990)
+    other["metrics"]["classifier.shared_init.evaluate_loss"] = 0.4990
+    base = with_recomputed(base_result(), 0.5130)
+    table = attribute(compare([base, other], "base", TOL), [base, other], "base", tolerances=TOL)
+    [row] = table[(table["verdict"] == "drift") & (table["metric"] == "classifier.shared_init.evaluate_loss")].itertuples()
+    assert row.cause != "metric_semantics"
+
+
 def test_numerics_when_inputs_and_hyper_parameters_agree_but_the_framework_differs():
     other = base_result("other")
     other["fingerprint"]["distributions"]["tensorflow-cpu"] = "2.15.1"

@@ -191,3 +191,43 @@ def test_a_parameter_only_the_baseline_has_is_not_tried():
     calls: list[list[str]] = []
     [proof] = run(base, other, simulated_probe({"fit.epochs"}, calls))
     assert calls == [["classifier.defaults|fit.epochs"], ["other|classifier.defaults|fit.epochs"]] and proof.accounts_for == ("fit.epochs",)
+
+
+def spelt_lr(result: dict, behaviour: str) -> dict:
+    """``result`` whose classifier.defaults called an optimizer with ``lr=``, which behaved as ``behaviour``."""
+    result["introspection"]["api"]["SGD(lr=0.1)"] = behaviour
+    result["facts"]["classifier.defaults"]["api_calls"] = ["SGD(lr=0.1)"]
+    return result
+
+
+def test_an_api_call_respelt_to_behave_as_in_the_baseline_proves_the_api_cause():
+    base, other = spelt_lr(base_result(), "honoured"), spelt_lr(candidate(), "ignored (learning_rate=0.01)")
+    calls: list[list[str]] = []
+    [proof] = run(base, other, simulated_probe({"api.SGD(lr=0.1)"}, calls))
+    assert calls == [["classifier.defaults|api.SGD(lr=0.1)"], ["other|classifier.defaults|api.SGD(lr=0.1)"]]
+    assert proof.status == "proven" and proof.cause == "api"
+    cause, proof_status, evidence = causes(base, other, [proof])["classifier.defaults.loss"]
+    assert (cause, proof_status) == ("api", "proven")
+    assert evidence == ("re-running classifier.defaults in other with SGD(lr=0.1) spelt so that it is honoured as in the "
+                        "baseline brings classifier.defaults.* within tolerance; the reverse, the baseline with SGD(lr=0.1) "
+                        "spelt so that it is ignored (learning_rate=0.01) as in the candidate, reproduces the drift")
+
+
+@pytest.mark.parametrize(
+    ("base_behaviour", "candidate_spelt_it"),
+    [("honoured", False),  # the candidate's task never made the call: nothing to respell there
+     ("error: ValueError", True)],  # no spelling makes a call raise as it did in the baseline
+)
+def test_an_api_difference_no_respelling_can_undo_is_left_to_the_rules(base_behaviour, candidate_spelt_it):
+    base = spelt_lr(base_result(), base_behaviour)
+    other = candidate()
+    other["introspection"]["api"]["SGD(lr=0.1)"] = "ignored (learning_rate=0.01)"
+    if candidate_spelt_it:
+        other["facts"]["classifier.defaults"]["api_calls"] = ["SGD(lr=0.1)"]
+    calls: list[list[str]] = []
+    [proof] = run(base, other, simulated_probe({"api.SGD(lr=0.1)"}, calls))
+    assert calls == [] and proof.status == "not_tried"
+    cause, proof_status, evidence = causes(base, other, [proof])["classifier.defaults.loss"]
+    # the rule blames the API only where the task's value passes through the call
+    assert (cause == "api") == candidate_spelt_it and proof_status == "suspected"
+    assert ("SGD(lr=0.1)" in evidence) == candidate_spelt_it

@@ -2,11 +2,12 @@
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import PROJECT_ROOT
 
-from probe import compat
+from probe import compat, overrides
 
 
 class SGDKeras03:  # keras 0.3.3 / 2.2: keras.optimizers.SGD
@@ -77,6 +78,64 @@ class FakeLayer:
 )
 def test_initializer_names_are_spelled_one_way(config, expected):
     assert compat.initializer_names(FakeLayer(config)) == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"init": "glorot_uniform"}, {"kernel": "'glorot_uniform'"}),
+        ({"kernel_initializer": {"class_name": "VarianceScaling",  # a truncated distribution must show
+                                 "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "truncated_normal", "seed": None}}},
+         {"kernel": "VarianceScaling(distribution='truncated_normal', mode='fan_avg', scale=1.0, seed=None)"}),
+        ({"kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": None}}},
+         {"kernel": "GlorotUniform(seed=None)"}),
+    ],
+)
+def test_initializer_configs_keep_what_the_canonical_name_drops(config, expected):
+    assert compat.initializer_configs(FakeLayer(config)) == expected
+
+
+def test_optimizer_config_values_that_are_not_scalars_are_kept_as_text():
+    class WithSchedule:
+        def get_config(self):
+            return {"learning_rate": {"class_name": "ExponentialDecay", "config": {"decay_steps": 10, "decay_rate": 0.5}},
+                    "beta_1": 0.9, "betas": [0.9, 0.999]}
+
+    assert compat.optimizer_config(WithSchedule()) == {"beta_1": 0.9}
+    assert compat.optimizer_config_rest(WithSchedule()) == {
+        "learning_rate": "ExponentialDecay(decay_rate=0.5, decay_steps=10)", "betas": "[0.9, 0.999]"}
+
+
+def test_the_stated_loss_reduction_is_kept_as_the_library_spells_it():
+    class MeanSquaredError:
+        reduction = "auto"  # tf.keras 2: what "auto" does is the canonical key's job, not this one's
+
+    keras_2 = SimpleNamespace(losses=SimpleNamespace(MeanSquaredError=MeanSquaredError))
+    assert compat.stated_loss_reduction(keras_2, "MeanSquaredError") == "auto"
+    assert compat.stated_loss_reduction(SimpleNamespace(), "MeanSquaredError") == "(no loss class)"
+
+
+class SGDIgnoringLr:  # tf.keras 2.11-2.15: lr= lands in **kwargs and is ignored
+    def __init__(self, learning_rate=0.01, **kwargs):
+        self.learning_rate = learning_rate
+
+
+def test_an_lr_spelling_is_noted_and_respelt_only_when_an_intervention_asks():
+    keras = SimpleNamespace(optimizers=SimpleNamespace(SGD=SGDIgnoringLr, Adam=SGDKeras3, schedules=object()))
+    compat.watch_api_calls(keras)
+    watched = keras.optimizers.SGD
+    assert issubclass(watched, SGDIgnoringLr) and watched.__name__ == "SGDIgnoringLr"
+    assert compat.spell(watched, learning_rate=0.1) == {"learning_rate": 0.1}  # the real signature still shows
+    compat.API_CALLS.clear()
+    assert keras.optimizers.SGD(learning_rate=0.1).learning_rate == 0.1 and not compat.API_CALLS
+    assert keras.optimizers.SGD(lr=0.1).learning_rate == 0.01  # as the library does it: ignored
+    assert compat.API_CALLS == {compat.LR_KEYWORD_CALL}
+    overrides.start({"api." + compat.LR_KEYWORD_CALL: "honoured"})
+    assert keras.optimizers.SGD(lr=0.1).learning_rate == 0.1  # spelt as this version honours it
+    assert overrides.stop() == ["api.SGD(lr=0.1)"]
+    overrides.start({"api." + compat.LR_KEYWORD_CALL: "error: ValueError"})  # no spelling reproduces an error
+    assert keras.optimizers.SGD(lr=0.1).learning_rate == 0.01
+    assert overrides.stop() == []
 
 
 def test_non_finite_training_values_fail_the_task_but_are_kept():

@@ -5,14 +5,17 @@ A proof (:mod:`keras_drift.proofs`, from re-running the task with differences un
 ``proven`` difference is the cause; differences the experiment ``ruled_out`` are left out of the rules.
 The rules, tried in this order for each drifting (environment, metric) against the baseline:
 
-1. ``api``: an API behaviour probe that this metric depends on behaves differently.
+1. ``api``: an API behaviour probe that this metric depends on (by its name, or a call its task made with
+   that spelling) behaves differently.
 2. ``defaults``: a resolved default that the metric's task declares it relies on differs (keys both sides
    report; the defaults it sets explicitly excluded).
 3. ``random_stream``: the task draws random numbers by construction (it says so), or the library drew
    different initial weights (checksums differ) for this task and its twin from NumPy-provided weights
    (``<name>.shared_init`` for ``<name>.defaults``) agrees within tolerance.
-4. ``metric_semantics``: the trained weights are bit-identical (proven: a fact, not an inference), or the
-   quantities that depend on the trained weights alone agree, yet the reported loss or accuracy differs.
+4. ``metric_semantics``: the trained weights are bit-identical, or the metric recomputed with NumPy from
+   each side's final weights agrees within tolerance (both proven: facts, not inferences), or the quantities
+   that depend on the trained weights alone agree (suspected; not where the recomputed values differ), yet
+   the reported loss or accuracy differs.
 5. ``numerics``: same inputs and same resolved hyper-parameters, but Keras or the backend differs.
 6. ``environment``: the same Keras and backend versions; only other packages or flags differ.
 7. ``unexplained``: nothing above holds. Never a guess presented as fact.
@@ -29,8 +32,9 @@ from typing import Any
 
 import pandas as pd
 
+from keras_drift import compare
 from keras_drift.compare import UNSET
-from keras_drift.proofs import INITIAL_WEIGHTS, Difference, Proof
+from keras_drift.proofs import API_PREFIX, INITIAL_WEIGHTS, Difference, Proof
 from keras_drift.results import Result
 from keras_drift.verdicts import Cause, Verdict
 
@@ -51,10 +55,12 @@ CORE_DISTRIBUTIONS = {
 
 
 def attribute(
-    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, proofs: Mapping[tuple[str, str], Proof] | None = None
+    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, proofs: Mapping[tuple[str, str], Proof] | None = None,
+    tolerances: Sequence[compare.Tolerance] = (),
 ) -> pd.DataFrame:
     """``verdicts`` with three more columns, ``cause``, ``evidence`` and ``proof``, filled for drifting rows;
-    ``proofs`` by (environment, task) from the experiment, where one ran."""
+    ``proofs`` by (environment, task) from the experiment, where one ran; ``tolerances`` (those of the
+    comparison) to compare the values the oracle recomputed from each side's final weights."""
     by_env = {result.env: result for result in results}
     drift_rows = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     drifting = set(zip(drift_rows["env"], drift_rows["metric"], strict=False))
@@ -64,21 +70,22 @@ def attribute(
         if row.verdict == Verdict.DRIFT:
             result = by_env[str(row.env)]
             proof = (proofs or {}).get((result.env, result.task_of(str(row.metric))))
-            found = explain(str(row.metric), result, by_env[baseline], drifting, proof)
+            found = explain(str(row.metric), result, by_env[baseline], drifting, proof, tolerances)
         for name, value in zip(columns, found, strict=True):
             columns[name].append(value)
     return verdicts.assign(**{name: pd.Series(values, index=verdicts.index, dtype=object) for name, values in columns.items()})
 
 
 def explain(
-    metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], proof: Proof | None = None
+    metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], proof: Proof | None = None,
+    tolerances: Sequence[compare.Tolerance] = (),
 ) -> tuple[Cause, str, str]:
     """The cause of one drifting metric, the evidence for it as one sentence, and its proof: ``proven``,
     ``suspected`` or ``unexplained``."""
     if proof is not None and proof.cause is not None:
         return proof.cause, proof.sentence(), "proven"
     ruled_out = {difference.key for difference in proof.differences} if proof is not None and proof.status == "ruled_out" else set()
-    cause, evidence, proven = _rules(metric, result, base, drifting, ruled_out)
+    cause, evidence, proven = _rules(metric, result, base, drifting, ruled_out, tolerances)
     if ruled_out:
         evidence = f"{evidence}; {proof.sentence()}" if proof is not None else evidence
     return cause, evidence, "proven" if proven else ("unexplained" if cause == Cause.UNEXPLAINED else "suspected")
@@ -87,8 +94,9 @@ def explain(
 def undoable_differences(task: str, result: Result, base: Result) -> list[Difference]:
     """The recorded differences of ``task`` that a re-run in the candidate can set to the baseline's value:
     the resolved defaults the task relies on that both sides have (a parameter the candidate lacks is no
-    argument it would take) where the baseline's is a plain value, and the initial weights where they
-    differ and the baseline recorded them whole."""
+    argument it would take) where the baseline's is a plain value; the behaviour of an API call the task
+    spelt alike in both (``api_calls``) where the probe can respell it to behave as the baseline's; and
+    the initial weights where they differ and the baseline recorded them whole."""
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
     relevant = _relevant_defaults(declared)
     found = [
@@ -96,13 +104,21 @@ def undoable_differences(task: str, result: Result, base: Result) -> list[Differ
         for key in sorted(set(base.defaults) & set(result.defaults))
         if relevant(key) and base.defaults[key] != result.defaults[key] and _settable(base.defaults[key])
     ]
+    found += [
+        Difference(API_PREFIX + name, base.api[name], result.api.get(name))
+        for name in sorted(set(base.api_calls(task)) & set(result.api_calls(task)))
+        if base.api.get(name) != result.api.get(name) and _respellable(base.api.get(name))
+    ]
     init_base, init_env = base.initial_weights(task), result.initial_weights(task)
     if init_base and init_env and init_base.get("sha256") != init_env.get("sha256") and base.initial_arrays(task) is not None:
         found.append(Difference(INITIAL_WEIGHTS, init_base.get("sha256"), init_env.get("sha256")))
     return found
 
 
-def _rules(metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], ruled_out: set[str]) -> tuple[Cause, str, bool]:
+def _rules(
+    metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], ruled_out: set[str],
+    tolerances: Sequence[compare.Tolerance],
+) -> tuple[Cause, str, bool]:
     """The first rule of the module docstring that holds (``ruled_out`` differences left out), its evidence,
     and whether that evidence is itself a proof."""
     task = result.task_of(metric)
@@ -110,13 +126,17 @@ def _rules(metric: str, result: Result, base: Result, drifting: set[tuple[str, s
     env = result.env
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
 
-    api = _changes(base.api, result.api, _relevant_api(metric))
+    relevant_api = _relevant_api(metric, result.api_calls(task))
+    api = _changes(base.api, result.api, lambda key: relevant_api(key) and API_PREFIX + key not in ruled_out)
     if api:
         return Cause.API, "; ".join(api), False
 
     final_base, final_env = base.final_weights(task).get("sha256"), result.final_weights(task).get("sha256")
     if final_base and final_base == final_env and not metric.rsplit(".", 1)[-1].startswith("initial_"):
         return Cause.METRIC_SEMANTICS, f"the trained weights are bit-identical (sha256 {final_env}) yet the reported value differs", True
+    recomputed_agree, recomputed = _recomputed(metric, task, result, base, tolerances)
+    if recomputed_agree:
+        return Cause.METRIC_SEMANTICS, f"{recomputed}, within tolerance, yet the reported values differ", True
 
     relevant = _relevant_defaults(declared)
     defaults = _changes(base.defaults, result.defaults, lambda key: relevant(key) and key not in ruled_out)
@@ -144,7 +164,7 @@ def _rules(metric: str, result: Result, base: Result, drifting: set[tuple[str, s
             return Cause.UNEXPLAINED, f"{drawn}, but {shared}.* drifts too, so the random stream alone does not explain it", False
 
     weight_metrics = [f"{task}.{name}" for name in WEIGHT_METRICS.get(family, ())]
-    if metric not in weight_metrics and all(m in result.metrics for m in weight_metrics) and weight_metrics:
+    if metric not in weight_metrics and all(m in result.metrics for m in weight_metrics) and weight_metrics and recomputed_agree is None:
         if not any((env, m) in drifting for m in weight_metrics):
             names = ", ".join(weight_metrics)
             return Cause.METRIC_SEMANTICS, f"the trained weights agree ({names} within tolerance) but the reported value differs", False
@@ -160,6 +180,16 @@ def _rules(metric: str, result: Result, base: Result, drifting: set[tuple[str, s
         listed = others[:6] + flags[:4]
         return Cause.ENVIRONMENT, f"same Keras and backend; only these differ: {'; '.join(listed)}", False
     return Cause.UNEXPLAINED, "no recorded default, API behaviour, initial weight, package or flag differs", False
+
+
+def _recomputed(metric: str, task: str, result: Result, base: Result, tolerances: Sequence[compare.Tolerance]) -> tuple[bool | None, str]:
+    """Whether ``metric`` recomputed with NumPy from each side's final weights (:func:`probe.oracle.recompute`)
+    agrees within tolerance, and those values in words; ``None`` where either side has none."""
+    mine, theirs = result.recomputed(task).get(metric), base.recomputed(task).get(metric)
+    if mine is None or theirs is None:
+        return None, ""
+    verdict, _, _ = compare.judge(mine, theirs, compare.tolerance_for(metric, tolerances))
+    return verdict != Verdict.DRIFT, f"recomputed with NumPy from each side's final weights it is {theirs:.7g} and {mine:.7g}"
 
 
 def differing(tables: Mapping[str, Mapping[str, Any]], absent: str = "—") -> pd.DataFrame:
@@ -196,9 +226,15 @@ def _settable(value: Any) -> bool:
     return (value is None or isinstance(value, (bool, int, float, str))) and not (isinstance(value, str) and value.startswith("error: "))
 
 
-def _relevant_api(metric: str) -> Callable[[str], bool]:
+def _respellable(behaviour: Any) -> bool:
+    """A behaviour a re-run can give a call by spelling it (:func:`probe.compat.watch_api_calls`)."""
+    return isinstance(behaviour, str) and (behaviour == "honoured" or behaviour.startswith("ignored"))
+
+
+def _relevant_api(metric: str, api_calls: Sequence[str]) -> Callable[[str], bool]:
+    """The behaviour probes a metric's value passes through: by its name, or a call its task made."""
     names = {name for pattern, probes in METRIC_API.items() if fnmatch.fnmatchcase(metric, pattern) for name in probes}
-    return lambda key: key in names
+    return lambda key: key in names or key in api_calls
 
 
 def _core_names(base: Result, result: Result) -> Callable[[str], bool]:

@@ -42,7 +42,8 @@ def judge(
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
     marked ``accepted``; beside them the changed behaviours and each training task's speed per step
     (``slower``/``faster`` beyond the factor ``slowdown``)."""
-    verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, proofs.by_task(experiments))
+    verdicts = attribute.attribute(
+        compare.compare(results, baseline, tolerances), results, baseline, proofs.by_task(experiments), tolerances)
     return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline),
                    speed=speed.speed_table(results, baseline, slowdown))
 

@@ -19,12 +19,14 @@ from keras_drift.verdicts import Cause
 
 EXPERIMENTS_FILE = "experiments.json"
 INITIAL_WEIGHTS = "initial_weights"
+# The key of an API behaviour difference: ``api.`` and the behaviour probe's name (``api.SGD(lr=0.1)``).
+API_PREFIX = "api."
 
 
 @dataclass(frozen=True)
 class Difference:
     """One recorded difference between the candidate and the baseline that a task run can undo: a
-    resolved default by its key, or ``initial_weights``."""
+    resolved default by its key, ``initial_weights``, or an API call's behaviour (``api.<probe>``)."""
 
     key: str
     baseline: Any
@@ -32,19 +34,24 @@ class Difference:
 
     @property
     def cause(self) -> Cause:
-        return Cause.RANDOM_STREAM if self.key == INITIAL_WEIGHTS else Cause.DEFAULTS
+        if self.key == INITIAL_WEIGHTS:
+            return Cause.RANDOM_STREAM
+        return Cause.API if self.key.startswith(API_PREFIX) else Cause.DEFAULTS
 
     def undone(self) -> str:
         """The intervention in words, e.g. ``fit.epochs=100`` or ``the baseline's initial weights``."""
-        if self.key == INITIAL_WEIGHTS:
-            return "the baseline's initial weights"
-        return f"{self.key}={_show(self.baseline)}"
+        return self._set_to("baseline", self.baseline)
 
     def reversed(self) -> str:
         """The reverse intervention (in the baseline) in words, e.g. ``fit.epochs=10``."""
+        return self._set_to("candidate", self.candidate)
+
+    def _set_to(self, side: str, value: Any) -> str:
         if self.key == INITIAL_WEIGHTS:
-            return "the candidate's initial weights"
-        return f"{self.key}={_show(self.candidate)}"
+            return f"the {side}'s initial weights"
+        if self.key.startswith(API_PREFIX):
+            return f"{self.key[len(API_PREFIX):]} spelt so that it is {value} as in the {side}"
+        return f"{self.key}={_show(value)}"
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,15 @@ class Proof:
 
     @property
     def cause(self) -> Cause | None:
-        """The proven cause: defaults when any default is among what accounts for it, else the random stream."""
+        """The proven cause: the API when an API call's behaviour is among what accounts for it, else
+        defaults when a default is, else the random stream."""
         if self.status != "proven":
             return None
         causes = {difference.cause for difference in self.differences if difference.key in self.accounts_for}
-        return Cause.DEFAULTS if Cause.DEFAULTS in causes else Cause.RANDOM_STREAM
+        for cause in (Cause.API, Cause.DEFAULTS):
+            if cause in causes:
+                return cause
+        return Cause.RANDOM_STREAM
 
     @property
     def settled(self) -> bool:
