@@ -5,6 +5,7 @@ calls these helpers; they translate to what the installed Keras accepts, from Ke
 Keras 3 on any backend. Python 3.6-compatible on purpose: the probe runs in era-authentic interpreters.
 """
 
+import contextlib
 import functools
 import importlib
 import inspect
@@ -204,7 +205,8 @@ def optimizer_accepting(keras, name, **kwargs):
         raise NotApplicable("no optimizers.%s in Keras %s" % (name, keras_version(keras)))
     kwargs = overrides.take("optimizer.%s." % name, kwargs)
     taken = dict((key, value) for key, value in kwargs.items() if accepts(cls, key) or key in OPTIMIZER_KWARGS)
-    return cls(**spell(cls, **taken)), sorted(set(kwargs) - set(taken))
+    with _spelt_here():
+        return cls(**spell(cls, **taken)), sorted(set(kwargs) - set(taken))
 
 
 def loss_object(keras, class_name, **kwargs):
@@ -246,29 +248,49 @@ def sequential(keras, layers, input_dim):
 
 
 def watch_api_calls(keras):
-    """Replace each optimizer class on ``keras.optimizers`` by a subclass of the same name and signature
-    that notes a call spelling ``lr=`` in :data:`API_CALLS` and, when an intervention asks
-    (``api.SGD(lr=0.1)``), spells it so that it behaves as the baseline's did: ``honoured`` passes the
-    value under the keyword this version honours, ``ignored ...`` drops it."""
+    """Wrap the ``__init__`` of each optimizer class on ``keras.optimizers`` (in place: old Keras calls
+    ``super(SGD, self)`` through its module's names, so the classes themselves must stay) to note a call
+    spelling ``lr=`` in :data:`API_CALLS` and, when an intervention asks (``api.SGD(lr=0.1)``), spell it so
+    that it behaves as the baseline's did: ``honoured`` passes the value under the keyword this version
+    honours, ``ignored ...`` drops it."""
     for name in dir(keras.optimizers):
         cls = getattr(keras.optimizers, name)
-        # Every class that takes a learning rate; the base classes differ between versions (Keras 2.12's
-        # keras.optimizers.Optimizer is not the base of its SGD).
-        if inspect.isclass(cls) and accepts(cls, "learning_rate"):
-            setattr(keras.optimizers, name, _watched(cls))
+        # Every class that takes a learning rate (the base classes differ between versions) and defines its
+        # own __init__ (a subclass that inherits one is watched through it).
+        if inspect.isclass(cls) and "__init__" in vars(cls) and accepts(cls, "learning_rate") and not _is_watched(cls):
+            cls.__init__ = _watched(cls.__init__)
 
 
-def _watched(cls):
-    original = cls.__init__
+def _is_watched(cls):
+    return getattr(vars(cls)["__init__"], "_keras_drift_watched", False)
 
+
+# How deep in watched __init__ calls (or in this module's own optimizer construction) this process is:
+# only the task's own call is noted, not a super().__init__(lr=...) inside the library.
+_WATCH_DEPTH = [0]
+
+
+@contextlib.contextmanager
+def _spelt_here():
+    """Construct an optimizer with this module's own spelling: not a call the task spelt."""
+    _WATCH_DEPTH[0] += 1
+    try:
+        yield
+    finally:
+        _WATCH_DEPTH[0] -= 1
+
+
+def _watched(original):
     @functools.wraps(original)  # inspect.signature follows __wrapped__: spell() still sees the real names
     def __init__(self, *args, **kwargs):
-        if "lr" in kwargs:
+        if "lr" in kwargs and _WATCH_DEPTH[0] == 0:
             API_CALLS.add(LR_KEYWORD_CALL)
-            kwargs = _respelt_lr(cls, kwargs)
-        original(self, *args, **kwargs)
+            kwargs = _respelt_lr(type(self), kwargs)
+        with _spelt_here():
+            original(self, *args, **kwargs)
 
-    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__, "__doc__": cls.__doc__})
+    __init__._keras_drift_watched = True
+    return __init__
 
 
 def _respelt_lr(cls, kwargs):
@@ -287,7 +309,8 @@ def _respelt_lr(cls, kwargs):
 def optimizer(keras, name, **kwargs):
     """An optimizer instance by class name, with canonical argument names (``learning_rate``)."""
     cls = getattr(keras.optimizers, name)
-    return cls(**spell(cls, **overrides.take("optimizer.%s." % name, kwargs)))
+    with _spelt_here():
+        return cls(**spell(cls, **overrides.take("optimizer.%s." % name, kwargs)))
 
 
 def named_optimizer(keras, alias):

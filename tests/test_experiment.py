@@ -222,7 +222,7 @@ def test_an_api_difference_no_respelling_can_undo_is_left_to_the_rules(base_beha
     base = spelt_lr(base_result(), base_behaviour)
     other = candidate()
     other["introspection"]["api"]["SGD(lr=0.1)"] = "ignored (learning_rate=0.01)"
-    if candidate_spelt_it:
+    if candidate_spelt_it:  # both sides spelt it; the rule still names the API
         other["facts"]["classifier.defaults"]["api_calls"] = ["SGD(lr=0.1)"]
     calls: list[list[str]] = []
     [proof] = run(base, other, simulated_probe({"api.SGD(lr=0.1)"}, calls))

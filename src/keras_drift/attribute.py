@@ -6,7 +6,7 @@ A proof (:mod:`keras_drift.proofs`, from re-running the task with differences un
 The rules, tried in this order for each drifting (environment, metric) against the baseline:
 
 1. ``api``: an API behaviour probe that this metric depends on (by its name, or a call its task made with
-   that spelling) behaves differently.
+   that spelling on both sides) behaves differently.
 2. ``defaults``: a resolved default that the metric's task declares it relies on differs (keys both sides
    report; the defaults it sets explicitly excluded).
 3. ``random_stream``: the task draws random numbers by construction (it says so), or the library drew
@@ -126,7 +126,7 @@ def _rules(
     env = result.env
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
 
-    relevant_api = _relevant_api(metric, result.api_calls(task))
+    relevant_api = _relevant_api(metric, set(result.api_calls(task)) & set(base.api_calls(task)))
     api = _changes(base.api, result.api, lambda key: relevant_api(key) and API_PREFIX + key not in ruled_out)
     if api:
         return Cause.API, "; ".join(api), False
@@ -231,8 +231,9 @@ def _respellable(behaviour: Any) -> bool:
     return isinstance(behaviour, str) and (behaviour == "honoured" or behaviour.startswith("ignored"))
 
 
-def _relevant_api(metric: str, api_calls: Sequence[str]) -> Callable[[str], bool]:
-    """The behaviour probes a metric's value passes through: by its name, or a call its task made."""
+def _relevant_api(metric: str, api_calls: set[str]) -> Callable[[str], bool]:
+    """The behaviour probes a metric's value passes through: by its name, or a call its task made (spelt
+    alike on both sides)."""
     names = {name for pattern, probes in METRIC_API.items() if fnmatch.fnmatchcase(metric, pattern) for name in probes}
     return lambda key: key in names or key in api_calls
 
