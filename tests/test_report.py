@@ -3,7 +3,7 @@ import re
 from conftest import make_result
 
 from keras_drift.attribute import attribute
-from keras_drift.compare import Tolerance, compare
+from keras_drift.compare import Tolerance, behaviour_changes, compare
 from keras_drift.report import render, summary_line
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
@@ -27,6 +27,20 @@ def test_summary_line_counts_drift_and_failures():
     results = _results()
     line = summary_line(results, compare(results, "tf-2.15", TOL), "tf-2.15")
     assert line == "1 of 2 metrics drift across 1 of 2 environments against tf-2.15; 1 environment failed"
+
+
+def test_summary_line_names_the_same_behaviour_changes_whatever_the_order_of_results():
+    results = _results()[:2]
+    other = make_result("aaa", {"m": 1.0})
+    for result, behaviour in ((results[0], "honoured"), (results[1], "error: ValueError"), (other, "ignored")):
+        result["introspection"] = {"defaults": {}, "api": {"SGD(lr=0.1)": behaviour, "Adam(decay=0.01)": behaviour}}
+    lines = set()
+    for ordered in ([*results, other], [other, *results]):
+        behaviours = behaviour_changes(ordered, "tf-2.15")
+        lines.add(summary_line(ordered, compare(ordered, "tf-2.15", TOL), "tf-2.15", behaviours))
+    [line] = lines
+    assert line.endswith("; 4 behaviours changed in 2 environments (Adam(decay=0.01): honoured -> ignored, "
+                         "SGD(lr=0.1): honoured -> ignored, ...)")
 
 
 def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):

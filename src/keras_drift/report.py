@@ -109,7 +109,9 @@ def summary_line(
             "s" if accepted["env"].nunique() > 1 else "")
     if behaviours is not None and not behaviours.empty:
         envs = behaviours["env"].nunique()
-        first = behaviours.sort_values("kind").head(2)  # API behaviours first: "api" sorts before "default"
+        # API behaviours first ("api" sorts before "default"); then by environment and key, so that drift,
+        # report and gate name the same two
+        first = behaviours.sort_values(["kind", "env", "key"]).head(2)
         examples = ", ".join(f"{row.key}: {format_setting(row.baseline_value)} -> {format_setting(row.value)}"
                              for row in first.itertuples())
         line += (f"; {len(behaviours)} behaviour{'s' if len(behaviours) > 1 else ''} changed in {envs} environment{'s' if envs > 1 else ''}"
