@@ -344,8 +344,9 @@ def train_on_batch(model, x, y):
     return _first_scalar(model.train_on_batch(x, y))
 
 
-def fit(model, x, y, validation_data, callbacks=(), **kwargs):
-    """``fit`` quietly with only the given arguments (the rest stay library defaults).
+def fit(model, x, y, validation_data, counter=None, **kwargs):
+    """``fit`` quietly with only the given arguments (the rest stay library defaults), counting its
+    batches with ``counter`` (a :func:`batch_counter` the caller reads afterwards) or a fresh one.
 
     Returns the per-epoch history exactly as the library keyed it (``acc`` or ``accuracy``).
     """
@@ -353,10 +354,10 @@ def fit(model, x, y, validation_data, callbacks=(), **kwargs):
     accepted = _parameters(model.fit)
     if "show_accuracy" in accepted:
         kwargs["show_accuracy"] = True
-    counter = batch_counter(sys.modules[type(model).__module__.split(".")[0]])
+    counter = counter or batch_counter(sys.modules[type(model).__module__.split(".")[0]])
     try:
         history = model.fit(
-            x, y, validation_data=validation_data, verbose=0, callbacks=list(callbacks) + [counter], **spell(model.fit, **kwargs)
+            x, y, validation_data=validation_data, verbose=0, callbacks=[counter], **spell(model.fit, **kwargs)
         )
     finally:
         STEPS[0] += counter.batches

@@ -9,7 +9,7 @@ The metric names are the contract: they never change.
 
 import numpy as np
 
-from probe import compat
+from probe import compat, introspect
 from probe.task import Task, start_from, weights_fingerprint, whole_weights
 
 SEED = 1
@@ -165,7 +165,7 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     facts = start_from(model, weights)
     compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
     counter = compat.batch_counter(keras)
-    raw_history = compat.fit(model, x, y, (x_val, y_val), callbacks=[counter], **fit_settings)
+    raw_history = compat.fit(model, x, y, (x_val, y_val), counter=counter, **fit_settings)
     history = compat.canonical_history(raw_history)
     facts["history_keys"] = sorted(raw_history)
     facts["final_weights"] = weights_fingerprint(model)
@@ -178,9 +178,9 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     if not fit_settings:
         # What fit() really did with its defaults, beside the defaults its signature declares.
         facts["resolved_defaults"] = {
-            "raw.fit.epochs_used": metrics[prefix + "epochs"],
-            "raw.fit.batch_size_used": counter.largest_batch or "(not reported; %d batches per epoch)" % metrics[prefix + "batches_per_epoch"],
-            "raw.fit.history_keys": ",".join(sorted(raw_history)),
+            introspect.RAW + "fit.epochs_used": metrics[prefix + "epochs"],
+            introspect.RAW + "fit.batch_size_used": counter.largest_batch or "(not reported; %d batches per epoch)" % metrics[prefix + "batches_per_epoch"],
+            introspect.RAW + "fit.history_keys": ",".join(sorted(raw_history)),
         }
     series = dict(history)
     series["epoch"] = list(range(1, len(history.get("loss", [])) + 1))

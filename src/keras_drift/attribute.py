@@ -106,7 +106,7 @@ def undoable_differences(task: str, result: Result, base: Result) -> list[Differ
     ]
     found += [
         Difference(API_PREFIX + name, base.api[name], result.api.get(name))
-        for name in sorted(set(base.api_calls(task)) & set(result.api_calls(task)))
+        for name in sorted(_spelt_alike(task, result, base))
         if base.api.get(name) != result.api.get(name) and _respellable(base.api.get(name))
     ]
     init_base, init_env = base.initial_weights(task), result.initial_weights(task)
@@ -126,7 +126,7 @@ def _rules(
     env = result.env
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
 
-    relevant_api = _relevant_api(metric, set(result.api_calls(task)) & set(base.api_calls(task)))
+    relevant_api = _relevant_api(metric, _spelt_alike(task, result, base))
     api = _changes(base.api, result.api, lambda key: relevant_api(key) and API_PREFIX + key not in ruled_out)
     if api:
         return Cause.API, "; ".join(api), False
@@ -229,6 +229,11 @@ def _settable(value: Any) -> bool:
 def _respellable(behaviour: Any) -> bool:
     """A behaviour a re-run can give a call by spelling it (:func:`probe.compat.watch_api_calls`)."""
     return isinstance(behaviour, str) and (behaviour == "honoured" or behaviour.startswith("ignored"))
+
+
+def _spelt_alike(task: str, result: Result, base: Result) -> set[str]:
+    """The API calls (by behaviour probe) that ``task`` made with the same spelling on both sides."""
+    return set(result.api_calls(task)) & set(base.api_calls(task))
 
 
 def _relevant_api(metric: str, api_calls: set[str]) -> Callable[[str], bool]:

@@ -116,25 +116,29 @@ class Result(dict[str, Any]):
         owners = [task for task in self.tasks if metric.startswith(task + ".")]
         return max(owners, key=len) if owners else metric.rsplit(".", 1)[0]
 
+    def facts(self, task: str) -> dict[str, Any]:
+        """What the probe recorded to explain ``task``'s results (empty when the task did not run)."""
+        return self.get("facts", {}).get(task, {})
+
     def initial_weights(self, task: str) -> dict[str, Any]:
         """Checksum and first values of the weights ``task`` started from (empty when not recorded)."""
-        return self.get("facts", {}).get(task, {}).get("initial_weights", {})
+        return self.facts(task).get("initial_weights", {})
 
     def final_weights(self, task: str) -> dict[str, Any]:
         """Checksum and first values of the weights ``task`` ended with (empty when not recorded)."""
-        return self.get("facts", {}).get(task, {}).get("final_weights") or {}
+        return self.facts(task).get("final_weights") or {}
 
     def recomputed(self, task: str) -> dict[str, Any]:
         """Metric -> the value the probe's NumPy oracle recomputed from ``task``'s final weights (empty when none)."""
-        return dict(self.get("facts", {}).get(task, {}).get("recomputed") or {})
+        return dict(self.facts(task).get("recomputed") or {})
 
     def api_calls(self, task: str) -> list[str]:
         """The API behaviour probes whose spelling ``task`` used (``SGD(lr=0.1)`` for an ``lr=`` keyword)."""
-        return list(self.get("facts", {}).get(task, {}).get("api_calls") or [])
+        return list(self.facts(task).get("api_calls") or [])
 
     def initial_arrays(self, task: str) -> list[Any] | None:
         """The whole initial weights of ``task`` (nested lists), for a model small enough to replay them."""
-        return self.get("facts", {}).get(task, {}).get("initial_arrays")
+        return self.facts(task).get("initial_arrays")
 
 
 @cache
