@@ -44,6 +44,16 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def bisect(session: nox.Session) -> None:
+    """Name the first release where the numbers move, between two env files.
+
+    E.g. `nox -s bisect -- --good keras-0.3.3-theano --bad keras-1.2.0-theano` (see `keras-drift bisect --help`).
+    """
+    _install_host(session)
+    session.run("keras-drift", "bisect", *session.posargs)
+
+
+@nox.session
 def lock(session: nox.Session) -> None:
     """Write envs/<name>.lock.txt (every dependency pinned with hashes) for each pinned environment."""
     _install_host(session)

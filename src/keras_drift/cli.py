@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 
 from keras_drift import (
     accepted,
+    bisect_page,
+    bisecting,
     cache,
     compare,
     environments,
@@ -28,6 +30,7 @@ from keras_drift import (
     noise,
     pipeline,
     proofs,
+    releases,
     report,
     results,
     runner,
@@ -202,6 +205,54 @@ def cmd_merge(args: argparse.Namespace) -> ExitCode:
     return code
 
 
+def cmd_bisect(args: argparse.Namespace) -> ExitCode:
+    """Name the first release of a package where the numbers move, between a good and a bad environment file:
+    1 when a family drifts (each one's first bad release is named), 0 when nothing drifts, 2 when an end failed."""
+    specs = load_specs(Path(args.envs_dir))
+    names, where = [spec.name for spec in specs], f"the environment files in {args.envs_dir}"
+    by_name = {spec.name: spec for spec in specs}
+    good = by_name[find_environment(names, args.good, "--good", where)]
+    bad = by_name[find_environment(names, args.bad, "--bad", where)]
+    axis = bisecting.choose_axis(good, bad, args.package)
+    if args.index_url:  # the builders install from the index the releases were listed on
+        os.environ["UV_INDEX_URL"] = args.index_url
+    sources = releases.index_sources(args.index_url, releases.process_variables())
+    versions = bisecting.releases_between(axis, sources, args.pre)
+    tolerances, settings = _tolerances(args), _settings(args, adaptive=True)
+    environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
+    run_dir = runs.new_run_dir(Path(args.reports))
+    runs.write_run_info(run_dir, {
+        "run_id": run_dir.name, "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join(["keras-drift", *sys.argv[1:]]), "environments": [good.name, bad.name], "baseline": good.name,
+        "bisect": f"{bisecting.BISECT_DIR}/{bisect_page.PAGE}",
+    })
+    print(f"bisect {axis.package} {axis.good} -> {axis.bad}: {len(versions) - 2} release(s) between; {run_dir}", file=sys.stderr)
+    request = bisecting.Request(
+        good, bad, axis, versions, sources, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), settings, tolerances,
+        _results_cache(args), args.metric, args.pre, args.all_tasks, args.jobs, args.rerun is not None, not args.no_explain,
+        args.explain_budget)
+    try:
+        document = bisecting.run_bisect(request, lambda line: print(printable(line), file=sys.stderr, flush=True), _print_progress)
+    except bisecting.EndFailed as exc:
+        print(f"keras-drift: bisect: cannot compare with an end that failed: {printable(str(exc))}", file=sys.stderr)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        _mark_incomplete(run_dir)
+        raise Interrupted(run_dir) from None
+    page = bisect_page.render(document, run_dir / bisecting.BISECT_DIR / bisect_page.PAGE)
+    probed = sorted(results.load_results(run_dir), key=lambda result: result.env != good.name)
+    pipeline.render_run(run_dir, probed, good.name, tolerances)
+    headlines = bisect_page.summary_lines(document)
+    for line, boundary in zip(headlines, document["boundaries"], strict=False):
+        print(printable(line))
+        for evidence in bisect_page.evidence_lines(boundary):
+            print(printable(f"  {evidence}"))
+    for line in headlines[len(document["boundaries"]):]:
+        print(printable(line))
+    print(page)
+    return ExitCode.DRIFT if document["boundaries"] else ExitCode.OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the environments (all, or a selection) as JSON: the source of truth for CI matrices."""
     specs = load_specs(Path(args.envs_dir))
@@ -324,22 +375,10 @@ def _experiment(
     tolerances: list[compare.Tolerance], rerun: set[str],
 ) -> None:
     """Re-run each drifting task with recorded differences undone (in the environments just used) and
-    write what that proves to the run's ``experiments.json``. What the cache already holds for the same
-    pair of results is reused, unless ``--rerun`` names the candidate; what a spent budget or a failed
-    re-run left open is not kept."""
-    results_cache, by_env = _results_cache(args), {result.env: result for result in outcome}
-    keys = {env: cache.proofs_key(result, by_env[baseline], tolerances, args.explain_budget)
-            for env, result in by_env.items() if env != baseline}
-    known = {env: results_cache.lookup_proofs(key) if key and env not in rerun else None for env, key in keys.items()}
-    to_explain = [env for env, found in known.items() if found is None]
-    table = compare.compare(outcome, baseline, tolerances)
-    explained = experiment.explain(table[table["env"].isin([baseline, *to_explain])], outcome, baseline, tolerances,
-                                   _trial_executor(args, selected, run_dir, "explaining"), args.explain_budget, args.jobs)
-    for env in to_explain:
-        found = [proof for proof in explained if proof.env == env]
-        if keys[env] and all(proof.settled for proof in found):
-            results_cache.store_proofs(str(keys[env]), found)
-    proofs.save(run_dir, [*explained, *(proof for found in known.values() for proof in found or [])])
+    write what that proves to the run's ``experiments.json`` (:func:`keras_drift.experiment.explain_with_cache`)."""
+    execute = _trial_executor(args, selected, run_dir, "explaining")
+    proofs.save(run_dir, experiment.explain_with_cache(outcome, baseline, tolerances, execute, _results_cache(args),
+                                                       args.explain_budget, args.jobs, rerun))
 
 
 def _print_progress(result: results.Result) -> None:
@@ -598,6 +637,24 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")
     benchmark.add_argument("--bump", help="an environment outside the selection: the pre-bump review adds it to the cached selection")
     benchmark.set_defaults(handler=cmd_bench)
+
+    bisection = commands.add_parser("bisect", parents=[execution], help=cmd_bisect.__doc__)
+    bisection.add_argument("--good", required=True, help="the environment file whose results are right (e.g. the one in use today)")
+    bisection.add_argument("--bad", required=True, help="the environment file whose results moved")
+    bisection.add_argument("--package", help="the package to bisect, when the two files pin more than one differently")
+    bisection.add_argument("--metric", default="*", help="a glob of the metrics that count (default: all that differ between the ends)")
+    bisection.add_argument("--pre", action="store_true", help="search pre-releases too (default: final releases only)")
+    bisection.add_argument("--all-tasks", action="store_true",
+                           help="probe every task in each release (default: the tasks that differ between the ends)")
+    bisection.add_argument("--index-url", help="the index to list and install releases from (default: uv's, from your pip configuration)")
+    bisection.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
+    bisection.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
+    bisection.add_argument("--no-explain", action="store_true", help="do not re-run the first bad release to prove its cause")
+    bisection.add_argument(
+        "--explain-budget", type=_positive_seconds, default=experiment.DEFAULT_BUDGET_S,
+        help="seconds the re-runs at each first bad release may take (default: %(default)g)",
+    )
+    bisection.set_defaults(handler=cmd_bisect)
 
     listing = commands.add_parser("list", parents=[selection], help=cmd_list.__doc__)
     listing.set_defaults(handler=cmd_list)

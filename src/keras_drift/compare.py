@@ -45,6 +45,11 @@ class Tolerance:
     rtol: float
 
 
+def family(metric: str) -> str:
+    """The family of a metric: the first part of its name (``optimizer`` for ``optimizer.defaults.Adam.w0``)."""
+    return metric.split(".", 1)[0]
+
+
 def load_tolerances(path: Path | None = None) -> list[Tolerance]:
     """Read a tolerance table (the packaged default when ``path`` is ``None``)."""
     source: Any = path if path is not None else resources.files("keras_drift").joinpath("tolerances.toml")

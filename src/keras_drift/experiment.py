@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +23,7 @@ import pandas as pd
 
 from keras_drift import compare
 from keras_drift.attribute import undoable_differences
+from keras_drift.cache import ResultCache, proofs_key
 from keras_drift.proofs import INITIAL_WEIGHTS, Difference, Proof, Trial
 from keras_drift.results import Result
 from keras_drift.runner import Execute
@@ -71,6 +72,32 @@ def explain(
     if clock() < deadline:
         _confirm_in_reverse(cases, by_env, base, tolerances, execute)
     return [case.proof for case in cases if case.proof is not None]
+
+
+def explain_with_cache(
+    results: Sequence[Result],
+    baseline: str,
+    tolerances: Sequence[compare.Tolerance],
+    execute: Execute,
+    results_cache: ResultCache,
+    budget_s: float = DEFAULT_BUDGET_S,
+    jobs: int = 1,
+    rerun: Container[str] = (),
+) -> list[Proof]:
+    """:func:`explain` every environment against ``baseline``, reusing what ``results_cache`` holds for
+    the same pair of results (unless ``rerun`` names the candidate) and keeping what was settled there;
+    what a spent budget or a failed re-run left open is not kept."""
+    by_env = {result.env: result for result in results}
+    keys = {env: proofs_key(result, by_env[baseline], tolerances, budget_s) for env, result in by_env.items() if env != baseline}
+    known = {env: results_cache.lookup_proofs(key) if key and env not in rerun else None for env, key in keys.items()}
+    to_explain = [env for env, found in known.items() if found is None]
+    table = compare.compare(results, baseline, tolerances)
+    explained = explain(table[table["env"].isin([baseline, *to_explain])], results, baseline, tolerances, execute, budget_s, jobs)
+    for env in to_explain:
+        found = [proof for proof in explained if proof.env == env]
+        if keys[env] and all(proof.settled for proof in found):
+            results_cache.store_proofs(str(keys[env]), found)
+    return [*explained, *(proof for found in known.values() for proof in found or [])]
 
 
 def _cases(verdicts: pd.DataFrame, by_env: Mapping[str, Result], base: Result) -> list[_Case]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from keras_drift import __version__
 from keras_drift.attribute import differing
+from keras_drift.compare import family as metric_family
 from keras_drift.compare import oracle_distances
 from keras_drift.history import History
 from keras_drift.results import Result, write_text_atomically
@@ -153,7 +154,7 @@ def family_sections(verdicts: pd.DataFrame, environments: Sequence[str], baselin
         return []
     others = verdicts[verdicts["env"] != baseline]
     sections = []
-    for family, rows in verdicts.groupby(verdicts["metric"].str.split(".").str[0], sort=True):
+    for family, rows in verdicts.groupby(verdicts["metric"].map(metric_family), sort=True):
         drifting = others[(others["metric"].isin(rows["metric"])) & (others["verdict"] == Verdict.DRIFT)]
         failed = others[(others["metric"].isin(rows["metric"])) & (others["verdict"] == Verdict.FAILED)]
         count = rows["metric"].nunique()

@@ -104,10 +104,20 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 
 def is_incomplete(run_dir: Path) -> bool:
     """Whether the run's ``run.json`` says it was interrupted (unreadable counts as complete)."""
+    return bool(_recorded(run_dir, "incomplete"))
+
+
+def is_bisect(run_dir: Path) -> bool:
+    """Whether the run is a bisect (its results are releases of one package, not the nightly's environments)."""
+    return bool(_recorded(run_dir, "bisect"))
+
+
+def _recorded(run_dir: Path, key: str) -> Any:
+    """``key`` of the run's ``run.json``; ``None`` when it is absent or the file unreadable."""
     try:
-        return bool(json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8")).get("incomplete"))
+        return json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8")).get(key)
     except (OSError, ValueError, AttributeError, RecursionError):
-        return False
+        return None
 
 
 def run_folders(reports_dir: Path) -> list[Path]:
@@ -119,12 +129,13 @@ def run_folders(reports_dir: Path) -> list[Path]:
 
 
 def earlier_runs(reports_dir: Path, current: Path | None, window: int) -> list[Path]:
-    """The newest ``window`` finished runs before ``current`` that wrote verdicts, oldest first."""
+    """The newest ``window`` finished runs before ``current`` that wrote verdicts, oldest first; a bisect is
+    not one (comparing the nightly with releases of one package would call everything new)."""
     candidates = []
     for folder in reversed(run_folders(reports_dir)):
         if current is not None and (folder.resolve() == current.resolve() or folder.name > current.name):
             continue  # a run started later than the one being rendered is not its history
-        if not (folder / VERDICTS_FILE).is_file() or is_incomplete(folder):
+        if not (folder / VERDICTS_FILE).is_file() or is_incomplete(folder) or is_bisect(folder):
             continue
         candidates.append(folder)
         if len(candidates) == window:
