@@ -18,6 +18,9 @@ def setup(tmp_path: Path, monkeypatch):
     (extra indexes, find-links) is switched off so only that index is read."""
     monkeypatch.setenv("UV_EXTRA_INDEX_URL", "")
     monkeypatch.setenv("UV_FIND_LINKS", "")
+    for variable in ("UV_INDEX_URL", "PIP_INDEX_URL"):  # --index-url sets them for the builders: restored after the test
+        monkeypatch.setenv(variable, "")
+        monkeypatch.delenv(variable)
     envs = tmp_path / "envs"
     envs.mkdir()
     pins = {"k100": ["keras==1.0.0"], "k101": ["keras==1.0.1"], "k102": ["keras==1.0.2"], "k102b": ["keras==1.0.2"],

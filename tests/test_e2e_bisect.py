@@ -75,7 +75,7 @@ def test_the_probed_release_is_synthesised_in_the_run_folder_not_in_envs(work, c
     _, document = classifier_bisect
     run = work / "reports" / document["run_id"]
     probed = document["versions"][1]
-    assert probed["env"] == "keras-0.3.3-theano--keras-1.0.0" and probed["install"]["strategy"] == "the good end's pins and lock"
+    assert probed["env"] == "keras-0.3.3-theano--keras-1.0.0" and probed["install"]["strategy"] == "the good end's pins and the good end's lock"
     generated = (run / "bisect" / "envs" / "keras-0.3.3-theano--keras-1.0.0.toml").read_text()
     assert '"keras==1.0.0", "theano==1.0.5", "numpy==1.23.5"' in generated
     assert "keras==1.0.0 \\" in (run / "bisect" / "envs" / "keras-0.3.3-theano--keras-1.0.0.lock.txt").read_text()

@@ -214,8 +214,8 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
     good = by_name[find_environment(names, args.good, "--good", where)]
     bad = by_name[find_environment(names, args.bad, "--bad", where)]
     axis = bisecting.choose_axis(good, bad, args.package)
-    if args.index_url:  # the builders install from the index the releases were listed on
-        os.environ["UV_INDEX_URL"] = args.index_url
+    if args.index_url:  # the builders (uv, or pip) install from the index the releases were listed on
+        os.environ.update(UV_INDEX_URL=args.index_url, PIP_INDEX_URL=args.index_url)
     sources = releases.index_sources(args.index_url, releases.process_variables())
     versions = bisecting.releases_between(axis, sources, args.pre)
     tolerances, settings = _tolerances(args), _settings(args, adaptive=True)
