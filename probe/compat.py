@@ -596,3 +596,82 @@ def _first_scalar(value):
     if isinstance(value, (list, tuple)):
         value = value[0]
     return float(np.asarray(value))
+
+
+# -- per-layer records (``probe/records.py``) ----------------------------------------------------------
+
+
+def _listed(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def layer_graph(keras, model):
+    """The layers of ``model`` in topological order, each with the tensors it received and produced in this
+    model's own graph: ``[(layer, input_tensors, output_tensors)]``, input layers left out. Found from the
+    outputs backwards through each tensor's ``_keras_history`` (layer, node index, tensor index) and the
+    layer's inbound node, which Keras 1, 2 and 3 all keep (``layer.output`` would give a nested model's
+    own graph in tf.keras 2). Keras 0.3 keeps no graph: :class:`NotApplicable`."""
+    if keras_major(keras) < 1 or not hasattr(model, "outputs"):
+        raise NotApplicable("per-layer records need the layer graph of Keras 1 or later")
+    inputs = set(id(tensor) for tensor in _listed(model.inputs))
+    order, seen = [], set()
+
+    def visit(tensor):
+        if id(tensor) in inputs:
+            return
+        history = tensor._keras_history
+        layer, node_index = history[0], history[1]
+        if (id(layer), node_index) in seen:
+            return
+        seen.add((id(layer), node_index))
+        nodes = layer._inbound_nodes if hasattr(layer, "_inbound_nodes") else layer.inbound_nodes  # Keras 1 to 2.0
+        node = nodes[node_index]
+        received = _listed(node.input_tensors)
+        for inbound in received:
+            visit(inbound)
+        produced = node.output_tensors if hasattr(node, "output_tensors") else node.outputs
+        if type(layer).__name__ != "InputLayer":
+            order.append((layer, received, _listed(produced)))
+
+    for output in _listed(model.outputs):
+        visit(output)
+    return order
+
+
+def evaluate_tensors(keras, model, tensors, x):
+    """The values of ``tensors`` (of ``model``'s graph) for the input ``x``, in inference mode, as NumPy
+    arrays: a sub-model where Keras builds models of any tensors (Keras 3, tf.keras 2), else a backend
+    function in the test phase (standalone Keras 1 and 2, on Theano or TensorFlow 1)."""
+    inputs = _listed(model.inputs)
+    feeds = _listed(x)
+    if eager(keras):
+        sub = keras.models.Model(inputs, list(tensors))
+        values = sub.predict(feeds if len(feeds) > 1 else feeds[0], batch_size=len(feeds[0]), verbose=0) \
+            if backend_name(keras) == "jax" else sub(feeds if len(feeds) > 1 else feeds[0], training=False)
+        return [to_numpy(keras, value) for value in _listed(values)]
+    backend = keras.backend
+    try:
+        function = backend.function(inputs + [backend.learning_phase()], list(tensors))
+        values = function(feeds + [0])
+    except Exception:  # a graph that takes no learning phase (nothing in it behaves differently in training)
+        values = backend.function(inputs, list(tensors))(feeds)
+    return [np.asarray(value) for value in _listed(values)]
+
+
+def weight_name(layer, variable):
+    """A variable's short name within its layer (``kernel``; Keras 1's ``dense_1_W`` -> ``W``)."""
+    name = str(getattr(variable, "path", None) or getattr(variable, "name", "w")).split("/")[-1].split(":")[0]
+    prefix = layer.name + "_"
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
+def trainable_variables(layer):
+    """The layer's trainable variables (``trainable_weights`` in every version)."""
+    return list(getattr(layer, "trainable_weights", []))
+
+
+def variable_value(keras, variable):
+    """A variable's current value as a NumPy array."""
+    if getattr(keras, "ops", None) is not None and hasattr(keras.ops, "convert_to_numpy"):
+        return to_numpy(keras, variable)
+    return np.asarray(keras.backend.get_value(variable))

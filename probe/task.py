@@ -17,7 +17,7 @@ import hashlib
 
 import numpy as np
 
-from probe import compat, overrides
+from probe import compat, overrides, records
 
 # Models up to this many weight values record them whole, so another environment can replay them.
 REPLAYABLE_VALUES = 5000
@@ -106,13 +106,17 @@ def whole_weights(model):
     return [np.asarray(array, dtype="float32").tolist() for array in arrays]
 
 
-def model_tasks(name, build, train, defaults=(), seed=7):
+def model_tasks(name, build, train, defaults=(), seed=7, sample=None, loss=None):
     """Two tasks for one model, so that random streams are told apart from everything else:
 
     ``<name>.defaults`` trains ``build(keras)`` from the library's own initial weights, and
     ``<name>.shared_init`` from NumPy weights by seed (:func:`shared_weights`). ``train(keras, model)``
     compiles and trains it and returns ``(metrics, series)``: metrics by short name (``loss``), series as
     ``{column: [values]}``. The family is the first part of ``name``.
+
+    ``sample()`` returns a small batch ``(x, y)``: the ``shared_init`` twin records every layer's output
+    for it before training and, given the task's ``loss``, each weight's gradient (``probe.records``), so
+    that a drift can be localised to the layer that introduces it.
     """
 
     def make(variant, share):
@@ -120,6 +124,9 @@ def model_tasks(name, build, train, defaults=(), seed=7):
             compat.reset(keras, seed)
             model = build(keras)
             facts = start_from(model, shared_weights(model, seed) if share else None)
+            if share and sample is not None:
+                x, y = sample()
+                facts.update(records.take(keras, name + "." + variant, model, x, y, loss))
             metrics, series = train(keras, model)
             facts["final_weights"] = weights_fingerprint(model)
             prefix = "%s.%s." % (name, variant)

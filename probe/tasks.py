@@ -9,13 +9,14 @@ The metric names are the contract: they never change.
 
 import numpy as np
 
-from probe import compat, introspect
+from probe import compat, introspect, records
 from probe.task import Task, start_from, weights_fingerprint, whole_weights
 
 SEED = 1
 LINEAR_POINTS = 50
 LINEAR_STEPS = 1001
 RECORD_EVERY = 50
+RECORD_BATCH = 16  # rows of the training data the per-layer records are taken on
 CLASSIFIER_TRAIN = 300  # deliberately not a multiple of any default batch size (32, 128)
 CLASSIFIER_VALIDATION = 200
 CLASSIFIER_FEATURES = 20
@@ -163,6 +164,8 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     hidden = compat.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
     model = compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
     facts = start_from(model, weights)
+    if weights is not None:
+        facts.update(records.take(keras, "classifier." + variant, model, x[:RECORD_BATCH], y[:RECORD_BATCH], "binary_crossentropy"))
     compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
     counter = compat.batch_counter(keras)
     raw_history = compat.fit(model, x, y, (x_val, y_val), counter=counter, **fit_settings)

@@ -46,4 +46,11 @@ def train(keras, model):
     return metrics, dict(history, epoch=list(range(1, EPOCHS + 1)))
 
 
-TASKS = model_tasks("example.gru_classifier", build, train, defaults=("gru.", "optimizer.Adam."))
+def sample():
+    """The batch the per-layer records are taken on: the first 16 sequences."""
+    x, y = data()
+    return x[:16], y[:16]
+
+
+TASKS = model_tasks("example.gru_classifier", build, train, defaults=("gru.", "optimizer.Adam."), sample=sample,
+                    loss="binary_crossentropy")

@@ -22,6 +22,7 @@ import datetime as dt
 import fnmatch
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import pandas as pd
 
 from keras_drift.compare import BEHAVIOUR_COLUMNS
 from keras_drift.errors import InputError
+from keras_drift.localise import Localisation
 from keras_drift.results import printable, write_text_atomically
 from keras_drift.speed import COLUMNS as SPEED_COLUMNS
 from keras_drift.verdicts import Cause, Verdict
@@ -110,6 +112,8 @@ class Review:
     expired: tuple[Acceptance, ...] = ()
     behaviours: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(BEHAVIOUR_COLUMNS)))
     speed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SPEED_COLUMNS)))
+    # where each drifting model task's numbers part, by (environment, task) (keras_drift.localise)
+    localisations: Mapping[tuple[str, str], Localisation] = field(default_factory=dict)
 
 
 def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:

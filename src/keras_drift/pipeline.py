@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from keras_drift import accepted, attribute, compare, history, proofs, report, runs, speed
+from keras_drift import accepted, attribute, compare, history, localise, proofs, report, runs, speed
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -42,10 +42,14 @@ def judge(
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
     marked ``accepted``; beside them the changed behaviours and each training task's speed per step
     (``slower``/``faster`` beyond the factor ``slowdown``)."""
-    verdicts = attribute.attribute(
-        compare.compare(results, baseline, tolerances), results, baseline, proofs.by_task(experiments), tolerances)
+    by_task = proofs.by_task(experiments)
+    verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, by_task, tolerances)
+    tasks_of = {result.env: result for result in results}
+    drifting = verdicts[(verdicts["env"] != baseline) & verdicts["verdict"].isin([Verdict.DRIFT, Verdict.ACCEPTED])]
+    located = localise.localisations({(row.env, tasks_of[row.env].task_of(row.metric)) for row in drifting.itertuples()},
+                                     results, baseline, tolerances, by_task)
     return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline),
-                   speed=speed.speed_table(results, baseline, slowdown))
+                   speed=speed.speed_table(results, baseline, slowdown), localisations=located)
 
 
 FAIL_ON = ("behaviour", "slowdown")
@@ -89,7 +93,7 @@ def render_run(
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
-                         warnings, judged.behaviours, judged.speed)
+                         warnings, judged.behaviours, judged.speed, judged.localisations)
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
@@ -122,6 +126,7 @@ def verdicts_document(
             "reason": result.reason,
             "cached_from": result.cached_from,
             "repeated_tasks": result.repeated_tasks,
+            "localisation": {task: found.document() for (env, task), found in sorted(judged.localisations.items()) if env == result.env},
             "metrics": {
                 row.metric: {
                     "value": encode_scalar(row.value),

@@ -24,6 +24,7 @@ from keras_drift.attribute import differing
 from keras_drift.compare import family as metric_family
 from keras_drift.compare import oracle_distances
 from keras_drift.history import History
+from keras_drift.localise import Localisation, Part
 from keras_drift.results import Result, write_text_atomically
 from keras_drift.verdicts import Verdict
 
@@ -50,13 +51,15 @@ def render(
     acceptance_warnings: Sequence[str] = (),
     behaviours: pd.DataFrame | None = None,
     speed: pd.DataFrame | None = None,
+    localisations: Mapping[tuple[str, str], Localisation] | None = None,
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
     ``past`` adds the history sparklines, ``new_drift`` the rows that drift now and did not last run
     (both computed by :mod:`keras_drift.pipeline`: the report only shows what the pipeline found), and
     ``behaviours`` the changed behaviours the verdict line counts, ``speed`` the per-step times of the
-    training tasks (:func:`keras_drift.speed.speed_table`).
+    training tasks (:func:`keras_drift.speed.speed_table`), ``localisations`` where each drifting model's
+    numbers part (:mod:`keras_drift.localise`).
     """
     past = past or History()
     environment = jinja2.Environment(
@@ -67,6 +70,7 @@ def render(
     html = environment.get_template("report.html.j2").render(
         summary=summary_line(results, verdicts, baseline, behaviours, speed),
         speed=speed_rows(speed),
+        localised=localisation_strips(localisations or {}),
         families=family_sections(verdicts, [r.env for r in results], baseline),
         coverage=coverage_lines(results),
         plots=trajectory_plots(results),
@@ -139,6 +143,30 @@ def speed_rows(speed: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
              "steps": f"{row.steps} / {row.baseline_steps}", "verdict": row.verdict}
             for row in speed.sort_values("ratio", ascending=False).itertuples()]
     return {"changed": [row for row in rows if row["verdict"]], "same": [row for row in rows if not row["verdict"]]}
+
+
+def localisation_strips(localisations: Mapping[tuple[str, str], Localisation]) -> list[dict[str, Any]]:
+    """Per drifting model: its finding in words, and a strip of cells (one per layer, then one per weight's
+    gradient) coloured by the log of their relative difference, the introducing layer (or weight) marked."""
+    return [
+        {"env": env, "task": task, "sentence": found.sentence(),
+         "layers": [_strip_cell(part, part.name == found.layer) for part in found.layers],
+         "gradients": [_strip_cell(part, part.name == found.gradient_weight) for part in found.gradients]}
+        for (env, task), found in sorted(localisations.items())
+    ]
+
+
+def _strip_cell(part: Part, marked: bool) -> dict[str, Any]:
+    """One cell: white when identical, pale to deep red from a relative difference of 1e-8 to 1 and beyond."""
+    if part.rel_diff == 0:
+        colour = "#ffffff"
+    else:
+        depth = 1.0 if not math.isfinite(part.rel_diff) else min(1.0, max(0.0, (math.log10(part.rel_diff) + 8) / 8))
+        light = round(235 - 150 * depth) if part.differs else 240
+        colour = f"rgb(255,{light},{light})" if part.differs else f"rgb({light},{light},255)"
+    title = (f"{part.name} ({part.cls}): relative difference {part.rel_diff:.3g}, inputs {part.input_rel_diff:.3g}"
+             + (", beyond tolerance" if part.differs else ", within tolerance"))
+    return {"name": part.name, "colour": colour, "marked": marked, "title": title, "rel_diff": part.rel_diff}
 
 
 def drifting_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,0 +1,94 @@
+"""The localisation rule on synthetic records; each expected answer is worked out by hand in the comment."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import make_result
+
+from keras_drift.compare import Tolerance
+from keras_drift.localise import difference, localisations, localise
+
+TOLERANCE = Tolerance("*", atol=0.0, rtol=1e-4)
+
+
+def layer(path, values, inputs=("input",), cls="Dense"):
+    return {"path": path, "class": cls, "inputs": list(inputs), "value": {"shape": [len(values)], "values": list(values)}}
+
+
+def grad(weight, values):
+    return {"weight": weight, "value": {"shape": [len(values)], "values": list(values)}}
+
+
+BASE = {"layers": [layer("a", [1.0, 2.0]), layer("b", [3.0, 4.0], ["a"]), layer("c", [5.0, 10.0], ["b"])],
+        "gradients": [grad("a/kernel", [0.5, 0.5]), grad("c/kernel", [1.0, 1.0])]}
+
+
+def test_a_tiny_difference_within_tolerance_upstream_does_not_hide_the_real_one():
+    # a differs by 1e-7 of 2 (5e-8 relative: within 1e-4); b by 0.4 of 4 (0.1: beyond), its input a within:
+    # 0.1 / 5e-8 = 2e6 times its input's difference, far above 100: b introduces it, c only carries it
+    candidate = {"layers": [layer("a", [1.0, 2.0 + 1e-7]), layer("b", [3.0, 4.4], ["a"]), layer("c", [5.0, 11.0], ["b"])]}
+    found = localise("t", candidate, BASE, TOLERANCE)
+    assert (found.layer, found.cls) == ("b", "Dense")
+    assert found.rel_diff == pytest.approx(0.1) and found.input_rel_diff == pytest.approx(5e-8)
+    assert found.amplification == pytest.approx(2e6)
+    assert [part.differs for part in found.layers] == [False, True, True]
+
+
+def test_two_branches_meeting_name_the_branch_that_differs():
+    # left and right both read the input; right differs (0.5 of 2 = 0.25); "add" receives both and differs,
+    # but one of its inputs already does: right introduces it
+    base = {"layers": [layer("left", [1.0, 1.0]), layer("right", [2.0, 2.0]), layer("add", [3.0, 3.0], ["left", "right"], "Add")]}
+    candidate = {"layers": [layer("left", [1.0, 1.0]), layer("right", [2.0, 2.5]), layer("add", [3.0, 3.5], ["left", "right"], "Add")]}
+    found = localise("t", candidate, base, TOLERANCE)
+    assert (found.layer, found.rel_diff, found.input_rel_diff, found.amplification) == ("right", 0.25, 0.0, math.inf)
+
+
+def test_a_nested_model_is_localised_to_its_inner_layer():
+    # encoder/embedding agrees, encoder/gru differs (1 of 4 = 0.25), encoder (the nested model's output) and the
+    # head carry it: the inner layer is named by its path
+    base = {"layers": [layer("encoder/embedding", [1.0]), layer("encoder/gru", [4.0], ["encoder/embedding"], "GRU"),
+                       layer("encoder", [4.0], ["input"], "Functional"), layer("head", [8.0], ["encoder"])]}
+    candidate = {"layers": [layer("encoder/embedding", [1.0]), layer("encoder/gru", [5.0], ["encoder/embedding"], "GRU"),
+                            layer("encoder", [5.0], ["input"], "Functional"), layer("head", [10.0], ["encoder"])]}
+    found = localise("t", candidate, base, TOLERANCE)
+    assert (found.layer, found.cls, found.rel_diff) == ("encoder/gru", "GRU", 0.25)
+
+
+def test_a_gradual_growth_along_a_chain_is_said_not_pinned_on_the_last_layer():
+    # relative differences 1e-7, 1e-6, 1e-5, 5e-5 (all within 1e-4), then 3e-4 (beyond) at e: its input d is
+    # 5e-5, so e multiplies it only 6 times (< 100): gradual growth from a to e
+    chain = [("a", 1e-7), ("b", 1e-6), ("c", 1e-5), ("d", 5e-5), ("e", 3e-4)]
+    base = {"layers": [layer(name, [1.0], [chain[i - 1][0]] if i else ["input"]) for i, (name, _) in enumerate(chain)]}
+    candidate = {"layers": [layer(name, [1.0 + rel], [chain[i - 1][0]] if i else ["input"]) for i, (name, rel) in enumerate(chain)]}
+    found = localise("t", candidate, base, TOLERANCE)
+    assert found.layer is None
+    assert found.gradual.startswith("no layer introduces it: the difference grows gradually, from 1e-07 at a to 0.0003 at e (at most 6 times")
+
+
+def test_a_difference_only_in_a_gradient_names_the_first_weight_that_differs():
+    # every output agrees; a/kernel agrees; c/kernel 1.5 against 1 (0.5): it is named
+    candidate = {"layers": BASE["layers"], "gradients": [grad("a/kernel", [0.5, 0.5]), grad("c/kernel", [1.0, 1.5])]}
+    found = localise("t", candidate, BASE, TOLERANCE)
+    assert (found.layer, found.gradient_weight, found.gradient_rel_diff) == (None, "c/kernel", 0.5)
+    assert found.sentence().startswith("every layer's output agrees; the gradient of c/kernel is the first to differ")
+
+
+def test_fingerprints_compare_by_checksum_then_statistics():
+    big = {"shape": [5000], "sha256": "x", "mean": 1.0, "std": 2.0, "max_abs": 4.0, "head": [1.0, 2.0]}
+    assert difference(dict(big), big) == (0.0, 4.0)
+    assert difference(dict(big, sha256="y", std=2.5), big) == (0.5, 4.0)
+    assert difference(dict(big, shape=[4999]), big)[0] == math.inf
+
+
+def test_localisations_use_the_shared_init_twin_and_name_the_layer_s_changed_defaults():
+    twin = "m.shared_init"
+    base = make_result("old", {}, facts={twin: {"layers": [layer("1_gru", [1.0], cls="GRU")]}},
+                       introspection={"defaults": {"gru.reset_after": False, "dense.units": 1}})
+    new = make_result("new", {}, facts={twin: {"layers": [layer("1_gru", [2.0], cls="GRU")]}},
+                      introspection={"defaults": {"gru.reset_after": True, "dense.units": 1}})
+    found = localisations([("new", "m.defaults")], [base, new], "old", [TOLERANCE])
+    located = found["new", "m.defaults"]
+    assert (located.layer, located.records_of, located.layer_defaults) == ("1_gru", twin, ("gru.reset_after: False -> True",))
+    assert located.document()["amplification"] == "Infinity"
