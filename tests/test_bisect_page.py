@@ -30,11 +30,11 @@ def document():
             {"family": "classifier", "last_good": "1.0", "first_bad": "1.2", "exact": False, "untestable_between": ["1.1"],
              "notes": {"1.1": "https://pypi.org/project/keras/1.1/", "1.2": None},
              "metrics": [{"metric": "classifier.defaults.epochs", "last_good_value": 100, "first_bad_value": 10, "rel_diff": -0.9}],
-             "findings": [finding]},
+             "findings": [finding], "localisation": {"classifier.defaults": "every layer's output and every gradient agree"}},
             {"family": "optimizer", "last_good": "1.2", "first_bad": "1.4", "exact": True, "untestable_between": [],
              "notes": {"1.4": "https://pypi.org/project/keras/1.4/"},
              "metrics": [{"metric": "optimizer.defaults.Adam.w0", "last_good_value": 0.5, "first_bad_value": "NaN", "rel_diff": "NaN"}],
-             "findings": []},
+             "findings": [], "localisation": {}},
         ],
         "wall_s": 61.2,
     }

@@ -23,13 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from keras_drift import compare, environments, experiment, locks, pipeline, proofs, releases, runner
+from keras_drift import accepted, compare, environments, experiment, localise, locks, pipeline, proofs, releases, runner
 from keras_drift.boundaries import Boundary, Search
 from keras_drift.cache import ResultCache
 from keras_drift.errors import InputError
@@ -263,7 +262,9 @@ def run_bisect(request: Request, progress: Progress, on_done: Callable[[Result],
     probed = {str(axis.good): Probed(str(axis.good), good, ends[0], good_result),
               str(axis.bad): Probed(str(axis.bad), bad, ends[1], bad_result)}
     search = Search([str(version) for version in request.versions], families)
-    tasks = tuple(sorted({bad_result.task_of(metric) for metric in metrics}))
+    drifting_tasks = {bad_result.task_of(metric) for metric in metrics}
+    twins = {f"{task.rsplit('.', 1)[0]}.{localise.TWIN}" for task in drifting_tasks}  # they hold the per-layer records
+    tasks = tuple(sorted(drifting_tasks | twins.intersection(bad_result.tasks)))
     settings = request.settings if request.all_tasks else replace(request.settings, tasks=tasks)
     step = 0
     while families and (chosen := search.next_versions(request.jobs)):
@@ -346,7 +347,7 @@ def _version_entry(version: str, entry: Probed | None, search: Search, run_dir: 
     }
 
 
-def _judge_pair(low: Probed, high: Probed, request: Request, settings: runner.ProbeSettings, progress: Progress) -> pd.DataFrame:
+def _judge_pair(low: Probed, high: Probed, request: Request, settings: runner.ProbeSettings, progress: Progress) -> accepted.Review:
     """The verdicts of the first bad release against the last good one, with causes, and with proofs when
     the request asks for experiments (re-runs in the two environments, cached like ``drift``'s)."""
     assert low.result is not None and high.result is not None and low.spec and high.spec  # both were probed to be compared
@@ -357,12 +358,14 @@ def _judge_pair(low: Probed, high: Probed, request: Request, settings: runner.Pr
                                         lambda env, count: progress(f"{env}: proving causes: {count} re-run(s)"))
         found = experiment.explain_with_cache(pair, baseline, request.tolerances, execute, request.results_cache,
                                               request.explain_budget_s, request.jobs)
-    return pipeline.judge(pair, baseline, request.tolerances, experiments=found).verdicts
+    return pipeline.judge(pair, baseline, request.tolerances, experiments=found)
 
 
-def _boundary_entry(boundary: Boundary, judged: pd.DataFrame, metrics: Sequence[str], request: Request) -> dict[str, Any]:
+def _boundary_entry(boundary: Boundary, review: accepted.Review, metrics: Sequence[str], request: Request) -> dict[str, Any]:
     """One family's first bad release: the metrics that move there, with the cause the attribution (and
-    the experiments, when asked) gives on the last good -> first bad pair."""
+    the experiments, when asked) gives on the last good -> first bad pair, and where each model's numbers
+    part there (:mod:`keras_drift.localise`)."""
+    judged = review.verdicts
     rows = judged[(judged["verdict"] == Verdict.DRIFT) & judged["metric"].isin(metrics)
                   & (judged["metric"].map(compare.family) == boundary.family)]
     findings = [
@@ -383,4 +386,6 @@ def _boundary_entry(boundary: Boundary, judged: pd.DataFrame, metrics: Sequence[
             for row in rows.itertuples()
         ],
         "findings": findings,
+        "localisation": {task: found.sentence() for (_, task), found in sorted(review.localisations.items())
+                         if compare.family(task) == boundary.family},
     }
