@@ -65,6 +65,10 @@ def test_each_release_is_installed_as_close_to_the_good_end_as_it_allows(ends, v
     probed = bisecting.synthesise(good, bad, axis, Version(version), folder)
     assert probed.spec is not None, probed.install.error
     assert (probed.install.strategy, probed.install.companions) == (strategy, companions)
+    assert probed.install.closest == (version == "1.5")  # only 1.5 installs the good end's own way
+    note = bisecting._install_note("alpha", probed)
+    assert note == ("" if version == "1.5" else f"alpha {version}: installed with {strategy}; moved: "
+                    + ", ".join(f"{name} {before} -> {after}" for name, (before, after) in companions.items()))
     assert probed.spec.name == f"good--alpha-{version}" and probed.spec.path.parent == folder / "envs"
     assert locks.pins(probed.spec.lock_path)["alpha"] == version
     # the good end's settings travel with it; its hooks are copied beside the generated file

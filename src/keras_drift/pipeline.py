@@ -44,9 +44,9 @@ def judge(
     (``slower``/``faster`` beyond the factor ``slowdown``)."""
     by_task = proofs.by_task(experiments)
     verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, by_task, tolerances)
-    tasks_of = {result.env: result for result in results}
+    by_env = {result.env: result for result in results}
     drifting = verdicts[(verdicts["env"] != baseline) & verdicts["verdict"].isin([Verdict.DRIFT, Verdict.ACCEPTED])]
-    located = localise.localisations({(row.env, tasks_of[row.env].task_of(row.metric)) for row in drifting.itertuples()},
+    located = localise.localisations({(row.env, by_env[row.env].task_of(row.metric)) for row in drifting.itertuples()},
                                      results, baseline, tolerances, by_task)
     return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline),
                    speed=speed.speed_table(results, baseline, slowdown), localisations=located)
