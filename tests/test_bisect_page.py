@@ -49,6 +49,9 @@ def test_one_line_per_family_then_the_cost(document):
     ]
     assert bisect_page.evidence_lines(document["boundaries"][0]) == [
         "defaults (proven, 1 metric(s)): re-running with fit.epochs=100 brings it back"]
+    headlines = bisect_page.summary_lines(document)
+    assert bisect_page.terminal_lines(document) == [
+        headlines[0], "  defaults (proven, 1 metric(s)): re-running with fit.epochs=100 brings it back", headlines[1], headlines[2]]
 
 
 def test_nothing_drifting_says_only_the_ends_were_probed(document):

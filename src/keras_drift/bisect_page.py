@@ -47,6 +47,15 @@ def evidence_lines(boundary: dict[str, Any]) -> list[str]:
             for finding in boundary["findings"]]
 
 
+def terminal_lines(document: dict[str, Any]) -> list[str]:
+    """:func:`summary_lines`, each boundary's line followed by its evidence, indented."""
+    headlines = summary_lines(document)
+    lines = []
+    for line, boundary in zip(headlines, document["boundaries"], strict=False):
+        lines += [line, *(f"  {evidence}" for evidence in evidence_lines(boundary))]
+    return lines + headlines[len(document["boundaries"]):]
+
+
 def timeline(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Per family, one cell per release: ``good``, ``bad``, ``untestable`` or ``untried``, the first bad marked."""
     first_bad = {boundary["family"]: boundary["first_bad"] for boundary in document["boundaries"]}

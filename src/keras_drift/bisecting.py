@@ -245,11 +245,11 @@ def run_bisect(request: Request, progress: Progress, on_done: Callable[[Result],
     first bad release against its last good one; write and return ``bisect/bisect.json``."""
     started = time.monotonic()
     good, bad, axis = request.good, request.bad, request.axis
-    rerun = {good.name, bad.name} if request.rerun else set()
 
     def probe(specs: list[EnvSpec], settings: runner.ProbeSettings) -> list[Result]:
+        rerun = {spec.name for spec in specs} if request.rerun else set()
         return runner.run_environments(specs, request.run_dir, request.project_root, request.venvs_dir, request.jobs, settings,
-                                       on_done, request.results_cache, rerun | {spec.name for spec in specs if request.rerun})
+                                       on_done, request.results_cache, rerun)
 
     good_result, bad_result = probe([good, bad], request.settings)
     for result in (good_result, bad_result):
@@ -296,9 +296,9 @@ def run_bisect(request: Request, progress: Progress, on_done: Callable[[Result],
         "pre": request.pre,
         "metrics": metrics,
         "families": families,
-        "tasks": list(tasks) if not request.all_tasks else list(settings.tasks),
+        "tasks": list(settings.tasks),
         "steps": step,
-        "versions": [_version_entry(version, probed.get(version), search, request.run_dir) for version in map(str, request.versions)],
+        "versions": [_version_entry(version, probed.get(version), search) for version in map(str, request.versions)],
         "boundaries": [_boundary_entry(boundary, judged[boundary.last_good, boundary.first_bad], metrics, request)
                        for boundary in found],
         "wall_s": round(time.monotonic() - started, 1),
@@ -330,7 +330,7 @@ def _differing(good: Result, result: Result | None, metrics: Sequence[str], tole
     return {compare.family(metric) for metric in rows["metric"]}
 
 
-def _version_entry(version: str, entry: Probed | None, search: Search, run_dir: Path) -> dict[str, Any]:
+def _version_entry(version: str, entry: Probed | None, search: Search) -> dict[str, Any]:
     """One release in ``bisect.json``: its verdict, the families it differs in, and how it ran."""
     result = entry.result if entry else None
     reason = entry.install.error if entry and entry.spec is None else (result.reason if result is not None and not result.ok else "")

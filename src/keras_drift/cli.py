@@ -216,7 +216,7 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
     axis = bisecting.choose_axis(good, bad, args.package)
     if args.index_url:  # the builders (uv, or pip) install from the index the releases were listed on
         os.environ.update(UV_INDEX_URL=args.index_url, PIP_INDEX_URL=args.index_url)
-    sources = releases.index_sources(args.index_url, releases.process_variables())
+    sources = releases.index_sources(args.index_url, environments.installer_variables())
     versions = bisecting.releases_between(axis, sources, args.pre)
     tolerances, settings = _tolerances(args), _settings(args, adaptive=True)
     environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
@@ -242,12 +242,7 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
     page = bisect_page.render(document, run_dir / bisecting.BISECT_DIR / bisect_page.PAGE)
     probed = sorted(results.load_results(run_dir), key=lambda result: result.env != good.name)
     pipeline.render_run(run_dir, probed, good.name, tolerances)
-    headlines = bisect_page.summary_lines(document)
-    for line, boundary in zip(headlines, document["boundaries"], strict=False):
-        print(printable(line))
-        for evidence in bisect_page.evidence_lines(boundary):
-            print(printable(f"  {evidence}"))
-    for line in headlines[len(document["boundaries"]):]:
+    for line in bisect_page.terminal_lines(document):
         print(printable(line))
     print(page)
     return ExitCode.DRIFT if document["boundaries"] else ExitCode.OK

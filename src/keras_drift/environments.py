@@ -142,6 +142,12 @@ def package_index_env() -> dict[str, str]:
     return translated
 
 
+def installer_variables() -> dict[str, str]:
+    """The variables uv (or pip) runs with: the process's own, with the user's pip index configuration
+    translated for uv where the process sets nothing itself (:func:`package_index_env`)."""
+    return {**package_index_env(), **os.environ}  # a variable set since the translation was cached still wins
+
+
 def find_interpreter(version: str) -> str:
     """The path of an installed interpreter for ``version``; raise :class:`InterpreterMissing`."""
     for candidate in _interpreter_candidates(version):
@@ -171,7 +177,7 @@ def _build_with_uv(spec: EnvSpec, path: Path, log: Log) -> None:
     if uv is None:
         raise BuildFailed("uv is not installed; install it, or set KERAS_DRIFT_BUILDER=virtualenv")
     interpreter = find_interpreter(spec.python)
-    env = {**os.environ, **package_index_env()}
+    env = installer_variables()
     _run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env, log)
     _run([uv, "pip", "install", "--python", str(path / "bin" / "python"), *_what_to_install(spec)], env, log)
 

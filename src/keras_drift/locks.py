@@ -8,7 +8,6 @@ locked: they resolve fresh each run, and their fingerprint records what was inst
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -46,7 +45,7 @@ def lock_environment(spec: EnvSpec, constraints: Mapping[str, str] | None = None
             held = Path(folder) / "constraints.txt"
             held.write_text("".join(f"{name}=={version}\n" for name, version in sorted(constraints.items())))
             command += ["-c", str(held)]
-        completed = subprocess.run(command, env={**os.environ, **environments.package_index_env()},
+        completed = subprocess.run(command, env=environments.installer_variables(),
                                    capture_output=True, text=True)
         if completed.returncode != 0:
             raise LockFailed(environments.first_error(completed.stderr or completed.stdout))

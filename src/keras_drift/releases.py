@@ -9,8 +9,8 @@ the simple repository API: its JSON form (PEP 691) where the server offers it, e
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import re
 import urllib.error
 import urllib.parse
@@ -24,7 +24,6 @@ from typing import Any
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from keras_drift.environments import package_index_env
 from keras_drift.errors import InputError
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -55,8 +54,8 @@ class Release:
 def index_sources(index_url: str | None, environment: Mapping[str, str]) -> list[Source]:
     """The sources uv installs from: ``index_url`` (``--index-url``), else ``UV_INDEX_URL`` or
     ``UV_DEFAULT_INDEX``, else PyPI; then ``UV_EXTRA_INDEX_URL``/``UV_INDEX`` and ``UV_FIND_LINKS``
-    (space- or comma-separated). ``environment`` is the process's variables with the user's pip
-    configuration translated for uv (:func:`keras_drift.environments.package_index_env`)."""
+    (space- or comma-separated). ``environment`` is what the installers see
+    (:func:`keras_drift.environments.installer_variables`)."""
     if index_url:
         primary = Source(index_url, "--index-url")
     else:
@@ -91,6 +90,7 @@ def between(releases: Iterable[Release], good: Version, bad: Version, pre: bool 
     return sorted(chosen, reverse=good > bad)
 
 
+@functools.lru_cache(maxsize=256)  # several families can turn at one release: one lookup each
 def notes_url(package: str, version: str, primary: Source) -> str | None:
     """Where the release notes of ``package`` ``version`` are, from the index's project metadata: a
     changelog or release-notes URL the project declares, else its GitHub releases page, else the
@@ -204,8 +204,3 @@ def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
     return " ".join(str(reason).split())[:200]
 
-
-def process_variables() -> dict[str, str]:
-    """The variables uv sees when keras-drift builds an environment: the process's own, with the user's pip
-    configuration translated where the process sets nothing itself."""
-    return {**package_index_env(), **os.environ}
