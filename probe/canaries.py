@@ -11,7 +11,7 @@ import inspect
 
 import numpy as np
 
-from probe import compat
+from probe import compat, records
 from probe.task import Task, seeded
 
 SEED = 11
@@ -49,29 +49,30 @@ def optimizer_problem():
 
 def activation_functions(keras):
     """Each activation at fixed points, saturated ones included, through an Activation layer."""
-    metrics, unavailable = {}, {}
+    metrics, unavailable, recorded = {}, {}, {}
     x = np.array([POINTS], "float32")
     for name in ELEMENTWISE:
         if getattr(keras.activations, name, None) is None:
             unavailable[name] = "no activations.%s in Keras %s" % (name, compat.keras_version(keras))
             continue
-        output = _activate(keras, name, x)
+        output = _activate(keras, name, x, recorded)
         for point, value in zip(POINTS, output[0]):
             metrics["activation.functions.%s(%g)" % (name, point)] = float(value)
     rows = np.array([SOFTMAX_ROWS["a"], SOFTMAX_ROWS["b"]], "float32")
-    for row, values in zip(sorted(SOFTMAX_ROWS), _activate(keras, "softmax", rows)):
+    for row, values in zip(sorted(SOFTMAX_ROWS), _activate(keras, "softmax", rows, recorded)):
         for index, value in enumerate(values):
             metrics["activation.functions.softmax_%s[%d]" % (row, index)] = float(value)
     resolved = {}
     gelu = getattr(keras.activations, "gelu", None)
     if gelu is not None:
         resolved["activation.gelu.approximate"] = _default_of(gelu, "approximate")
-    return metrics, {}, {"unavailable": unavailable, "resolved_defaults": resolved}
+    return metrics, {}, dict(recorded, unavailable=unavailable, resolved_defaults=resolved)
 
 
-def _activate(keras, name, x):
+def _activate(keras, name, x, recorded):
     compat.reset(keras, SEED)
     model = compat.model_of(keras, lambda first: [compat.layer(keras, "Activation", name, **first)], x.shape[1:])
+    records.extend(recorded, records.take(keras, "activation.functions", model, x, label=name))
     return compat.predict(model, x, keras)
 
 
@@ -145,8 +146,9 @@ def loss_masked(keras):
     model = compat.model_of(keras, lambda first: [compat.layer(keras, "Masking", mask_value=0.0, **first),
                                                   keras.layers.TimeDistributed(compat.layer(keras, "Dense", units=1))], (4, 1))
     model.set_weights([np.ones((1, 1), "float32"), np.zeros((1,), "float32")])  # the identity on each step
+    recorded = records.take(keras, "loss.masked", model, MASKED_INPUT, MASKED_TARGET, "mse")  # the masked loss's gradient
     compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
-    return {"loss.masked.mse": compat.evaluate_all(model, MASKED_INPUT, MASKED_TARGET)[0]}, {}, {}
+    return {"loss.masked.mse": compat.evaluate_all(model, MASKED_INPUT, MASKED_TARGET)[0]}, {}, recorded
 
 
 def metric_two_outputs(keras):
@@ -182,13 +184,13 @@ def _identity(keras, shape):
 
 def optimizer_clipping(keras):
     """SGD from the same weights with gradients clipped by norm, then by value."""
-    metrics, not_accepted = {}, {}
+    metrics, not_accepted, recorded = {}, {}, {}
     for name, clip in (("clipnorm", {"clipnorm": 0.5}), ("clipvalue", {"clipvalue": 0.05})):
         compat.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
         instance, ignored = compat.optimizer_accepting(keras, "SGD", learning_rate=0.1, **clip)
-        metrics.update(_trained(keras, instance, "optimizer.clipping." + name))
+        metrics.update(_trained(keras, instance, "optimizer.clipping." + name, recorded, "optimizer.clipping", name))
         not_accepted[name] = ignored
-    return metrics, {}, {"not_accepted": not_accepted}
+    return metrics, {}, dict(recorded, not_accepted=not_accepted)
 
 
 def optimizer_task(variant, label, class_name, explicit, defaults):
@@ -202,7 +204,9 @@ def optimizer_task(variant, label, class_name, explicit, defaults):
         instance, ignored = compat.optimizer_accepting(keras, class_name, **wanted)
         if set(ignored) & set(defaults):  # e.g. no amsgrad yet: this optimizer does not exist here
             raise compat.NotApplicable("optimizers.%s takes no %s in Keras %s" % (class_name, ", ".join(ignored), compat.keras_version(keras)))
-        return _trained(keras, instance, "optimizer.%s.%s" % (variant, label)), {}, {"not_accepted": ignored}
+        recorded = {}
+        found = _trained(keras, instance, "optimizer.%s.%s" % (variant, label), recorded, "optimizer.%s.%s" % (variant, label))
+        return found, {}, dict(recorded, not_accepted=ignored)
 
     run.__doc__ = "%s, %d steps from the same weights, %s." % (
         label.replace("_", " with "), OPTIMIZER_STEPS, "every hyper-parameter given" if variant == "explicit" else "the library's defaults")
@@ -210,12 +214,14 @@ def optimizer_task(variant, label, class_name, explicit, defaults):
     return Task("optimizer.%s.%s" % (variant, label), run, defaults=declared, repeat=False, kind="canary")
 
 
-def _trained(keras, instance, prefix):
+def _trained(keras, instance, prefix, recorded, task_name, label=""):
     """The Dense(1) weights after a few ``train_on_batch`` steps of ``instance``: the path training takes
-    (applying an optimizer directly can differ from it: tf.keras 2.15's Nadam does)."""
+    (applying an optimizer directly can differ from it: tf.keras 2.15's Nadam does). Its records (forward
+    and gradient at the start) go to ``recorded``: when they agree, the drift is the optimizer's."""
     x, y, weights = optimizer_problem()
     model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=1, **first)], (3,))
     model.set_weights(weights)
+    records.extend(recorded, _problem_records(keras, task_name, model, x, y, label))
     compat.compile_model(model, instance, "mse")
     for _ in range(OPTIMIZER_STEPS):
         compat.train_on_batch(model, x, y)
@@ -223,6 +229,22 @@ def _trained(keras, instance, prefix):
     found = dict((prefix + ".w%d" % index, float(value)) for index, value in enumerate(kernel.ravel()))
     found[prefix + ".b"] = float(bias.ravel()[0])
     return found
+
+
+_PROBLEM_RECORDS = {}
+
+
+def _problem_records(keras, task_name, model, x, y, label):
+    """The records of the optimizer problem at its fixed start, taken once per process and shared by every
+    optimizer canary: the same model, weights and batch, whatever the optimizer (the gradient is read
+    with a plain SGD step of its own), so each would record the same numbers. Compiling a gradient step
+    per canary cost seconds on Theano."""
+    if "taken" not in _PROBLEM_RECORDS:
+        taken = records.take(keras, task_name, model, x, y, "mse")
+        if not taken:  # records are off in this process (re-runs)
+            return {}
+        _PROBLEM_RECORDS["taken"] = taken
+    return records.relabelled(_PROBLEM_RECORDS["taken"], label)
 
 
 # -- recurrent layers ------------------------------------------------------------------------------------
@@ -246,7 +268,8 @@ def recurrent_explicit(keras):
 def _recurrent(keras, variant, settings):
     if compat.keras_major(keras) < 2:
         raise compat.NotApplicable("recurrent weights of Keras %s are laid out per gate; not converted" % compat.keras_version(keras))
-    metrics, resolved, unavailable = {}, {}, {}
+    metrics, resolved, unavailable, recorded = {}, {}, {}, {}
+    trains = variant == "explicit"  # its GRU takes a few steps: its gradients are recorded too
     for short, class_name in RECURRENT_CLASSES:
         cls = getattr(keras.layers, class_name)
         given = dict((key, value) for key, value in settings.items() if compat.accepts(cls, key))
@@ -257,18 +280,20 @@ def _recurrent(keras, variant, settings):
                                 RECURRENT_INPUT.shape[1:])
         rng = seeded(SEED + 2)  # the same numbers in the same shapes: the layout of Keras 2 and later
         model.set_weights([rng.uniform(-0.5, 0.5, size=np.shape(array)).astype("float32") for array in model.get_weights()])
+        target = np.ones((2, 3), "float32") if trains and short == "gru" else None
+        records.extend(recorded, records.take(keras, "recurrent." + variant, model, RECURRENT_INPUT, target, "mse", label=short))
         output = compat.predict(model, RECURRENT_INPUT, keras)
         for index, value in enumerate(output.ravel()):
             metrics["recurrent.%s.%s[%d]" % (variant, short, index)] = float(value)
-        if variant == "explicit" and short == "gru":  # a few steps through time: its gradients, not only its forward pass
+        if target is not None:  # a few steps through time: its gradients, not only its forward pass
             compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.1), "mse")
             for _ in range(3):
-                loss = compat.train_on_batch(model, RECURRENT_INPUT, np.ones((2, 3), "float32"))
+                loss = compat.train_on_batch(model, RECURRENT_INPUT, target)
             metrics["recurrent.%s.%s.trained_loss" % (variant, short)] = loss
         if variant == "defaults":
             for key, value in compat.layer_defaults(model.layers[-1], RECURRENT_KEYS).items():
                 resolved["%s.%s" % (short, key)] = value
-    return metrics, {}, {"resolved_defaults": resolved, "unavailable": unavailable}
+    return metrics, {}, dict(recorded, resolved_defaults=resolved, unavailable=unavailable)
 
 
 # -- normalisation, resizing, dtypes, randomness ---------------------------------------------------------
@@ -280,9 +305,10 @@ def batchnorm_train_step(keras):
     """One training step of a BatchNormalization layer: its moving mean and variance afterwards."""
     compat.reset(keras, SEED)
     model = compat.model_of(keras, lambda first: [compat.layer(keras, "BatchNormalization", **first)], (4,))
+    recorded = records.take(keras, "batchnorm.train_step", model, NORMALISATION_INPUT)
     compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
     compat.train_on_batch(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"))
-    return _batchnorm_state(model.layers[-1], "batchnorm.train_step")
+    return _batchnorm_state(model.layers[-1], "batchnorm.train_step", recorded)
 
 
 def batchnorm_frozen(keras):
@@ -290,12 +316,13 @@ def batchnorm_frozen(keras):
     compat.reset(keras, SEED)
     model = compat.model_of(keras, lambda first: [compat.layer(keras, "BatchNormalization", **first)], (4,))
     model.layers[-1].trainable = False
+    recorded = records.take(keras, "batchnorm.frozen", model, NORMALISATION_INPUT)
     compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
     compat.fit(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"), None, epochs=1, batch_size=6, shuffle=False)
-    return _batchnorm_state(model.layers[-1], "batchnorm.frozen")
+    return _batchnorm_state(model.layers[-1], "batchnorm.frozen", recorded)
 
 
-def _batchnorm_state(layer, prefix):
+def _batchnorm_state(layer, prefix, recorded):
     # gamma, beta, then the moving mean and the moving variance (Keras 0.3/1: a running std)
     arrays = [np.asarray(array) for array in layer.get_weights()]
     metrics = {}
@@ -303,7 +330,7 @@ def _batchnorm_state(layer, prefix):
         for index, value in enumerate(array.ravel()[:2]):
             metrics["%s.%s[%d]" % (prefix, name, index)] = float(value)
     resolved = dict(("batchnorm." + key, value) for key, value in compat.layer_defaults(layer, ("momentum", "epsilon")).items())
-    return metrics, {}, {"resolved_defaults": resolved}
+    return metrics, {}, dict(recorded, resolved_defaults=resolved)
 
 
 IMAGE = np.array([[1.0, 2.0], [3.0, 4.0]], "float32").reshape(1, 2, 2, 1)
@@ -311,7 +338,7 @@ IMAGE = np.array([[1.0, 2.0], [3.0, 4.0]], "float32").reshape(1, 2, 2, 1)
 
 def upsampling(keras):
     """UpSampling2D of a 2x2 image to 4x4, nearest and bilinear (channels last)."""
-    metrics, unavailable = {}, {}
+    metrics, unavailable, recorded = {}, {}, {}
     for method in ("nearest", "bilinear"):
         cls = keras.layers.UpSampling2D
         if method != "nearest" and not compat.accepts(cls, "interpolation"):
@@ -322,9 +349,10 @@ def upsampling(keras):
             settings["interpolation"] = method
         compat.reset(keras, SEED)
         model = compat.model_of(keras, lambda first: [compat.layer(keras, "UpSampling2D", **dict(settings, **first))], (2, 2, 1))
+        records.extend(recorded, records.take(keras, "resizing.upsampling", model, IMAGE, label=method))
         for index, value in enumerate(compat.predict(model, IMAGE, keras).ravel()):
             metrics["resizing.upsampling.%s[%d]" % (method, index)] = float(value)
-    return metrics, {}, {"unavailable": unavailable}
+    return metrics, {}, dict(recorded, unavailable=unavailable)
 
 
 def dtype_float64_input(keras):
@@ -333,24 +361,27 @@ def dtype_float64_input(keras):
     model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=2, **first)], (3,))
     model.set_weights([np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "float32"), np.array([0.01, -0.02], "float32")])
     x = np.array([[1.0 / 3.0, 2.0 / 3.0, 1.0]], "float64")
+    recorded = records.take(keras, "dtype.float64_input", model, x)
     output = compat.predict(model, x, keras)
     metrics = dict(("dtype.float64_input.out[%d]" % index, float(value)) for index, value in enumerate(output.ravel()))
     metrics["dtype.float64_input.dtype"] = str(output.dtype)
-    return metrics, {}, {}
+    return metrics, {}, recorded
 
 
 def dropout_stream(keras):
     """The loss of one training step through Dropout and GaussianNoise: the random stream, by construction."""
-    metrics = {}
+    metrics, recorded = {}, {}
     x = np.ones((16, 8), "float32")
     for short, class_name, setting in (("dropout", "Dropout", {"rate": 0.5}), ("noise", "GaussianNoise", {"stddev": 0.5})):
         compat.reset(keras, SEED)
         model = compat.model_of(
             keras, lambda first: [compat.layer(keras, class_name, **dict(setting, **first)), compat.layer(keras, "Dense", units=1)], (8,))
         model.set_weights([np.full((8, 1), 0.1, "float32"), np.zeros((1,), "float32")])
+        # forward only: in inference these layers pass their input on; a gradient would draw a mask
+        records.extend(recorded, records.take(keras, "dropout.stream", model, x, label=short))
         compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
         metrics["dropout.stream.%s_loss" % short] = compat.train_on_batch(model, x, np.zeros((16, 1), "float32"))
-    return metrics, {}, {}
+    return metrics, {}, recorded
 
 
 def _default_of(function, name):

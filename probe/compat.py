@@ -336,17 +336,32 @@ def compile_model(model, optimizer, loss, metrics=None):
 # Training steps taken in this process (train_on_batch calls and fit batches): the probe divides a task's
 # time by its steps, so speed compares per step across versions whose fit() defaults differ.
 STEPS = [0]
+# The loss of each of the running task's first training steps (fit() and train_on_batch alike), so the
+# host can name the step where two environments' trajectories part; the runner empties it per task.
+FIRST_STEPS = 20
+STEP_LOSSES = []
 
 
-def train_on_batch(model, x, y):
-    """One optimisation step; return the loss the library reports for it, as a Python float."""
-    STEPS[0] += 1
-    return _first_scalar(model.train_on_batch(x, y))
+def train_on_batch(model, x, y, counted=True):
+    """One optimisation step; return the loss the library reports for it, as a Python float. A ``counted``
+    step is one of the task's own: it adds to :data:`STEPS` and :data:`STEP_LOSSES`."""
+    loss = _first_scalar(model.train_on_batch(x, y))
+    if counted:
+        STEPS[0] += 1
+        note_step_loss(loss)
+    return loss
+
+
+def note_step_loss(loss):
+    """Keep a training step's loss while fewer than :data:`FIRST_STEPS` are kept for the running task."""
+    if len(STEP_LOSSES) < FIRST_STEPS:
+        STEP_LOSSES.append(float(loss))
 
 
 def fit(model, x, y, validation_data, counter=None, **kwargs):
     """``fit`` quietly with only the given arguments (the rest stay library defaults), counting its
-    batches with ``counter`` (a :func:`batch_counter` the caller reads afterwards) or a fresh one.
+    batches with ``counter`` (a :func:`batch_counter` the caller reads afterwards) or a fresh one, and
+    keeping the loss of its first steps (:data:`STEP_LOSSES`).
 
     Returns the per-epoch history exactly as the library keyed it (``acc`` or ``accuracy``).
     """
@@ -355,6 +370,8 @@ def fit(model, x, y, validation_data, counter=None, **kwargs):
     if "show_accuracy" in accepted:
         kwargs["show_accuracy"] = True
     counter = counter or batch_counter(sys.modules[type(model).__module__.split(".")[0]])
+    counter.samples = _sample_count(x)
+    counter.batch_size = kwargs.get("batch_size") or fit_signature_defaults(model).get("batch_size") or 32
     try:
         history = model.fit(
             x, y, validation_data=validation_data, verbose=0, callbacks=[counter], **spell(model.fit, **kwargs)
@@ -364,13 +381,20 @@ def fit(model, x, y, validation_data, counter=None, **kwargs):
     return dict((key, [float(value) for value in values]) for key, values in history.history.items())
 
 
+def _sample_count(x):
+    """How many samples ``fit`` is given (the first array of a list or a dict of inputs)."""
+    first = list(x.values())[0] if isinstance(x, dict) else _listed(x)[0]
+    return len(first) if hasattr(first, "__len__") else None
+
+
 def canonical_history(history):
     """History with the later key names (``accuracy``, ``val_accuracy``)."""
     return dict((HISTORY_KEYS.get(key, key), values) for key, values in history.items())
 
 
 def batch_counter(keras):
-    """A callback counting the batches ``fit`` runs (the same hook name from Keras 0.3 to 3)."""
+    """A callback counting the batches ``fit`` runs (the same hook name from Keras 0.3 to 3) and noting
+    each step's loss (:func:`note_step_loss`)."""
 
     class BatchCounter(keras.callbacks.Callback):
         def __init__(self):
@@ -378,12 +402,27 @@ def batch_counter(keras):
             self.batches = 0
             # The largest batch fit() ran, where the library reports batch sizes (Keras up to 2.3 does).
             self.largest_batch = None
+            self.samples, self.batch_size = None, 32  # set by compat.fit
+            self._mean = 0.0
 
         def on_batch_end(self, batch, logs=None):
             self.batches += 1
-            size = (logs or {}).get("size")
+            logs = logs or {}
+            size = logs.get("size")
             if size is not None:
                 self.largest_batch = max(int(size), self.largest_batch or 0)
+            if "loss" in logs:
+                note_step_loss(self._step_loss(batch, float(logs["loss"]), size))
+
+        def _step_loss(self, batch, loss, size):
+            """Keras up to 2.3 reports each batch's own loss (beside its ``size``); tf.keras 2 and Keras 3
+            report the mean over the epoch so far, weighted by batch size: undone from the batch sizes."""
+            if size is not None or not self.samples:
+                return loss
+            done = batch * self.batch_size
+            this = min(self.batch_size, self.samples - done)
+            before, self._mean = self._mean if batch else 0.0, loss
+            return ((done + this) * loss - done * before) / this
 
     return BatchCounter()
 
@@ -658,11 +697,31 @@ def evaluate_tensors(keras, model, tensors, x):
     return [np.asarray(value) for value in _listed(values)]
 
 
+def wrapped_outputs(keras, wrapper, x):
+    """``[(role, layer, output)]`` of the layers a wrapper runs, on the wrapper's input ``x``: TimeDistributed's
+    layer on every step (``layer``), Bidirectional's ``forward`` and ``backward`` layers; nothing for any
+    other layer, nor where layers are not called on arrays (graph-mode Keras: standalone 1 and 2)."""
+    kind = type(wrapper).__name__
+    if kind not in ("TimeDistributed", "Bidirectional") or not eager(keras):
+        return []
+    if kind == "TimeDistributed":
+        shape = np.shape(x)
+        steps = to_numpy(keras, wrapper.layer(np.reshape(x, (shape[0] * shape[1],) + tuple(shape[2:]))))
+        return [("layer", wrapper.layer, steps.reshape(tuple(shape[:2]) + steps.shape[1:]))]
+    return [(role, layer, to_numpy(keras, layer(x))) for role, layer in (("forward", wrapper.forward_layer), ("backward", wrapper.backward_layer))]
+
+
+# Keras 1's names of the weights Keras 2 renamed, so records match across the two
+KERAS1_WEIGHT_NAMES = {"W": "kernel", "b": "bias", "U": "recurrent_kernel"}
+
+
 def weight_name(layer, variable):
-    """A variable's short name within its layer (``kernel``; Keras 1's ``dense_1_W`` -> ``W``)."""
+    """A variable's short name within its layer, as Keras 2 and later name it (``kernel``; Keras 1's
+    ``dense_1_W`` -> ``W`` -> ``kernel``)."""
     name = str(getattr(variable, "path", None) or getattr(variable, "name", "w")).split("/")[-1].split(":")[0]
     prefix = layer.name + "_"
-    return name[len(prefix):] if name.startswith(prefix) else name
+    name = name[len(prefix):] if name.startswith(prefix) else name
+    return KERAS1_WEIGHT_NAMES.get(name, name)
 
 
 def trainable_variables(layer):

@@ -12,6 +12,7 @@ Python 3.6 syntax: the probe runs in era-authentic interpreters.
 
 import hashlib
 import re
+import time
 
 import numpy as np
 
@@ -23,6 +24,7 @@ WHOLE_UP_TO = 4096
 GRADIENT_RATE = 1024.0
 _TAKEN = set()
 _ENABLED = [True]
+SPENT = [0.0]  # seconds this process spent taking records: the benchmark reports their share
 
 
 def disable():
@@ -41,53 +43,90 @@ def summary(array):
             "head": [float(v) for v in values.ravel()[:8]]}
 
 
-def layer_path(layer, position):
-    """A layer's name in the records: the name given to it, or ``<position>_<class>`` for a name the library
-    made up (``dense_3``), which would differ between versions that count layers differently."""
-    cls = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(layer).__name__).lower()  # GRU -> gru, BatchNormalization -> batch_normalization
+def layer_path(layer, occurrence):
+    """A layer's name in the records: the name given to it, or ``<class>#<k>`` (the k-th layer of its class
+    in its model) for a name the library made up (``dense_3``), which would differ between versions that
+    count layers differently. Counting by class keeps the names of the others when a version adds nodes
+    of its own to the graph (Keras 3's mask operations)."""
+    cls = class_key(layer)
     if any(re.match(r"^%s(_\d+)?$" % re.escape(spelling), layer.name) for spelling in (cls, cls.replace("_", ""))):
-        return "%d_%s" % (position, cls)
+        return "%s#%d" % (cls, occurrence)
     return layer.name
 
 
+def class_key(layer):
+    """A layer class in snake case: GRU -> gru, BatchNormalization -> batch_normalization."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(layer).__name__).lower()
+
+
 def forward(keras, model, x, prefix="", input_names=None, owners=None):
-    """Every layer's output for ``x`` (a nested model's own layers recorded before it); ``owners`` collects
-    ``(path, layer)`` of the layers that hold weights, for :func:`gradients`."""
+    """Every layer's output for ``x`` (a nested model's, or a wrapper's, own layers recorded before it; the
+    composite's record then names their outputs as its inputs, so that a difference it only carries is
+    not taken for its own); ``owners`` collects ``(path, layer)`` of the layers that hold weights, for
+    :func:`gradients`."""
     graph = compat.layer_graph(keras, model)
     values = iter(compat.evaluate_tensors(keras, model, [t for _, _, produced in graph for t in produced], x))
     inputs = list(model.inputs)
     names = dict((id(tensor), (input_names or ["input:%d" % k if len(inputs) > 1 else "input" for k in range(len(inputs))])[k])
                  for k, tensor in enumerate(inputs))
     known = dict((id(tensor), array) for tensor, array in zip(inputs, x if isinstance(x, (list, tuple)) else [x]))
-    records = []
-    for position, (layer, received, produced) in enumerate(graph, 1):
-        path = prefix + layer_path(layer, position)
+    records, seen = [], {}
+    for layer, received, produced in graph:
+        seen[class_key(layer)] = seen.get(class_key(layer), 0) + 1
+        path = prefix + layer_path(layer, seen[class_key(layer)])
         received_names = [names.get(id(tensor), "?") for tensor in received]
         outputs = [next(values) for _ in produced]
+        fed = [known[id(tensor)] for tensor in received]
         if hasattr(layer, "layers") and hasattr(layer, "inputs"):  # a nested model: where inside it things part
-            fed = [known[id(tensor)] for tensor in received]
-            records.extend(forward(keras, layer, fed if len(fed) > 1 else fed[0], path + "/", received_names, owners))
-        elif owners is not None and compat.trainable_variables(layer):
-            owners.append((path, layer))
+            inner = forward(keras, layer, fed if len(fed) > 1 else fed[0], path + "/", received_names, owners)
+        else:
+            parts = wrapped(keras, layer, fed[0])  # Keras 3 also feeds a wrapper the mask: the first input is the data
+            inner = [{"path": path + "/" + role, "class": type(part).__name__, "inputs": received_names[:1], "value": summary(output)}
+                     for role, part, output in parts]
+            if owners is not None:  # a wrapper's weights are named after the layer of it that holds them
+                owners.extend((path + "/" + role, part) for role, part, _ in parts if compat.trainable_variables(part))
+                if not parts and compat.trainable_variables(layer):
+                    owners.append((path, layer))
+        records.extend(inner)
+        carried = _outputs_of(inner) or received_names
         for k, (tensor, array) in enumerate(zip(produced, outputs)):
             name = path if k == 0 else "%s:%d" % (path, k)
             names[id(tensor)], known[id(tensor)] = name, array
-            records.append({"path": name, "class": type(layer).__name__, "inputs": received_names, "value": summary(array)})
+            records.append({"path": name, "class": type(layer).__name__, "inputs": carried, "value": summary(array)})
     return records
+
+
+def wrapped(keras, wrapper, x):
+    """``[(role, layer, output)]`` of the layers a wrapper runs (TimeDistributed's layer, Bidirectional's two
+    directions) on the wrapper's input ``x``; none for any other layer. Where they cannot be run on their
+    own (graph-mode Keras), the wrapper stays one record: a record that costs the others nothing."""
+    try:
+        return compat.wrapped_outputs(keras, wrapper, x)
+    except Exception:
+        return []
+
+
+def _outputs_of(inner):
+    """The records a composite's output is made of: those no other inner record takes as its input."""
+    taken = set(name for record in inner for name in record["inputs"])
+    return [record["path"] for record in inner if record["path"] not in taken]
 
 
 def gradients(keras, model, owners, loss, x, y):
     """The gradient of the loss ``loss`` for each trainable weight of ``owners`` at the model's current
     weights: one plain SGD step (every version and backend takes one; none shares a gradient API), read
     back and undone. The model is left compiled with that SGD: the task compiles it again to train."""
-    variables = [("%s/%s" % (path, compat.weight_name(layer, variable)), variable)
-                 for path, layer in owners for variable in compat.trainable_variables(layer)]
+    variables, seen = [], {}
+    for path, layer in owners:
+        for variable in compat.trainable_variables(layer):
+            name = "%s/%s" % (path, compat.weight_name(layer, variable))
+            seen[name] = seen.get(name, 0) + 1
+            variables.append((name if seen[name] == 1 else "%s#%d" % (name, seen[name]), variable))
     before = model.get_weights()
     try:
         compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=GRADIENT_RATE), loss)
         start = [compat.variable_value(keras, variable) for _, variable in variables]
-        compat.train_on_batch(model, x, y)
-        compat.STEPS[0] -= 1  # not one of the task's training steps
+        compat.train_on_batch(model, x, y, counted=False)  # not one of the task's training steps
         end = [compat.variable_value(keras, variable) for _, variable in variables]
     finally:
         model.set_weights(before)
@@ -95,20 +134,51 @@ def gradients(keras, model, owners, loss, x, y):
             for (name, _), a, b in zip(variables, start, end)]
 
 
-def take(keras, task_name, model, x, y=None, loss=None):
+def take(keras, task_name, model, x, y=None, loss=None, label=""):
     """The records of ``model`` for the facts of ``task_name``: ``layers`` and, given ``y`` and ``loss``,
-    ``gradients``; once per task and probe process (repeats and re-runs take none), restoring the
-    weights. Where the version keeps no layer graph, ``records_skipped`` says why."""
-    if task_name in _TAKEN or not _ENABLED[0]:
+    ``gradients``; once per task, model ``label`` and probe process (repeats and re-runs take none),
+    restoring the weights. A task of several models labels each: its paths start ``<label>/``. Where the
+    version keeps no layer graph, ``records_skipped`` says why."""
+    if (task_name, label) in _TAKEN or not _ENABLED[0]:
         return {}
-    _TAKEN.add(task_name)
+    _TAKEN.add((task_name, label))
     owners = []
+    prefix = label + "/" if label else ""
+    started = time.time()
     try:
-        facts = {"layers": forward(keras, model, x, owners=owners)}
+        facts = {"layers": forward(keras, model, x, prefix=prefix, owners=owners)}
         if y is not None and loss is not None:
             facts["gradients"] = gradients(keras, model, owners, loss, x, y)
     except compat.NotApplicable as reason:
         return {"records_skipped": str(reason)}
     except Exception as exc:  # a record that cannot be taken must not cost the task its metrics
-        return {"records_skipped": "could not be taken: %s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")}
+        return {"records_skipped": "could not be taken%s: %s: %s" % (
+            " for " + label if label else "", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")}
+    finally:
+        SPENT[0] += time.time() - started
+    return facts
+
+
+def relabelled(taken, label):
+    """Records of :func:`take` as if taken under ``label`` (their paths and weights prefixed ``<label>/``)."""
+    if not label:
+        return dict(taken)
+    prefix = label + "/"
+    found = dict(taken)
+    if "layers" in taken:
+        found["layers"] = [dict(record, path=prefix + record["path"], inputs=[prefix + name for name in record["inputs"]])
+                           for record in taken["layers"]]
+    if "gradients" in taken:
+        found["gradients"] = [dict(record, weight=prefix + record["weight"]) for record in taken["gradients"]]
+    return found
+
+
+def extend(facts, taken):
+    """Add the records of one more model of a task (:func:`take`) to its ``facts``; the first reason a
+    record could not be taken is kept."""
+    for key in ("layers", "gradients"):
+        if key in taken:
+            facts[key] = facts.get(key, []) + taken[key]
+    if "records_skipped" in taken:
+        facts.setdefault("records_skipped", taken["records_skipped"])
     return facts

@@ -78,6 +78,7 @@ def main(argv=None):
             result["errors"][name] = _error_text(exc)
             traceback.print_exc()
     result["timings"]["total_s"] = time.time() - started
+    result["timings"]["records_s"] = records.SPENT[0]
     del result["partial"]
     write_atomically(args.out, result)
 
@@ -188,10 +189,13 @@ def _run_task(task, keras, result, timeout_s=0):
             for repeat in range(result["repeats"] if task.repeat else 1):
                 task_started, steps_before = time.time(), compat.STEPS[0]
                 compat.API_CALLS.clear()
+                del compat.STEP_LOSSES[:]
                 try:
                     metrics, series, facts = task.run(keras)
                     if compat.API_CALLS:
                         facts = dict(facts, api_calls=sorted(compat.API_CALLS))
+                    if compat.STEP_LOSSES:
+                        facts = dict(facts, step_losses=[_json_scalar(loss) for loss in compat.STEP_LOSSES])
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
                     result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before

@@ -133,6 +133,8 @@ def _linear_fit(keras, variant, weights, make_optimizer):
     x, y = linear_data()
     model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
     facts = start_from(model, weights)
+    if variant == "shared_init":
+        facts.update(records.take(keras, "linear." + variant, model, x[:RECORD_BATCH], y[:RECORD_BATCH], "mse"))
     initial_w, initial_b = compat.dense_weights(model.layers[-1])
     compat.compile_model(model, make_optimizer(), "mse")
     series = {"step": [], "w": [], "b": [], "loss": []}

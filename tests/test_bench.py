@@ -29,7 +29,7 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     """run_benchmark's ratios, with the timed runs replaced by known figures (the runs themselves are
     real probes, measured by `nox -s bench`, not here)."""
     template = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0, "tasks_s": {
-        "linear.reference#0": 3.0, "linear.reference#1": 2.0, "optimizer.explicit#0": 1.5, "mine.x#0": 0.5}})
+        "linear.reference#0": 3.0, "linear.reference#1": 2.0, "optimizer.explicit#0": 1.5, "mine.x#0": 0.5}, "records_s": 0.4})
     template["tasks"] = {"linear.reference": {"family": "linear", "status": "ok", "kind": "seed"},
                          "optimizer.explicit": {"family": "optimizer", "status": "ok", "kind": "canary"},
                          "mine.x": {"family": "mine", "status": "ok", "kind": "user"}}
@@ -61,9 +61,11 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     assert summary["parallel_matches_sequential"] is True
     assert summary["warm_task_s_by_kind"] == {"seed": 5.0, "canary": 1.5, "user": 0.5}
     assert summary["canary_share_of_warm"] == pytest.approx(1.5 / (13.0 - 1.5))
+    assert summary["records_share_of_warm"] == pytest.approx(0.4 / (13.0 - 0.4))  # one result: the template's 0.4 s
     (written,) = tmp_path.glob("bench-*.json")
     assert json.loads(written.read_text())["warm_ratio"] == pytest.approx(13.0 / 12.0)
     text = table(summary)
+    assert "records_share_of_warm        0.03" in text
     assert "warm_ratio                   1.08" in text and "parallel_speedup             1.62" in text
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import make_result
 
 from keras_drift.compare import Tolerance
-from keras_drift.localise import difference, localisations, localise
+from keras_drift.localise import difference, first_parting, localisations, localise
 
 TOLERANCE = Tolerance("*", atol=0.0, rtol=1e-4)
 
@@ -48,12 +48,14 @@ def test_two_branches_meeting_name_the_branch_that_differs():
 def test_a_nested_model_is_localised_to_its_inner_layer():
     # encoder/embedding agrees, encoder/gru differs (1 of 4 = 0.25), encoder (the nested model's output) and the
     # head carry it: the inner layer is named by its path
+    # (the probe lists a composite's inner outputs as its inputs: "encoder" receives "encoder/gru", so it is
+    # not a second introducing layer)
     base = {"layers": [layer("encoder/embedding", [1.0]), layer("encoder/gru", [4.0], ["encoder/embedding"], "GRU"),
-                       layer("encoder", [4.0], ["input"], "Functional"), layer("head", [8.0], ["encoder"])]}
+                       layer("encoder", [4.0], ["encoder/gru"], "Functional"), layer("head", [8.0], ["encoder"])]}
     candidate = {"layers": [layer("encoder/embedding", [1.0]), layer("encoder/gru", [5.0], ["encoder/embedding"], "GRU"),
-                            layer("encoder", [5.0], ["input"], "Functional"), layer("head", [10.0], ["encoder"])]}
+                            layer("encoder", [5.0], ["encoder/gru"], "Functional"), layer("head", [10.0], ["encoder"])]}
     found = localise("t", candidate, base, TOLERANCE)
-    assert (found.layer, found.cls, found.rel_diff) == ("encoder/gru", "GRU", 0.25)
+    assert (found.layer, found.cls, found.rel_diff, found.also) == ("encoder/gru", "GRU", 0.25, ())
 
 
 def test_a_gradual_growth_along_a_chain_is_said_not_pinned_on_the_last_layer():
@@ -92,3 +94,65 @@ def test_localisations_use_the_shared_init_twin_and_name_the_layer_s_changed_def
     located = found["new", "m.defaults"]
     assert (located.layer, located.records_of, located.layer_defaults) == ("1_gru", twin, ("gru.reset_after: False -> True",))
     assert located.document()["amplification"] == "Infinity"
+
+
+def test_a_defaults_task_whose_twin_agrees_says_whether_its_own_initial_weights_differ():
+    # the twin's records agree; m.defaults started from different library weights ("a" vs "b"), n.defaults
+    # from the same ones: the first drift starts in the initial weights, the second in training
+    twin = {"layers": [layer("dense#1", [1.0])]}
+    base = make_result("old", {}, facts={"m.shared_init": twin, "n.shared_init": twin,
+                                         "m.defaults": {"initial_weights": {"sha256": "a"}}, "n.defaults": {"initial_weights": {"sha256": "c"}}})
+    new = make_result("new", {}, facts={"m.shared_init": twin, "n.shared_init": twin,
+                                        "m.defaults": {"initial_weights": {"sha256": "b"}}, "n.defaults": {"initial_weights": {"sha256": "c"}}})
+    found = localisations([("new", "m.defaults"), ("new", "n.defaults")], [base, new], "old", [TOLERANCE])
+    assert found["new", "m.defaults"].sentence().endswith("own initial weights differ: the drift starts in the initial weights, not in a layer")
+    assert found["new", "n.defaults"].sentence().endswith("the drift is in training, not in a layer")
+
+
+def test_independent_models_of_one_task_each_name_their_introducing_layer():
+    # a canary of several one-layer models: relu agrees; hard_sigmoid differs (0.1 of 0.5 = 0.2) and so does
+    # gelu (0.01 of 1 = 0.01), each with its own input identical: the first is the layer, the other "also"
+    base = {"layers": [layer("relu/act#1", [1.0]), layer("hard_sigmoid/act#1", [0.5]), layer("gelu/act#1", [1.0])]}
+    candidate = {"layers": [layer("relu/act#1", [1.0]), layer("hard_sigmoid/act#1", [0.6]), layer("gelu/act#1", [1.01])]}
+    found = localise("t", candidate, base, TOLERANCE)
+    assert (found.layer, found.also) == ("hard_sigmoid/act#1", ("gelu/act#1",))
+    assert found.rel_diff == pytest.approx(0.2)
+    assert "so do gelu/act#1" in found.sentence()
+
+
+def test_a_layer_only_one_environment_has_is_shown_but_never_judged():
+    # Keras 3 adds a mask operation ("not_equal#1") that the baseline lacks; it is not an introducing layer,
+    # and the wrapper after it, which agrees (2.0 against 2.0), stays the only compared successor
+    base = {"layers": [layer("masking#1", [1.0]), layer("td#1", [2.0], ["masking#1"])]}
+    candidate = {"layers": [layer("masking#1", [1.0]), layer("not_equal#1", [1.0], ["input"], "NotEqual"),
+                            layer("td#1", [2.0], ["masking#1", "not_equal#1"])]}
+    found = localise("t", candidate, base, TOLERANCE)
+    assert found.layer is None and found.gradient_weight is None
+    only = [part for part in found.layers if part.only_here]
+    assert [part.name for part in only] == ["not_equal#1"] and not only[0].differs and math.isnan(only[0].rel_diff)
+    assert [part.input_rel_diff for part in found.layers] == [0.0, 0.0, 0.0]
+
+
+def test_the_first_parting_step_is_the_first_pair_beyond_tolerance():
+    # rtol 1e-4: 1.0 vs 1.00005 is within (5e-5); 0.9 vs 0.9002 is beyond (2.2e-4): step 2, counted from 1;
+    # NaN against a number parts; agreeing sequences (over the length both have) give None
+    assert first_parting([1.00005, 0.9002, 0.7], [1.0, 0.9, 0.8], TOLERANCE) == 2
+    assert first_parting(["NaN"], [1.0], TOLERANCE) == 1
+    assert first_parting([1.0, 0.5], [1.0], TOLERANCE) is None
+
+
+def test_localisations_name_the_step_or_else_the_epoch_where_the_losses_part():
+    # step losses agree for 3 steps in "a"; its epoch losses part at epoch 2 (0.5 vs 0.4); "b" parts at step 2
+    # and has no layer records: it is localised by its trajectory alone
+    same_steps = {"step_losses": [0.9, 0.8, 0.7]}
+    base = make_result("old", {}, facts={"a.defaults": same_steps, "b.defaults": {"step_losses": [0.9, 0.8]}},
+                       series={"a.defaults": {"epoch": [1, 2], "loss": [0.6, 0.5]}})
+    new = make_result("new", {}, facts={"a.defaults": same_steps, "b.defaults": {"step_losses": [0.9, 0.85]}},
+                      series={"a.defaults": {"epoch": [1, 2], "loss": [0.6, 0.4]}})
+    found = localisations([("new", "a.defaults"), ("new", "b.defaults")], [base, new], "old", [TOLERANCE])
+    a, b = found["new", "a.defaults"], found["new", "b.defaults"]
+    assert (a.first_divergent_step, a.first_divergent_epoch) == (None, 2)
+    assert a.sentence() == "the first 3 steps' losses agree; the epoch losses part at epoch 2"
+    assert (b.first_divergent_step, b.layer, b.layers) == (2, None, ())
+    assert b.sentence() == "the training losses part at step 2 of the first 2 (0.85 against 0.8)"
+    assert b.document()["first_divergent_step"] == 2 and b.document()["first_divergent_epoch"] is None

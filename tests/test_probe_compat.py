@@ -159,3 +159,37 @@ def test_non_finite_training_values_fail_the_task_but_are_kept():
     run._run_task(Task("t", diverging), None, result)
     assert result["errors"]["t"] == "non-finite values in training: t.loss=NaN, t.w=Infinity"
     assert result["metrics"] == {"t.loss": "NaN", "t.w": "Infinity", "t.b": 0.5}
+
+
+class FakeCallbacks:  # keras.callbacks, as far as batch_counter needs it
+    class Callback:
+        def __init__(self):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("logs", "expected"),
+    [
+        # Keras up to 2.3: each batch's own loss beside its size, kept as it is
+        ([{"loss": 3.5, "size": 4}, {"loss": 31.5, "size": 4}, {"loss": 72.5, "size": 2}], [3.5, 31.5, 72.5]),
+        # tf.keras 2 and Keras 3: the epoch's running mean weighted by batch size (10 samples, batches of 4, 4, 2:
+        # (3.5*4 + 31.5*4) / 8 = 17.5; (14 + 126 + 72.5*2) / 10 = 28.5), as measured on both, undone
+        ([{"loss": 3.5}, {"loss": 17.5}, {"loss": 28.5}], [3.5, 31.5, 72.5]),
+    ],
+)
+def test_fit_step_losses_are_each_batch_s_own(logs, expected, monkeypatch):
+    monkeypatch.setattr(compat, "STEP_LOSSES", [])
+    counter = compat.batch_counter(SimpleNamespace(callbacks=FakeCallbacks))
+    counter.samples, counter.batch_size = 10, 4
+    for _epoch in range(2):  # the running mean starts again each epoch
+        for batch, entry in enumerate(logs):
+            counter.on_batch_end(batch, dict(entry))
+    assert compat.STEP_LOSSES == pytest.approx(expected * 2)
+    assert counter.batches == 6
+
+
+def test_only_the_first_steps_losses_are_kept(monkeypatch):
+    monkeypatch.setattr(compat, "STEP_LOSSES", [])
+    for step in range(compat.FIRST_STEPS + 5):
+        compat.note_step_loss(step)
+    assert compat.STEP_LOSSES == list(range(compat.FIRST_STEPS))

@@ -188,6 +188,9 @@ def run_benchmark(
     by_kind = summary["warm_task_s_by_kind"]
     # what the built-in canaries add to a warm run: their seconds over the rest of the run's wall time
     summary["canary_share_of_warm"] = by_kind.get("canary", 0.0) / max(warm["wall_s"] - by_kind.get("canary", 0.0), 1e-9)
+    # and what the per-layer and per-gradient records add (keras_drift.localise), the same way
+    records_s = sum(result.get("timings", {}).get("records_s", 0.0) for result in warm["results"])
+    summary["records_share_of_warm"] = records_s / max(warm["wall_s"] - records_s, 1e-9)
     summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
@@ -204,7 +207,7 @@ def table(summary: dict[str, Any]) -> str:
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
-                "canary_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
+                "canary_share_of_warm", "records_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
                 "review_new_env_s", "review_overhead_s"):
         value = summary.get(key)
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")

@@ -9,7 +9,12 @@ library), and whose difference is not merely its inputs' float noise amplified: 
 is at least :data:`JUMP` times its inputs' (or its inputs agree exactly). Where the first layer beyond
 tolerance fails that test, the difference grew gradually along the chain and is reported as such, not
 pinned on the last layer. When every forward output agrees, the first weight whose gradient differs is
-named (a loss's gradient, a clipping, a mask show only there).
+named (a loss's gradient, a clipping, a mask show only there). A layer only one environment has (Keras 3
+adds its mask operations to the graph) is shown but never judged.
+
+Training tasks also record the loss of their first steps (``step_losses``) beside the per-epoch history:
+the first step (or, past those, the first epoch) where the two trajectories part beyond tolerance says
+when a drift "in training" starts.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Part:
     rel_diff: float
     differs: bool
     input_rel_diff: float = 0.0
+    only_here: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,13 @@ class Localisation:
     layers: tuple[Part, ...] = ()
     gradients: tuple[Part, ...] = ()
     records_of: str = ""
+    also: tuple[str, ...] = ()  # further introducing layers (another branch, another model of the task)
+    # the task's own initial weights differ from the baseline's (a defaults task localised on its twin)
+    initial_weights_differ: bool = False
+    first_divergent_step: int | None = None
+    first_divergent_epoch: int | None = None
+    # the first steps' losses, baseline's and this environment's, for the trajectory the report draws
+    step_losses: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
 
     @property
     def amplification(self) -> float | None:
@@ -67,11 +80,16 @@ class Localisation:
         return math.inf if self.input_rel_diff == 0 else self.rel_diff / self.input_rel_diff
 
     def sentence(self) -> str:
-        """The finding in words."""
+        """The finding in words: where the layers part, then when training does."""
+        return "; ".join(part for part in (self._where(), self._when()) if part)
+
+    def _where(self) -> str:
         where = f" (records of {self.records_of})" if self.records_of and self.records_of != self.task else ""
         if self.layer is not None:
             inputs = "inputs identical" if not self.input_rel_diff else f"inputs {self.input_rel_diff:.2g}"
             text = f"layer {self.layer} ({self.cls}) introduces it: relative difference {self.rel_diff:.3g}, {inputs}{where}"
+            if self.also:
+                text += f"; so do {', '.join(self.also)}"
             if self.layer_defaults:
                 text += f"; its defaults differ: {', '.join(self.layer_defaults)}"
             return text + (f"; undone by {self.undone_by}" if self.undone_by else "")
@@ -80,16 +98,34 @@ class Localisation:
         if self.gradient_weight is not None:
             return (f"every layer's output agrees; the gradient of {self.gradient_weight} is the first to differ "
                     f"(relative difference {self.gradient_rel_diff:.3g}){where}")
+        if not self.layers:
+            return ""
+        if self.initial_weights_differ:
+            return (f"every layer's output and every gradient agree at the shared initial weights{where}, but this task's "
+                    "own initial weights differ: the drift starts in the initial weights, not in a layer")
         return (f"every layer's output and every gradient agree at the shared initial weights{where}: "
                 "the drift is in training, not in a layer")
+
+    def _when(self) -> str:
+        baseline, here = self.step_losses
+        if self.first_divergent_step is not None:
+            k = self.first_divergent_step
+            return (f"the training losses part at step {k} of the first {min(len(baseline), len(here))} "
+                    f"({here[k - 1]:.6g} against {baseline[k - 1]:.6g})")
+        steps = f"the first {min(len(baseline), len(here))} steps' losses agree" if baseline and here else ""
+        if self.first_divergent_epoch is not None:
+            return f"{steps + '; ' if steps else ''}the epoch losses part at epoch {self.first_divergent_epoch}"
+        return steps
 
     def document(self) -> dict[str, Any]:
         """The ``localisation`` entry of ``verdicts.json``."""
         return {
             "layer": self.layer, "class": self.cls, "rel_diff": _finite(self.rel_diff), "input_rel_diff": _finite(self.input_rel_diff),
-            "amplification": _finite(self.amplification), "gradual": self.gradual or None, "gradient_weight": self.gradient_weight,
-            "gradient_rel_diff": _finite(self.gradient_rel_diff), "first_divergent_step": None, "layer_defaults": list(self.layer_defaults),
-            "undone_by": self.undone_by or None, "records_of": self.records_of, "sentence": self.sentence(),
+            "amplification": _finite(self.amplification), "also": list(self.also), "gradual": self.gradual or None,
+            "gradient_weight": self.gradient_weight, "gradient_rel_diff": _finite(self.gradient_rel_diff),
+            "first_divergent_step": self.first_divergent_step, "first_divergent_epoch": self.first_divergent_epoch,
+            "layer_defaults": list(self.layer_defaults), "undone_by": self.undone_by or None, "records_of": self.records_of,
+            "sentence": self.sentence(),
         }
 
 
@@ -114,18 +150,32 @@ def difference(value: Mapping[str, Any], baseline: Mapping[str, Any]) -> tuple[f
 def compare_records(
     candidate: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]], key: str, tolerance: compare.Tolerance
 ) -> list[Part]:
-    """Each of the candidate's records (in its order) against the baseline's of the same name."""
+    """Each of the candidate's records (in its order) against the baseline's of the same name; one the
+    baseline lacks is ``only_here`` and never judged, nor counted among its successors' inputs."""
     theirs = {record[key]: record for record in baseline}
     parts: list[Part] = []
     relative: dict[str, float] = {}
     for record in candidate:
-        other = theirs.get(record[key])
-        absolute, scale = difference(record["value"], other["value"]) if other is not None else (math.inf, 1.0)
-        rel = 0.0 if absolute == 0 else absolute / scale if scale > 0 else math.inf
         inputs = max((relative.get(name, 0.0) for name in record.get("inputs", [])), default=0.0)
+        other = theirs.get(record[key])
+        if other is None:
+            parts.append(Part(record[key], record.get("class", ""), math.nan, False, inputs, only_here=True))
+            continue
+        absolute, scale = difference(record["value"], other["value"])
+        rel = 0.0 if absolute == 0 else absolute / scale if scale > 0 else math.inf
         parts.append(Part(record[key], record.get("class", ""), rel, absolute > tolerance.atol + tolerance.rtol * scale, inputs))
         relative[record[key]] = rel
     return parts
+
+
+def first_parting(candidate: Sequence[Any], baseline: Sequence[Any], tolerance: compare.Tolerance) -> int | None:
+    """The 1-based index of the first pair of losses beyond tolerance (NaN against a number counts), over
+    the length both recorded; ``None`` when they agree."""
+    for index, (here, there) in enumerate(zip(candidate, baseline, strict=False), 1):
+        a, b = float(here), float(there)
+        if math.isnan(a) != math.isnan(b) or abs(a - b) > tolerance.atol + tolerance.rtol * abs(b):
+            return index
+    return None
 
 
 def localise(
@@ -140,11 +190,12 @@ def localise(
     found = Localisation(task, layers=tuple(layers), gradients=tuple(gradients), records_of=records_of or task)
     differing_names = {part.name for part in layers if part.differs}
     by_name = {record["path"]: record for record in candidate["layers"]}
-    first = next((part for part in layers if part.differs
-                  and not differing_names.intersection(by_name[part.name].get("inputs", []))), None)
-    if first is not None:
+    introducing = [part for part in layers if part.differs and not differing_names.intersection(by_name[part.name].get("inputs", []))]
+    if introducing:
+        first = introducing[0]
         if first.input_rel_diff == 0 or first.rel_diff >= JUMP * first.input_rel_diff:
-            return replace(found, layer=first.name, cls=first.cls, rel_diff=first.rel_diff, input_rel_diff=first.input_rel_diff)
+            also = tuple(part.name for part in introducing[1:] if part.input_rel_diff == 0 or part.rel_diff >= JUMP * part.input_rel_diff)
+            return replace(found, layer=first.name, cls=first.cls, rel_diff=first.rel_diff, input_rel_diff=first.input_rel_diff, also=also)
         start = next(part for part in layers if part.rel_diff > 0)
         return replace(found, gradual=(
             f"no layer introduces it: the difference grows gradually, from {start.rel_diff:.2g} at {start.name} to "
@@ -162,9 +213,10 @@ def localisations(
     drifting: Iterable[tuple[str, str]], results: Sequence[Result], baseline: str, tolerances: Sequence[compare.Tolerance],
     proofs: Mapping[tuple[str, str], Proof] | None = None,
 ) -> dict[tuple[str, str], Localisation]:
-    """A localisation per drifting (environment, task) whose records exist on both sides (the task's own,
-    or its shared-initialisation twin's), with the introducing layer's differing defaults and the
-    intervention that undoes the drift, where one was proven."""
+    """A localisation per drifting (environment, task) that has records on both sides (the task's own, or
+    its shared-initialisation twin's) or a loss trajectory to compare: the introducing layer with its
+    differing defaults and the intervention that undoes the drift, where one was proven; and the first
+    step (or epoch) where the task's own training losses part."""
     by_env = {result.env: result for result in results}
     base = by_env[baseline]
     found = {}
@@ -173,9 +225,7 @@ def localisations(
         holder = task if result.facts(task).get("layers") else f"{task.rsplit('.', 1)[0]}.{TWIN}"
         tolerance = compare.tolerance_for(f"{holder}.layers", tolerances)
         located = localise(task, result.facts(holder), base.facts(holder), tolerance, holder)
-        if located is None:
-            continue
-        if located.layer is not None:
+        if located is not None and located.layer is not None:
             prefix = _defaults_prefix(located.cls or "")
             keys = sorted(key for key in set(result.defaults) | set(base.defaults) if key.startswith(prefix))
             changed = tuple(f"{key}: {base.defaults.get(key)} -> {result.defaults.get(key)}" for key in keys
@@ -183,8 +233,26 @@ def localisations(
             proof = (proofs or {}).get((env, task))
             located = replace(located, layer_defaults=changed,
                                undone_by=", ".join(proof.accounts_for) if proof is not None and proof.status == "proven" else "")
-        found[env, task] = located
+        if located is not None and holder != task:
+            own = [r.facts(task).get("initial_weights", {}).get("sha256") for r in (result, base)]
+            located = replace(located, initial_weights_differ=None not in own and own[0] != own[1])
+        located = _trajectory(located or Localisation(task), result, base, task, compare.tolerance_for(f"{task}.loss", tolerances))
+        if located.layers or located.step_losses != ((), ()) or located.first_divergent_epoch is not None:
+            found[env, task] = located
     return found
+
+
+def _trajectory(located: Localisation, result: Result, base: Result, task: str, tolerance: compare.Tolerance) -> Localisation:
+    """``located`` with where the task's training losses part: the first of its first steps, else the
+    first epoch of its history (the series named after the task, column ``loss``)."""
+    here, there = result.facts(task).get("step_losses") or [], base.facts(task).get("step_losses") or []
+    step = first_parting(here, there, tolerance)
+    epoch = None
+    if step is None:
+        epochs_here, epochs_there = ((r.series.get(task) or {}).get("loss") or [] for r in (result, base))
+        epoch = first_parting(epochs_here, epochs_there, tolerance)
+    return replace(located, first_divergent_step=step, first_divergent_epoch=epoch,
+                   step_losses=(tuple(float(v) for v in there), tuple(float(v) for v in here)))
 
 
 def _defaults_prefix(cls: str) -> str:

@@ -70,7 +70,7 @@ def render(
     html = environment.get_template("report.html.j2").render(
         summary=summary_line(results, verdicts, baseline, behaviours, speed),
         speed=speed_rows(speed),
-        localised=localisation_strips(localisations or {}),
+        localised=localisation_strips(localisations or {}, baseline),
         families=family_sections(verdicts, [r.env for r in results], baseline),
         coverage=coverage_lines(results),
         plots=trajectory_plots(results),
@@ -145,19 +145,25 @@ def speed_rows(speed: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
     return {"changed": [row for row in rows if row["verdict"]], "same": [row for row in rows if not row["verdict"]]}
 
 
-def localisation_strips(localisations: Mapping[tuple[str, str], Localisation]) -> list[dict[str, Any]]:
-    """Per drifting model: its finding in words, and a strip of cells (one per layer, then one per weight's
-    gradient) coloured by the log of their relative difference, the introducing layer (or weight) marked."""
+def localisation_strips(localisations: Mapping[tuple[str, str], Localisation], baseline: str) -> list[dict[str, Any]]:
+    """Per drifting model: its finding in words, a strip of cells (one per layer, then one per weight's
+    gradient) coloured by the log of their relative difference, the introducing layers (or weight) marked,
+    and the loss of its first training steps beside the baseline's with the step where they part."""
     return [
         {"env": env, "task": task, "sentence": found.sentence(),
-         "layers": [_strip_cell(part, part.name == found.layer) for part in found.layers],
-         "gradients": [_strip_cell(part, part.name == found.gradient_weight) for part in found.gradients]}
+         "layers": [_strip_cell(part, part.name == found.layer or part.name in found.also) for part in found.layers],
+         "gradients": [_strip_cell(part, part.name == found.gradient_weight) for part in found.gradients],
+         "first_steps": first_steps_plot(env, baseline, found) if all(found.step_losses) else ""}
         for (env, task), found in sorted(localisations.items())
     ]
 
 
 def _strip_cell(part: Part, marked: bool) -> dict[str, Any]:
-    """One cell: white when identical, pale to deep red from a relative difference of 1e-8 to 1 and beyond."""
+    """One cell: white when identical, pale to deep red from a relative difference of 1e-8 to 1 and beyond,
+    grey for a layer only this environment has."""
+    if part.only_here:
+        return {"name": part.name, "colour": "#dddddd", "marked": False, "rel_diff": math.nan,
+                "title": f"{part.name} ({part.cls}): only in this environment, not compared"}
     if part.rel_diff == 0:
         colour = "#ffffff"
     else:
@@ -249,18 +255,47 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     names = sorted({name for result in results for name in result.series})
     plots = []
     for name in names:
-        # Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page.
-        settings: dict[Any, Any] = {
-            "svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
-            "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
-        }
         layout = _plot_layout(results, name)
         if layout is not None and all(len(result.series[name][layout[0]]) <= 1 for result in results if result.series.get(name)):
             plots.append({"name": name, "table": _point_table(results, name, *layout)})
         elif layout is not None:
-            with matplotlib.rc_context(settings):
+            with matplotlib.rc_context(_svg_settings(name)):
                 plots.append({"name": name, "svg": _plot(plt, results, name, *layout)})
     return plots
+
+
+def _svg_settings(salt: str) -> dict[Any, Any]:
+    """Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page."""
+    return {
+        "svg.fonttype": "none", "svg.hashsalt": salt, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
+        "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
+    }
+
+
+def first_steps_plot(env: str, baseline: str, found: Localisation) -> str:
+    """The loss of the first training steps here and in the baseline, the step where they part marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    theirs, ours = found.step_losses
+    with matplotlib.rc_context(_svg_settings(f"{env}/{found.task}")):
+        figure, axis = plt.subplots(figsize=(6, 2.4))
+        axis.plot(range(1, len(theirs) + 1), theirs, marker=".", linewidth=1, label=baseline)
+        axis.plot(range(1, len(ours) + 1), ours, marker=".", linewidth=1, linestyle="--", label=env)
+        if found.first_divergent_step is not None:
+            axis.axvline(found.first_divergent_step, color="#c0392b", linewidth=1)
+            axis.annotate(f"part at step {found.first_divergent_step}", (found.first_divergent_step, 1), xycoords=("data", "axes fraction"),
+                          xytext=(3, -10), textcoords="offset points", fontsize=7, color="#c0392b")
+        axis.set_title(f"{found.task}: loss of the first steps", fontsize=9)
+        axis.set_xlabel("step", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.legend(fontsize=7, loc="best")
+        figure.subplots_adjust(left=0.12, right=0.98, bottom=0.2, top=0.88)
+        svg = _svg(figure)
+        plt.close(figure)
+    return svg
 
 
 # Per x axis, the columns worth a panel: a linear fit's step-wise loss and weight, a history's epochs.
