@@ -156,3 +156,10 @@ def test_localisations_name_the_step_or_else_the_epoch_where_the_losses_part():
     assert (b.first_divergent_step, b.layer, b.layers) == (2, None, ())
     assert b.sentence() == "the training losses part at step 2 of the first 2 (0.85 against 0.8)"
     assert b.document()["first_divergent_step"] == 2 and b.document()["first_divergent_epoch"] is None
+
+
+def test_agreeing_records_without_gradients_say_so():
+    # forward-only records (a Dropout canary: a gradient would draw a mask) that agree: nothing claims gradients
+    found = localise("t", {"layers": BASE["layers"]}, {"layers": BASE["layers"]}, TOLERANCE)
+    assert found.sentence() == ("every layer's output agrees (no gradients recorded) at the shared initial weights: "
+                                "the drift is in training, not in a layer")

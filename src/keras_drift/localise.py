@@ -100,11 +100,11 @@ class Localisation:
                     f"(relative difference {self.gradient_rel_diff:.3g}){where}")
         if not self.layers:
             return ""
+        agree = "every layer's output and every gradient agree" if self.gradients else "every layer's output agrees (no gradients recorded)"
         if self.initial_weights_differ:
-            return (f"every layer's output and every gradient agree at the shared initial weights{where}, but this task's "
-                    "own initial weights differ: the drift starts in the initial weights, not in a layer")
-        return (f"every layer's output and every gradient agree at the shared initial weights{where}: "
-                "the drift is in training, not in a layer")
+            return (f"{agree} at the shared initial weights{where}, but this task's own initial weights differ: "
+                    "the drift starts in the initial weights, not in a layer")
+        return f"{agree} at the shared initial weights{where}: the drift is in training, not in a layer"
 
     def _when(self) -> str:
         baseline, here = self.step_losses

@@ -278,6 +278,7 @@ def first_steps_plot(env: str, baseline: str, found: Localisation) -> str:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     theirs, ours = found.step_losses
     with matplotlib.rc_context(_svg_settings(f"{env}/{found.task}")):
@@ -290,6 +291,7 @@ def first_steps_plot(env: str, baseline: str, found: Localisation) -> str:
                           xytext=(3, -10), textcoords="offset points", fontsize=7, color="#c0392b")
         axis.set_title(f"{found.task}: loss of the first steps", fontsize=9)
         axis.set_xlabel("step", fontsize=8)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.tick_params(labelsize=7)
         axis.legend(fontsize=7, loc="best")
         figure.subplots_adjust(left=0.12, right=0.98, bottom=0.2, top=0.88)
