@@ -650,8 +650,10 @@ def layer_graph(keras, model):
     outputs backwards through each tensor's ``_keras_history`` (layer, node index, tensor index) and the
     layer's inbound node, which Keras 1, 2 and 3 all keep (``layer.output`` would give a nested model's
     own graph in tf.keras 2). Keras 0.3 keeps no graph: :class:`NotApplicable`."""
-    if keras_major(keras) < 1 or not hasattr(model, "outputs"):
-        raise NotApplicable("per-layer records need the layer graph of Keras 1 or later")
+    if keras_major(keras) < 1:
+        return _sequential_graph_keras_03(model)
+    if not hasattr(model, "outputs"):
+        raise NotApplicable("per-layer records need a model with a layer graph")
     inputs = set(id(tensor) for tensor in _listed(model.inputs))
     order, seen = [], set()
 
@@ -677,11 +679,29 @@ def layer_graph(keras, model):
     return order
 
 
+def _sequential_graph_keras_03(model):
+    """Keras 0.3 keeps no graph of tensors, but a Sequential chains its layers: each one's test-phase output
+    (``get_output(train=False)``, a Theano or TensorFlow expression) feeds the next."""
+    if type(model).__name__ != "Sequential":
+        raise NotApplicable("per-layer records on Keras 0.3 need a Sequential model")
+    order, previous = [], model.get_input(train=False)
+    for layer in model.layers:
+        output = layer.get_output(train=False)
+        order.append((layer, [previous], [output]))
+        previous = output
+    return order
+
+
+def model_inputs(keras, model):
+    """The input tensors of ``model``'s graph (Keras 0.3: a Sequential's one input expression)."""
+    return [model.get_input(train=False)] if keras_major(keras) < 1 else _listed(model.inputs)
+
+
 def evaluate_tensors(keras, model, tensors, x):
     """The values of ``tensors`` (of ``model``'s graph) for the input ``x``, in inference mode, as NumPy
     arrays: a sub-model where Keras builds models of any tensors (Keras 3, tf.keras 2), else a backend
-    function in the test phase (standalone Keras 1 and 2, on Theano or TensorFlow 1)."""
-    inputs = _listed(model.inputs)
+    function in the test phase (standalone Keras 0.3 to 2, on Theano or TensorFlow 1)."""
+    inputs = model_inputs(keras, model)
     feeds = _listed(x)
     if eager(keras):
         sub = keras.models.Model(inputs, list(tensors))

@@ -66,7 +66,7 @@ def forward(keras, model, x, prefix="", input_names=None, owners=None):
     :func:`gradients`."""
     graph = compat.layer_graph(keras, model)
     values = iter(compat.evaluate_tensors(keras, model, [t for _, _, produced in graph for t in produced], x))
-    inputs = list(model.inputs)
+    inputs = compat.model_inputs(keras, model)
     names = dict((id(tensor), (input_names or ["input:%d" % k if len(inputs) > 1 else "input" for k in range(len(inputs))])[k])
                  for k, tensor in enumerate(inputs))
     known = dict((id(tensor), array) for tensor, array in zip(inputs, x if isinstance(x, (list, tuple)) else [x]))

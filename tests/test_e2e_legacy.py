@@ -57,6 +57,20 @@ def test_fit_defaults_not_adam_explain_the_classifier(legacy_run):
         assert newer[metric]["verdict"] in ("identical", "within_tolerance"), (metric, newer[metric])
 
 
+def test_both_generations_record_the_same_layers_and_place_the_drift_in_training(legacy_run):
+    # Keras 0.3 keeps no tensor graph: its Sequential's layers are chained by their test-phase outputs, and
+    # Keras 1's weight names W and b are recorded as kernel and bias, so the two generations' records match
+    work, _, verdicts = legacy_run
+    recorded = []
+    for name in ENVS:
+        facts = json.loads((work / "reports" / "latest" / "results" / f"{name}.json").read_text())["facts"]["classifier.shared_init"]
+        recorded.append(([layer["path"] for layer in facts["layers"]], [gradient["weight"] for gradient in facts["gradients"]]))
+    assert recorded[0] == recorded[1] == (["dense#1", "dense#2"], ["dense#1/kernel", "dense#1/bias", "dense#2/kernel", "dense#2/bias"])
+    found = verdicts["environments"][ENVS[1]]["localisation"]["classifier.defaults"]
+    assert (found["layer"], found["records_of"]) == (None, "classifier.shared_init")
+    assert found["first_divergent_step"] == 1  # the first batch is 128 rows in 0.3.3, 32 in 1.2.0
+
+
 def test_report_shows_the_defaults_diff(legacy_run):
     work, _, _ = legacy_run
     html = (work / "reports" / "latest" / "report.html").read_text()
