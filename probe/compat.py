@@ -720,15 +720,29 @@ def evaluate_tensors(keras, model, tensors, x):
 def wrapped_outputs(keras, wrapper, x):
     """``[(role, layer, output)]`` of the layers a wrapper runs, on the wrapper's input ``x``: TimeDistributed's
     layer on every step (``layer``), Bidirectional's ``forward`` and ``backward`` layers; nothing for any
-    other layer, nor where layers are not called on arrays (graph-mode Keras: standalone 1 and 2)."""
+    other layer."""
     kind = type(wrapper).__name__
-    if kind not in ("TimeDistributed", "Bidirectional") or not eager(keras):
-        return []
     if kind == "TimeDistributed":
         shape = np.shape(x)
-        steps = to_numpy(keras, wrapper.layer(np.reshape(x, (shape[0] * shape[1],) + tuple(shape[2:]))))
+        steps = call_on_array(keras, wrapper.layer, np.reshape(x, (shape[0] * shape[1],) + tuple(shape[2:])))
         return [("layer", wrapper.layer, steps.reshape(tuple(shape[:2]) + steps.shape[1:]))]
-    return [(role, layer, to_numpy(keras, layer(x))) for role, layer in (("forward", wrapper.forward_layer), ("backward", wrapper.backward_layer))]
+    if kind == "Bidirectional":
+        return [(role, layer, call_on_array(keras, layer, x)) for role, layer in (("forward", wrapper.forward_layer), ("backward", wrapper.backward_layer))]
+    return []
+
+
+def call_on_array(keras, layer, x):
+    """A built layer applied to a NumPy array in inference mode: called directly where layers run eagerly,
+    else through a backend function of a placeholder of ``x``'s shape (standalone Keras 1 and 2)."""
+    if eager(keras):
+        return to_numpy(keras, layer(x))
+    backend = keras.backend
+    placeholder = backend.placeholder(shape=np.shape(x))
+    output = layer.call(placeholder)
+    try:
+        return np.asarray(backend.function([placeholder, backend.learning_phase()], [output])([x, 0])[0])
+    except Exception:  # a graph that takes no learning phase
+        return np.asarray(backend.function([placeholder], [output])([x])[0])
 
 
 # Keras 1's names of the weights Keras 2 renamed, so records match across the two

@@ -99,7 +99,7 @@ def forward(keras, model, x, prefix="", input_names=None, owners=None):
 def wrapped(keras, wrapper, x):
     """``[(role, layer, output)]`` of the layers a wrapper runs (TimeDistributed's layer, Bidirectional's two
     directions) on the wrapper's input ``x``; none for any other layer. Where they cannot be run on their
-    own (graph-mode Keras), the wrapper stays one record: a record that costs the others nothing."""
+    own, the wrapper stays one record: a record that costs the others nothing."""
     try:
         return compat.wrapped_outputs(keras, wrapper, x)
     except Exception:
