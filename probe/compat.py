@@ -745,6 +745,27 @@ def call_on_array(keras, layer, x):
         return np.asarray(backend.function([placeholder], [output])([x])[0])
 
 
+def graph_gradients(keras, model, variables, x, y):
+    """The loss gradients of ``variables`` for the compiled ``model`` in one backend evaluation, nothing
+    updated, where a training step cannot be trusted to give them: standalone Keras on TensorFlow 1, whose
+    step may apply one weight's update before another weight's gradient reads it (at the records' rate
+    of 1024, Keras 1.2 on TensorFlow 0.12 gave the first Dense of the classifier gradients 40 times too
+    large). ``None`` elsewhere: a step is exact there (Theano applies its updates together; eager
+    backends compute every gradient first)."""
+    if eager(keras) or keras_major(keras) < 1 or keras_major(keras) >= 3 or backend_name(keras) != "tensorflow":
+        return None
+    backend = keras.backend
+    model = getattr(model, "model", model)  # Keras 1 to 2.1: a Sequential compiles the Model inside it
+    placeholders = (list(getattr(model, "_feed_inputs", model.inputs)) + list(getattr(model, "_feed_targets", model.targets))
+                    + list(getattr(model, "_feed_sample_weights", model.sample_weights)))
+    rows = len(_listed(x)[0])
+    feeds = _listed(x) + _listed(y)
+    feeds += [np.ones((rows,), "float32")] * (len(placeholders) - len(feeds))
+    # the training phase, as a step runs (an unused placeholder may be fed)
+    function = backend.function(placeholders + [backend.learning_phase()], backend.gradients(model.total_loss, list(variables)))
+    return [np.asarray(value, "float64") for value in function(feeds + [1])]
+
+
 # Keras 1's names of the weights Keras 2 renamed, so records match across the two
 KERAS1_WEIGHT_NAMES = {"W": "kernel", "b": "bias", "U": "recurrent_kernel"}
 

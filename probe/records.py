@@ -115,7 +115,8 @@ def _outputs_of(inner):
 def gradients(keras, model, owners, loss, x, y):
     """The gradient of the loss ``loss`` for each trainable weight of ``owners`` at the model's current
     weights: one plain SGD step (every version and backend takes one; none shares a gradient API), read
-    back and undone. The model is left compiled with that SGD: the task compiles it again to train."""
+    back and undone; or, where a step cannot be trusted for it, the backend's own gradients
+    (``compat.graph_gradients``). The model is left compiled with that SGD: the task compiles it again."""
     variables, seen = [], {}
     for path, layer in owners:
         for variable in compat.trainable_variables(layer):
@@ -125,13 +126,15 @@ def gradients(keras, model, owners, loss, x, y):
     before = model.get_weights()
     try:
         compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=GRADIENT_RATE), loss)
-        start = [compat.variable_value(keras, variable) for _, variable in variables]
-        compat.train_on_batch(model, x, y, counted=False)  # not one of the task's training steps
-        end = [compat.variable_value(keras, variable) for _, variable in variables]
+        found = compat.graph_gradients(keras, model, [variable for _, variable in variables], x, y)
+        if found is None:
+            start = [compat.variable_value(keras, variable) for _, variable in variables]
+            compat.train_on_batch(model, x, y, counted=False)  # not one of the task's training steps
+            end = [compat.variable_value(keras, variable) for _, variable in variables]
+            found = [(np.asarray(a, "float64") - np.asarray(b, "float64")) / GRADIENT_RATE for a, b in zip(start, end)]
     finally:
         model.set_weights(before)
-    return [{"weight": name, "value": summary((np.asarray(a, "float64") - np.asarray(b, "float64")) / GRADIENT_RATE)}
-            for (name, _), a, b in zip(variables, start, end)]
+    return [{"weight": name, "value": summary(gradient)} for (name, _), gradient in zip(variables, found)]
 
 
 def take(keras, task_name, model, x, y=None, loss=None, label=""):
