@@ -4,10 +4,12 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 from conftest import PROJECT_ROOT
 
+from keras_drift import cache
 from keras_drift.cli import _parser
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "nightly.yml"
@@ -62,6 +64,20 @@ def test_jobs_list_probe_then_report():
     assert "fromJSON(needs.list.outputs.envs)" in jobs["probe"]["strategy"]["matrix"]["env"]
     assert any(step.get("uses", "").startswith("astral-sh/setup-uv") and step["with"]["enable-cache"]
                for step in jobs["probe"]["steps"])  # uv's downloads cached, keyed on the env's lock
+
+
+def test_probe_jobs_carry_the_result_cache_from_night_to_night():
+    # restored from this environment's newest entry, saved under a key of its own each run (entries are
+    # immutable), at the folder `keras-drift run` reads by default, pruned of entries unused for 14 days
+    probe_steps = workflow()["jobs"]["probe"]["steps"]
+    (cached,) = [step for step in probe_steps if step.get("uses", "").startswith("actions/cache@")]
+    assert cached["with"]["path"] == str(cache.default_folder(Path("reports")))
+    assert cached["with"]["restore-keys"] == "drift-results-${{ matrix.env.name }}-"
+    assert cached["with"]["key"].startswith(cached["with"]["restore-keys"]) and "${{ github.run_id }}" in cached["with"]["key"]
+    names = [step.get("uses", step.get("run", "")) for step in probe_steps]
+    probe = next(index for index, name in enumerate(names) if name.startswith("nox -s"))
+    assert names.index(cached["uses"]) < probe < next(index for index, name in enumerate(names) if "-mtime +14 -delete" in name)
+    assert "--cache" not in probe_steps[probe]["run"]
 
 
 def test_every_command_in_the_workflow_exists():
