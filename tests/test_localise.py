@@ -98,15 +98,16 @@ def test_localisations_use_the_shared_init_twin_and_name_the_layer_s_changed_def
 
 def test_a_defaults_task_whose_twin_agrees_says_whether_its_own_initial_weights_differ():
     # the twin's records agree; m.defaults started from different library weights ("a" vs "b"), n.defaults
-    # from the same ones: the first drift starts in the initial weights, the second in training
+    # from the same ones and trained: the first drift starts in the initial weights, the second in training
     twin = {"layers": [layer("dense#1", [1.0])]}
+    trained = {"initial_weights": {"sha256": "c"}, "step_losses": [0.5]}
     base = make_result("old", {}, facts={"m.shared_init": twin, "n.shared_init": twin,
-                                         "m.defaults": {"initial_weights": {"sha256": "a"}}, "n.defaults": {"initial_weights": {"sha256": "c"}}})
+                                         "m.defaults": {"initial_weights": {"sha256": "a"}}, "n.defaults": trained})
     new = make_result("new", {}, facts={"m.shared_init": twin, "n.shared_init": twin,
-                                        "m.defaults": {"initial_weights": {"sha256": "b"}}, "n.defaults": {"initial_weights": {"sha256": "c"}}})
+                                        "m.defaults": {"initial_weights": {"sha256": "b"}}, "n.defaults": trained})
     found = localisations([("new", "m.defaults"), ("new", "n.defaults")], [base, new], "old", [TOLERANCE])
     assert found["new", "m.defaults"].sentence().endswith("own initial weights differ: the drift starts in the initial weights, not in a layer")
-    assert found["new", "n.defaults"].sentence().endswith("the drift is in training, not in a layer")
+    assert found["new", "n.defaults"].sentence().endswith("the drift is in training, not in a layer; the first 1 steps' losses agree")
 
 
 def test_independent_models_of_one_task_each_name_their_introducing_layer():
@@ -163,3 +164,11 @@ def test_agreeing_records_without_gradients_say_so():
     found = localise("t", {"layers": BASE["layers"]}, {"layers": BASE["layers"]}, TOLERANCE)
     assert found.sentence() == ("every layer's output agrees (no gradients recorded) at the shared initial weights: "
                                 "the drift is in training, not in a layer")
+
+
+def test_agreeing_records_of_a_task_that_does_not_train_do_not_blame_training():
+    # a float64-input canary whose output dtype changed: the values agree and nothing trained (no step
+    # losses, no epochs): the sentence says the drift is not in the values, not "in training"
+    found = localisations([("new", "d.x")], [make_result("old", {}, facts={"d.x": {"layers": BASE["layers"]}}),
+                                             make_result("new", {}, facts={"d.x": {"layers": BASE["layers"]}})], "old", [TOLERANCE])
+    assert found["new", "d.x"].sentence().endswith("the drift is not in a layer's values (a dtype, a name, a count)")

@@ -67,6 +67,7 @@ class Localisation:
     also: tuple[str, ...] = ()  # further introducing layers (another branch, another model of the task)
     # the task's own initial weights differ from the baseline's (a defaults task localised on its twin)
     initial_weights_differ: bool = False
+    trains: bool | None = None  # whether either side recorded a training loss (None: not looked at)
     first_divergent_step: int | None = None
     first_divergent_epoch: int | None = None
     # the first steps' losses, baseline's and this environment's, for the trajectory the report draws
@@ -104,6 +105,8 @@ class Localisation:
         if self.initial_weights_differ:
             return (f"{agree} at the shared initial weights{where}, but this task's own initial weights differ: "
                     "the drift starts in the initial weights, not in a layer")
+        if self.trains is False:  # no loss recorded on either side: nothing trained to blame
+            return f"{agree} at the shared initial weights{where}: the drift is not in a layer's values (a dtype, a name, a count)"
         return f"{agree} at the shared initial weights{where}: the drift is in training, not in a layer"
 
     def _when(self) -> str:
@@ -247,11 +250,10 @@ def _trajectory(located: Localisation, result: Result, base: Result, task: str, 
     first epoch of its history (the series named after the task, column ``loss``)."""
     here, there = result.facts(task).get("step_losses") or [], base.facts(task).get("step_losses") or []
     step = first_parting(here, there, tolerance)
-    epoch = None
-    if step is None:
-        epochs_here, epochs_there = ((r.series.get(task) or {}).get("loss") or [] for r in (result, base))
-        epoch = first_parting(epochs_here, epochs_there, tolerance)
+    epochs_here, epochs_there = ((r.series.get(task) or {}).get("loss") or [] for r in (result, base))
+    epoch = first_parting(epochs_here, epochs_there, tolerance) if step is None else None
     return replace(located, first_divergent_step=step, first_divergent_epoch=epoch,
+                   trains=bool(here or there or epochs_here or epochs_there),
                    step_losses=(tuple(float(v) for v in there), tuple(float(v) for v in here)))
 
 
