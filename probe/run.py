@@ -12,6 +12,7 @@ overrides it applied, and its error if it raised.
 
 import argparse
 import contextlib
+import fnmatch
 import importlib.util
 import json
 import math
@@ -41,6 +42,10 @@ def main(argv=None):
         "--task-timeout", type=float, default=0, help="seconds one task (all its repeats) may take before it fails; 0: no limit"
     )
     parser.add_argument("--trials", default="", help="a JSON file of interventions to run instead of the tasks")
+    parser.add_argument(
+        "--repeat-drifting", default="",
+        help="a JSON file of the baseline's metrics, the tolerances and a repeat count: a task run once with a metric "
+             "beyond tolerance is repeated at once, in this process")
     args = parser.parse_args(argv)
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:
@@ -63,8 +68,9 @@ def main(argv=None):
     seeding = compat.seed_everything(keras, tasks.SEED)
     result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True, tasks={})
     available = list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result)
+    watch = _load_json(args.repeat_drifting) if args.repeat_drifting else None
     for task in select(available, wanted):
-        _run_task(task, keras, result, args.task_timeout)
+        _run_task(task, keras, result, args.task_timeout, watch)
         write_atomically(args.out, result)
     sections = (
         ("introspection", lambda: {"defaults": _defaults(keras, result), "api": introspect.api_behaviour(keras)}),
@@ -177,16 +183,20 @@ def _budget(timeout_s):
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _run_task(task, keras, result, timeout_s=0):
-    """Run one task ``result["repeats"]`` times (once if it needs no repeat); keep the first run, record
-    the spread of the others; record its declaration and whether it ran, was skipped or failed."""
+def _run_task(task, keras, result, timeout_s=0, watch=None):
+    """Run one task ``result["repeats"]`` times (once if it needs no repeat), or, told the baseline's
+    metrics (``watch``: ``--repeat-drifting``), as often as ``watch["repeats"]`` when its first run drifts
+    from them; keep the first run, record the spread of the others; record its declaration and whether it
+    ran, was skipped or failed."""
     name = task.name
     result["tasks"][name] = dict(task.declaration(), status="failed")
     runs = []
     budget_started = time.time()
+    planned = result["repeats"] if task.repeat else 1
     try:
         with _budget(timeout_s):
-            for repeat in range(result["repeats"] if task.repeat else 1):
+            repeat = 0
+            while repeat < planned:
                 task_started, steps_before = time.time(), compat.STEPS[0]
                 compat.API_CALLS.clear()
                 del compat.STEP_LOSSES[:]
@@ -201,7 +211,10 @@ def _run_task(task, keras, result, timeout_s=0):
                     result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
                 if repeat == 0:  # later repeats only measure the noise
                     _keep(name, metrics, series, facts, result)
+                    if task.repeat and watch and planned < watch["repeats"] and drifts_from_baseline(metrics, watch):
+                        planned = watch["repeats"]
                 runs.append(metrics)
+                repeat += 1
     except compat.NotApplicable as reason:
         result["not_applicable"][name] = str(reason)
         result["tasks"][name]["status"] = "skipped"
@@ -219,6 +232,33 @@ def _run_task(task, keras, result, timeout_s=0):
     if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)
         for key in runs[0]:
             result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+
+
+def drifts_from_baseline(metrics, watch):
+    """Whether a metric differs from the baseline's (``watch["metrics"]``) beyond its tolerance: the first
+    ``(pattern, atol, rtol)`` of ``watch["tolerances"]`` that matches, as the host judges, else exact. Only
+    decides whether to repeat at once: the host still judges every metric."""
+    for key, value in metrics.items():
+        if key not in watch["metrics"]:
+            continue
+        expected = watch["metrics"][key]
+        if _is_number(value) and _is_number(expected):
+            atol, rtol = next(((atol, rtol) for pattern, atol, rtol in watch["tolerances"] if fnmatch.fnmatchcase(key, pattern)), (0.0, 0.0))
+            a, b = float(value), float(expected)
+            if (a != a) != (b != b) or (a == a and a != b and abs(a - b) > atol + rtol * abs(b)):
+                return True
+        elif _json_scalar(value) != expected:
+            return True
+    return False
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _load_json(path):
+    with open(path) as handle:
+        return json.load(handle)
 
 
 def _timeout_message(elapsed, progress):

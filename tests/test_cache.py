@@ -3,6 +3,7 @@ what pruning keeps, and that two writers never leave a half entry."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -103,7 +104,7 @@ def test_an_environment_whose_last_result_showed_noise_repeats_every_task_up_fro
     asked: list[bool] = []
     monkeypatch.setattr(environments, "ensure_environment",
                         lambda *args: environments.Environment(tmp_path, Path(sys.executable), reused=True))
-    monkeypatch.setattr(runner, "_probe", lambda *args: asked.append(args[-1]) or make_result("future", {"m": 1.0}))
+    monkeypatch.setattr(runner, "_probe", lambda *args: asked.append(args[6]) or make_result("future", {"m": 1.0}))  # repeat_up_front
     adaptive = ProbeSettings(adaptive=True)
     run_environment(spec, tmp_path / "a", project, tmp_path / "venvs", adaptive, store, reuse=False)
     run_environment(spec, tmp_path / "b", project, tmp_path / "venvs", ProbeSettings(adaptive=False), store, reuse=False)
@@ -115,6 +116,29 @@ def test_an_environment_whose_last_result_showed_noise_repeats_every_task_up_fro
     assert asked == [False, True, True, True]
     assert ProbeSettings(repeats=3).arguments(repeat_up_front=False)[-2:] == ["--repeats", "1"]
     assert ProbeSettings(repeats=3).arguments()[-2:] == ["--repeats", "3"]
+
+
+def test_with_a_baseline_watch_the_baseline_goes_first_and_the_others_are_told_its_metrics(write_env, project, tmp_path, monkeypatch):
+    # "old" is listed last but runs first (one job); "new" is then told the baseline's metrics and the
+    # tolerances, and may repeat at once; a probe that repeats every task up front is told nothing
+    specs = [locked(write_env, "new"), locked(write_env, "old"), locked(write_env, "noisy", FUTURE + "deterministic = false\n")]
+    order, told = [], {}
+
+    def probe(spec, python, run_dir, root, settings, log_file, repeat_up_front, extra=()):
+        order.append(spec.name)
+        told[spec.name] = list(extra)
+        return make_result(spec.name, {"m": 1.0 if spec.name == "old" else 2.0})
+
+    monkeypatch.setattr(environments, "ensure_environment", lambda *args: environments.Environment(tmp_path, Path(sys.executable), reused=True))
+    monkeypatch.setattr(runner, "_probe", probe)
+    watch = runner.BaselineWatch.of("old", [Tolerance("m", 0.0, 1e-3)])
+    results = runner.run_environments(specs, tmp_path / "run", project, tmp_path / "venvs", settings=ProbeSettings(adaptive=True), watch=watch)
+    assert [result.env for result in results] == ["new", "old", "noisy"]  # in the order asked for
+    assert order == ["old", "new", "noisy"]
+    assert told["old"] == [] and told["noisy"] == []
+    flag, path = told["new"]
+    assert flag == "--repeat-drifting" and json.loads(Path(path).read_text()) == {
+        "baseline": "old", "metrics": {"m": 1.0}, "repeats": 2, "tolerances": [["m", 0.0, 1e-3]]}
 
 
 def test_experiments_are_kept_per_pair_of_result_keys_tolerances_and_budget(tmp_path):

@@ -21,7 +21,9 @@ ENVS = ("keras-0.3.3-theano", "keras-1.2.0-theano")
 def legacy_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("legacy")
     shutil.copytree(PROJECT_ROOT / "probe" / "hooks", work / "probe" / "hooks")  # the env files name a hook
-    completed = drift_in(work, ENVS, "--baseline", ENVS[0])
+    # one job: the Theano lanes take turns on their compile folder anyway, and the baseline then finishes
+    # before the other starts (which is told its metrics)
+    completed = drift_in(work, ENVS, "--baseline", ENVS[0], "-j", "1")
     verdicts = json.loads((work / "reports" / "latest" / "verdicts.json").read_text())
     return work, completed, verdicts
 
@@ -69,6 +71,17 @@ def test_both_generations_record_the_same_layers_and_place_the_drift_in_training
     found = verdicts["environments"][ENVS[1]]["localisation"]["classifier.defaults"]
     assert (found["layer"], found["records_of"]) == (None, "classifier.shared_init")
     assert found["first_divergent_step"] == 1  # the first batch is 128 rows in 0.3.3, 32 in 1.2.0
+
+
+def test_the_candidate_repeats_its_drifting_tasks_in_its_own_process(legacy_run):
+    # told the baseline's metrics, Keras 1.2.0's probe ran its drifting classifier twice at once; only the
+    # baseline's run of it was repeated afterwards, in a second process
+    work, completed, _ = legacy_run
+    result = json.loads((work / "reports" / "latest" / "results" / f"{ENVS[1]}.json").read_text())
+    assert result["tasks"]["classifier.defaults"]["runs"] == 2 and result["repeats"] == 1
+    assert "classifier.defaults.loss" in result["noise"]
+    assert f"{ENVS[1]:<28} repeating drifting tasks" not in completed.stderr
+    assert f"{ENVS[0]:<28} repeating drifting tasks" in completed.stderr
 
 
 def test_report_shows_the_defaults_diff(legacy_run):

@@ -193,3 +193,41 @@ def test_only_the_first_steps_losses_are_kept(monkeypatch):
     for step in range(compat.FIRST_STEPS + 5):
         compat.note_step_loss(step)
     assert compat.STEP_LOSSES == list(range(compat.FIRST_STEPS))
+
+
+WATCH = {"metrics": {"t.loss": 1.0, "t.w": 0.5, "t.name": "adam", "t.nan": "NaN"}, "repeats": 3,
+         "tolerances": [["t.loss", 0.0, 1e-3], ["*", 1e-6, 0.0]]}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "drifts"),
+    [
+        ({"t.loss": 1.0009, "t.w": 0.5000009}, False),  # 9e-4 within rtol 1e-3 of 1.0; 9e-7 within atol 1e-6 ("*")
+        ({"t.loss": 1.0011}, True),  # 1.1e-3 beyond 1e-3 of 1.0
+        ({"t.w": 0.500002}, True),  # 2e-6 beyond atol 1e-6
+        ({"t.name": "sgd"}, True),  # not a number: equal or not
+        ({"t.nan": float("nan"), "t.new": 9.0}, False),  # NaN as the baseline wrote it; a metric it lacks is not judged
+        ({"t.loss": float("nan")}, True),
+    ],
+)
+def test_a_probe_told_the_baseline_judges_drift_as_the_host_does(metrics, drifts):
+    from probe import run
+
+    assert run.drifts_from_baseline(metrics, WATCH) is drifts
+
+
+@pytest.mark.parametrize(("value", "runs"), [(1.0, 1), (2.0, 3)])
+def test_a_task_that_drifts_from_the_baseline_is_repeated_at_once(value, runs):
+    from probe import run
+    from probe.task import Task
+
+    calls = []
+
+    def task(keras):
+        calls.append(1)
+        return {"t.loss": value}, {}, {}
+
+    result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "repeats": 1, "timings": {"tasks_s": {}}, "tasks": {}}
+    run._run_task(Task("t", task), None, result, watch=WATCH)
+    assert len(calls) == result["tasks"]["t"]["runs"] == runs  # 2.0 against 1.0 drifts: 3 runs, as the watch asks
+    assert result["noise"] == ({} if runs == 1 else {"t.loss": 0.0})

@@ -72,9 +72,9 @@ def timed_run(
     """One run as `keras-drift drift --no-explain` does it (probe everywhere or reuse cached results, repeat
     the drifting tasks, then :func:`pipeline.render_run`), timed."""
     started = time.monotonic()
-    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
-                                      rerun=rerun)
     tolerances = compare.load_tolerances()
+    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
+                                      rerun=rerun, watch=runner.BaselineWatch.of(baseline, tolerances))
     execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
     noise.repeat_drifting(results, baseline, tolerances, execute, settings.repeats, out, results_cache, jobs)
     render_started = time.monotonic()

@@ -96,7 +96,7 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
     run_dir = runs.new_run_dir(reports_dir)
-    outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True)
+    outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True, tolerances=tolerances)
     try:
         _measure_noise(args, selected, run_dir, outcome, baseline, tolerances)
         if not args.no_explain:
@@ -315,8 +315,11 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
 
 
 def _execute(
-    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None, rerun: set[str], adaptive: bool = False
+    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None, rerun: set[str], adaptive: bool = False,
+    tolerances: Sequence[compare.Tolerance] = (),
 ) -> list[results.Result]:
+    """Probe (or reuse) every selected environment into ``run_dir``; with ``adaptive`` repeats and a
+    baseline, the baseline goes first and the others repeat their drifting tasks at once."""
     info: dict[str, Any] = {
         "run_id": run_dir.name,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -337,6 +340,7 @@ def _execute(
             on_done=_print_progress,
             results_cache=_results_cache(args),
             rerun=rerun,
+            watch=runner.BaselineWatch.of(baseline, tolerances) if adaptive and baseline else None,
         )
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)

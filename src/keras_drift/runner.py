@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -74,6 +74,22 @@ class ProbeSettings:
                 "task_timeout_s": self.task_timeout_s}
 
 
+@dataclass(frozen=True)
+class BaselineWatch:
+    """What lets a probe repeat its drifting tasks at once, in its own process, instead of in a second process
+    afterwards (adaptive repeats, :mod:`keras_drift.noise`): the baseline, which is then probed first, and
+    the tolerances as ``(pattern, atol, rtol)``. A probe that starts before the baseline has finished (with
+    ``-j``) is not told, and its drifting tasks are repeated afterwards as before."""
+
+    baseline: str
+    tolerances: tuple[tuple[str, float, float], ...] = ()
+
+    @classmethod
+    def of(cls, baseline: str, tolerances: Iterable[Any]) -> BaselineWatch:
+        """From tolerances that have a ``pattern``, an ``atol`` and an ``rtol`` (``compare.Tolerance``)."""
+        return cls(baseline, tuple((tolerance.pattern, tolerance.atol, tolerance.rtol) for tolerance in tolerances))
+
+
 class ProbeFailed(Exception):
     """The probe did not produce a complete result: it crashed, hung, or wrote something unusable.
     ``partial`` holds the tasks it finished before that, when it wrote any."""
@@ -93,29 +109,49 @@ def run_environments(
     on_done: Callable[[Result], None] = lambda result: None,
     results_cache: ResultCache | None = None,
     rerun: Container[str] = (),
+    watch: BaselineWatch | None = None,
 ) -> list[Result]:
     """Run every spec, ``jobs`` at a time; return their results in the order of ``specs``.
 
     ``on_done`` is called with each result as soon as its environment finishes (progress output). With
     ``results_cache``, an environment whose result is cached is not probed (unless named in ``rerun``),
-    and every complete result is stored.
+    and every complete result is stored. With ``watch``, the baseline goes first and each probe started
+    after it repeats its drifting tasks in its own process (:class:`BaselineWatch`).
     """
+    finished: dict[str, Result] = {}
 
     def one(spec: EnvSpec) -> Result:
-        result = run_environment(spec, run_dir, project_root, venvs_dir, settings, results_cache, spec.name not in rerun)
+        def told() -> Path | None:
+            return _baseline_file(watch, finished, spec.name, run_dir, settings.repeats)
+
+        result = run_environment(spec, run_dir, project_root, venvs_dir, settings, results_cache, spec.name not in rerun, told)
+        finished[spec.name] = result
         on_done(result)
         return result
 
+    first = [spec for spec in specs if watch is not None and spec.name == watch.baseline]
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        futures = [pool.submit(one, spec) for spec in specs]
-        return [future.result() for future in futures]
+        futures = {spec.name: pool.submit(one, spec) for spec in first + [spec for spec in specs if spec not in first]}
+        return [futures[spec.name].result() for spec in specs]
     except BaseException:  # Ctrl-C: start nothing new, and kill the probes already running
         pool.shutdown(wait=False, cancel_futures=True)
         kill_running_probes()
         raise
     finally:
         pool.shutdown(wait=True)
+
+
+def _baseline_file(watch: BaselineWatch | None, finished: Mapping[str, Result], env: str, run_dir: Path, repeats: int) -> Path | None:
+    """The file that tells ``env``'s probe the baseline's metrics and the tolerances, once the baseline has
+    finished with metrics; ``None`` for the baseline itself, or before then."""
+    baseline = finished.get(watch.baseline) if watch is not None and env != watch.baseline else None
+    if watch is None or baseline is None or not baseline.get("metrics"):
+        return None
+    path = Path(run_dir) / LOGS_DIR / f"{env}.baseline.json"
+    write_json_atomically(path, {"baseline": watch.baseline, "metrics": baseline["metrics"], "repeats": repeats,
+                                 "tolerances": [list(row) for row in watch.tolerances]})
+    return path
 
 
 def kill_running_probes() -> None:
@@ -131,10 +167,12 @@ def kill_running_probes() -> None:
 
 def run_environment(
     spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings = ProbeSettings(),
-    results_cache: ResultCache | None = None, reuse: bool = True,
+    results_cache: ResultCache | None = None, reuse: bool = True, baseline_file: Callable[[], Path | None] = lambda: None,
 ) -> Result:
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result; or,
-    when ``results_cache`` holds a result of the same key and ``reuse`` allows, copy that one."""
+    when ``results_cache`` holds a result of the same key and ``reuse`` allows, copy that one. A probe
+    that runs each task once is given the file ``baseline_file()`` names when it starts (after the build
+    and any wait for an exclusive folder: the baseline may have finished meanwhile), if any."""
     started = time.monotonic()
     probe_record = settings.record()
     spec_record = {**_spec_record(spec), **probe_record}
@@ -159,7 +197,9 @@ def run_environment(
             environment = environments.ensure_environment(spec, venvs_dir, log)
             install_s = time.monotonic() - started
             with _exclusive(spec, log):
-                result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front)
+                told_file = None if repeat_up_front else baseline_file()
+                told = [] if told_file is None else ["--repeat-drifting", str(told_file)]
+                result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front, told)
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
@@ -187,10 +227,12 @@ def run_environment(
 
 
 def _probe(
-    spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], repeat_up_front: bool
+    spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], repeat_up_front: bool,
+    extra_arguments: Sequence[str] = (),
 ) -> Result:
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
-    returncode = _probe_process(spec, python, project_root, settings, log_file, out, settings.arguments(repeat_up_front))
+    arguments = settings.arguments(repeat_up_front) + list(extra_arguments)
+    returncode = _probe_process(spec, python, project_root, settings, log_file, out, arguments)
     if returncode is None:
         raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out))
     if returncode != 0:
