@@ -13,6 +13,7 @@ import platform
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ VERDICT_LABELS = {
     Verdict.MISSING: "missing",
 }
 SPARK_WIDTH, SPARK_HEIGHT = 90, 18
+STEPS_WIDTH, STEPS_HEIGHT = 420, 110
 
 
 def render(
@@ -272,34 +274,6 @@ def _svg_settings(salt: str) -> dict[Any, Any]:
     }
 
 
-def first_steps_plot(env: str, baseline: str, found: Localisation) -> str:
-    """The loss of the first training steps here and in the baseline, the step where they part marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    theirs, ours = found.step_losses
-    with matplotlib.rc_context(_svg_settings(f"{env}/{found.task}")):
-        figure, axis = plt.subplots(figsize=(6, 2.4))
-        axis.plot(range(1, len(theirs) + 1), theirs, marker=".", linewidth=1, label=baseline)
-        axis.plot(range(1, len(ours) + 1), ours, marker=".", linewidth=1, linestyle="--", label=env)
-        if found.first_divergent_step is not None:
-            axis.axvline(found.first_divergent_step, color="#c0392b", linewidth=1)
-            axis.annotate(f"part at step {found.first_divergent_step}", (found.first_divergent_step, 1), xycoords=("data", "axes fraction"),
-                          xytext=(3, -10), textcoords="offset points", fontsize=7, color="#c0392b")
-        axis.set_title(f"{found.task}: loss of the first steps", fontsize=9)
-        axis.set_xlabel("step", fontsize=8)
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.tick_params(labelsize=7)
-        axis.legend(fontsize=7, loc="best")
-        figure.subplots_adjust(left=0.12, right=0.98, bottom=0.2, top=0.88)
-        svg = _svg(figure)
-        plt.close(figure)
-    return svg
-
-
 # Per x axis, the columns worth a panel: a linear fit's step-wise loss and weight, a history's epochs.
 PANELS = {"step": ("loss", "w"), "epoch": ("loss", "val_loss")}
 
@@ -490,16 +464,48 @@ def sparkline(values: list[Any]) -> str:
     if len(points) < 2:
         return ""
     low, high = min(v for _, v in points), max(v for _, v in points)
-    span, last = (high - low) or 1.0, max(len(values) - 1, 1)
-    coordinates = " ".join(
-        f"{1 + (SPARK_WIDTH - 2) * i / last:.1f},{SPARK_HEIGHT - 2 - (SPARK_HEIGHT - 4) * (v - low) / span:.1f}"
-        for i, v in points
-    )
+    coordinates = _coordinates(points, (1, SPARK_WIDTH - 1), (SPARK_HEIGHT - 2, 2), (low, high), max(len(values) - 1, 1))
     return (
         f'<svg class="spark" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" role="img" '
         f'aria-label="{len(points)} runs, from {low:.4g} to {high:.4g}">'
         f'<polyline fill="none" stroke="currentColor" stroke-width="1" points="{coordinates}"/></svg>'
     )
+
+
+def first_steps_plot(env: str, baseline: str, found: Localisation) -> str:
+    """The loss of the first training steps here (dashed) and in the baseline (solid), the step where they
+    part marked; empty when no step has a finite loss. Drawn by hand, as the sparklines are: a report may
+    hold one per drifting task in every environment."""
+    curves = [[(index, value) for index, value in enumerate(losses) if math.isfinite(value)] for losses in found.step_losses]
+    values = [value for curve in curves for _, value in curve]
+    if not values:
+        return ""
+    steps = max(len(losses) for losses in found.step_losses)
+    x_span, y_span = (40, STEPS_WIDTH - 8), (STEPS_HEIGHT - 22, 18)
+    scale = (x_span, y_span, (min(values), max(values)), max(steps - 1, 1))
+    lines = [f'<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{_coordinates(curve, *scale)}"/>'
+             for curve, colour, dash in zip(curves, ("#1f77b4", "#ff7f0e"), ("", ' stroke-dasharray="4 3"'), strict=True)]
+    title = f"{found.task}: loss of the first {steps} steps, {baseline} solid, {env} dashed"
+    parts = [f'<svg class="steps" width="{STEPS_WIDTH}" height="{STEPS_HEIGHT}" role="img" aria-label="{escape(title)}">',
+             f'<text x="40" y="11" font-size="10">{escape(title)}</text>',
+             f'<text x="2" y="{y_span[1] + 4}" font-size="9">{max(values):.4g}</text>',
+             f'<text x="2" y="{y_span[0]}" font-size="9">{min(values):.4g}</text>',
+             f'<text x="40" y="{STEPS_HEIGHT - 6}" font-size="9">step 1</text>',
+             f'<text x="{STEPS_WIDTH - 8}" y="{STEPS_HEIGHT - 6}" font-size="9" text-anchor="end">step {steps}</text>', *lines]
+    if found.first_divergent_step is not None:
+        x = f"{x_span[0] + (x_span[1] - x_span[0]) * (found.first_divergent_step - 1) / max(steps - 1, 1):.1f}"
+        parts.append(f'<line x1="{x}" x2="{x}" y1="{y_span[1]}" y2="{y_span[0]}" stroke="#c0392b"/>'
+                     f'<text x="{x}" y="{y_span[1] - 2}" font-size="9" fill="#c0392b">part at step {found.first_divergent_step}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _coordinates(points: Sequence[tuple[int, float]], x_span: tuple[float, float], y_span: tuple[float, float],
+                 value_range: tuple[float, float], last: int) -> str:
+    """SVG ``x,y`` pairs of ``(index, value)`` points: index 0..``last`` across ``x_span``, the value range
+    across ``y_span`` (from its low end's pixel to its high end's)."""
+    (x0, x1), (y0, y1), (low, high) = x_span, y_span, value_range
+    span = (high - low) or 1.0
+    return " ".join(f"{x0 + (x1 - x0) * i / last:.1f},{y0 + (y1 - y0) * (v - low) / span:.1f}" for i, v in points)
 
 
 def _severity(row: dict[str, Any]) -> float:
