@@ -136,12 +136,12 @@ def test_the_first_steps_are_drawn_with_the_parting_step_marked():
     from keras_drift.localise import Localisation
     from keras_drift.report import first_steps_plot
 
-    # 5 steps, losses from 1.0 to 2.0: x runs 40..412 (93 px a step), y from 88 (1.0) up to 18 (2.0); the
-    # candidate's NaN at step 4 is a gap; step 3 is marked at x = 40 + 372 * 2 / 4 = 226.0
+    # 5 steps, losses from 1.0 to 2.0: x runs 40..552 (128 px a step), y from 108 (1.0) up to 40 (2.0); the
+    # candidate's NaN at step 4 is a gap; step 3 is marked at x = 40 + 512 * 2 / 4 = 296.0
     found = Localisation("m.t", first_divergent_step=3, step_losses=((1.0, 1.25, 1.5, 1.75, 2.0), (1.0, 1.25, 2.0, math.nan, 1.0)))
     svg = first_steps_plot("new", "old", found)
-    assert 'points="40.0,88.0 133.0,70.5 226.0,53.0 319.0,35.5 412.0,18.0"' in svg
-    assert 'points="40.0,88.0 133.0,70.5 226.0,18.0 412.0,88.0"' in svg
-    assert '<line x1="226.0" x2="226.0"' in svg and "part at step 3</text>" in svg
-    assert "m.t: loss of the first 5 steps, old solid, new dashed" in svg
+    assert 'points="40.0,108.0 168.0,91.0 296.0,74.0 424.0,57.0 552.0,40.0"' in svg
+    assert 'points="40.0,108.0 168.0,91.0 296.0,40.0 552.0,108.0"' in svg
+    assert '<line x1="296.0" x2="296.0"' in svg and "part at step 3</text>" in svg
+    assert "m.t: loss of the first 5 steps</text>" in svg and "old solid, new dashed</text>" in svg
     assert first_steps_plot("new", "old", Localisation("m.t", step_losses=((math.nan,), (math.nan,)))) == ""

@@ -39,7 +39,7 @@ VERDICT_LABELS = {
     Verdict.MISSING: "missing",
 }
 SPARK_WIDTH, SPARK_HEIGHT = 90, 18
-STEPS_WIDTH, STEPS_HEIGHT = 420, 110
+STEPS_WIDTH, STEPS_HEIGHT = 560, 130
 
 
 def render(
@@ -481,13 +481,13 @@ def first_steps_plot(env: str, baseline: str, found: Localisation) -> str:
     if not values:
         return ""
     steps = max(len(losses) for losses in found.step_losses)
-    x_span, y_span = (40, STEPS_WIDTH - 8), (STEPS_HEIGHT - 22, 18)
+    x_span, y_span = (40, STEPS_WIDTH - 8), (STEPS_HEIGHT - 22, 40)
     scale = (x_span, y_span, (min(values), max(values)), max(steps - 1, 1))
     lines = [f'<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{_coordinates(curve, *scale)}"/>'
              for curve, colour, dash in zip(curves, ("#1f77b4", "#ff7f0e"), ("", ' stroke-dasharray="4 3"'), strict=True)]
-    title = f"{found.task}: loss of the first {steps} steps, {baseline} solid, {env} dashed"
-    parts = [f'<svg class="steps" width="{STEPS_WIDTH}" height="{STEPS_HEIGHT}" role="img" aria-label="{escape(title)}">',
-             f'<text x="40" y="11" font-size="10">{escape(title)}</text>',
+    title, legend = f"{found.task}: loss of the first {steps} steps", f"{baseline} solid, {env} dashed"
+    parts = [f'<svg class="steps" width="{STEPS_WIDTH}" height="{STEPS_HEIGHT}" role="img" aria-label="{escape(title)}; {escape(legend)}">',
+             f'<text x="40" y="11" font-size="10">{escape(title)}</text><text x="40" y="24" font-size="9">{escape(legend)}</text>',
              f'<text x="2" y="{y_span[1] + 4}" font-size="9">{max(values):.4g}</text>',
              f'<text x="2" y="{y_span[0]}" font-size="9">{min(values):.4g}</text>',
              f'<text x="40" y="{STEPS_HEIGHT - 6}" font-size="9">step 1</text>',
