@@ -1,10 +1,11 @@
 """Per-layer forward records and per-weight gradient records of a model, so that the host can say which
 layer first computes something different (``keras_drift.localise``).
 
-Taken once per task, on the shared-initialisation twin, at its initial weights, on a fixed seeded batch:
-every layer's output in topological order (a nested model's own layers first, named by path:
-``encoder/gru``), with the names of the outputs it received; and the loss gradient of every trainable
-weight. An array of up to :data:`WHOLE_UP_TO` values is kept whole, a larger one as a fingerprint (shape,
+Taken once per task and model (the shared-initialisation twin of a model task, each model a canary
+builds), at its fixed initial weights, on a fixed batch: every layer's output in topological order (a
+nested model's or a wrapper's own layers first, named by path: ``head/dense#2``,
+``bidirectional#1/forward``), with the names of the outputs it received; and the loss gradient of every
+trainable weight. An array of up to :data:`WHOLE_UP_TO` values is kept whole, a larger one as a fingerprint (shape,
 checksum, mean, std, largest magnitude, first values). Version differences live in ``probe.compat``.
 
 Python 3.6 syntax: the probe runs in era-authentic interpreters.
