@@ -649,7 +649,7 @@ def layer_graph(keras, model):
     model's own graph: ``[(layer, input_tensors, output_tensors)]``, input layers left out. Found from the
     outputs backwards through each tensor's ``_keras_history`` (layer, node index, tensor index) and the
     layer's inbound node, which Keras 1, 2 and 3 all keep (``layer.output`` would give a nested model's
-    own graph in tf.keras 2). Keras 0.3 keeps no graph: :class:`NotApplicable`."""
+    own graph in tf.keras 2). Keras 0.3 keeps none: its Sequential's chain stands in for it."""
     if keras_major(keras) < 1:
         return _sequential_graph_keras_03(model)
     if not hasattr(model, "outputs"):
@@ -708,12 +708,17 @@ def evaluate_tensors(keras, model, tensors, x):
         values = sub.predict(feeds if len(feeds) > 1 else feeds[0], batch_size=len(feeds[0]), verbose=0) \
             if backend_name(keras) == "jax" else sub(feeds if len(feeds) > 1 else feeds[0], training=False)
         return [to_numpy(keras, value) for value in _listed(values)]
-    backend = keras.backend
+    return _in_test_phase(keras.backend, inputs, list(tensors), feeds)
+
+
+def _in_test_phase(backend, inputs, outputs, feeds):
+    """The values of ``outputs`` for ``feeds`` through a backend function in the test phase (learning
+    phase 0), as NumPy arrays; a graph that takes no learning phase (nothing in it behaves differently in
+    training) is evaluated without one."""
     try:
-        function = backend.function(inputs + [backend.learning_phase()], list(tensors))
-        values = function(feeds + [0])
-    except Exception:  # a graph that takes no learning phase (nothing in it behaves differently in training)
-        values = backend.function(inputs, list(tensors))(feeds)
+        values = backend.function(inputs + [backend.learning_phase()], outputs)(feeds + [0])
+    except Exception:
+        values = backend.function(inputs, outputs)(feeds)
     return [np.asarray(value) for value in _listed(values)]
 
 
@@ -736,13 +741,8 @@ def call_on_array(keras, layer, x):
     else through a backend function of a placeholder of ``x``'s shape (standalone Keras 1 and 2)."""
     if eager(keras):
         return to_numpy(keras, layer(x))
-    backend = keras.backend
-    placeholder = backend.placeholder(shape=np.shape(x))
-    output = layer.call(placeholder)
-    try:
-        return np.asarray(backend.function([placeholder, backend.learning_phase()], [output])([x, 0])[0])
-    except Exception:  # a graph that takes no learning phase
-        return np.asarray(backend.function([placeholder], [output])([x])[0])
+    placeholder = keras.backend.placeholder(shape=np.shape(x))
+    return _in_test_phase(keras.backend, [placeholder], [layer.call(placeholder)], [x])[0]
 
 
 def graph_gradients(keras, model, variables, x, y):
@@ -758,9 +758,8 @@ def graph_gradients(keras, model, variables, x, y):
     model = getattr(model, "model", model)  # Keras 1 to 2.1: a Sequential compiles the Model inside it
     placeholders = (list(getattr(model, "_feed_inputs", model.inputs)) + list(getattr(model, "_feed_targets", model.targets))
                     + list(getattr(model, "_feed_sample_weights", model.sample_weights)))
-    rows = len(_listed(x)[0])
     feeds = _listed(x) + _listed(y)
-    feeds += [np.ones((rows,), "float32")] * (len(placeholders) - len(feeds))
+    feeds += [np.ones((_sample_count(x),), "float32")] * (len(placeholders) - len(feeds))  # the sample weights
     # the training phase, as a step runs (an unused placeholder may be fed)
     function = backend.function(placeholders + [backend.learning_phase()], backend.gradients(model.total_loss, list(variables)))
     return [np.asarray(value, "float64") for value in function(feeds + [1])]

@@ -169,8 +169,10 @@ def relabelled(taken, label):
         return dict(taken)
     prefix = label + "/"
     found = dict(taken)
-    if "layers" in taken:
-        found["layers"] = [dict(record, path=prefix + record["path"], inputs=[prefix + name for name in record["inputs"]])
+    if "layers" in taken:  # as :func:`forward` names them under a prefix: the model's own inputs keep their names
+        paths = set(record["path"] for record in taken["layers"])
+        found["layers"] = [dict(record, path=prefix + record["path"],
+                                inputs=[prefix + name if name in paths else name for name in record["inputs"]])
                            for record in taken["layers"]]
     if "gradients" in taken:
         found["gradients"] = [dict(record, weight=prefix + record["weight"]) for record in taken["gradients"]]
