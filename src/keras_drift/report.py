@@ -257,21 +257,18 @@ def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     names = sorted({name for result in results for name in result.series})
     plots = []
     for name in names:
+        # Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page.
+        settings: dict[Any, Any] = {
+            "svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
+            "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
+        }
         layout = _plot_layout(results, name)
         if layout is not None and all(len(result.series[name][layout[0]]) <= 1 for result in results if result.series.get(name)):
             plots.append({"name": name, "table": _point_table(results, name, *layout)})
         elif layout is not None:
-            with matplotlib.rc_context(_svg_settings(name)):
+            with matplotlib.rc_context(settings):
                 plots.append({"name": name, "svg": _plot(plt, results, name, *layout)})
     return plots
-
-
-def _svg_settings(salt: str) -> dict[Any, Any]:
-    """Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page."""
-    return {
-        "svg.fonttype": "none", "svg.hashsalt": salt, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
-        "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
-    }
 
 
 # Per x axis, the columns worth a panel: a linear fit's step-wise loss and weight, a history's epochs.

@@ -145,8 +145,10 @@ def run_environments(
 def _baseline_file(watch: BaselineWatch | None, finished: Mapping[str, Result], env: str, run_dir: Path, repeats: int) -> Path | None:
     """The file that tells ``env``'s probe the baseline's metrics and the tolerances, once the baseline has
     finished with metrics; ``None`` for the baseline itself, or before then."""
-    baseline = finished.get(watch.baseline) if watch is not None and env != watch.baseline else None
-    if watch is None or baseline is None or not baseline.get("metrics"):
+    if watch is None or env == watch.baseline:
+        return None
+    baseline = finished.get(watch.baseline)
+    if baseline is None or not baseline.get("metrics"):
         return None
     path = Path(run_dir) / LOGS_DIR / f"{env}.baseline.json"
     write_json_atomically(path, {"baseline": watch.baseline, "metrics": baseline["metrics"], "repeats": repeats,
