@@ -1,8 +1,8 @@
 """Localise a drifting model: the layer, and the weight's gradient, where two environments' numbers part.
 
-The probe records, for the shared-initialisation twin of each model task (``probe/records.py``), every
-layer's output on one fixed batch at the shared initial weights, in topological order with the outputs
-each layer received, and the loss gradient of every trainable weight. Comparing the two environments'
+The probe records, for the shared-initialisation twin of each model task and each model a canary builds
+(``probe/records.py``), every layer's output on one fixed batch at fixed initial weights, in topological
+order with the outputs each layer received, and the loss gradient of every trainable weight. Comparing the two environments'
 records layer by layer, the *introducing layer* is the first whose output differs beyond tolerance while
 every input it receives agrees within it (the rule of CRADLE, ICSE 2019, applied across versions of one
 library), and whose difference is not merely its inputs' float noise amplified: its relative difference
@@ -27,6 +27,7 @@ from typing import Any
 from keras_drift import compare
 from keras_drift.proofs import Proof
 from keras_drift.results import Result
+from keras_drift.verdicts import Verdict
 
 JUMP = 100.0
 # Records are kept on the shared-initialisation twin; a drifting sibling (``x.defaults``) is localised there.
@@ -172,11 +173,10 @@ def compare_records(
 
 
 def first_parting(candidate: Sequence[Any], baseline: Sequence[Any], tolerance: compare.Tolerance) -> int | None:
-    """The 1-based index of the first pair of losses beyond tolerance (NaN against a number counts), over
-    the length both recorded; ``None`` when they agree."""
+    """The 1-based index of the first pair of losses that drifts as a metric would (:func:`compare.judge`:
+    beyond tolerance, or NaN against a number), over the length both recorded; ``None`` when they agree."""
     for index, (here, there) in enumerate(zip(candidate, baseline, strict=False), 1):
-        a, b = float(here), float(there)
-        if math.isnan(a) != math.isnan(b) or abs(a - b) > tolerance.atol + tolerance.rtol * abs(b):
+        if compare.judge(float(here), float(there), tolerance)[0] == Verdict.DRIFT:
             return index
     return None
 
