@@ -11,8 +11,8 @@ import inspect
 
 import numpy as np
 
-from probe import compat, records
-from probe.task import Task, seeded
+from probe import compat, records, saving
+from probe.task import Task, seeded, shared_weights, start_from
 
 SEED = 11
 POINTS = (-1000.0, -20.0, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0, 1000.0)  # saturated at both ends on purpose
@@ -384,6 +384,37 @@ def dropout_stream(keras):
     return metrics, {}, recorded
 
 
+NESTED_X = seeded(SEED + 5).normal(size=(16, 6)).astype("float32")
+NESTED_Y = NESTED_X[:, :1] - 0.5 * NESTED_X[:, 1:2]
+NESTED_STEPS = 3
+
+
+def nested_model(keras):
+    """A functional model around a nested Sequential (Dense, BatchNormalization), with a Dense head."""
+    if compat.keras_major(keras) < 2:
+        raise compat.NotApplicable("the nested model uses the functional API of Keras 2 and later")
+    inner = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=8, activation="relu", **first),
+                                                  compat.layer(keras, "BatchNormalization")], (6,))
+    inputs = keras.Input(shape=(6,))
+    return keras.models.Model(inputs, compat.layer(keras, "Dense", units=1)(inner(inputs)))
+
+
+def nested_sequential(keras):
+    """Three Adam steps of a functional model around a nested Sequential, from NumPy weights."""
+    compat.reset(keras, SEED)
+    model = nested_model(keras)
+    weights = shared_weights(model, SEED)  # Dense kernel and bias, BatchNormalization's four, Dense head
+    weights[2] += 1.0  # gamma near 1
+    weights[5] += 1.0  # a moving variance is positive
+    facts = start_from(model, weights)
+    facts.update(records.take(keras, "nested.sequential", model, NESTED_X, NESTED_Y, "mse"))
+    compat.compile_model(model, compat.optimizer(keras, "Adam", learning_rate=0.01), "mse")
+    losses = [compat.train_on_batch(model, NESTED_X, NESTED_Y) for _ in range(NESTED_STEPS)]
+    saving.keep(model)
+    metrics = {"nested.sequential.loss": losses[-1], "nested.sequential.evaluate_loss": compat.evaluate(model, NESTED_X, NESTED_Y)}
+    return metrics, {}, facts
+
+
 def _default_of(function, name):
     try:
         parameter = inspect.signature(function).parameters.get(name)
@@ -406,4 +437,6 @@ CANARIES = tuple(optimizer_task(variant, *optimizer) for variant in ("explicit",
     Task("resizing.upsampling", upsampling, repeat=False, kind="canary"),
     Task("dtype.float64_input", dtype_float64_input, repeat=False, kind="canary"),
     Task("dropout.stream", dropout_stream, random_stream=True, repeat=False, kind="canary"),
+    Task("nested.sequential", nested_sequential, defaults=("batchnorm.", "optimizer.Adam."), repeat=False, kind="canary",
+         saves=saving.Saving(nested_model, "mse", lambda: (NESTED_X, NESTED_Y))),
 )

@@ -21,7 +21,7 @@ import signal
 import time
 import traceback
 
-from probe import canaries, compat, fingerprint, introspect, oracle, overrides, records, tasks
+from probe import canaries, compat, fingerprint, introspect, oracle, overrides, records, saving, tasks
 from probe.task import select
 
 SCHEMA_VERSION = 1
@@ -46,10 +46,19 @@ def main(argv=None):
         "--repeat-drifting", default="",
         help="a JSON file of the baseline's metrics, the tolerances and a repeat count: a task run once with a metric "
              "beyond tolerance is repeated at once, in this process")
+    parser.add_argument("--artifacts", default="", help="a folder to save each model task's trained model in, in every format")
+    parser.add_argument(
+        "--load", default="",
+        help='a JSON file {"sources": [{"env", "direction", "folder"}], "user_models": [{"name", "path", "input"}]}: '
+             "load those saved models instead of running tasks")
+    parser.add_argument("--unsafe-load", action="store_true", help="load with the library's safe mode off (trusted files only)")
     args = parser.parse_args(argv)
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:
         run_trials(args)
+        return
+    if args.load:
+        run_loads(args)
         return
 
     started = time.time()
@@ -67,10 +76,12 @@ def main(argv=None):
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
     result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True, tasks={})
-    available = list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result)
+    available = list(tasks.TASKS) + list(canaries.CANARIES) + user_probes(args.probes, result)[0]
     watch = _load_json(args.repeat_drifting) if args.repeat_drifting else None
+    if args.artifacts:
+        result["artifacts"] = {}
     for task in select(available, wanted):
-        _run_task(task, keras, result, args.task_timeout, watch)
+        _run_task(task, keras, result, args.task_timeout, watch, args.artifacts)
         write_atomically(args.out, result)
     sections = (
         ("introspection", lambda: {"defaults": _defaults(keras, result), "api": introspect.api_behaviour(keras)}),
@@ -99,7 +110,7 @@ def run_trials(args):
     compat.seed_everything(keras, tasks.SEED)
     records.disable()
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True}
-    available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + user_tasks(args.probes, result))
+    available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + user_probes(args.probes, result)[0])
     for trial in wanted:
         outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
         started, steps_before = time.time(), compat.STEPS[0]
@@ -126,12 +137,40 @@ def run_trials(args):
     write_atomically(args.out, result)
 
 
-def user_tasks(folder, result):
-    """The tasks of the user's own probe modules (``*.py`` in ``folder``, each defining ``TASKS``); a
-    module that cannot be imported is recorded as an error under ``probes/<file>`` and left out."""
-    found = []
+def run_loads(args):
+    """Load what ``args.load`` plans (see :mod:`probe.saving`) and write ``{"env", "loads": [attempt],
+    "user_models": [outcome]}`` after each attempt, ``partial`` until the last."""
+    plan = _load_json(args.load)
+    started = time.time()
+    keras = compat.load_keras()
+    records.disable()
+    result = {"schema_version": SCHEMA_VERSION, "env": args.env, "loads": [], "user_models": [], "errors": {}, "partial": True,
+              "timings": {"import_s": time.time() - started}}
+    found, custom_objects = user_probes(args.probes, result)
+    available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + found)
+
+    def record(attempt):
+        result["loads"].append(attempt)
+        write_atomically(args.out, result)
+
+    for model in plan.get("user_models", []):
+        result["user_models"].append(saving.load_user_model(keras, model, custom_objects, args.unsafe_load))
+        write_atomically(args.out, result)
+    for source in plan.get("sources", []):
+        saving.load_source(keras, source, available, custom_objects, args.unsafe_load, record)
+    result["timings"]["total_s"] = time.time() - started
+    del result["partial"]
+    write_atomically(args.out, result)
+
+
+def user_probes(folder, result):
+    """The tasks of the user's own probe modules (``*.py`` in ``folder``, each defining ``TASKS``) and the
+    custom objects they declare for loading saved models (``CUSTOM_OBJECTS``, optional), as ``(tasks,
+    custom_objects)``; a module that cannot be imported is recorded as an error under ``probes/<file>``
+    and left out."""
+    found, custom_objects = [], {}
     if not folder:
-        return found
+        return found, custom_objects
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".py") or name.startswith("_"):
             continue
@@ -141,10 +180,11 @@ def user_tasks(folder, result):
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             found.extend(module.TASKS)
+            custom_objects.update(getattr(module, "CUSTOM_OBJECTS", {}))
         except Exception as exc:
             result["errors"]["probes/" + name] = _error_text(exc)
             traceback.print_exc()
-    return found
+    return found, custom_objects
 
 
 def _defaults(keras, result):
@@ -183,11 +223,11 @@ def _budget(timeout_s):
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _run_task(task, keras, result, timeout_s=0, watch=None):
+def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
     """Run one task ``result["repeats"]`` times (once if it needs no repeat), or, told the baseline's
     metrics (``watch``: ``--repeat-drifting``), as often as ``watch["repeats"]`` when its first run drifts
     from them; keep the first run, record the spread of the others; record its declaration and whether it
-    ran, was skipped or failed."""
+    ran, was skipped or failed. A model task's first run is saved under ``artifacts`` when given."""
     name = task.name
     result["tasks"][name] = dict(task.declaration(), status="failed")
     runs = []
@@ -200,6 +240,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None):
                 task_started, steps_before = time.time(), compat.STEPS[0]
                 compat.API_CALLS.clear()
                 del compat.STEP_LOSSES[:]
+                saving.TRAINED[0] = None
                 try:
                     metrics, series, facts = task.run(keras)
                     if compat.API_CALLS:
@@ -211,6 +252,8 @@ def _run_task(task, keras, result, timeout_s=0, watch=None):
                     result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
                 if repeat == 0:  # later repeats only measure the noise
                     _keep(name, metrics, series, facts, result)
+                    if artifacts and task.saving is not None:
+                        _save_artifacts(keras, task, artifacts, result)
                     if task.repeat and watch and planned < watch["repeats"] and drifts_from_baseline(metrics, watch):
                         planned = watch["repeats"]
                 runs.append(metrics)
@@ -232,6 +275,20 @@ def _run_task(task, keras, result, timeout_s=0, watch=None):
     if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)
         for key in runs[0]:
             result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+
+
+def _save_artifacts(keras, task, folder, result):
+    """Save the model the task trained in every format; a failure is recorded, and the task still counts."""
+    started = time.time()
+    try:
+        manifest = saving.save(keras, task.name, task.saving, folder)
+        if manifest is not None:
+            result["artifacts"][task.name] = manifest
+    except Exception as exc:
+        result["artifacts"][task.name] = {"error": saving.error_line(exc)}
+        traceback.print_exc()
+    timings = result["timings"]
+    timings["artifacts_s"] = timings.get("artifacts_s", 0.0) + time.time() - started
 
 
 def drifts_from_baseline(metrics, watch):

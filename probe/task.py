@@ -17,7 +17,7 @@ import hashlib
 
 import numpy as np
 
-from probe import compat, overrides, records
+from probe import compat, overrides, records, saving
 
 # Models up to this many weight values record them whole, so another environment can replay them.
 REPLAYABLE_VALUES = 5000
@@ -26,7 +26,7 @@ REPLAYABLE_VALUES = 5000
 class Task(object):
     """A named unit of the probe (see the module docstring)."""
 
-    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True, kind="user"):
+    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True, kind="user", saves=None):
         self.name = name
         # "seed" (the cases keras-drift grew from), "canary" (built in) or "user" (the user's own probes)
         self.kind = kind
@@ -39,6 +39,9 @@ class Task(object):
         # Fed only NumPy inputs and NumPy weights: one run suffices, a repeat would only measure zero.
         self.repeat = repeat
         self.doc = ((run.__doc__ or "").strip().splitlines() or [""])[0]
+        # A model task's :class:`saving.Saving`: its trained model (offered with ``saving.keep``) is saved
+        # in every format, and other environments load those files.
+        self.saving = saves
 
     def declaration(self):
         """What the result records of the task, whatever its outcome."""
@@ -50,6 +53,7 @@ class Task(object):
             "random_stream": self.random_stream,
             "repeat": self.repeat,
             "kind": self.kind,
+            "saves": self.saving is not None,
         }
 
 
@@ -116,7 +120,9 @@ def model_tasks(name, build, train, defaults=(), seed=7, sample=None, loss=None)
 
     ``sample()`` returns a small batch ``(x, y)``: the ``shared_init`` twin records every layer's output
     for it before training and, given the task's ``loss``, each weight's gradient (``probe.records``), so
-    that a drift can be localised to the layer that introduces it.
+    that a drift can be localised to the layer that introduces it. The ``shared_init`` twin's trained model
+    is also saved in every format and loaded by the other environments (``probe.saving``), rebuilt with
+    ``build`` and compiled with ``loss`` for the weights-only formats.
     """
 
     def make(variant, share):
@@ -128,6 +134,8 @@ def model_tasks(name, build, train, defaults=(), seed=7, sample=None, loss=None)
                 x, y = sample()
                 facts.update(records.take(keras, name + "." + variant, model, x, y, loss))
             metrics, series = train(keras, model)
+            if share:
+                saving.keep(model)
             facts["final_weights"] = weights_fingerprint(model)
             prefix = "%s.%s." % (name, variant)
             return (dict((prefix + key, value) for key, value in metrics.items()),
@@ -135,6 +143,7 @@ def model_tasks(name, build, train, defaults=(), seed=7, sample=None, loss=None)
 
         run.__doc__ = (build.__doc__ or name).strip().splitlines()[0] + (
             " (NumPy initial weights)" if share else " (the library's initial weights)")
-        return Task(name + "." + variant, run, defaults=defaults)
+        saves = saving.Saving(build, loss or "mse", sample) if share and sample is not None else None
+        return Task(name + "." + variant, run, defaults=defaults, saves=saves)
 
     return [make("defaults", False), make("shared_init", True)]

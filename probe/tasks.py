@@ -9,7 +9,7 @@ The metric names are the contract: they never change.
 
 import numpy as np
 
-from probe import compat, introspect, records
+from probe import compat, introspect, records, saving
 from probe.task import Task, start_from, weights_fingerprint, whole_weights
 
 SEED = 1
@@ -61,6 +61,18 @@ def shared_classifier_weights():
         weights.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype("float32"))
         weights.append(np.zeros((fan_out,), dtype="float32"))
     return weights
+
+
+def classifier_model(keras):
+    """The classifier: Dense(32, relu) then Dense(1, sigmoid), with the library's initial weights."""
+    hidden = compat.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
+    return compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
+
+
+def classifier_sample():
+    """The batch the classifier's records and saved-model checks are taken on: its first training rows."""
+    x, y = classifier_data()[:2]
+    return x[:RECORD_BATCH], y[:RECORD_BATCH]
 
 
 def linear_reference(keras):
@@ -123,7 +135,8 @@ TASKS = (
     Task("linear.defaults", linear_defaults, defaults=("optimizer.SGD.", "dense.", "loss.mse."), kind="seed"),
     Task("linear.shared_init", linear_shared_init, defaults=("optimizer.SGD.", "loss.mse."), kind="seed"),
     Task("classifier.defaults", classifier_defaults, defaults=("optimizer.Adam.", "dense.", "fit.", "loss.bce."), kind="seed"),
-    Task("classifier.shared_init", classifier_shared_init, defaults=("optimizer.Adam.", "loss.bce."), kind="seed"),
+    Task("classifier.shared_init", classifier_shared_init, defaults=("optimizer.Adam.", "loss.bce."), kind="seed",
+         saves=saving.Saving(classifier_model, "binary_crossentropy", classifier_sample)),
 )
 
 
@@ -163,15 +176,16 @@ def _linear_fit(keras, variant, weights, make_optimizer):
 def _classifier_fit(keras, variant, weights, fit_settings):
     compat.reset(keras, SEED)
     x, y, x_val, y_val = classifier_data()
-    hidden = compat.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
-    model = compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
+    model = classifier_model(keras)
     facts = start_from(model, weights)
     if weights is not None:
-        facts.update(records.take(keras, "classifier." + variant, model, x[:RECORD_BATCH], y[:RECORD_BATCH], "binary_crossentropy"))
+        facts.update(records.take(keras, "classifier." + variant, model, *classifier_sample(), loss="binary_crossentropy"))
     compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
     counter = compat.batch_counter(keras)
     raw_history = compat.fit(model, x, y, (x_val, y_val), counter=counter, **fit_settings)
     history = compat.canonical_history(raw_history)
+    if weights is not None:
+        saving.keep(model)
     facts["history_keys"] = sorted(raw_history)
     facts["final_weights"] = weights_fingerprint(model)
     facts["final_arrays"] = whole_weights(model)  # the oracle recomputes the reported losses from them

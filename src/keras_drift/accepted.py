@@ -33,6 +33,7 @@ from keras_drift.compare import BEHAVIOUR_COLUMNS
 from keras_drift.errors import InputError
 from keras_drift.localise import Localisation
 from keras_drift.results import printable, write_text_atomically
+from keras_drift.saved_models import Judgement
 from keras_drift.speed import COLUMNS as SPEED_COLUMNS
 from keras_drift.verdicts import Cause, Verdict
 
@@ -114,6 +115,8 @@ class Review:
     speed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SPEED_COLUMNS)))
     # where each drifting model task's numbers part, by (environment, task) (keras_drift.localise)
     localisations: Mapping[tuple[str, str], Localisation] = field(default_factory=dict)
+    # what the load phase found of the saved models (keras_drift.saved_models)
+    saved: Judgement | None = None
 
 
 def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:

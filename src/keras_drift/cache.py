@@ -10,6 +10,9 @@ are reused; those tagged ``latest`` or ``nightly`` resolve fresh each run and ne
 The experiments that proved causes are kept the same way, per pair of result keys (``proofs-<key>.json``),
 so an unchanged pair is not re-run either.
 
+A result that saved models (``artifacts``) keeps its files beside it, ``<key>.artifacts/``, copied back
+into the run on a hit; an entry whose files are gone is a miss.
+
 One JSON file per key, written through a rename: two runs storing at once leave one whole entry, and a
 reader never sees half of one. A hit refreshes the entry's time, so pruning keeps what recent runs used.
 """
@@ -21,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -110,9 +114,20 @@ class ResultCache:
         except InputError:  # absent, pruned meanwhile, or damaged: a miss
             return None
 
-    def lookup(self, key: str) -> Result | None:
-        """The cached result of ``key``, with ``cached_from`` set; ``None`` on a miss."""
+    def _artifacts(self, key: str) -> Path:
+        return self.folder / f"{key}.artifacts"
+
+    def lookup(self, key: str, artifacts: Path | None = None) -> Result | None:
+        """The cached result of ``key``, with ``cached_from`` set, its saved models copied to ``artifacts``;
+        ``None`` on a miss."""
         result = self._load(key)
+        if result is not None and result.get("artifacts") and artifacts is not None:
+            try:
+                if artifacts.exists():
+                    shutil.rmtree(artifacts)
+                shutil.copytree(self._artifacts(key), artifacts)
+            except OSError:  # pruned meanwhile, or never stored: the result alone cannot stand in
+                return None
         if result is not None:
             with contextlib.suppress(OSError):
                 os.utime(self._path(key))
@@ -123,12 +138,19 @@ class ResultCache:
         result = self._load(key)
         return result is not None and any(value != 0 for value in result.noise.values())
 
-    def store(self, result: Result, run_id: str) -> None:
-        """Keep a complete, successful result under its key (``spec.cache_key``); a result that was itself
-        cached keeps the run that probed it as its origin."""
+    def store(self, result: Result, run_id: str, artifacts: Path | None = None) -> None:
+        """Keep a complete, successful result under its key (``spec.cache_key``), with the saved models in
+        ``artifacts`` when it has any; a result that was itself cached keeps the run that probed it as its
+        origin."""
         key = result.get("spec", {}).get("cache_key")
         if not key or not result.ok or result.partial:
             return
+        if result.get("artifacts") and artifacts is not None and artifacts.is_dir() and not result.get("cached_from"):
+            staging = self.folder / f"{key}.artifacts.{os.getpid()}.tmp"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(artifacts, staging)
+            shutil.rmtree(self._artifacts(key), ignore_errors=True)
+            os.replace(staging, self._artifacts(key))
         write_json_atomically(self._path(key), {**results.encode(result), "cached_from": result.get("cached_from") or run_id})
 
     def lookup_proofs(self, key: str) -> list[Proof] | None:
@@ -153,6 +175,7 @@ class ResultCache:
             try:
                 if path.stat().st_mtime < unused_since:
                     path.unlink()
+                    shutil.rmtree(path.with_suffix(".artifacts"), ignore_errors=True)
                     removed.append(path)
             except FileNotFoundError:  # another prune got there first
                 continue

@@ -35,6 +35,7 @@ from keras_drift import (
     results,
     runner,
     runs,
+    saved_models,
     speed,
 )
 from keras_drift.cache import ResultCache
@@ -93,11 +94,13 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     rerun = _rerun(args, selected)  # refused before anything is written
     baseline = choose_baseline([spec.name for spec in selected], args.baseline, marked_baselines(selected))
     tolerances = _tolerances(args)
+    user_models = [] if args.no_saved_models else saved_models.load_user_models(Path(args.saved_models))
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True, tolerances=tolerances)
     try:
+        _load_saved_models(args, selected, run_dir, outcome, baseline, user_models)
         _measure_noise(args, selected, run_dir, outcome, baseline, tolerances)
         if not args.no_explain:
             _experiment(args, selected, run_dir, outcome, baseline, tolerances, rerun)
@@ -218,7 +221,7 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
         os.environ.update(UV_INDEX_URL=args.index_url, PIP_INDEX_URL=args.index_url)
     sources = releases.index_sources(args.index_url, environments.installer_variables())
     versions = bisecting.releases_between(axis, sources, args.pre)
-    tolerances, settings = _tolerances(args), _settings(args, adaptive=True)
+    tolerances, settings = _tolerances(args), _settings(args, adaptive=True, saved_models=False)
     environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
     run_dir = runs.new_run_dir(Path(args.reports))
     runs.write_run_info(run_dir, {
@@ -352,6 +355,25 @@ def _execute(
     return outcome
 
 
+def _load_saved_models(
+    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
+    user_models: Sequence[saved_models.UserModel],
+) -> None:
+    """The load phase: every environment loads its own saved models, the baseline's (or, in the baseline,
+    every candidate's) and the user's files of ``--saved-models``."""
+    if args.no_saved_models:
+        return
+
+    def announce(result: results.Result) -> None:
+        phase = result.get("load_phase", {})
+        detail = f": {phase['reason']}" if phase.get("reason") else ""
+        print(f"{result.env:<28} loaded   {result['timings']['load_s']:6.1f} s: {len(result.get('loads', []))} attempt(s){detail}",
+              file=sys.stderr, flush=True)
+
+    runner.run_load_phase(selected, outcome, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), baseline,
+                          _settings(args), user_models, args.jobs, announce)
+
+
 def _trial_executor(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, doing: str) -> runner.Execute:
     def announce(env: str, count: int) -> None:
         print(f"{env:<28} {doing}: {count} re-run(s)", file=sys.stderr, flush=True)
@@ -398,15 +420,17 @@ def _render(
     return rendered.exit_code
 
 
-def _settings(args: argparse.Namespace, adaptive: bool = False) -> runner.ProbeSettings:
+def _settings(args: argparse.Namespace, adaptive: bool = False, saved_models: bool = True) -> runner.ProbeSettings:
     """What every probe is told: time limits, the task selection, the folder of the user's probe modules
     (``--probes``, else ``probes/`` in the project root when there is one), the repeats (``adaptive``:
-    repeated after comparison, where a metric drifts)."""
+    repeated after comparison, where a metric drifts), whether model tasks save their models (unless
+    ``--no-saved-models``) and whether loads may leave safe mode (``--unsafe-load``)."""
     folder = Path(args.probes or Path(args.root) / "probes").resolve()
     if args.probes and not folder.is_dir():
         raise InputError(f"--probes: {args.probes}: no such folder")
     probes_dir = folder if folder.is_dir() else None
-    return runner.ProbeSettings(args.timeout, args.task_timeout, tuple(_split(args.tasks)), probes_dir, args.repeats, adaptive)
+    return runner.ProbeSettings(args.timeout, args.task_timeout, tuple(_split(args.tasks)), probes_dir, args.repeats, adaptive,
+                                saved_models and not args.no_saved_models, args.unsafe_load)
 
 
 def _results_cache(args: argparse.Namespace) -> ResultCache:
@@ -565,6 +589,12 @@ def _parser() -> argparse.ArgumentParser:
         "--task-timeout", type=_positive_seconds, default=runner.ProbeSettings.task_timeout_s,
         help="seconds per task before it fails and the next task runs (default: %(default)g)",
     )
+    execution.add_argument("--no-saved-models", action="store_true",
+                           help="do not save model tasks' trained models, nor load them across environments")
+    execution.add_argument("--saved-models", default=saved_models.DEFAULT_FILE, metavar="FILE",
+                           help="your own model files to load in every environment (default: saved-models.toml; a missing file lists none)")
+    execution.add_argument("--unsafe-load", action="store_true",
+                           help="load saved models with the library's safe mode off (lambdas and arbitrary code run: trusted files only)")
 
     comparison = _Parser(add_help=False)
     comparison.add_argument("--baseline", help="environment the others are compared with")

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from keras_drift import accepted, attribute, compare, history, localise, proofs, report, runs, speed
+import pandas as pd
+
+from keras_drift import accepted, attribute, compare, history, localise, proofs, report, runs, saved_models, speed
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -41,15 +43,22 @@ def judge(
     """One row per (environment, metric) with its verdict, the cause, evidence and proof of each drift
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
     marked ``accepted``; beside them the changed behaviours and each training task's speed per step
-    (``slower``/``faster`` beyond the factor ``slowdown``)."""
+    (``slower``/``faster`` beyond the factor ``slowdown``). The saved-model rules
+    (:mod:`keras_drift.saved_models`) add their rows to the verdicts and their changes to the behaviours."""
     by_task = proofs.by_task(experiments)
     verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, by_task, tolerances)
     by_env = {result.env: result for result in results}
     drifting = verdicts[(verdicts["env"] != baseline) & verdicts["verdict"].isin([Verdict.DRIFT, Verdict.ACCEPTED])]
     located = localise.localisations({(row.env, by_env[row.env].task_of(row.metric)) for row in drifting.itertuples()},
                                      results, baseline, tolerances, by_task)
-    return replace(accepted.review(verdicts, list(acceptances)), behaviours=compare.behaviour_changes(results, baseline),
-                   speed=speed.speed_table(results, baseline, slowdown), localisations=located)
+    saved = saved_models.judge(results, baseline, tolerances)
+    if not saved.verdict_rows.empty:
+        verdicts = pd.concat([verdicts, saved.verdict_rows], ignore_index=True)
+    behaviours = compare.behaviour_changes(results, baseline)
+    if not saved.behaviours.empty:
+        behaviours = pd.concat([behaviours, saved.behaviours], ignore_index=True) if not behaviours.empty else saved.behaviours
+    return replace(accepted.review(verdicts, list(acceptances)), behaviours=behaviours,
+                   speed=speed.speed_table(results, baseline, slowdown), localisations=located, saved=saved)
 
 
 FAIL_ON = ("behaviour", "slowdown")
@@ -93,7 +102,7 @@ def render_run(
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
-                         warnings, judged.behaviours, judged.speed, judged.localisations)
+                         warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved)
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
@@ -174,4 +183,17 @@ def verdicts_document(
         "new_since_last_run": [
             {"env": row["env"], "metric": row["metric"], "previous_verdict": row["previous_verdict"]} for row in new_drift
         ],
+        "artifacts": _artifacts_document(judged.saved, results),
+    }
+
+
+def _artifacts_document(saved: saved_models.Judgement | None, results: Sequence[Result]) -> dict[str, Any]:
+    """Every saved-model load attempt with its outcome, each user file's outcome per environment, and
+    each environment's load phase."""
+    if saved is None:
+        return {"attempts": [], "user_models": [], "load_phases": {}}
+    return {
+        "attempts": [{key: encode_scalar(value) for key, value in row.items()} for row in saved.attempts.to_dict("records")],
+        "user_models": [{key: encode_scalar(value) for key, value in row.items()} for row in saved.user_models.to_dict("records")],
+        "load_phases": {result.env: result["load_phase"] for result in results if "load_phase" in result},
     }

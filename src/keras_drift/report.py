@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from keras_drift import __version__
+from keras_drift import __version__, saved_models
 from keras_drift.attribute import differing
 from keras_drift.compare import family as metric_family
 from keras_drift.compare import oracle_distances
@@ -54,6 +54,7 @@ def render(
     behaviours: pd.DataFrame | None = None,
     speed: pd.DataFrame | None = None,
     localisations: Mapping[tuple[str, str], Localisation] | None = None,
+    saved: saved_models.Judgement | None = None,
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
@@ -61,7 +62,8 @@ def render(
     (both computed by :mod:`keras_drift.pipeline`: the report only shows what the pipeline found), and
     ``behaviours`` the changed behaviours the verdict line counts, ``speed`` the per-step times of the
     training tasks (:func:`keras_drift.speed.speed_table`), ``localisations`` where each drifting model's
-    numbers part (:mod:`keras_drift.localise`).
+    numbers part (:mod:`keras_drift.localise`), ``saved`` what the load phase found of the saved models
+    (:mod:`keras_drift.saved_models`).
     """
     past = past or History()
     environment = jinja2.Environment(
@@ -73,6 +75,7 @@ def render(
         summary=summary_line(results, verdicts, baseline, behaviours, speed),
         speed=speed_rows(speed),
         localised=localisation_strips(localisations or {}, baseline),
+        saved=saved_model_matrices(saved),
         families=family_sections(verdicts, [r.env for r in results], baseline),
         coverage=coverage_lines(results),
         plots=trajectory_plots(results),
@@ -95,6 +98,58 @@ def render(
     )
     write_text_atomically(out, html)
     return out
+
+
+# A cell's class by its outcome: "loads" with a lost optimizer or training is "warn" (see saved_model_matrices).
+SAVED_DETAIL_CHARS = 140  # of a failure's line shown below its cell; the whole line is on hover
+OUTCOME_CLASSES = {"loads": "loads", "differs": "fails", "fails": "fails", "no predictions": "fails", "n/a": "na",
+                   "reference": "loads", "no reference": "na"}
+
+
+def saved_model_matrices(saved: saved_models.Judgement | None) -> dict[str, Any]:
+    """The "Saved models" section: the user's files first (a cell per environment), then per model task a
+    matrix of format (and load method) by (saved with -> loaded with), the upgrade direction first, then
+    rollback, then each environment's own round trip; each cell its outcome, the line that says why on
+    hover and, for a failure, below it; and per upgrade that fails somewhere, what does load."""
+    if saved is None or (saved.attempts.empty and saved.user_models.empty):
+        return {}
+    users = [{"name": name, "reference": rows["reference"].iloc[0],
+              "cells": [_saved_cell(row["env"], row["outcome"], row["detail"]) for row in rows.to_dict("records")]}
+             for name, rows in saved.user_models.groupby("name", sort=True)]
+    models = []
+    for task, rows in saved.attempts.groupby("task", sort=True):
+        records = rows.to_dict("records")
+        columns = sorted({(row["direction"], row["saved_with"], row["loaded_with"]) for row in records},
+                         key=lambda column: (saved_models.DIRECTIONS.index(column[0]), column[1], column[2]))
+        by_cell = {(row["format"], row["method"], row["direction"], row["saved_with"], row["loaded_with"]): row for row in records}
+        lines = []
+        for format_name, method in sorted({(row["format"], row["method"]) for row in records}):
+            cells = [by_cell.get((format_name, method, *column)) for column in columns]
+            lines.append({"format": format_name, "method": method,
+                          "cells": [_saved_cell("", row["outcome"], row["detail"], row) if row else None for row in cells]})
+        paths = []
+        for direction, saved_with, loaded_with in columns:
+            pair = rows[(rows["direction"] == direction) & (rows["saved_with"] == saved_with) & (rows["loaded_with"] == loaded_with)]
+            if direction == "upgrade" and (pair["outcome"] != "loads").any():
+                working = saved_models.working_paths(pair[pair["outcome"] == "loads"])
+                paths.append(f"{saved_with} → {loaded_with}: " + (f"what loads: {working}" if working else "no format loads"))
+        models.append({"task": task, "columns": [{"direction": d, "pair": f"{a} → {b}"} for d, a, b in columns], "lines": lines,
+                       "paths": paths})
+    return {"users": users, "models": models}
+
+
+def _saved_cell(label: str, outcome: str, detail: str, row: Mapping[Any, Any] | None = None) -> dict[str, str]:
+    """One cell: its label above the outcome (the environment, for a user file), the outcome, its class and
+    the detail; a load that lost the optimizer or cannot train is marked ``warn``."""
+    warn = row is not None and outcome == "loads" and (row["optimizer"] not in (None, "intact") or row["trains"] is False)
+    word = outcome
+    if warn and row is not None:
+        word = "loads, " + ", ".join(part for part in (
+            f"optimizer {row['optimizer']}" if row["optimizer"] not in (None, "intact") else "",
+            "cannot train" if row["trains"] is False else "") if part)
+    below = detail if len(detail) <= SAVED_DETAIL_CHARS else detail[:SAVED_DETAIL_CHARS] + "…"
+    return {"label": label, "outcome": word, "class": "warn" if warn else OUTCOME_CLASSES.get(outcome, "na"), "detail": detail,
+            "below": below if OUTCOME_CLASSES.get(outcome) == "fails" else ""}
 
 
 def summary_line(
@@ -237,7 +292,7 @@ def matrix_html(verdicts: pd.DataFrame, environments: Sequence[str], baseline: s
     cells = text.pivot(index="metric", columns="env", values="cell").reindex(columns=list(environments))
     classes = verdicts.pivot(index="metric", columns="env", values="verdict").reindex(columns=list(environments))
     styler = (
-        cells.style.set_td_classes(classes.radd("verdict-"))
+        cells.style.set_td_classes(classes.fillna("").radd("verdict-"))  # a row one environment lacks (saved.*) has no class
         .format(escape="html", na_rep="")
         .format_index(escape="html", axis=0)
         .format_index(escape="html", axis=1)

@@ -31,6 +31,7 @@ from keras_drift.specs import EnvSpec
 
 LOG_TAIL_LINES = 40
 LOGS_DIR = "logs"
+ARTIFACTS_DIR = "artifacts"
 # Probes running now, so that an interrupted run can kill them (they run in sessions of their own and
 # do not receive the terminal's Ctrl-C).
 _RUNNING: set[subprocess.Popen] = set()
@@ -47,7 +48,9 @@ class ProbeSettings:
     is killed) and each task in it (then that task fails with how far it got, and the next one runs), which
     tasks to run (globs; none: all), the folder of the user's own probe modules, if any, and how many runs
     of each task measure the noise: ``repeats`` up front, or (``adaptive``) one run, repeated afterwards
-    only where a metric drifts (:mod:`keras_drift.noise`) or the environment is not deterministic."""
+    only where a metric drifts (:mod:`keras_drift.noise`) or the environment is not deterministic. With
+    ``saved_models`` each model task's trained model is saved for the load phase (:func:`run_load_phase`),
+    whose loads leave the library's safe mode on unless ``unsafe_load``."""
 
     environment_timeout_s: float = 1800.0
     task_timeout_s: float = 900.0
@@ -55,6 +58,8 @@ class ProbeSettings:
     probes_dir: Path | None = None
     repeats: int = 2
     adaptive: bool = False
+    saved_models: bool = False
+    unsafe_load: bool = False
 
     def arguments(self, repeat_up_front: bool = True) -> list[str]:
         """The probe's command-line arguments for these settings."""
@@ -71,7 +76,7 @@ class ProbeSettings:
         for path in sorted(self.probes_dir.glob("*.py")) if self.probes_dir else []:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None,
-                "task_timeout_s": self.task_timeout_s}
+                "task_timeout_s": self.task_timeout_s, "saved_models": self.saved_models}
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,8 @@ def run_environment(
     probe_record = settings.record()
     spec_record = {**_spec_record(spec), **probe_record}
     spec_record["cache_key"] = key = cache_key(spec, probe_record, project_root)
-    cached = results_cache.lookup(key) if results_cache is not None and reuse and reusable(spec) else None
+    artifacts = artifacts_folder(run_dir, spec.name)
+    cached = results_cache.lookup(key, artifacts) if results_cache is not None and reuse and reusable(spec) else None
     if cached is not None:
         cached["spec"] = spec_record
         cached.setdefault("timings", {}).update(wall_s=time.monotonic() - started, install_s=0.0)
@@ -201,6 +207,8 @@ def run_environment(
             with _exclusive(spec, log):
                 told_file = None if repeat_up_front else baseline_file()
                 told = [] if told_file is None else ["--repeat-drifting", str(told_file)]
+                if settings.saved_models:
+                    told += ["--artifacts", str(artifacts.resolve())]
                 result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front, told)
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
@@ -224,7 +232,81 @@ def run_environment(
     result["spec"] = spec_record
     write_result(result, run_dir)
     if results_cache is not None:
-        results_cache.store(result, Path(run_dir).name)
+        results_cache.store(result, Path(run_dir).name, artifacts)
+    return result
+
+
+def artifacts_folder(run_dir: Path, env: str) -> Path:
+    """Where an environment's saved models are written in a run: ``artifacts/<env>/<task>/``."""
+    return Path(run_dir) / ARTIFACTS_DIR / env
+
+
+def load_sources(env: str, baseline: str, results: Sequence[Result], run_dir: Path) -> list[dict[str, str]]:
+    """What ``env`` loads: its own files (``control``), and the baseline's when it is a candidate
+    (``upgrade``) or every candidate's when it is the baseline (``rollback``); only environments whose
+    probe saved models."""
+    saved = [result.env for result in results if result.get("artifacts")]
+    sources = [(env, "control")] if env in saved else []
+    if env == baseline:
+        sources += [(other, "rollback") for other in saved if other != env]
+    elif baseline in saved:
+        sources.append((baseline, "upgrade"))
+    return [{"env": name, "direction": direction, "folder": str(artifacts_folder(run_dir, name).resolve())} for name, direction in sources]
+
+
+def run_load_phase(
+    specs: Sequence[EnvSpec], results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
+    settings: ProbeSettings, user_models: Sequence[Any] = (), jobs: int = 1, on_done: Callable[[Result], None] = lambda result: None,
+) -> None:
+    """Load saved models in every environment that ran (one probe process each, ``jobs`` at a time): the
+    sources of :func:`load_sources` and the user's own files (``user_models``, :class:`UserModel`s; one
+    with a ``problem`` fails in every environment without being loaded). Each result gains ``loads``,
+    ``user_models`` and ``load_phase`` (its status and time) and is written again."""
+    by_name = {spec.name: spec for spec in specs}
+    ran = [result for result in results if result.env in by_name and result.status != "skipped" and "metrics" in result]
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        for result in pool.map(lambda found: _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir,
+                                                      baseline, settings, user_models), ran):
+            on_done(result)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_running_probes()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _load_in(
+    spec: EnvSpec, result: Result, results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
+    settings: ProbeSettings, user_models: Sequence[Any],
+) -> Result:
+    started = time.monotonic()
+    folder = Path(run_dir) / LOGS_DIR
+    plan_path, out = folder / f"{spec.name}.load-plan.json", folder / f"{spec.name}.loads.json"
+    sources = load_sources(spec.name, baseline, results, run_dir)
+    plan = {"sources": sources, "user_models": [model.plan() for model in user_models if model.problem is None]}
+    write_json_atomically(plan_path, plan)
+    written: dict[str, Any] = {}
+    with (folder / f"{spec.name}.loads.log").open("w", encoding="utf-8") as log_file:
+        try:
+            environment = environments.ensure_environment(spec, venvs_dir, lambda line: print(line, file=log_file))
+            arguments = ["--load", str(plan_path.resolve())] + (["--probes", str(settings.probes_dir)] if settings.probes_dir else [])
+            with _exclusive(spec, lambda line: print(line, file=log_file)):
+                returncode = _probe_process(spec, environment.python, project_root, settings, log_file, out,
+                                            arguments + (["--unsafe-load"] if settings.unsafe_load else []))
+            written = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+            problem = ("timed out" if returncode is None else f"exited with status {returncode}" if returncode
+                       else "stopped before its last load" if written.get("partial") else "")
+        except (environments.BuildFailed, environments.InterpreterMissing, OSError, ValueError) as exc:
+            problem = str(exc)
+    result["loads"] = [attempt for attempt in written.get("loads", []) if isinstance(attempt, dict)]
+    result["user_models"] = [found for found in written.get("user_models", []) if isinstance(found, dict)] + [
+        model.failed() for model in user_models if model.problem is not None]
+    result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
+                            "sources": [source["env"] for source in sources]}
+    result.setdefault("timings", {})["load_s"] = time.monotonic() - started
+    write_result(result, run_dir)
     return result
 
 

@@ -1,0 +1,289 @@
+"""Saved models across versions: write each model task's trained model in every format this Keras writes,
+and load the files other environments wrote.
+
+Saving (``--artifacts DIR``) follows a model task's first run. ``DIR/<task>/`` gets one file or folder per
+format (:data:`compat.SAVED_FORMATS`), the fixed batch the model is judged on (``x.npy``, ``y.npy``) and
+``manifest.json``: what each format holds, and what the model computed before it was saved (predictions
+on the batch, the evaluate loss, the optimizer's class, iteration count and slot fingerprint).
+
+Loading (``--load PLAN``) runs in a probe process of its own, one import for every file it loads. Each
+attempt loads one format of one task by one method and records whether it loaded (else the error's first
+line and its cause's), how far its predictions and evaluate loss are from the saving side's, whether the
+optimizer state came back intact, and whether one more training step runs. The rebuild methods build the
+architecture with this environment's own code of the task (:class:`Saving`). The user's own model files
+are loaded the same way, their predictions kept for the host to compare between environments.
+
+Python 3.6 syntax; versions differ in compat only.
+"""
+
+import json
+import os
+import shutil
+import time
+import traceback
+
+import numpy as np
+
+from probe import compat
+
+# The most a task's artifacts may take on disk, all formats together; a format that would pass it is
+# deleted and recorded as not saved, with its size.
+MAX_TASK_BYTES = 4 * 1024 * 1024
+# The most prediction values an attempt on a user's file keeps (the host compares them between environments).
+MAX_PREDICTION_VALUES = 10000
+# Slot fingerprints closer than this (relative) count as the same optimizer state.
+SLOT_RTOL = 1e-4
+MANIFEST = "manifest.json"
+# The model the running task trained, offered for saving (see :func:`keep`).
+TRAINED = [None]
+
+
+class Saving:
+    """What a model task tells the saving and loading phases: ``build(keras)`` makes its architecture
+    untrained (the rebuild before ``load_weights``), ``loss`` compiles a rebuilt model, and ``sample()``
+    returns the fixed batch ``(x, y)`` its predictions and evaluate loss are taken on."""
+
+    def __init__(self, build, loss, sample):
+        self.build = build
+        self.loss = loss
+        self.sample = sample
+
+
+def keep(model):
+    """Offer the model a task has just trained for saving (the probe saves it after the task's first run)."""
+    TRAINED[0] = model
+
+
+def save(keras, task_name, saving, folder):
+    """Save the model offered by :func:`keep` under ``folder/<task_name>`` in every format this Keras
+    writes; return its manifest (``None`` when no model was offered)."""
+    model, TRAINED[0] = TRAINED[0], None
+    if model is None:
+        return None
+    target = os.path.join(folder, task_name)
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+    os.makedirs(target)
+    x, y = saving.sample()
+    np.save(os.path.join(target, "x.npy"), np.asarray(x), allow_pickle=False)
+    np.save(os.path.join(target, "y.npy"), np.asarray(y), allow_pickle=False)
+    manifest = {
+        "task": task_name,
+        "keras": compat.keras_version(keras),
+        "backend": compat.backend_name(keras),
+        "predictions": _finite(compat.predict(model, x, keras)),
+        "evaluate_loss": _finite(compat.evaluate(model, x, y)),
+        "optimizer": compat.optimizer_state(keras, model),
+        "formats": {},
+    }
+    missing = compat.saving_formats(keras)
+    used = 0
+    for name, filename, methods in compat.SAVED_FORMATS:
+        if name in missing:
+            manifest["formats"][name] = {"saved": False, "reason": missing[name]}
+            continue
+        path = os.path.join(target, filename)
+        try:
+            compat.save_as(keras, model, name, path)
+        except Exception as exc:  # a format this version fails to write is a finding, not a crash
+            manifest["formats"][name] = {"saved": False, "reason": "saving failed: " + error_line(exc)}
+            traceback.print_exc()
+            continue
+        size = _size(path)
+        if used + size > MAX_TASK_BYTES:
+            _remove(path)
+            manifest["formats"][name] = {"saved": False, "reason": "%d bytes: over the cap of %d per task" % (size, MAX_TASK_BYTES)}
+            continue
+        used += size
+        manifest["formats"][name] = {"saved": True, "file": filename, "bytes": size, "methods": list(methods)}
+    json_format = manifest["formats"]["json"]
+    if json_format.get("saved"):
+        paired = [name for name in ("weights_legacy", "weights") if manifest["formats"][name].get("saved")]
+        if paired:
+            json_format["weights"] = manifest["formats"][paired[0]]["file"]
+        else:
+            _remove(os.path.join(target, json_format["file"]))
+            manifest["formats"]["json"] = {"saved": False, "reason": "no weights file saved to go with the JSON"}
+    with open(os.path.join(target, MANIFEST), "w") as handle:
+        json.dump(manifest, handle, indent=1, sort_keys=True)
+    return manifest
+
+
+def load_source(keras, source, tasks, custom_objects, unsafe, record):
+    """Load every saved format of every task in ``source["folder"]`` (one environment's artifacts), each
+    by each of its methods; hand each attempt to ``record`` as it ends."""
+    folder = source["folder"]
+    for task_name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        try:
+            with open(os.path.join(folder, task_name, MANIFEST)) as handle:
+                manifest = json.load(handle)
+        except (OSError, ValueError):
+            continue  # a task whose saving was cut short left no manifest: nothing was promised
+        for format_name, saved in sorted(manifest["formats"].items()):
+            for method in saved.get("methods", []) if saved.get("saved") else []:
+                where = os.path.join(folder, task_name)
+                started = time.time()
+                outcome = {"source": source["env"], "direction": source["direction"], "task": task_name,
+                           "format": format_name, "method": method}
+                outcome.update(_attempt(keras, where, manifest, saved, method, tasks.get(task_name), custom_objects, unsafe))
+                outcome["seconds"] = time.time() - started
+                record(outcome)
+
+
+def load_user_model(keras, model, custom_objects, unsafe):
+    """Load one of the user's own files (``{"name", "path", "input", "reference"}``) and predict on its input; the
+    outcome keeps the predictions (up to :data:`MAX_PREDICTION_VALUES` values) for the host to compare."""
+    started = time.time()
+    outcome = {"name": model["name"], "path": model["path"], "reference": model.get("reference"), "loaded": False, "error": None,
+               "cause": None}
+    try:
+        x = np.load(model["input"], allow_pickle=False)
+        compat.reset(keras, 0)
+        if os.path.isdir(model["path"]) and compat.keras_major(keras) >= 3:
+            predict = _inference_layer(keras, model["path"])
+            outcome["method"] = "TFSMLayer"
+        else:
+            loaded = compat.load_model(keras, model["path"], custom_objects, unsafe)
+            predict = lambda batch: compat.predict(loaded, batch, keras)  # noqa: E731
+            outcome["method"] = "load_model"
+        outcome["loaded"] = True
+        values = np.asarray(predict(x), dtype="float64")
+        outcome["shape"] = list(values.shape)
+        outcome["predictions"] = _finite(values.ravel()[:MAX_PREDICTION_VALUES])
+        outcome["predictions_cut"] = values.size > MAX_PREDICTION_VALUES
+    except Exception as exc:  # a missing, truncated or foreign file is a failed cell, never a crash
+        outcome.update(error=error_line(exc), cause=cause_line(exc))
+        traceback.print_exc()
+    outcome["seconds"] = time.time() - started
+    return outcome
+
+
+def _attempt(keras, where, manifest, saved, method, task, custom_objects, unsafe):
+    """One format loaded one way: what the module docstring says an attempt records."""
+    outcome = {"loaded": False, "error": None, "cause": None, "max_abs_diff": None, "evaluate_diff": None,
+               "optimizer": None, "optimizer_detail": None, "trains": None, "train_error": None}
+    path = os.path.join(where, saved["file"])
+    try:
+        x = np.load(os.path.join(where, "x.npy"), allow_pickle=False)
+        y = np.load(os.path.join(where, "y.npy"), allow_pickle=False)
+        compat.reset(keras, 0)
+        model, predict = _loaded(keras, method, path, where, saved, task, custom_objects, unsafe)
+    except compat.NotApplicable as reason:
+        outcome["skipped"] = str(reason)
+        return outcome
+    except Exception as exc:
+        outcome.update(error=error_line(exc), cause=cause_line(exc))
+        traceback.print_exc()
+        return outcome
+    outcome["loaded"] = True
+    try:
+        predictions = np.asarray(predict(x), dtype="float64")
+        expected = np.asarray(manifest["predictions"], dtype="float64")
+        if predictions.shape != expected.shape:
+            raise ValueError("predictions of shape %s, saved %s" % (predictions.shape, expected.shape))
+        outcome["max_abs_diff"] = float(np.max(np.abs(predictions - expected))) if expected.size else 0.0
+    except Exception as exc:
+        outcome["predict_error"] = error_line(exc)
+    if model is None:  # an inference-only layer: no loss, optimizer or training to check
+        return outcome
+    try:
+        outcome["evaluate_diff"] = abs(compat.evaluate(model, x, y) - float(manifest["evaluate_loss"]))
+    except Exception as exc:
+        outcome["evaluate_error"] = error_line(exc)
+    if method == "load_model":
+        outcome["optimizer"], outcome["optimizer_detail"] = optimizer_outcome(manifest.get("optimizer"), _state(keras, model))
+    try:
+        compat.train_on_batch(model, x, y, counted=False)
+        outcome["trains"] = True
+    except Exception as exc:
+        outcome.update(trains=False, train_error=error_line(exc))
+    return outcome
+
+
+def _loaded(keras, method, path, where, saved, task, custom_objects, unsafe):
+    """``(model, predict)`` for one method; ``model`` is ``None`` for an inference-only layer."""
+    if method == "TFSMLayer":
+        return None, _inference_layer(keras, path)
+    if method == "load_model":
+        model = compat.load_model(keras, path, custom_objects, unsafe)
+    else:
+        if method == "model_from_json+load_weights":
+            with open(path) as handle:
+                model = compat.model_from_json(keras, handle.read(), custom_objects)
+            path = os.path.join(where, saved["weights"])
+        else:
+            if task is None or task.saving is None:
+                raise compat.NotApplicable("no model task of this name here to rebuild the architecture from")
+            model = task.saving.build(keras)
+        model.load_weights(path)
+        # the rebuilt architecture has no optimizer: compiled afresh, as the task's own code would
+        compat.compile_model(model, compat.optimizer(keras, "Adam"), task.saving.loss if task and task.saving else "mse")
+    return model, lambda batch: compat.predict(model, batch, keras)
+
+
+def _inference_layer(keras, path):
+    layer = compat.tfsm_layer(keras, path)
+    return lambda batch: compat.call_layer(keras, layer, batch)
+
+
+def _state(keras, model):
+    try:
+        return compat.optimizer_state(keras, model)
+    except Exception as exc:
+        return {"error": error_line(exc)}
+
+
+def optimizer_outcome(saved, loaded):
+    """Whether the optimizer state came back: ``(word, detail)``, the word one of ``intact``, ``none``
+    (no optimizer), ``changed`` (another class), ``reset`` (other iterations), ``lost`` (no slot
+    variables, or fewer), ``differs`` (slot values) or ``unknown``; ``(None, None)`` when none was saved."""
+    if not saved:
+        return None, None
+    if loaded is None:
+        return "none", "the model came back without an optimizer"
+    if "error" in loaded:
+        return "unknown", "the optimizer state could not be read: " + loaded["error"]
+    if loaded["class"] != saved["class"]:
+        return "changed", "%s came back as %s" % (saved["class"], loaded["class"])
+    if loaded["iterations"] != saved["iterations"]:
+        return "reset", "iterations %s came back as %s" % (saved["iterations"], loaded["iterations"])
+    if len(loaded["slots"]) < len(saved["slots"]):
+        return "lost", "%d of %d slot variables came back" % (len(loaded["slots"]), len(saved["slots"]))
+    for (shape, total), (loaded_shape, loaded_total) in zip(saved["slots"], loaded["slots"]):
+        if shape != loaded_shape or abs(total - loaded_total) > SLOT_RTOL * max(abs(total), 1e-12):
+            return "differs", "slot variables differ (a %s slot sums to %g, saved %g)" % (loaded_shape, loaded_total, total)
+    return "intact", "%s at iteration %s with %d slot variables" % (saved["class"], saved["iterations"], len(saved["slots"]))
+
+
+def error_line(exc):
+    """An exception's type and the first line of its message, kept short."""
+    lines = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines() or [type(exc).__name__]
+    return lines[0][:300]
+
+
+def cause_line(exc):
+    """The first line of the exception that caused ``exc``, if any: Keras wraps the real reason."""
+    cause = exc.__cause__ or exc.__context__
+    return error_line(cause) if cause is not None else None
+
+
+def _finite(values):
+    """Floats for JSON: a non-finite value as the probe's string spelling."""
+    array = np.asarray(values, dtype="float64")
+    if array.ndim == 0:
+        value = float(array)
+        return value if np.isfinite(value) else repr(value)
+    return [_finite(item) for item in array]
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
+    return os.path.getsize(path)
+
+
+def _remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
