@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,67 @@ import pytest
 from keras_drift.results import Result
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+# tf.keras 2.15 against Keras 3 on TensorFlow: one real run shared by the end-to-end tests of localisation
+# and of saved models (tf_pair_run).
+TF_PAIR = ("tf-2.15", "keras-3.15-tf-2.21")
+# The user's own model files of that run, good and hostile (see tf_pair_run).
+USER_MODELS = """\
+[[model]]
+name = "classifier"
+path = "models/user_classifier.h5"
+input = "models/user_classifier_input.npy"
+reference = "tf-2.15"
+
+[[model]]
+name = "truncated"
+path = "models/truncated.h5"
+input = "models/user_classifier_input.npy"
+reference = "tf-2.15"
+
+[[model]]
+name = "bad-config"
+path = "models/bad_config.keras"
+input = "models/user_classifier_input.npy"
+reference = "tf-2.15"
+
+[[model]]
+name = "outside"
+path = "../outside.h5"
+input = "models/user_classifier_input.npy"
+reference = "tf-2.15"
+"""
+
+
+@pytest.fixture(scope="session")
+def tf_pair_run(tmp_path_factory):
+    """`drift` of :data:`TF_PAIR` with the middle-layer probe (tests/middle_layer_probe.py), the seed
+    classifier and the nested model, and :data:`USER_MODELS`: a tf.keras 2.15 classifier file saved for
+    these tests, the same file cut in half, a ``.keras`` zip whose config is not JSON, and a path outside
+    the project (a real file there). Returns ``(work folder, completed process)``."""
+    import zipfile
+
+    from test_e2e import drift_in
+
+    work = tmp_path_factory.mktemp("tf-pair")
+    (work / "probes").mkdir()
+    shutil.copy(PROJECT_ROOT / "tests" / "middle_layer_probe.py", work / "probes" / "middle.py")
+    models = work / "project" / "models"
+    models.mkdir(parents=True)
+    for name in ("user_classifier.h5", "user_classifier_input.npy"):
+        shutil.copy(DATA / name, models / name)
+    whole = (DATA / "user_classifier.h5").read_bytes()
+    (models / "truncated.h5").write_bytes(whole[: len(whole) // 2])
+    with zipfile.ZipFile(models / "bad_config.keras", "w") as archive:
+        archive.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        archive.writestr("config.json", "{not json")
+        archive.writestr("model.weights.h5", b"")
+    shutil.copy(DATA / "user_classifier.h5", work / "project" / ".." / "outside.h5")
+    (work / "project" / "saved-models.toml").write_text(USER_MODELS, encoding="utf-8")
+    completed = drift_in(work, TF_PAIR, "--baseline", TF_PAIR[0], "--tasks", "middle.*,classifier.shared_init,nested.*",
+                         "--probes", str(work / "probes"), "--accepted", str(work / "none.toml"),
+                         "--saved-models", str(work / "project" / "saved-models.toml"))
+    return work, completed
 
 
 @pytest.fixture

@@ -194,3 +194,21 @@ def test_two_writers_and_a_reader_never_see_half_an_entry(write_env, project, tm
     for thread in threads:
         thread.join()
     assert not any(misses) and not list((tmp_path / "cache").glob(".*.tmp"))
+
+
+def test_a_result_that_saved_models_keeps_its_files_and_is_a_miss_without_them(write_env, project, tmp_path):
+    spec = locked(write_env)
+    store = ResultCache(tmp_path / "cache")
+    settings = ProbeSettings(saved_models=True)
+    saved = tmp_path / "first" / "artifacts" / "future"
+    (saved / "classifier.shared_init").mkdir(parents=True)
+    (saved / "classifier.shared_init" / "model.h5").write_bytes(b"weights")
+    result = keyed(make_result("future", {"m": 1.0}, artifacts={"classifier.shared_init": {"formats": {}}}), spec, project, settings)
+    store.store(result, "20261122T010000Z-aaaaaa", saved)
+    hit = run_environment(spec, tmp_path / "run", project, tmp_path / "venvs", settings, store)
+    assert hit.cached_from == "20261122T010000Z-aaaaaa"
+    assert (tmp_path / "run" / "artifacts" / "future" / "classifier.shared_init" / "model.h5").read_bytes() == b"weights"
+    shutil.rmtree(tmp_path / "cache" / f"{result['spec']['cache_key']}.artifacts")
+    assert run_environment(spec, tmp_path / "run2", project, tmp_path / "venvs", settings, store).status == "skipped"
+    # saving models or not is part of the key: a result without files never stands in for one with them
+    assert cache_key(spec, settings.record(), project) != cache_key(spec, ProbeSettings().record(), project)

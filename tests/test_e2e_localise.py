@@ -8,26 +8,18 @@ hard_sigmoid. A second model of wrappers and a nested model shows how their reco
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import TF_PAIR as ENVS
 from middle_layer_probe import data
-from test_e2e import drift_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
-ENVS = ("tf-2.15", "keras-3.15-tf-2.21")
 
 
-@pytest.fixture(scope="module")
-def middle_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("localise")
-    (work / "probes").mkdir()
-    shutil.copy(PROJECT_ROOT / "tests" / "middle_layer_probe.py", work / "probes" / "middle.py")
-    completed = drift_in(work, ENVS, "--baseline", ENVS[0], "--tasks", "middle.*", "--probes", str(work / "probes"),
-                         "--accepted", str(work / "none.toml"))
-    return work, completed
+@pytest.fixture
+def middle_run(tf_pair_run):
+    return tf_pair_run
 
 
 def test_the_middle_layer_is_named_as_introducing(middle_run):
