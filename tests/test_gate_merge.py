@@ -102,3 +102,20 @@ def test_a_changed_behaviour_with_no_drift_is_reported_and_fails_only_when_asked
     capsys.readouterr()
     assert main(["gate", str(run), "--fail-on", "slowness"]) == 3
     assert "--fail-on: 'slowness': choose from behaviour" in capsys.readouterr().err
+
+
+def test_merge_and_load_read_results_and_leave_the_json_of_saved_models_alone(tmp_path, capsys):
+    download = tmp_path / "download"
+    for env in ("current", "proposed"):
+        write_result(make_result(env, BASE, artifacts={"m": {"formats": {}}}), download / f"result-{env}")
+        task = download / f"saved-{env}" / env / "m"
+        task.mkdir(parents=True)
+        (task / "manifest.json").write_text('{"task": "m"}')
+        (task / "model.json").write_text('{"class_name": "Sequential"}')
+    assert main(["merge", str(download), "--reports", str(tmp_path / "reports"), "--baseline", "current"]) == 0
+    envs = tmp_path / "envs"
+    envs.mkdir()
+    (envs / "absent.toml").write_text('requirements = ["keras==3.15.1"]\npython = "3.11"\nbackend = "jax"\n')
+    assert main(["load", "--env", "absent", "--results", str(download), "--artifacts", str(download), "--run-dir", str(tmp_path / "out"),
+                 "--envs-dir", str(envs)]) == 3
+    assert f"--env: 'absent' has no result in {download}; its probe job wrote none" in capsys.readouterr().err

@@ -54,16 +54,31 @@ def expand(word, env, row):
     return MATRIX_ENV_FIELD.sub(lambda match: str(row[match.group(1)]), word)
 
 
-def test_jobs_list_probe_then_report():
+def test_jobs_list_probe_load_then_report():
     jobs = workflow()["jobs"]
-    assert list(jobs) == ["list", "probe", "report"]
-    assert jobs["probe"]["needs"] == "list" and jobs["report"]["needs"] == ["list", "probe"]
-    # the merge expects every listed environment, so a probe job that uploaded nothing fails the gate
+    assert list(jobs) == ["list", "probe", "load", "report"]
+    assert jobs["probe"]["needs"] == "list" and jobs["load"]["needs"] == ["list", "probe"] and jobs["report"]["needs"] == ["list", "load"]
+    # the merge expects every listed environment, so a probe or load job that uploaded nothing fails the gate
     merge = next(step for step in jobs["report"]["steps"] if "keras-drift merge" in step.get("run", ""))
     assert merge["env"]["EXPECTED_ENVS"] == "${{ needs.list.outputs.envs }}" and '--expect "$EXPECTED_ENVS"' in merge["run"]
     assert "fromJSON(needs.list.outputs.envs)" in jobs["probe"]["strategy"]["matrix"]["env"]
     assert any(step.get("uses", "").startswith("astral-sh/setup-uv") and step["with"]["enable-cache"]
                for step in jobs["probe"]["steps"])  # uv's downloads cached, keyed on the env's lock
+
+
+def test_each_load_job_loads_the_others_saved_models_and_the_report_merges_what_it_wrote():
+    jobs = workflow()["jobs"]
+    uploads = {step["with"]["name"]: step["with"]["path"] for step in jobs["probe"]["steps"] if "upload-artifact" in step.get("uses", "")}
+    assert uploads == {"result-${{ matrix.env.name }}": "out/results/", "saved-${{ matrix.env.name }}": "out/artifacts/"}
+    downloads = {step["with"]["pattern"]: step["with"]["path"] for step in jobs["load"]["steps"] if "download-artifact" in step.get("uses", "")}
+    assert downloads == {"result-*": "probed", "saved-*": "saved"}
+    load = next(step for step in jobs["load"]["steps"] if "keras-drift load" in step.get("run", ""))
+    assert load["run"] == 'keras-drift load --env "$ENV_NAME" --results probed --artifacts saved --run-dir out'
+    assert load["env"]["ENV_NAME"] == "${{ matrix.env.name }}" and jobs["load"]["if"] == "${{ !cancelled() }}"
+    (loaded,) = [step for step in jobs["load"]["steps"] if "upload-artifact" in step.get("uses", "")]
+    assert loaded["with"] == {"name": "loaded-${{ matrix.env.name }}", "path": "out/results/${{ matrix.env.name }}.json"}
+    (merged,) = [step for step in jobs["report"]["steps"] if "download-artifact" in step.get("uses", "")]
+    assert merged["with"]["pattern"] == "loaded-*"
 
 
 def test_probe_jobs_carry_the_result_cache_from_night_to_night():

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -184,7 +185,7 @@ def cmd_accept(args: argparse.Namespace) -> ExitCode:
 
 def cmd_merge(args: argparse.Namespace) -> ExitCode:
     """Collect result files from a folder (e.g. CI artifacts, one sub-folder each) into a new run, rendered."""
-    loaded = results.load_unique(sorted(Path(args.folder).rglob("*.json")))
+    loaded = results.load_unique(_result_files(Path(args.folder)))
     if not loaded:
         raise InputError(f"{args.folder}: no result files (*.json) below it")
     present = {normalize_name(result.env) for result in loaded}
@@ -206,6 +207,40 @@ def cmd_merge(args: argparse.Namespace) -> ExitCode:
     code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, tolerances, args)
     runs.point_latest(reports_dir, run_dir)
     return code
+
+
+def _result_files(folder: Path) -> list[Path]:
+    """The result files at any depth below ``folder`` (a CI download), the JSON of saved models (a task's
+    folder, with its manifest) left out."""
+
+    def saved_model_file(path: Path) -> bool:
+        return any((parent / runner.SAVED_MANIFEST).exists() for parent in path.parents if parent.is_relative_to(folder))
+
+    return sorted(path for path in folder.rglob("*.json") if not saved_model_file(path))
+
+
+def cmd_load(args: argparse.Namespace) -> ExitCode:
+    """Load saved models in one environment from downloaded results and saved models (the CI-matrix load stage)."""
+    specs = load_specs(Path(args.envs_dir))
+    by_name = {found.name: found for found in specs}
+    spec = by_name[find_environment(list(by_name), args.env, "--env", f"the environment files in {args.envs_dir}")]
+    loaded = results.load_unique(_result_files(Path(args.results)))
+    names = [result.env for result in loaded]
+    if spec.name not in names:
+        raise InputError(f"--env: {spec.name!r} has no result in {args.results}; its probe job wrote none")
+    baseline = choose_baseline(names, args.baseline, marked_baselines(specs), where=f"the results in {args.results}")
+    user_models = saved_models.load_user_models(Path(args.saved_models))
+    run_dir = Path(args.run_dir)
+    for manifest in sorted(Path(args.artifacts).rglob(runner.SAVED_MANIFEST)) if Path(args.artifacts).is_dir() else []:
+        env_folder = manifest.parent.parent  # <env>/<task>/manifest.json
+        target = runner.artifacts_folder(run_dir, env_folder.name)
+        if env_folder.name in names and not target.exists():
+            shutil.copytree(env_folder, target)
+    for result in loaded:
+        results.write_result(result, run_dir)
+    _load_saved_models(args, [spec], run_dir, loaded, baseline, user_models)
+    print(run_dir / results.RESULTS_DIR / f"{spec.name}.json")
+    return ExitCode.OK
 
 
 def cmd_bisect(args: argparse.Namespace) -> ExitCode:
@@ -666,6 +701,15 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")
     benchmark.add_argument("--bump", help="an environment outside the selection: the pre-bump review adds it to the cached selection")
     benchmark.set_defaults(handler=cmd_bench)
+
+    loading = commands.add_parser("load", parents=[execution], help=cmd_load.__doc__)
+    loading.add_argument("--env", required=True, help="the environment that loads (this runner's)")
+    loading.add_argument("--results", required=True, help="folder holding every environment's result JSON at any depth")
+    loading.add_argument("--artifacts", required=True, help="folder holding the environments' saved models (<env>/<task>/) at any depth")
+    loading.add_argument("--run-dir", required=True, help="where the results, the saved models and the loading result are written")
+    loading.add_argument("--baseline", help="the environment the others are compared with (default: the one marked in --envs-dir)")
+    loading.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
+    loading.set_defaults(handler=cmd_load)
 
     bisection = commands.add_parser("bisect", parents=[execution], help=cmd_bisect.__doc__)
     bisection.add_argument("--good", required=True, help="the environment file whose results are right (e.g. the one in use today)")

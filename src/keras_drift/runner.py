@@ -32,6 +32,7 @@ from keras_drift.specs import EnvSpec
 LOG_TAIL_LINES = 40
 LOGS_DIR = "logs"
 ARTIFACTS_DIR = "artifacts"
+SAVED_MANIFEST = "manifest.json"  # what describes one task's saved models (probe/saving.py's MANIFEST)
 # Probes running now, so that an interrupted run can kill them (they run in sessions of their own and
 # do not receive the terminal's Ctrl-C).
 _RUNNING: set[subprocess.Popen] = set()
