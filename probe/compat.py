@@ -834,6 +834,8 @@ def saving_formats(keras):
         missing["weights"] = "the .weights.h5 name is the same legacy HDF5 file as weights_legacy in Keras %s" % version
     if major >= 3:
         missing["weights_legacy"] = "Keras 3 saves weights only as .weights.h5"
+    if major >= 3 or _tf_keras_2(keras):
+        missing["json"] = "Keras %s saves whole models (.keras, .h5, SavedModel); JSON plus weights is the older way" % version
     if not hasattr(keras.models.Model, "save") and not hasattr(keras.models.Sequential, "save"):
         missing["h5"] = "Keras %s saves no whole model (weights and JSON only)" % version
     return missing

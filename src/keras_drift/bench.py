@@ -33,6 +33,7 @@ from keras_drift.specs import EnvSpec
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
 TARGET_CACHED_S = 10.0
+TARGET_SAVED_MODELS_SHARE = 0.15
 
 
 def env_costs(result: Result) -> dict[str, float]:
@@ -69,12 +70,16 @@ def timed_run(
     specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, settings: runner.ProbeSettings,
     results_cache: ResultCache | None = None, rerun: Container[str] = (),
 ) -> dict[str, Any]:
-    """One run as `keras-drift drift --no-explain` does it (probe everywhere or reuse cached results, repeat
-    the drifting tasks, then :func:`pipeline.render_run`), timed."""
+    """One run as `keras-drift drift --no-explain` does it (probe everywhere or reuse cached results, load
+    the saved models, repeat the drifting tasks, then :func:`pipeline.render_run`), timed."""
     started = time.monotonic()
     tolerances = compare.load_tolerances()
     results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
                                       rerun=rerun, watch=runner.BaselineWatch.of(baseline, tolerances))
+    load_started = time.monotonic()
+    if settings.saved_models:
+        runner.run_load_phase(specs, results, out, root, venvs_dir, baseline, settings, jobs=jobs)
+    load_s = time.monotonic() - load_started
     execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
     noise.repeat_drifting(results, baseline, tolerances, execute, settings.repeats, out, results_cache, jobs)
     render_started = time.monotonic()
@@ -83,6 +88,8 @@ def timed_run(
     return {
         "wall_s": time.monotonic() - started,
         "render_s": render_s,
+        # saving (inside the probes) and the load phase: what saved models add to the run
+        "saved_models_s": load_s + sum(result.get("timings", {}).get("artifacts_s", 0.0) for result in results if not result.cached_from),
         "html_bytes": rendered.report_path.stat().st_size,
         "results": results,
         "verdicts": {env: section["metrics"] for env, section in rendered.document["environments"].items()},
@@ -191,6 +198,10 @@ def run_benchmark(
     # and what the per-layer and per-gradient records add (keras_drift.localise), the same way
     records_s = sum(result.get("timings", {}).get("records_s", 0.0) for result in warm["results"])
     summary["records_share_of_warm"] = records_s / max(warm["wall_s"] - records_s, 1e-9)
+    # and what saving every model task's model and the load phase add (keras_drift.saved_models), the same way
+    summary["saved_models_s"] = warm["saved_models_s"]
+    summary["saved_models_share_of_warm"] = warm["saved_models_s"] / max(warm["wall_s"] - warm["saved_models_s"], 1e-9)
+    summary["saved_models_share_target"] = TARGET_SAVED_MODELS_SHARE
     summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
@@ -207,7 +218,7 @@ def table(summary: dict[str, Any]) -> str:
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
-                "canary_share_of_warm", "records_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
+                "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
                 "review_new_env_s", "review_overhead_s"):
         value = summary.get(key)
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")
