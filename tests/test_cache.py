@@ -212,3 +212,26 @@ def test_a_result_that_saved_models_keeps_its_files_and_is_a_miss_without_them(w
     assert run_environment(spec, tmp_path / "run2", project, tmp_path / "venvs", settings, store).status == "skipped"
     # saving models or not is part of the key: a result without files never stands in for one with them
     assert cache_key(spec, settings.record(), project) != cache_key(spec, ProbeSettings().record(), project)
+
+
+def test_a_load_phase_is_kept_per_loading_result_sources_and_user_files(tmp_path):
+    from keras_drift.cache import loads_key
+    from keras_drift.saved_models import UserModel
+
+    found = {env: make_result(env, {}, spec={"cache_key": f"key-{env}"}) for env in ("base", "new")}
+    sources = [{"env": "new", "direction": "control", "folder": "x"}, {"env": "base", "direction": "upgrade", "folder": "y"}]
+    model = tmp_path / "churn.h5"
+    model.write_bytes(b"one")
+    user = [UserModel("churn", model, model, "base")]
+    key = loads_key("new", sources, found, user, False)
+    assert key == loads_key("new", sources, found, user, False)
+    assert key != loads_key("new", sources, found, user, True)  # safe mode off: other loads
+    assert key != loads_key("new", sources[:1], found, user, False)
+    model.write_bytes(b"two")  # the user's file changed
+    assert key != loads_key("new", sources, found, user, False)
+    found["base"]["spec"] = {}  # a result without a key: nothing kept
+    assert loads_key("new", sources, found, user, False) is None
+    store = ResultCache(tmp_path / "cache")
+    assert store.lookup_loads("k") is None
+    store.store_loads("k", {"loads": [], "user_models": [], "load_phase": {"status": "ok"}})
+    assert store.lookup_loads("k") == {"loads": [], "user_models": [], "load_phase": {"status": "ok"}}

@@ -90,3 +90,23 @@ def test_report_shows_the_defaults_diff(legacy_run):
     section = html.split("Resolved defaults that differ")[1].split("<h2>")[0]
     assert "fit.epochs" in section and "fit.batch_size" in section and "100" in section
     assert "optimizer.Adam.epsilon" not in section  # 1e-08 in both
+
+
+def test_each_generation_saves_what_its_keras_could_and_weights_cross_the_upgrade(legacy_run):
+    work, _, verdicts = legacy_run
+    formats = {}
+    for env in ENVS:
+        result = json.loads((work / "reports" / "latest" / "results" / f"{env}.json").read_text())
+        formats[env] = {name for name, saved in result["artifacts"]["classifier.shared_init"]["formats"].items() if saved["saved"]}
+    assert formats == {ENVS[0]: {"json", "weights_legacy"}, ENVS[1]: {"h5", "json", "weights_legacy"}}  # no whole model in 0.3
+    attempts = {(row["direction"], row["format"]): row for row in verdicts["artifacts"]["attempts"]
+                if row["task"] == "classifier.shared_init" and row["direction"] != "control"}
+    # Theano on both sides, the same weights: the 0.3.3 weights give Keras 1.2.0 the same predictions, bit for bit
+    upgraded = attempts[("upgrade", "weights_legacy")]
+    assert (upgraded["outcome"], upgraded["max_abs_diff"], upgraded["trains"]) == ("loads", 0.0, True), upgraded
+    own = [row for row in verdicts["artifacts"]["attempts"] if row["direction"] == "control" and row["loaded_with"] == ENVS[0]]
+    assert {row["format"]: row["outcome"] for row in own if row["task"] == "classifier.shared_init"} == {
+        "json": "loads", "weights_legacy": "loads"}
+    # 0.3's JSON is not 1.2's: Keras 1.2 cannot read it, a drift whose evidence names what does load
+    row = verdicts["environments"][ENVS[1]]["metrics"]["saved.classifier.shared_init.json.model_from_json+load_weights"]
+    assert row["verdict"] == "drift" and "works: weights_legacy" in row["evidence"]

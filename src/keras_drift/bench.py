@@ -78,7 +78,7 @@ def timed_run(
                                       rerun=rerun, watch=runner.BaselineWatch.of(baseline, tolerances))
     load_started = time.monotonic()
     if settings.saved_models:
-        runner.run_load_phase(specs, results, out, root, venvs_dir, baseline, settings, jobs=jobs)
+        runner.run_load_phase(specs, results, out, root, venvs_dir, baseline, settings, jobs=jobs, results_cache=results_cache, rerun=rerun)
     load_s = time.monotonic() - load_started
     execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
     noise.repeat_drifting(results, baseline, tolerances, execute, settings.repeats, out, results_cache, jobs)
@@ -218,7 +218,8 @@ def table(summary: dict[str, Any]) -> str:
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
-                "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
+                "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm",
+                "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
                 "review_new_env_s", "review_overhead_s"):
         value = summary.get(key)
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")

@@ -8,7 +8,8 @@ CPU flags, core count). ``drift`` and ``run`` copy a cached result into the new 
 are reused; those tagged ``latest`` or ``nightly`` resolve fresh each run and never are.
 
 The experiments that proved causes are kept the same way, per pair of result keys (``proofs-<key>.json``),
-so an unchanged pair is not re-run either.
+so an unchanged pair is not re-run either; and what a load phase found of the saved models, per loading
+result, sources' results and user files (``loads-<key>.json``), so an unchanged matrix loads nothing.
 
 A result that saved models (``artifacts``) keeps its files beside it, ``<key>.artifacts/``, copied back
 into the run on a hit; an entry whose files are gone is a miss.
@@ -94,6 +95,32 @@ def proofs_key(candidate: Result, baseline: Result, tolerances: Sequence[object]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def loads_key(env: str, sources: Sequence[dict[str, str]], results_by_env: dict[str, Result], user_models: Sequence[Any],
+              unsafe: bool) -> str | None:
+    """The key of one environment's load phase: its own result key, each source's (env, direction, result
+    key), the user's files (path, the bytes' digest, input and reference) and the safe mode. ``None`` when
+    a result has no key (then the loads are not kept)."""
+    keys = [results_by_env[name].get("spec", {}).get("cache_key") for name in [env, *(source["env"] for source in sources)]]
+    if not all(keys):
+        return None
+    files = [{**model.plan(), "sha256": _digest(model.path), "input_sha256": _digest(model.input), "problem": model.problem}
+             for model in user_models]
+    trades = [[source["env"], source["direction"], key] for source, key in zip(sources, keys[1:], strict=True)]
+    parts = {"loads_of": keys[0], "sources": trades, "user_models": files, "unsafe": unsafe}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _digest(path: Path) -> str | None:
+    """A file's (or a SavedModel folder's) content digest; ``None`` where it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        for found in sorted(found for found in path.rglob("*") if found.is_file()) if path.is_dir() else [path]:
+            digest.update(found.name.encode() + b"\0" + found.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def reusable(spec: EnvSpec) -> bool:
     """Whether a cached result may stand in for a probe: installed from its lock, and not floating."""
     return not spec.floating and spec.lock_path.is_file()
@@ -167,6 +194,21 @@ class ResultCache:
     def store_proofs(self, key: str, found: Sequence[Proof]) -> None:
         """Keep what the experiments on one (candidate, baseline) pair established."""
         proofs.write(self.folder / f"proofs-{key}.json", found)
+
+    def lookup_loads(self, key: str) -> dict[str, Any] | None:
+        """What a load phase of ``key`` (:func:`loads_key`) found: ``loads``, ``user_models``, ``load_phase``."""
+        path = self.folder / f"loads-{key}.json"
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # absent, pruned meanwhile, or damaged: a miss
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        return found if isinstance(found, dict) and {"loads", "user_models", "load_phase"} <= set(found) else None
+
+    def store_loads(self, key: str, found: dict[str, Any]) -> None:
+        """Keep what a complete load phase found."""
+        write_json_atomically(self.folder / f"loads-{key}.json", found)
 
     def prune(self, unused_since: float) -> list[Path]:
         """Delete the entries no run has used since ``unused_since`` (a POSIX time); return them."""

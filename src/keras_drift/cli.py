@@ -401,12 +401,12 @@ def _load_saved_models(
 
     def announce(result: results.Result) -> None:
         phase = result.get("load_phase", {})
-        detail = f": {phase['reason']}" if phase.get("reason") else ""
+        detail = f": {phase['reason']}" if phase.get("reason") else " (cached)" if phase.get("cached") else ""
         print(f"{result.env:<28} loaded   {result['timings']['load_s']:6.1f} s: {len(result.get('loads', []))} attempt(s){detail}",
               file=sys.stderr, flush=True)
 
     runner.run_load_phase(selected, outcome, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), baseline,
-                          _settings(args), user_models, args.jobs, announce)
+                          _settings(args), user_models, args.jobs, announce, _results_cache(args), _rerun(args, selected))
 
 
 def _trial_executor(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, doing: str) -> runner.Execute:

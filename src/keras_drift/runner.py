@@ -24,7 +24,7 @@ from typing import IO, Any
 from filelock import FileLock
 
 from keras_drift import environments
-from keras_drift.cache import ResultCache, cache_key, reusable
+from keras_drift.cache import ResultCache, cache_key, loads_key, reusable
 from keras_drift.errors import InputError
 from keras_drift.results import Result, load_result, printable, status_result, write_json_atomically, write_result
 from keras_drift.specs import EnvSpec
@@ -258,17 +258,20 @@ def load_sources(env: str, baseline: str, results: Sequence[Result], run_dir: Pa
 def run_load_phase(
     specs: Sequence[EnvSpec], results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
     settings: ProbeSettings, user_models: Sequence[Any] = (), jobs: int = 1, on_done: Callable[[Result], None] = lambda result: None,
+    results_cache: ResultCache | None = None, rerun: Container[str] = (),
 ) -> None:
     """Load saved models in every environment that ran (one probe process each, ``jobs`` at a time): the
     sources of :func:`load_sources` and the user's own files (``user_models``, :class:`UserModel`s; one
     with a ``problem`` fails in every environment without being loaded). Each result gains ``loads``,
-    ``user_models`` and ``load_phase`` (its status and time) and is written again."""
+    ``user_models`` and ``load_phase`` (its status and time) and is written again. With ``results_cache``,
+    an environment whose loads are cached under the same key (:func:`cache.loads_key`) loads nothing
+    (unless named in ``rerun``), and every complete load phase is stored."""
     by_name = {spec.name: spec for spec in specs}
     ran = [result for result in results if result.env in by_name and result.status != "skipped" and "metrics" in result]
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         for result in pool.map(lambda found: _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir,
-                                                      baseline, settings, user_models), ran):
+                                                      baseline, settings, user_models, results_cache, found.env not in rerun), ran):
             on_done(result)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -280,7 +283,7 @@ def run_load_phase(
 
 def _load_in(
     spec: EnvSpec, result: Result, results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
-    settings: ProbeSettings, user_models: Sequence[Any],
+    settings: ProbeSettings, user_models: Sequence[Any], results_cache: ResultCache | None = None, reuse: bool = True,
 ) -> Result:
     started = time.monotonic()
     folder = Path(run_dir) / LOGS_DIR
@@ -288,6 +291,14 @@ def _load_in(
     sources = load_sources(spec.name, baseline, results, run_dir)
     plan = {"sources": sources, "user_models": [model.plan() for model in user_models if model.problem is None]}
     write_json_atomically(plan_path, plan)
+    key = loads_key(spec.name, sources, {found.env: found for found in results}, user_models, settings.unsafe_load)
+    cached = results_cache.lookup_loads(key) if results_cache is not None and key is not None and reuse else None
+    if cached is not None:
+        result.update(cached)
+        result["load_phase"] = {**cached["load_phase"], "cached": True}
+        result.setdefault("timings", {})["load_s"] = time.monotonic() - started
+        write_result(result, run_dir)
+        return result
     written: dict[str, Any] = {}
     with (folder / f"{spec.name}.loads.log").open("w", encoding="utf-8") as log_file:
         try:
@@ -308,6 +319,8 @@ def _load_in(
                             "sources": [source["env"] for source in sources]}
     result.setdefault("timings", {})["load_s"] = time.monotonic() - started
     write_result(result, run_dir)
+    if results_cache is not None and key is not None and not problem:
+        results_cache.store_loads(key, {name: result[name] for name in ("loads", "user_models", "load_phase")})
     return result
 
 
