@@ -214,24 +214,39 @@ def test_a_result_that_saved_models_keeps_its_files_and_is_a_miss_without_them(w
     assert cache_key(spec, settings.record(), project) != cache_key(spec, ProbeSettings().record(), project)
 
 
-def test_a_load_phase_is_kept_per_loading_result_sources_and_user_files(tmp_path):
-    from keras_drift.cache import loads_key
+def test_a_load_phase_is_kept_per_source_so_a_new_environment_loads_only_what_it_trades(write_env, tmp_path, monkeypatch):
     from keras_drift.saved_models import UserModel
 
-    found = {env: make_result(env, {}, spec={"cache_key": f"key-{env}"}) for env in ("base", "new")}
-    sources = [{"env": "new", "direction": "control", "folder": "x"}, {"env": "base", "direction": "upgrade", "folder": "y"}]
+    plans = []
+
+    def run_loads(spec, plan_path, out, log_path, project_root, venvs_dir, settings):  # the probe, by what it was asked
+        plan = json.loads(plan_path.read_text())
+        plans.append(([(source["direction"], source["env"]) for source in plan["sources"]], [m["name"] for m in plan["user_models"]]))
+        loads = [{"source": source["env"], "direction": source["direction"], "task": "m", "format": "h5", "method": "load_model",
+                  "loaded": True} for source in plan["sources"]]
+        return {"loads": loads, "user_models": [{"name": m["name"], "loaded": True} for m in plan["user_models"]]}, ""
+
+    monkeypatch.setattr(runner, "_run_loads", run_loads)
+    spec = load_spec(write_env("base", FUTURE))
+    saved = {"m": {"formats": {}}}
+    found = [make_result(env, {}, artifacts=saved, spec={"cache_key": f"key-{env}"}) for env in ("base", "a")]
     model = tmp_path / "churn.h5"
     model.write_bytes(b"one")
-    user = [UserModel("churn", model, model, "base")]
-    key = loads_key("new", sources, found, user, False)
-    assert key == loads_key("new", sources, found, user, False)
-    assert key != loads_key("new", sources, found, user, True)  # safe mode off: other loads
-    assert key != loads_key("new", sources[:1], found, user, False)
-    model.write_bytes(b"two")  # the user's file changed
-    assert key != loads_key("new", sources, found, user, False)
-    found["base"]["spec"] = {}  # a result without a key: nothing kept
-    assert loads_key("new", sources, found, user, False) is None
+    users = [UserModel("churn", model, model, "base")]
     store = ResultCache(tmp_path / "cache")
-    assert store.lookup_loads("k") is None
-    store.store_loads("k", {"loads": [], "user_models": [], "load_phase": {"status": "ok"}})
-    assert store.lookup_loads("k") == {"loads": [], "user_models": [], "load_phase": {"status": "ok"}}
+
+    def load(results):
+        runner.run_load_phase([spec], results, tmp_path / "run", tmp_path, tmp_path / "venvs", "base", ProbeSettings(), users,
+                              results_cache=store)
+        return results[0]
+
+    first = load(found)
+    assert plans == [([("control", "base"), ("rollback", "a")], ["churn"])]
+    again = load(found)
+    assert len(plans) == 1 and again["loads"] == first["loads"] and again["load_phase"]["cached"] == [
+        "control from base", "rollback from a", "user models"]
+    load([*found, make_result("b", {}, artifacts=saved, spec={"cache_key": "key-b"})])  # a new candidate
+    assert plans[-1] == ([("rollback", "b")], [])
+    model.write_bytes(b"two")  # the user's file changed: only it is loaded again
+    load(found)
+    assert plans[-1] == ([], ["churn"])

@@ -195,3 +195,9 @@ def test_acceptance_dates_still_apply_to_saved_drifts():
     expired = Acceptance("new", "saved.*", "api", "old", dt.date(2000, 1, 1))
     judged = pipeline.judge(found, "base", TOLERANCES, [expired])
     assert pipeline.exit_code(judged, found) == ExitCode.DRIFT and judged.expired == (expired,)
+
+
+def test_a_method_the_baseline_does_not_have_is_not_a_rollback_failure():
+    skipped = dict(attempt("new", "rollback", "savedmodel", "TFSMLayer", loaded=False), skipped="no layers.TFSMLayer in Keras 2.15.0")
+    found = results([skipped], [attempt("new", "control", "savedmodel", "TFSMLayer")])
+    assert saved_models.judge(found, "base", TOLERANCES).behaviours.empty

@@ -9,7 +9,8 @@ are reused; those tagged ``latest`` or ``nightly`` resolve fresh each run and ne
 
 The experiments that proved causes are kept the same way, per pair of result keys (``proofs-<key>.json``),
 so an unchanged pair is not re-run either; and what a load phase found of the saved models, per loading
-result, sources' results and user files (``loads-<key>.json``), so an unchanged matrix loads nothing.
+result and source result (or user files), ``loads-<key>.json``: an unchanged matrix loads nothing, and a
+new environment loads only the files it trades with the baseline.
 
 A result that saved models (``artifacts``) keeps its files beside it, ``<key>.artifacts/``, copied back
 into the run on a hit; an entry whose files are gone is a miss.
@@ -95,19 +96,18 @@ def proofs_key(candidate: Result, baseline: Result, tolerances: Sequence[object]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def loads_key(env: str, sources: Sequence[dict[str, str]], results_by_env: dict[str, Result], user_models: Sequence[Any],
-              unsafe: bool) -> str | None:
-    """The key of one environment's load phase: its own result key, each source's (env, direction, result
-    key), the user's files (path, the bytes' digest, input and reference) and the safe mode. ``None`` when
-    a result has no key (then the loads are not kept)."""
-    keys = [results_by_env[name].get("spec", {}).get("cache_key") for name in [env, *(source["env"] for source in sources)]]
-    if not all(keys):
-        return None
-    files = [{**model.plan(), "sha256": _digest(model.path), "input_sha256": _digest(model.input), "problem": model.problem}
-             for model in user_models]
-    trades = [[source["env"], source["direction"], key] for source, key in zip(sources, keys[1:], strict=True)]
-    parts = {"loads_of": keys[0], "sources": trades, "user_models": files, "unsafe": unsafe}
+def load_key(loading: str, parcel: dict[str, Any], unsafe: bool) -> str:
+    """The key of one parcel of a load phase: what the result of key ``loading`` found when it loaded
+    ``parcel`` (one source, ``{"source", "direction", "key"}`` with the source result's key, or the user's
+    files, :func:`user_files`), in safe mode or not (``unsafe``)."""
+    parts = {"loads_of": loading, "parcel": parcel, "unsafe": unsafe}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def user_files(user_models: Sequence[Any]) -> dict[str, Any]:
+    """The user's files as a load parcel: each one's plan, its bytes' and its input's digests, its problem."""
+    return {"user_models": [{**model.plan(), "sha256": _digest(model.path), "input_sha256": _digest(model.input), "problem": model.problem}
+                            for model in user_models]}
 
 
 def _digest(path: Path) -> str | None:
@@ -195,8 +195,8 @@ class ResultCache:
         """Keep what the experiments on one (candidate, baseline) pair established."""
         proofs.write(self.folder / f"proofs-{key}.json", found)
 
-    def lookup_loads(self, key: str) -> dict[str, Any] | None:
-        """What a load phase of ``key`` (:func:`loads_key`) found: ``loads``, ``user_models``, ``load_phase``."""
+    def lookup_loads(self, key: str) -> list[dict[str, Any]] | None:
+        """What the load parcel of ``key`` (:func:`load_key`) found: its attempts (or user-file outcomes)."""
         path = self.folder / f"loads-{key}.json"
         try:
             found = json.loads(path.read_text(encoding="utf-8"))
@@ -204,11 +204,11 @@ class ResultCache:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)
-        return found if isinstance(found, dict) and {"loads", "user_models", "load_phase"} <= set(found) else None
+        return found if isinstance(found, list) and all(isinstance(item, dict) for item in found) else None
 
-    def store_loads(self, key: str, found: dict[str, Any]) -> None:
-        """Keep what a complete load phase found."""
-        write_json_atomically(self.folder / f"loads-{key}.json", found)
+    def store_loads(self, key: str, found: Sequence[dict[str, Any]]) -> None:
+        """Keep what one complete load parcel found."""
+        write_json_atomically(self.folder / f"loads-{key}.json", list(found))
 
     def prune(self, unused_since: float) -> list[Path]:
         """Delete the entries no run has used since ``unused_since`` (a POSIX time); return them."""

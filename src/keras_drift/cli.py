@@ -401,7 +401,8 @@ def _load_saved_models(
 
     def announce(result: results.Result) -> None:
         phase = result.get("load_phase", {})
-        detail = f": {phase['reason']}" if phase.get("reason") else " (cached)" if phase.get("cached") else ""
+        cached = f" (from the cache: {', '.join(phase['cached'])})" if phase.get("cached") else ""
+        detail = f": {phase['reason']}" if phase.get("reason") else cached
         print(f"{result.env:<28} loaded   {result['timings']['load_s']:6.1f} s: {len(result.get('loads', []))} attempt(s){detail}",
               file=sys.stderr, flush=True)
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 from filelock import FileLock
 
 from keras_drift import environments
-from keras_drift.cache import ResultCache, cache_key, loads_key, reusable
+from keras_drift.cache import ResultCache, cache_key, load_key, reusable, user_files
 from keras_drift.errors import InputError
 from keras_drift.results import Result, load_result, printable, status_result, write_json_atomically, write_result
 from keras_drift.specs import EnvSpec
@@ -289,18 +289,58 @@ def _load_in(
     folder = Path(run_dir) / LOGS_DIR
     plan_path, out = folder / f"{spec.name}.load-plan.json", folder / f"{spec.name}.loads.json"
     sources = load_sources(spec.name, baseline, results, run_dir)
-    plan = {"sources": sources, "user_models": [model.plan() for model in user_models if model.problem is None]}
+    keys = {found.env: found.get("spec", {}).get("cache_key") for found in results}
+    # parcels of the phase, each kept in the cache on its own: one per source, and the user's files
+    parcels: dict[str, dict[str, Any]] = {_parcel(source): {"source": source["env"], "direction": source["direction"],
+                                                            "key": keys.get(source["env"])} for source in sources}
+    parcels[USER_PARCEL] = user_files(user_models)
+    parcel_keys = {name: load_key(str(keys[spec.name]), parcel, settings.unsafe_load) for name, parcel in parcels.items()
+                   if keys.get(spec.name) and parcel.get("key", True)}
+    cached: dict[str, list[dict[str, Any]]] = {}
+    for name, key in parcel_keys.items():
+        found = results_cache.lookup_loads(key) if results_cache is not None and reuse else None
+        if found is not None:
+            cached[name] = found
+    plan = {"sources": [source for source in sources if _parcel(source) not in cached],
+            "user_models": [] if USER_PARCEL in cached else [model.plan() for model in user_models if model.problem is None]}
     write_json_atomically(plan_path, plan)
-    key = loads_key(spec.name, sources, {found.env: found for found in results}, user_models, settings.unsafe_load)
-    cached = results_cache.lookup_loads(key) if results_cache is not None and key is not None and reuse else None
-    if cached is not None:
-        result.update(cached)
-        result["load_phase"] = {**cached["load_phase"], "cached": True}
-        result.setdefault("timings", {})["load_s"] = time.monotonic() - started
-        write_result(result, run_dir)
-        return result
     written: dict[str, Any] = {}
-    with (folder / f"{spec.name}.loads.log").open("w", encoding="utf-8") as log_file:
+    problem = ""
+    if plan["sources"] or plan["user_models"]:
+        written, problem = _run_loads(spec, plan_path, out, folder / f"{spec.name}.loads.log", project_root, venvs_dir, settings)
+    attempts = [attempt for attempt in written.get("loads", []) if isinstance(attempt, dict)]
+    fresh = {_parcel(source): [attempt for attempt in attempts if _parcel(attempt) == _parcel(source)] for source in plan["sources"]}
+    if USER_PARCEL not in cached:
+        fresh[USER_PARCEL] = [found for found in written.get("user_models", []) if isinstance(found, dict)] + [
+            model.failed() for model in user_models if model.problem is not None]
+    gathered = {**fresh, **cached}
+    result["loads"] = [attempt for name in parcels if name != USER_PARCEL for attempt in gathered.get(name, [])]
+    result["user_models"] = gathered.get(USER_PARCEL, [])
+    result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
+                            "sources": [source["env"] for source in sources], "cached": sorted(cached)}
+    result.setdefault("timings", {})["load_s"] = time.monotonic() - started
+    write_result(result, run_dir)
+    if results_cache is not None and not problem:
+        for name, key in parcel_keys.items():
+            if name in fresh:
+                results_cache.store_loads(key, fresh[name])
+    return result
+
+
+USER_PARCEL = "user models"
+
+
+def _parcel(source: Mapping[str, Any]) -> str:
+    """The name of a source's parcel (a source of the plan, or an attempt, which names its source)."""
+    return f"{source['direction']} from {source.get('env', source.get('source'))}"
+
+
+def _run_loads(
+    spec: EnvSpec, plan_path: Path, out: Path, log_path: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings,
+) -> tuple[dict[str, Any], str]:
+    """Run the probe in load mode over ``plan_path``; what it wrote, and the problem that stopped it, if any."""
+    written: dict[str, Any] = {}
+    with log_path.open("w", encoding="utf-8") as log_file:
         try:
             environment = environments.ensure_environment(spec, venvs_dir, lambda line: print(line, file=log_file))
             arguments = ["--load", str(plan_path.resolve())] + (["--probes", str(settings.probes_dir)] if settings.probes_dir else [])
@@ -312,16 +352,7 @@ def _load_in(
                        else "stopped before its last load" if written.get("partial") else "")
         except (environments.BuildFailed, environments.InterpreterMissing, OSError, ValueError) as exc:
             problem = str(exc)
-    result["loads"] = [attempt for attempt in written.get("loads", []) if isinstance(attempt, dict)]
-    result["user_models"] = [found for found in written.get("user_models", []) if isinstance(found, dict)] + [
-        model.failed() for model in user_models if model.problem is not None]
-    result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
-                            "sources": [source["env"] for source in sources]}
-    result.setdefault("timings", {})["load_s"] = time.monotonic() - started
-    write_result(result, run_dir)
-    if results_cache is not None and key is not None and not problem:
-        results_cache.store_loads(key, {name: result[name] for name in ("loads", "user_models", "load_phase")})
-    return result
+    return written, problem
 
 
 def _probe(

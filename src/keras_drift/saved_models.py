@@ -55,6 +55,8 @@ ADVICE = {
     "load_model": "load_model",
 }
 _KEYS = {"name", "path", "input", "reference"}
+# The outcomes of an attempt that did not give the saving side's predictions ("n/a": the method does not exist here).
+FAILURES = ("fails", "differs", "no predictions")
 # A load that fails is its own experiment: the attempt shows the drift, nothing is inferred.
 PROVEN = "proven"
 
@@ -197,10 +199,10 @@ def judge(results: Sequence[Result], baseline: str, tolerances: Sequence[Toleran
                                  ("trains", own["trains"] is True and row["trains"] is not True)):
                 if row["outcome"] == "loads" and lost:
                     behaviours.append((row["loaded_with"], "saved", f"{name}.{aspect}", _aspect(own, aspect), _aspect(row, aspect)))
-        elif row["direction"] == "rollback" and own_loads and row["outcome"] != "loads":
+        elif row["direction"] == "rollback" and own_loads and row["outcome"] in FAILURES:
             behaviours.append((row["saved_with"], "saved", f"{name}.rollback", f"{row['loaded_with']} loads it",
                                f"{row['loaded_with']} {row['outcome']}: {row['detail']}"))
-        elif row["direction"] == "control" and row["loaded_with"] != baseline and row["outcome"] not in ("loads", "n/a"):
+        elif row["direction"] == "control" and row["loaded_with"] != baseline and row["outcome"] in FAILURES:
             reference = control.get(_round_trip(row, baseline))
             if reference is not None and reference["outcome"] == "loads":
                 behaviours.append((row["loaded_with"], "saved", f"{name}.control", "round trip loads",
@@ -223,7 +225,7 @@ def _round_trip(row: Mapping[Any, Any], env: str) -> tuple[str, str, str, str]:
 def _upgrade_verdict(table: pd.DataFrame, row: Mapping[Any, Any], own: Mapping[Any, Any], tolerance: Tolerance) -> tuple[Any, ...]:
     """The verdict row of an upgrade attempt whose file the baseline loads itself."""
     name = f"saved.{row['task']}.{row['format']}.{row['method']}"
-    if row["outcome"] in ("fails", "differs", "no predictions"):
+    if row["outcome"] in FAILURES:
         evidence = f"{row['outcome']}: {row['detail']}{_working(table, row)}"
         return (row["loaded_with"], name, _cell(row), _cell(own), row["max_abs_diff"], None, tolerance.atol, tolerance.rtol, 0.0,
                 Verdict.DRIFT, Cause.API, evidence, PROVEN)
@@ -251,8 +253,15 @@ def _working(table: pd.DataFrame, row: Mapping[Any, Any]) -> str:
 
 
 def working_paths(rows: pd.DataFrame) -> str:
-    """``weights (build the architecture in code and load_weights), ...`` for the rows that load."""
-    return ", ".join(f"{row['format']} ({ADVICE.get(row['method'], row['method'])})" for row in rows.to_dict("records"))
+    """``weights (build the architecture in code and load_weights), ...`` for the rows that load, each
+    with what it loses (``h5 (load_model; without its optimizer state, cannot train)``)."""
+    paths = []
+    for row in rows.to_dict("records"):
+        losses = [text for text, lost in (("without its optimizer state", row["optimizer"] not in (None, "intact")),
+                                          ("cannot train", row["trains"] is False)) if lost]
+        how = ADVICE.get(row["method"], row["method"]) + (f"; {', '.join(losses)}" if losses else "")
+        paths.append(f"{row['format']} ({how})")
+    return ", ".join(paths)
 
 
 USER_COLUMNS = ("name", "env", "reference", "outcome", "detail", "max_abs_diff")
