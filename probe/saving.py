@@ -118,9 +118,10 @@ def load_source(keras, source, tasks, custom_objects, unsafe, record):
         try:
             with open(os.path.join(folder, task_name, MANIFEST)) as handle:
                 manifest = json.load(handle)
-        except (OSError, ValueError):
-            continue  # a task whose saving was cut short left no manifest: nothing was promised
-        for format_name, saved in sorted(manifest["formats"].items()):
+            formats = sorted(manifest["formats"].items())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a task whose saving was cut short left no usable manifest: nothing was promised
+        for format_name, saved in formats:
             for method in saved.get("methods", []) if saved.get("saved") else []:
                 where = os.path.join(folder, task_name)
                 started = time.time()

@@ -231,3 +231,37 @@ def test_a_task_that_drifts_from_the_baseline_is_repeated_at_once(value, runs):
     run._run_task(Task("t", task), None, result, watch=WATCH)
     assert len(calls) == result["tasks"]["t"]["runs"] == runs  # 2.0 against 1.0 drifts: 3 runs, as the watch asks
     assert result["noise"] == ({} if runs == 1 else {"t.loss": 0.0})
+
+
+def test_user_probe_modules_give_their_tasks_and_the_custom_objects_loads_need(tmp_path):
+    from probe.run import user_probes
+
+    (tmp_path / "mine.py").write_text("class Scale:\n    pass\nTASKS = []\nCUSTOM_OBJECTS = {'Scale': Scale}\n")
+    (tmp_path / "broken.py").write_text("raise ImportError('no such thing')\n")
+    result = {"errors": {}}
+    found, custom_objects = user_probes(str(tmp_path), result)
+    assert found == [] and list(custom_objects) == ["Scale"] and custom_objects["Scale"].__name__ == "Scale"
+    assert result["errors"] == {"probes/broken.py": "ImportError: no such thing"}
+
+
+def test_a_saved_task_without_a_usable_manifest_promises_nothing_to_load(tmp_path):
+    from probe import saving
+
+    for name, text in (("cut", None), ("garbled", "{not json"), ("no-formats", '{"task": "x"}'), ("odd", '["formats"]')):
+        (tmp_path / name).mkdir()
+        if text is not None:
+            (tmp_path / name / saving.MANIFEST).write_text(text)
+    recorded = []
+    saving.load_source(None, {"env": "e", "direction": "control", "folder": str(tmp_path)}, {}, {}, False, recorded.append)
+    assert recorded == []
+
+
+def test_a_missing_user_file_is_a_failed_outcome_with_one_line(tmp_path):
+    from probe import saving
+
+    class Keras:  # what load_user_model touches before the file fails to open
+        __version__ = "3.15.1"
+
+    outcome = saving.load_user_model(Keras, {"name": "churn", "path": str(tmp_path / "gone.h5"), "input": str(tmp_path / "x.npy"),
+                                             "reference": "base"}, {}, False)
+    assert outcome["loaded"] is False and outcome["error"].startswith("FileNotFoundError") and "\n" not in outcome["error"]

@@ -264,8 +264,9 @@ def run_load_phase(
     sources of :func:`load_sources` and the user's own files (``user_models``, :class:`UserModel`s; one
     with a ``problem`` fails in every environment without being loaded). Each result gains ``loads``,
     ``user_models`` and ``load_phase`` (its status and time) and is written again. With ``results_cache``,
-    an environment whose loads are cached under the same key (:func:`cache.loads_key`) loads nothing
-    (unless named in ``rerun``), and every complete load phase is stored."""
+    each parcel of an environment's loads (one source, or the user's files) found under its key
+    (:func:`cache.load_key`) is not loaded again (unless the environment is named in ``rerun``), and the
+    parcels of every complete load phase are stored."""
     by_name = {spec.name: spec for spec in specs}
     ran = [result for result in results if result.env in by_name and result.status != "skipped" and "metrics" in result]
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
@@ -285,6 +286,8 @@ def _load_in(
     spec: EnvSpec, result: Result, results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
     settings: ProbeSettings, user_models: Sequence[Any], results_cache: ResultCache | None = None, reuse: bool = True,
 ) -> Result:
+    """The load phase of one environment: the parcels the cache holds, the others loaded by one probe
+    process; the result rewritten with all of them."""
     started = time.monotonic()
     folder = Path(run_dir) / LOGS_DIR
     plan_path, out = folder / f"{spec.name}.load-plan.json", folder / f"{spec.name}.loads.json"
