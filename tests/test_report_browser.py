@@ -33,3 +33,25 @@ def test_printed_report_has_no_clipped_table_and_no_blank_page(tmp_path):
     assert printed.clipped == []
     assert printed.page_texts and all(text.strip() for text in printed.page_texts), "no blank page"
     assert "keras-drift report" in printed.page_texts[0]
+
+
+def test_a_wide_saved_models_section_scrolls_on_screen_and_fits_the_printed_page(tmp_path):
+    from browser import print_report
+    from conftest import make_result
+    from test_saved_models import SAVED, TOLERANCES, attempt
+
+    from keras_drift import saved_models
+
+    envs = ["tf-2.15", *(f"keras-3.15-candidate-{index}" for index in range(5))]
+    error = "TypeError: Could not deserialize class 'Functional' because its parent module keras.src.engine.functional cannot be imported"
+    results = [make_result(envs[0], {"x": 1.0}, artifacts=SAVED,
+                           loads=[attempt(envs[0], "control")] + [attempt(env, "rollback", loaded=False, error=error) for env in envs[1:]])]
+    results += [make_result(env, {"x": 1.0}, artifacts=SAVED, loads=[attempt(env, "control"), attempt(envs[0], "upgrade", loaded=False, error=error)])
+                for env in envs[1:]]
+    saved = saved_models.judge(results, envs[0], TOLERANCES)
+    verdicts = attribute(compare(results, envs[0], TOLERANCES), results, envs[0])
+    report = render(results, verdicts, envs[0], {"run_id": "r1"}, tmp_path / "report.html", saved=saved)
+    check = open_report(report, "saved-models-report")
+    assert check.console_errors == [] and "Saved models" in check.text and error in check.text
+    assert not check.overflows_narrow
+    assert print_report(report).clipped == []
