@@ -8,9 +8,11 @@ on the batch, the evaluate loss, the optimizer's class, iteration count and slot
 
 Loading (``--load PLAN``) runs in a probe process of its own, one import for every file it loads. Each
 attempt loads one format of one task by one method and records whether it loaded (else the error's first
-line and its cause's), how far its predictions are from the saving side's, and whether one more training
-step runs; a whole model loaded with ``load_model`` also how far its evaluate loss is from the saving
-side's and whether its optimizer state came back intact. The rebuild methods build the
+line and its cause's) and how far its predictions are from the saving side's; a whole model loaded with
+``load_model`` also how far its evaluate loss is from the saving side's, whether its optimizer state came
+back intact and whether one more training step runs (so does an architecture read from JSON). Weights
+loaded into the architecture this environment's own task code builds (and trained here) are judged by
+their predictions alone. The rebuild methods build the
 architecture with this environment's own code of the task (:class:`Saving`). The user's own model files
 are loaded the same way, their predictions kept for the host to compare between environments.
 
@@ -186,7 +188,9 @@ def _attempt(keras, where, manifest, saved, method, task, custom_objects, unsafe
         outcome["max_abs_diff"] = float(np.max(np.abs(predictions - expected))) if expected.size else 0.0
     except Exception as exc:
         outcome["predict_error"] = error_line(exc)
-    if model is None:  # an inference-only layer: no loss, optimizer or training to check
+    if model is None or method == "rebuild+load_weights":
+        # an inference-only layer; or the architecture this environment's own code built (its task trained
+        # it here): what the file brings is the weights, and the predictions judge them
         return outcome
     if method == "load_model":
         # the file's own compile config (a rebuilt model is compiled here, by the task's code: its loss is the
@@ -214,14 +218,14 @@ def _loaded(keras, method, path, where, saved, task, custom_objects, unsafe):
         if method == "model_from_json+load_weights":
             with open(path) as handle:
                 model = compat.model_from_json(keras, handle.read(), custom_objects)
-            path = os.path.join(where, saved["weights"])
+            model.load_weights(os.path.join(where, saved["weights"]))
+            # an architecture from the file has no optimizer: compiled afresh, as the task's own code would
+            compat.compile_model(model, compat.optimizer(keras, "Adam"), task.saving.loss if task and task.saving else "mse")
         else:
             if task is None or task.saving is None:
                 raise compat.NotApplicable("no model task of this name here to rebuild the architecture from")
             model = task.saving.build(keras)
-        model.load_weights(path)
-        # the rebuilt architecture has no optimizer: compiled afresh, as the task's own code would
-        compat.compile_model(model, compat.optimizer(keras, "Adam"), task.saving.loss if task and task.saving else "mse")
+            model.load_weights(path)
     return model, lambda batch: compat.predict(model, batch, keras)
 
 

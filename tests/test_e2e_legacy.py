@@ -103,7 +103,7 @@ def test_each_generation_saves_what_its_keras_could_and_weights_cross_the_upgrad
                 if row["task"] == "classifier.shared_init" and row["direction"] != "control"}
     # Theano on both sides, the same weights: the 0.3.3 weights give Keras 1.2.0 the same predictions, bit for bit
     upgraded = attempts[("upgrade", "weights_legacy")]
-    assert (upgraded["outcome"], upgraded["max_abs_diff"], upgraded["trains"]) == ("loads", 0.0, True), upgraded
+    assert (upgraded["outcome"], upgraded["max_abs_diff"]) == ("loads", 0.0), upgraded
     own = [row for row in verdicts["artifacts"]["attempts"] if row["direction"] == "control" and row["loaded_with"] == ENVS[0]]
     assert {row["format"]: row["outcome"] for row in own if row["task"] == "classifier.shared_init"} == {
         "json": "loads", "weights_legacy": "loads"}

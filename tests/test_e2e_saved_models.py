@@ -67,7 +67,7 @@ def test_weights_load_with_the_predictions_numpy_computes_from_the_saved_weights
     np.testing.assert_allclose(saved, expected, atol=1e-6)
     for format_name in ("weights", "weights_legacy"):
         loaded = attempt(document, "upgrade", "classifier.shared_init", format_name, "rebuild+load_weights")
-        assert loaded["outcome"] == "loads" and loaded["max_abs_diff"] <= 1e-6 and loaded["trains"] is True, loaded
+        assert loaded["outcome"] == "loads" and loaded["max_abs_diff"] <= 1e-6, loaded
         assert document["environments"][CANDIDATE]["metrics"][f"saved.classifier.shared_init.{format_name}.rebuild+load_weights"][
             "verdict"] in ("identical", "within_tolerance")
 
