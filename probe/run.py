@@ -51,6 +51,7 @@ def main(argv=None):
         "--load", default="",
         help='a JSON file {"sources": [{"env", "direction", "folder"}], "user_models": [{"name", "path", "input"}]}: '
              "load those saved models instead of running tasks")
+    parser.add_argument("--load-after", default="", help="a load plan (as --load) carried out after the tasks, in this process")
     parser.add_argument("--unsafe-load", action="store_true", help="load with the library's safe mode off (trusted files only)")
     args = parser.parse_args(argv)
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
@@ -76,7 +77,8 @@ def main(argv=None):
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
     result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True, tasks={})
-    available = list(tasks.TASKS) + list(canaries.CANARIES) + user_probes(args.probes, result)[0]
+    found, custom_objects = user_probes(args.probes, result)
+    available = list(tasks.TASKS) + list(canaries.CANARIES) + found
     watch = _load_json(args.repeat_drifting) if args.repeat_drifting else None
     if args.artifacts:
         result["artifacts"] = {}
@@ -94,10 +96,41 @@ def main(argv=None):
         except Exception as exc:  # the task results above are worth keeping without it
             result["errors"][name] = _error_text(exc)
             traceback.print_exc()
+    if args.load_after:
+        _load_after(args, keras, result, available, custom_objects)
     result["timings"]["total_s"] = time.time() - started
     result["timings"]["records_s"] = records.SPENT[0]
     del result["partial"]
     write_atomically(args.out, result)
+
+
+def _load_after(args, keras, result, available, custom_objects):
+    """Carry out the load plan of ``--load-after`` in this process (one import for the tasks and the loads);
+    a failure is recorded under ``errors["saved models"]`` and leaves the tasks' results as they are."""
+    started = time.time()
+    result.update(loads=[], user_models=[])
+    try:
+        carry_out(_load_json(args.load_after), keras, result, dict((task.name, task) for task in available), custom_objects,
+                  args.unsafe_load, lambda: write_atomically(args.out, result))
+    except Exception as exc:
+        result["errors"]["saved models"] = _error_text(exc)
+        traceback.print_exc()
+    result["timings"]["loads_in_probe_s"] = time.time() - started
+
+
+def carry_out(plan, keras, result, available, custom_objects, unsafe, save):
+    """Load the user's files and every source of ``plan`` (see :mod:`probe.saving`) into ``result["loads"]``
+    and ``result["user_models"]``, calling ``save()`` after each."""
+    for model in plan.get("user_models", []):
+        result["user_models"].append(saving.load_user_model(keras, model, custom_objects, unsafe))
+        save()
+
+    def record(attempt):
+        result["loads"].append(attempt)
+        save()
+
+    for source in plan.get("sources", []):
+        saving.load_source(keras, source, available, custom_objects, unsafe, record)
 
 
 def run_trials(args):
@@ -148,16 +181,7 @@ def run_loads(args):
               "timings": {"import_s": time.time() - started}}
     found, custom_objects = user_probes(args.probes, result)
     available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + found)
-
-    def record(attempt):
-        result["loads"].append(attempt)
-        write_atomically(args.out, result)
-
-    for model in plan.get("user_models", []):
-        result["user_models"].append(saving.load_user_model(keras, model, custom_objects, args.unsafe_load))
-        write_atomically(args.out, result)
-    for source in plan.get("sources", []):
-        saving.load_source(keras, source, available, custom_objects, args.unsafe_load, record)
+    carry_out(plan, keras, result, available, custom_objects, args.unsafe_load, lambda: write_atomically(args.out, result))
     result["timings"]["total_s"] = time.time() - started
     del result["partial"]
     write_atomically(args.out, result)

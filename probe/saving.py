@@ -6,7 +6,9 @@ format (:data:`compat.SAVED_FORMATS`), the fixed batch the model is judged on (`
 ``manifest.json``: what each format holds, and what the model computed before it was saved (predictions
 on the batch, the evaluate loss, the optimizer's class, iteration count and slot fingerprint).
 
-Loading (``--load PLAN``) runs in a probe process of its own, one import for every file it loads. Each
+Loading runs after a probe's tasks in the same process (``--load-after PLAN``: its own files, and the
+baseline's in a candidate), or in a probe process of its own (``--load PLAN``), one import for every file
+it loads. Each
 attempt loads one format of one task by one method and records whether it loaded (else the error's first
 line and its cause's) and how far its predictions are from the saving side's; a whole model loaded with
 ``load_model`` also how far its evaluate loss is from the saving side's, whether its optimizer state came

@@ -88,8 +88,9 @@ def timed_run(
     return {
         "wall_s": time.monotonic() - started,
         "render_s": render_s,
-        # saving (inside the probes) and the load phase: what saved models add to the run
-        "saved_models_s": load_s + sum(result.get("timings", {}).get("artifacts_s", 0.0) for result in results if not result.cached_from),
+        # saving and loading inside the probes, and the load phase: what saved models add to the run
+        "saved_models_s": load_s + sum(result.get("timings", {}).get(name, 0.0) for result in results if not result.cached_from
+                                       for name in ("artifacts_s", "loads_in_probe_s")),
         "html_bytes": rendered.report_path.stat().st_size,
         "results": results,
         "verdicts": {env: section["metrics"] for env, section in rendered.document["environments"].items()},

@@ -38,6 +38,7 @@ from keras_drift.results import Result, write_json_atomically
 from keras_drift.specs import EnvSpec
 
 CACHE_DIR = "cache"
+LOAD_SECTIONS = ("loads", "user_models", "load_phase")
 PROBE_DIR = "probe"
 
 
@@ -178,7 +179,9 @@ class ResultCache:
             shutil.copytree(artifacts, staging)
             shutil.rmtree(self._artifacts(key), ignore_errors=True)
             os.replace(staging, self._artifacts(key))
-        write_json_atomically(self._path(key), {**results.encode(result), "cached_from": result.get("cached_from") or run_id})
+        # what a result loaded of saved models depends on other environments and the user's files: kept apart (loads-*)
+        kept = {name: value for name, value in results.encode(result).items() if name not in LOAD_SECTIONS}
+        write_json_atomically(self._path(key), {**kept, "cached_from": result.get("cached_from") or run_id})
 
     def lookup_proofs(self, key: str) -> list[Proof] | None:
         """The experiments stored under ``key`` (:func:`proofs_key`); ``None`` on a miss."""

@@ -122,7 +122,9 @@ def run_environments(
     ``on_done`` is called with each result as soon as its environment finishes (progress output). With
     ``results_cache``, an environment whose result is cached is not probed (unless named in ``rerun``),
     and every complete result is stored. With ``watch``, the baseline goes first and each probe started
-    after it repeats its drifting tasks in its own process (:class:`BaselineWatch`).
+    after it repeats its drifting tasks in its own process (:class:`BaselineWatch`). A probe that saves
+    models loads them back itself after its tasks (control) and, started after the baseline, the
+    baseline's (upgrade): the load phase then has only the rest to do (:func:`run_load_phase`).
     """
     finished: dict[str, Result] = {}
 
@@ -130,7 +132,10 @@ def run_environments(
         def told() -> Path | None:
             return _baseline_file(watch, finished, spec.name, run_dir, settings.repeats)
 
-        result = run_environment(spec, run_dir, project_root, venvs_dir, settings, results_cache, spec.name not in rerun, told)
+        def loads() -> Path:
+            return _probe_load_plan(spec.name, watch, finished, run_dir)
+
+        result = run_environment(spec, run_dir, project_root, venvs_dir, settings, results_cache, spec.name not in rerun, told, loads)
         finished[spec.name] = result
         on_done(result)
         return result
@@ -162,6 +167,19 @@ def _baseline_file(watch: BaselineWatch | None, finished: Mapping[str, Result], 
     return path
 
 
+def _probe_load_plan(env: str, watch: BaselineWatch | None, finished: Mapping[str, Result], run_dir: Path) -> Path:
+    """The loads a probe carries out after its tasks, in its own process: its own saved models and, when
+    the baseline has finished with saved models, the baseline's (the user's files are loaded apart, in the
+    load phase: a hostile file must not take the probe's results with it)."""
+    sources = [{"env": env, "direction": "control", "folder": str(artifacts_folder(run_dir, env).resolve())}]
+    baseline = finished.get(watch.baseline) if watch is not None and env != watch.baseline else None
+    if baseline is not None and baseline.get("artifacts"):
+        sources.append({"env": baseline.env, "direction": "upgrade", "folder": str(artifacts_folder(run_dir, baseline.env).resolve())})
+    path = Path(run_dir) / LOGS_DIR / f"{env}.probe-load-plan.json"
+    write_json_atomically(path, {"sources": sources, "user_models": []})
+    return path
+
+
 def kill_running_probes() -> None:
     """Kill every probe this process started and that is still running, with its whole process group."""
     with _RUNNING_LOCK:
@@ -176,11 +194,13 @@ def kill_running_probes() -> None:
 def run_environment(
     spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings = ProbeSettings(),
     results_cache: ResultCache | None = None, reuse: bool = True, baseline_file: Callable[[], Path | None] = lambda: None,
+    load_plan: Callable[[], Path | None] = lambda: None,
 ) -> Result:
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result; or,
     when ``results_cache`` holds a result of the same key and ``reuse`` allows, copy that one. A probe
     that runs each task once is given the file ``baseline_file()`` names when it starts (after the build
-    and any wait for an exclusive folder: the baseline may have finished meanwhile), if any."""
+    and any wait for an exclusive folder: the baseline may have finished meanwhile), if any; one that saves
+    models is given the loads ``load_plan()`` names, carried out after its tasks."""
     started = time.monotonic()
     probe_record = settings.record()
     spec_record = {**_spec_record(spec), **probe_record}
@@ -208,9 +228,16 @@ def run_environment(
             with _exclusive(spec, log):
                 told_file = None if repeat_up_front else baseline_file()
                 told = [] if told_file is None else ["--repeat-drifting", str(told_file)]
+                plan = load_plan() if settings.saved_models else None
                 if settings.saved_models:
                     told += ["--artifacts", str(artifacts.resolve())]
+                if plan is not None:
+                    told += ["--load-after", str(plan.resolve())]
                 result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front, told)
+                if plan is not None and "loads" in result:
+                    planned = json.loads(plan.read_text(encoding="utf-8"))["sources"]
+                    result["load_phase"] = {"status": "ok", "reason": "", "sources": [source["env"] for source in planned],
+                                            "cached": [], "in_probe": [_parcel(source) for source in planned]}
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
@@ -299,12 +326,15 @@ def _load_in(
     parcels[USER_PARCEL] = user_files(user_models)
     parcel_keys = {name: load_key(str(keys[spec.name]), parcel, settings.unsafe_load) for name, parcel in parcels.items()
                    if keys.get(spec.name) and parcel.get("key", True)}
+    # what the probe loaded itself after its tasks (run_environments)
+    in_probe = {name: [attempt for attempt in result.get("loads", []) if _parcel(attempt) == name]
+                for name in result.get("load_phase", {}).get("in_probe", []) if name in parcels}
     cached: dict[str, list[dict[str, Any]]] = {}
     for name, key in parcel_keys.items():
-        found = results_cache.lookup_loads(key) if results_cache is not None and reuse else None
+        found = results_cache.lookup_loads(key) if results_cache is not None and reuse and name not in in_probe else None
         if found is not None:
             cached[name] = found
-    plan = {"sources": [source for source in sources if _parcel(source) not in cached],
+    plan = {"sources": [source for source in sources if _parcel(source) not in cached and _parcel(source) not in in_probe],
             "user_models": [] if USER_PARCEL in cached else [model.plan() for model in user_models if model.problem is None]}
     write_json_atomically(plan_path, plan)
     written: dict[str, Any] = {}
@@ -313,6 +343,7 @@ def _load_in(
         written, problem = _run_loads(spec, plan_path, out, folder / f"{spec.name}.loads.log", project_root, venvs_dir, settings)
     attempts = [attempt for attempt in written.get("loads", []) if isinstance(attempt, dict)]
     fresh = {_parcel(source): [attempt for attempt in attempts if _parcel(attempt) == _parcel(source)] for source in plan["sources"]}
+    fresh.update(in_probe)
     if USER_PARCEL not in cached:
         fresh[USER_PARCEL] = [found for found in written.get("user_models", []) if isinstance(found, dict)] + [
             model.failed() for model in user_models if model.problem is not None]
@@ -320,7 +351,7 @@ def _load_in(
     result["loads"] = [attempt for name in parcels if name != USER_PARCEL for attempt in gathered.get(name, [])]
     result["user_models"] = gathered.get(USER_PARCEL, [])
     result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
-                            "sources": [source["env"] for source in sources], "cached": sorted(cached)}
+                            "sources": [source["env"] for source in sources], "cached": sorted(cached), "in_probe": sorted(in_probe)}
     result.setdefault("timings", {})["load_s"] = time.monotonic() - started
     write_result(result, run_dir)
     if results_cache is not None and not problem:
