@@ -201,3 +201,10 @@ def test_a_method_the_baseline_does_not_have_is_not_a_rollback_failure():
     skipped = dict(attempt("new", "rollback", "savedmodel", "TFSMLayer", loaded=False), skipped="no layers.TFSMLayer in Keras 2.15.0")
     found = results([skipped], [attempt("new", "control", "savedmodel", "TFSMLayer")])
     assert saved_models.judge(found, "base", TOLERANCES).behaviours.empty
+
+
+def test_a_failure_says_its_error_and_the_cause_keras_wrapped():
+    failed = dict(attempt("base", "upgrade", loaded=False, error="TypeError: Could not deserialize class 'Functional'"),
+                  cause="ModuleNotFoundError: No module named 'keras.src.engine'")
+    assert saved_models.attempt_outcome(failed, [[0.5]], TOLERANCES[0]) == (
+        "fails", "TypeError: Could not deserialize class 'Functional' (caused by ModuleNotFoundError: No module named 'keras.src.engine')")

@@ -149,7 +149,7 @@ def attempt_outcome(attempt: Mapping[str, Any], expected: Any, tolerance: Tolera
         return "n/a", attempt["skipped"]
     if not attempt.get("loaded"):
         cause = attempt.get("cause")
-        return "fails", attempt.get("error") or "did not load" + (f" (caused by {cause})" if cause else "")
+        return "fails", (attempt.get("error") or "did not load") + (f" (caused by {cause})" if cause else "")
     if attempt.get("max_abs_diff") is None:
         return "no predictions", attempt.get("predict_error") or "no predictions"
     if attempt["max_abs_diff"] > _allowed(expected, tolerance):
