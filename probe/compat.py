@@ -870,6 +870,8 @@ def tfsm_layer(keras, path):
     cls = getattr(keras.layers, "TFSMLayer", None)
     if cls is None:
         raise NotApplicable("no layers.TFSMLayer in Keras %s" % keras_version(keras))
+    if backend_name(keras) != "tensorflow":
+        raise NotApplicable("TFSMLayer runs on the TensorFlow backend only (here %s)" % backend_name(keras))
     return cls(path, call_endpoint="serving_default")
 
 

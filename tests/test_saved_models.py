@@ -208,3 +208,11 @@ def test_a_failure_says_its_error_and_the_cause_keras_wrapped():
                   cause="ModuleNotFoundError: No module named 'keras.src.engine'")
     assert saved_models.attempt_outcome(failed, [[0.5]], TOLERANCES[0]) == (
         "fails", "TypeError: Could not deserialize class 'Functional' (caused by ModuleNotFoundError: No module named 'keras.src.engine')")
+
+
+def test_the_attempts_do_not_depend_on_the_order_of_the_results():
+    found = results([attempt("base", "control"), attempt("new", "rollback", loaded=False, error="E")],
+                    [attempt("new", "control"), attempt("base", "upgrade")])
+    forward = saved_models.judge(found, "base", TOLERANCES)
+    backward = saved_models.judge(found[::-1], "base", TOLERANCES)
+    assert forward.attempts.equals(backward.attempts) and forward.verdict_rows.equals(backward.verdict_rows)

@@ -287,15 +287,15 @@ def run_load_phase(
     settings: ProbeSettings, user_models: Sequence[Any] = (), jobs: int = 1, on_done: Callable[[Result], None] = lambda result: None,
     results_cache: ResultCache | None = None, rerun: Container[str] = (),
 ) -> None:
-    """Load saved models in every environment that ran (one probe process each, ``jobs`` at a time): the
-    sources of :func:`load_sources` and the user's own files (``user_models``, :class:`UserModel`s; one
+    """Load saved models in every environment whose probe succeeded (one probe process each, ``jobs`` at a
+    time): the sources of :func:`load_sources` and the user's own files (``user_models``, :class:`UserModel`s; one
     with a ``problem`` fails in every environment without being loaded). Each result gains ``loads``,
     ``user_models`` and ``load_phase`` (its status and time) and is written again. With ``results_cache``,
     each parcel of an environment's loads (one source, or the user's files) found under its key
     (:func:`cache.load_key`) is not loaded again (unless the environment is named in ``rerun``), and the
     parcels of every complete load phase are stored."""
     by_name = {spec.name: spec for spec in specs}
-    ran = [result for result in results if result.env in by_name and result.status != "skipped" and "metrics" in result]
+    ran = [result for result in results if result.env in by_name and result.ok]
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         for result in pool.map(lambda found: _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir,
@@ -323,7 +323,8 @@ def _load_in(
     # parcels of the phase, each kept in the cache on its own: one per source, and the user's files
     parcels: dict[str, dict[str, Any]] = {_parcel(source): {"source": source["env"], "direction": source["direction"],
                                                             "key": keys.get(source["env"])} for source in sources}
-    parcels[USER_PARCEL] = user_files(user_models)
+    if user_models:
+        parcels[USER_PARCEL] = user_files(user_models)
     parcel_keys = {name: load_key(str(keys[spec.name]), parcel, settings.unsafe_load) for name, parcel in parcels.items()
                    if keys.get(spec.name) and parcel.get("key", True)}
     # what the probe loaded itself after its tasks (run_environments)

@@ -125,10 +125,12 @@ def load_user_models(path: Path) -> list[UserModel]:
 def attempts_table(results: Sequence[Result], tolerances: Sequence[Tolerance]) -> pd.DataFrame:
     """Every load attempt of every environment, one row each (:data:`ATTEMPT_COLUMNS`), its ``outcome`` one
     of ``loads``, ``differs``, ``fails``, ``no predictions`` or ``n/a``, and ``detail`` the line that
-    says why (the error and its cause, or what came back of the optimizer and training)."""
+    says why (the error and its cause, or what came back of the optimizer and training). Sorted by the
+    loading environment, then in the order each probe tried them, so the table does not depend on the
+    order of ``results``."""
     saved_by = {result.env: result.get("artifacts", {}) for result in results}
     rows = []
-    for result in results:
+    for result in sorted(results, key=lambda found: found.env):
         for attempt in result.get("loads", []):
             manifest = saved_by.get(attempt["source"], {}).get(attempt["task"], {})
             outcome, detail = attempt_outcome(attempt, manifest.get("predictions"), tolerance_for(metric_name(attempt), tolerances))
