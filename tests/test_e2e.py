@@ -271,7 +271,8 @@ def test_a_second_run_reuses_cached_results_until_a_lock_changes(drift_run):
     # from the fixture's run, or the sequential run of another test, whichever stored last; no probe ran, but
     # with this baseline the two trade saved models they never traded: only those are loaded
     assert first.stderr.count("(cached from ") == 2
-    assert sorted(path.name for path in (work / "again" / "latest" / "logs").glob("*.log")) == [f"{ENVS[1]}.loads.log", f"{ENVS[2]}.loads.log"]
+    logs = sorted(path.name for path in (work / "again" / "latest" / "logs").glob("*.log"))
+    assert logs == sorted([f"{ENVS[1]}.loads.log", f"{ENVS[2]}.loads.log"])
     cached = keras_drift("drift", "--envs", pair, *options, cwd=work)
     assert cached.returncode == 0, cached.stderr
     assert cached.stderr.count("(cached from ") == 2 and not list((work / "again" / "latest" / "logs").glob("*.log"))  # loads too
