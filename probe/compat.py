@@ -880,6 +880,14 @@ def model_from_json(keras, text, custom_objects=None):
     return keras.models.model_from_json(text, custom_objects=custom_objects or {})
 
 
+def run_eagerly(model):
+    """Make ``evaluate`` and ``train_on_batch`` run eagerly where the library can (tf.keras 2, Keras 3): a
+    model loaded from a file would otherwise trace its functions anew, which costs far more than one small
+    batch; the maths are the same."""
+    if hasattr(model, "run_eagerly"):
+        model.run_eagerly = True
+
+
 def call_layer(keras, layer, x):
     """A layer's output for ``x`` as a NumPy array (the first output of a layer that returns a dict)."""
     output = layer(x)
