@@ -880,11 +880,11 @@ def model_from_json(keras, text, custom_objects=None):
     return keras.models.model_from_json(text, custom_objects=custom_objects or {})
 
 
-def run_eagerly(model):
-    """Make ``evaluate`` and ``train_on_batch`` run eagerly where the library can (tf.keras 2, Keras 3): a
-    model loaded from a file would otherwise trace its functions anew, which costs far more than one small
-    batch; the maths are the same."""
-    if hasattr(model, "run_eagerly"):
+def run_eagerly(keras, model):
+    """Make ``evaluate`` and ``train_on_batch`` run eagerly on TensorFlow (tf.keras 2, Keras 3): a model
+    loaded from a file would otherwise trace its functions anew, which costs far more than one small batch;
+    the maths are the same. (JAX is the other way round: op by op it is slower than one jitted step.)"""
+    if backend_name(keras) == "tensorflow" and hasattr(model, "run_eagerly"):
         model.run_eagerly = True
 
 

@@ -194,7 +194,7 @@ def _attempt(keras, where, manifest, saved, method, task, custom_objects, unsafe
         # an inference-only layer; or the architecture this environment's own code built (its task trained
         # it here): what the file brings is the weights, and the predictions judge them
         return outcome
-    compat.run_eagerly(model)
+    compat.run_eagerly(keras, model)
     if method == "load_model":
         # the file's own compile config (a rebuilt model is compiled here, by the task's code: its loss is the
         # loading side's, which the metric comparisons already cover)
