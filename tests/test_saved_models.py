@@ -149,7 +149,7 @@ def test_the_config_resolves_paths_below_its_folder_and_marks_missing_and_outsid
     ("[[model]]\nname = 'a'\n", "model[0]: input: missing"),
     (ENTRY.format(path="a.h5").replace('reference = "tf-2.15"', "reference = 3"), "model[0].reference: must be a non-empty string"),
     (ENTRY.format(path="a.h5") * 2, "model[1].name: 'churn' must be unique"),
-    ("[model]\nname = 'a'\n", "model: expected [[model]] tables"),
+    ("[model]\nname = 'a'\n", "model: must be a list of [[model]] tables"),
     ("[[models]]\n", "models: unknown key"),
     ("[[model\n", "cannot be read as TOML"),
 ])

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +34,8 @@ from keras_drift.localise import Localisation
 from keras_drift.results import printable, write_text_atomically
 from keras_drift.saved_models import Judgement
 from keras_drift.speed import COLUMNS as SPEED_COLUMNS
+from keras_drift.tables import read_tables
 from keras_drift.verdicts import Cause, Verdict
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_FILE = "accepted.toml"
 _KEYS = {"env", "metric", "cause", "reason", "expires"}
@@ -69,19 +64,7 @@ class Acceptance:
 
 def load_acceptances(path: Path) -> list[Acceptance]:
     """The entries of an accepted-drifts file (none when it does not exist); one-line errors otherwise."""
-    if not path.exists():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as TOML: {' '.join(str(exc).split())}") from None
-    unknown = set(data) - {"accept"}
-    if unknown:
-        raise InputError(f"{path}: {sorted(unknown)[0]}: unknown key; the file holds [[accept]] tables only")
-    entries = data.get("accept", [])
-    if not isinstance(entries, list):
-        raise InputError(f"{path}: accept: must be a list of [[accept]] tables")
-    return [_entry(path, index, entry) for index, entry in enumerate(entries)]
+    return [_entry(path, index, entry) for index, entry in enumerate(read_tables(path, "accept"))]
 
 
 def _entry(path: Path, index: int, entry: Any) -> Acceptance:

@@ -24,7 +24,6 @@ Where a format fails, :func:`working_paths` names what does work between the sam
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +35,8 @@ from keras_drift.compare import COLUMNS, Tolerance, tolerance_for
 from keras_drift.errors import InputError
 from keras_drift.results import Result
 from keras_drift.specs import NAME_RE
+from keras_drift.tables import read_tables
 from keras_drift.verdicts import Cause, Verdict
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_FILE = "saved-models.toml"
 DIRECTIONS = ("upgrade", "rollback", "control")
@@ -87,17 +82,7 @@ class UserModel:
 def load_user_models(path: Path) -> list[UserModel]:
     """The entries of ``saved-models.toml`` (none when the file does not exist); an entry that cannot be
     loaded as given carries its ``problem``. A malformed file is an :class:`InputError` naming the field."""
-    if not path.exists():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as TOML: {' '.join(str(exc).split())}") from None
-    if set(data) - {"model"}:
-        raise InputError(f"{path}: {sorted(set(data) - {'model'})[0]}: unknown key; the file holds [[model]] tables only")
-    entries = data.get("model", [])
-    if not isinstance(entries, list):
-        raise InputError(f"{path}: model: expected [[model]] tables")
+    entries = read_tables(path, "model")
     found, names = [], set()
     root = path.parent.resolve()
     for index, entry in enumerate(entries):
