@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -132,8 +132,8 @@ def run_environments(
         def told() -> Path | None:
             return _baseline_file(watch, finished, spec.name, run_dir, settings.repeats)
 
-        def loads() -> Path:
-            return _probe_load_plan(spec.name, watch, finished, run_dir)
+        def loads() -> list[dict[str, str]]:
+            return _probe_load_sources(spec.name, watch, finished, run_dir)
 
         result = run_environment(spec, run_dir, project_root, venvs_dir, settings, results_cache, spec.name not in rerun, told, loads)
         finished[spec.name] = result
@@ -141,11 +141,19 @@ def run_environments(
         return result
 
     first = [spec for spec in specs if watch is not None and spec.name == watch.baseline]
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    try:
+    with _probe_pool(jobs) as pool:
         futures = {spec.name: pool.submit(one, spec) for spec in first + [spec for spec in specs if spec not in first]}
         return [futures[spec.name].result() for spec in specs]
-    except BaseException:  # Ctrl-C: start nothing new, and kill the probes already running
+
+
+@contextlib.contextmanager
+def _probe_pool(jobs: int) -> Iterator[ThreadPoolExecutor]:
+    """A pool of ``jobs`` threads, each running probes; on Ctrl-C (or any error) it starts nothing new and
+    kills the probes already running."""
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        yield pool
+    except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         kill_running_probes()
         raise
@@ -167,7 +175,7 @@ def _baseline_file(watch: BaselineWatch | None, finished: Mapping[str, Result], 
     return path
 
 
-def _probe_load_plan(env: str, watch: BaselineWatch | None, finished: Mapping[str, Result], run_dir: Path) -> Path:
+def _probe_load_sources(env: str, watch: BaselineWatch | None, finished: Mapping[str, Result], run_dir: Path) -> list[dict[str, str]]:
     """The loads a probe carries out after its tasks, in its own process: its own saved models and, when
     the baseline has finished with saved models, the baseline's (the user's files are loaded apart, in the
     load phase: a hostile file must not take the probe's results with it)."""
@@ -175,9 +183,7 @@ def _probe_load_plan(env: str, watch: BaselineWatch | None, finished: Mapping[st
     baseline = finished.get(watch.baseline) if watch is not None and env != watch.baseline else None
     if baseline is not None and baseline.get("artifacts"):
         sources.append({"env": baseline.env, "direction": "upgrade", "folder": str(artifacts_folder(run_dir, baseline.env).resolve())})
-    path = Path(run_dir) / LOGS_DIR / f"{env}.probe-load-plan.json"
-    write_json_atomically(path, {"sources": sources, "user_models": []})
-    return path
+    return sources
 
 
 def kill_running_probes() -> None:
@@ -194,13 +200,13 @@ def kill_running_probes() -> None:
 def run_environment(
     spec: EnvSpec, run_dir: Path, project_root: Path, venvs_dir: Path, settings: ProbeSettings = ProbeSettings(),
     results_cache: ResultCache | None = None, reuse: bool = True, baseline_file: Callable[[], Path | None] = lambda: None,
-    load_plan: Callable[[], Path | None] = lambda: None,
+    load_sources_after: Callable[[], list[dict[str, str]]] = lambda: [],
 ) -> Result:
     """Build or reuse the environment of ``spec``, run the probe in it, write and return the result; or,
     when ``results_cache`` holds a result of the same key and ``reuse`` allows, copy that one. A probe
     that runs each task once is given the file ``baseline_file()`` names when it starts (after the build
     and any wait for an exclusive folder: the baseline may have finished meanwhile), if any; one that saves
-    models is given the loads ``load_plan()`` names, carried out after its tasks."""
+    models loads the sources ``load_sources_after()`` names after its tasks."""
     started = time.monotonic()
     probe_record = settings.record()
     spec_record = {**_spec_record(spec), **probe_record}
@@ -228,14 +234,13 @@ def run_environment(
             with _exclusive(spec, log):
                 told_file = None if repeat_up_front else baseline_file()
                 told = [] if told_file is None else ["--repeat-drifting", str(told_file)]
-                plan = load_plan() if settings.saved_models else None
+                planned = load_sources_after() if settings.saved_models else []
                 if settings.saved_models:
-                    told += ["--artifacts", str(artifacts.resolve())]
-                if plan is not None:
-                    told += ["--load-after", str(plan.resolve())]
+                    plan = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe-load-plan.json"
+                    write_json_atomically(plan, {"sources": planned, "user_models": []})
+                    told += ["--artifacts", str(artifacts.resolve()), "--load-after", str(plan.resolve())]
                 result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front, told)
-                if plan is not None and "loads" in result:
-                    planned = json.loads(plan.read_text(encoding="utf-8"))["sources"]
+                if "loads" in result:
                     result["load_phase"] = {"status": "ok", "reason": "", "sources": [source["env"] for source in planned],
                                             "cached": [], "in_probe": [_parcel(source) for source in planned]}
             # The probe process from start to exit: interpreter start, framework import, compute.
@@ -296,17 +301,10 @@ def run_load_phase(
     parcels of every complete load phase are stored."""
     by_name = {spec.name: spec for spec in specs}
     ran = [result for result in results if result.env in by_name and result.ok]
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    try:
+    with _probe_pool(jobs) as pool:
         for result in pool.map(lambda found: _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir,
                                                       baseline, settings, user_models, results_cache, found.env not in rerun), ran):
             on_done(result)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        kill_running_probes()
-        raise
-    finally:
-        pool.shutdown(wait=True)
 
 
 def _load_in(
