@@ -77,8 +77,7 @@ def main(argv=None):
     }
     seeding = compat.seed_everything(keras, tasks.SEED)
     result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True, tasks={})
-    found, custom_objects = user_probes(args.probes, result)
-    available = list(tasks.TASKS) + list(canaries.CANARIES) + found
+    available, custom_objects = available_tasks(args.probes, result)
     watch = _load_json(args.repeat_drifting) if args.repeat_drifting else None
     if args.artifacts:
         result["artifacts"] = {}
@@ -110,8 +109,8 @@ def _load_after(args, keras, result, available, custom_objects):
     started = time.time()
     result.update(loads=[], user_models=[])
     try:
-        carry_out(_load_json(args.load_after), keras, result, dict((task.name, task) for task in available), custom_objects,
-                  args.unsafe_load, lambda: write_atomically(args.out, result))
+        carry_out(_load_json(args.load_after), keras, result, available, custom_objects, args.unsafe_load,
+                  lambda: write_atomically(args.out, result))
     except Exception as exc:
         result["errors"]["saved models"] = _error_text(exc)
         traceback.print_exc()
@@ -120,7 +119,8 @@ def _load_after(args, keras, result, available, custom_objects):
 
 def carry_out(plan, keras, result, available, custom_objects, unsafe, save):
     """Load the user's files and every source of ``plan`` (see :mod:`probe.saving`) into ``result["loads"]``
-    and ``result["user_models"]``, calling ``save()`` after each."""
+    and ``result["user_models"]``, calling ``save()`` after each; ``available`` tasks rebuild architectures."""
+    by_name = dict((task.name, task) for task in available)
     for model in plan.get("user_models", []):
         result["user_models"].append(saving.load_user_model(keras, model, custom_objects, unsafe))
         save()
@@ -130,7 +130,7 @@ def carry_out(plan, keras, result, available, custom_objects, unsafe, save):
         save()
 
     for source in plan.get("sources", []):
-        saving.load_source(keras, source, available, custom_objects, unsafe, record)
+        saving.load_source(keras, source, by_name, custom_objects, unsafe, record)
 
 
 def run_trials(args):
@@ -143,7 +143,7 @@ def run_trials(args):
     compat.seed_everything(keras, tasks.SEED)
     records.disable()
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True}
-    available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + user_probes(args.probes, result)[0])
+    available = dict((task.name, task) for task in available_tasks(args.probes, result)[0])
     for trial in wanted:
         outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
         started, steps_before = time.time(), compat.STEPS[0]
@@ -179,12 +179,18 @@ def run_loads(args):
     records.disable()
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "loads": [], "user_models": [], "errors": {}, "partial": True,
               "timings": {"import_s": time.time() - started}}
-    found, custom_objects = user_probes(args.probes, result)
-    available = dict((task.name, task) for task in list(tasks.TASKS) + list(canaries.CANARIES) + found)
+    available, custom_objects = available_tasks(args.probes, result)
     carry_out(plan, keras, result, available, custom_objects, args.unsafe_load, lambda: write_atomically(args.out, result))
     result["timings"]["total_s"] = time.time() - started
     del result["partial"]
     write_atomically(args.out, result)
+
+
+def available_tasks(folder, result):
+    """Every task this probe can run, the built-in ones and the user's (:func:`user_probes`), and the user's
+    custom objects, as ``(tasks, custom_objects)``."""
+    found, custom_objects = user_probes(folder, result)
+    return list(tasks.TASKS) + list(canaries.CANARIES) + found, custom_objects
 
 
 def user_probes(folder, result):

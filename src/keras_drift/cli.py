@@ -213,10 +213,8 @@ def _result_files(folder: Path) -> list[Path]:
     """The result files at any depth below ``folder`` (a CI download), the JSON of saved models (a task's
     folder, with its manifest) left out."""
 
-    def saved_model_file(path: Path) -> bool:
-        return any((parent / runner.SAVED_MANIFEST).exists() for parent in path.parents if parent.is_relative_to(folder))
-
-    return sorted(path for path in folder.rglob("*.json") if not saved_model_file(path))
+    saved = {manifest.parent for manifest in folder.rglob(runner.SAVED_MANIFEST)}
+    return sorted(path for path in folder.rglob("*.json") if saved.isdisjoint(path.parents))
 
 
 def cmd_load(args: argparse.Namespace) -> ExitCode:
