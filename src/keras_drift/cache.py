@@ -157,8 +157,7 @@ class ResultCache:
             except OSError:  # pruned meanwhile, or never stored: the result alone cannot stand in
                 return None
         if result is not None:
-            with contextlib.suppress(OSError):
-                os.utime(self._path(key))
+            _refresh(self._path(key))
         return result
 
     def showed_noise(self, key: str) -> bool:
@@ -190,8 +189,7 @@ class ResultCache:
             found = proofs.read(path)
         except InputError:  # absent, pruned meanwhile, or damaged: a miss
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)
+        _refresh(path)
         return found
 
     def store_proofs(self, key: str, found: Sequence[Proof]) -> None:
@@ -205,8 +203,7 @@ class ResultCache:
             found = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # absent, pruned meanwhile, or damaged: a miss
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)
+        _refresh(path)
         return found if isinstance(found, list) and all(isinstance(item, dict) for item in found) else None
 
     def store_loads(self, key: str, found: Sequence[dict[str, Any]]) -> None:
@@ -225,3 +222,9 @@ class ResultCache:
             except FileNotFoundError:  # another prune got there first
                 continue
         return removed
+
+
+def _refresh(path: Path) -> None:
+    """Mark an entry used now, so pruning keeps what recent runs used (gone meanwhile: nothing to keep)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)

@@ -128,10 +128,10 @@ def saved_model_matrices(saved: saved_models.Judgement | None) -> dict[str, Any]
             lines.append({"format": format_name, "method": method,
                           "cells": [_saved_cell("", row["outcome"], row["detail"], row) if row else None for row in cells]})
         paths = []
+        failing = {(row["saved_with"], row["loaded_with"]) for row in records if row["outcome"] != "loads"}
         for direction, saved_with, loaded_with in columns:
-            pair = rows[(rows["direction"] == direction) & (rows["saved_with"] == saved_with) & (rows["loaded_with"] == loaded_with)]
-            if direction == "upgrade" and (pair["outcome"] != "loads").any():
-                working = saved_models.working_paths(pair[pair["outcome"] == "loads"])
+            if direction == "upgrade" and (saved_with, loaded_with) in failing:
+                working = saved_models.what_loads(saved.attempts, str(task), saved_with, loaded_with)
                 paths.append(f"{saved_with} → {loaded_with}: " + (f"what loads: {working}" if working else "no format loads"))
         models.append({"task": task, "columns": [{"direction": d, "pair": f"{a} → {b}"} for d, a, b in columns], "lines": lines,
                        "paths": paths})
@@ -141,12 +141,12 @@ def saved_model_matrices(saved: saved_models.Judgement | None) -> dict[str, Any]
 def _saved_cell(label: str, outcome: str, detail: str, row: Mapping[Any, Any] | None = None) -> dict[str, str]:
     """One cell: its label above the outcome (the environment, for a user file), the outcome, its class and
     the detail; a load that lost the optimizer or cannot train is marked ``warn``."""
-    warn = row is not None and outcome == "loads" and (row["optimizer"] not in (None, "intact") or row["trains"] is False)
+    optimizer_lost, training_lost = saved_models.lost(row) if row is not None and outcome == "loads" else (False, False)
+    warn = optimizer_lost or training_lost
     word = outcome
     if warn and row is not None:
         word = "loads, " + ", ".join(part for part in (
-            f"optimizer {row['optimizer']}" if row["optimizer"] not in (None, "intact") else "",
-            "cannot train" if row["trains"] is False else "") if part)
+            f"optimizer {row['optimizer']}" if optimizer_lost else "", "cannot train" if training_lost else "") if part)
     below = detail if len(detail) <= SAVED_DETAIL_CHARS else detail[:SAVED_DETAIL_CHARS] + "…"
     return {"label": label, "outcome": word, "class": "warn" if warn else OUTCOME_CLASSES.get(outcome, "na"), "detail": detail,
             "below": below if OUTCOME_CLASSES.get(outcome) == "fails" else ""}

@@ -18,7 +18,7 @@ environment loads files in three directions: its own (``control``), the baseline
   cannot, or whose predictions differ beyond tolerance from the reference environment's, drifts as
   ``saved.user.<name>``.
 
-Where a format fails, :func:`working_paths` names what does work between the same two environments.
+Where a format fails, :func:`what_loads` names what does work between the same two environments.
 """
 
 from __future__ import annotations
@@ -142,11 +142,17 @@ def attempt_outcome(attempt: Mapping[str, Any], expected: Any, tolerance: Tolera
     if attempt["max_abs_diff"] > _allowed(expected, tolerance):
         return "differs", f"predictions differ by up to {attempt['max_abs_diff']:.3g}"
     notes = [f"predictions within {attempt['max_abs_diff']:.2g}"]
-    if attempt.get("optimizer") not in (None, "intact"):
+    optimizer_lost, training_lost = lost(attempt)
+    if optimizer_lost:
         notes.append(f"optimizer {attempt['optimizer']}: {attempt.get('optimizer_detail')}")
-    if attempt.get("trains") is False:
+    if training_lost:
         notes.append(f"cannot train: {attempt.get('train_error')}")
     return "loads", "; ".join(notes)
+
+
+def lost(attempt: Mapping[Any, Any]) -> tuple[bool, bool]:
+    """What a load that kept the predictions lost: ``(optimizer state, the next training step)``."""
+    return attempt.get("optimizer") not in (None, "intact"), attempt.get("trains") is False
 
 
 def _allowed(expected: Any, tolerance: Tolerance) -> float:
@@ -233,19 +239,19 @@ def _aspect(row: Mapping[Any, Any], aspect: str) -> str:
 
 def _working(table: pd.DataFrame, row: Mapping[Any, Any]) -> str:
     """The sentence that names what does load, with equal predictions, between the same two environments."""
-    same = table[(table["saved_with"] == row["saved_with"]) & (table["loaded_with"] == row["loaded_with"])
-                 & (table["task"] == row["task"]) & (table["outcome"] == "loads")]
-    paths = working_paths(same)
+    paths = what_loads(table, row["task"], row["saved_with"], row["loaded_with"])
     return f"; works: {paths}" if paths else "; no format loads"
 
 
-def working_paths(rows: pd.DataFrame) -> str:
-    """``weights (build the architecture in code and load_weights), ...`` for the rows that load, each
-    with what it loses (``h5 (load_model; without its optimizer state, cannot train)``)."""
+def what_loads(table: pd.DataFrame, task: str, saved_with: str, loaded_with: str) -> str:
+    """``weights (build the architecture in code and load_weights), ...``: each format of ``task`` saved
+    with ``saved_with`` that ``loaded_with`` loads with the saving side's predictions, with what it loses
+    (``h5 (load_model; without its optimizer state, cannot train)``); empty when none does."""
+    same = table[(table["task"] == task) & (table["saved_with"] == saved_with) & (table["loaded_with"] == loaded_with)
+                 & (table["outcome"] == "loads")]
     paths = []
-    for row in rows.to_dict("records"):
-        losses = [text for text, lost in (("without its optimizer state", row["optimizer"] not in (None, "intact")),
-                                          ("cannot train", row["trains"] is False)) if lost]
+    for row in same.to_dict("records"):
+        losses = [text for text, gone in zip(("without its optimizer state", "cannot train"), lost(row), strict=True) if gone]
         how = ADVICE.get(row["method"], row["method"]) + (f"; {', '.join(losses)}" if losses else "")
         paths.append(f"{row['format']} ({how})")
     return ", ".join(paths)
