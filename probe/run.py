@@ -22,11 +22,10 @@ import time
 import traceback
 
 from probe import canaries, compat, fingerprint, introspect, oracle, overrides, records, saving, tasks
+from probe.numbers import json_scalar
 from probe.task import select
 
 SCHEMA_VERSION = 1
-# JSON has no NaN or infinity; the result spells them as these strings (the host reads them back).
-NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def main(argv=None):
@@ -153,7 +152,7 @@ def run_trials(args):
                 raise compat.NotApplicable("no task %s here" % trial["task"])
             with _budget(args.task_timeout):
                 metrics, _, facts = available[trial["task"]].run(keras)
-            outcome["metrics"] = dict((key, _json_scalar(value)) for key, value in metrics.items())
+            outcome["metrics"] = dict((key, json_scalar(value)) for key, value in metrics.items())
             outcome["final_weights"] = facts.get("final_weights")
         except TaskTimeout:
             outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
@@ -276,7 +275,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
                     if compat.API_CALLS:
                         facts = dict(facts, api_calls=sorted(compat.API_CALLS))
                     if compat.STEP_LOSSES:
-                        facts = dict(facts, step_losses=[_json_scalar(loss) for loss in compat.STEP_LOSSES])
+                        facts = dict(facts, step_losses=[json_scalar(loss) for loss in compat.STEP_LOSSES])
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
                     result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
@@ -304,7 +303,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
     result["tasks"][name]["runs"] = len(runs)
     if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)
         for key in runs[0]:
-            result["noise"][key] = _json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+            result["noise"][key] = json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
 
 
 def _save_artifacts(keras, task, folder, result):
@@ -334,7 +333,7 @@ def drifts_from_baseline(metrics, watch):
             a, b = float(value), float(expected)
             if (a != a) != (b != b) or (a == a and a != b and abs(a - b) > atol + rtol * abs(b)):
                 return True
-        elif _json_scalar(value) != expected:
+        elif json_scalar(value) != expected:
             return True
     return False
 
@@ -359,7 +358,7 @@ def _timeout_message(elapsed, progress):
 def _keep(name, metrics, series, facts, result):
     """Record the first run of a task: its metrics, series and facts, with what the oracle recomputes from
     its final weights (``recomputed``) where it can."""
-    result["metrics"].update((key, _json_scalar(value)) for key, value in metrics.items())
+    result["metrics"].update((key, json_scalar(value)) for key, value in metrics.items())
     for series_name, columns in series.items():
         result["series"][series_name] = _json_series(columns)
     recomputed = oracle.recompute(name, facts.get("final_arrays"))
@@ -367,7 +366,7 @@ def _keep(name, metrics, series, facts, result):
     non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
     if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
         result["errors"][name] = "non-finite values in training: " + ", ".join(
-            "%s=%s" % (key, _json_scalar(metrics[key])) for key in non_finite
+            "%s=%s" % (key, json_scalar(metrics[key])) for key in non_finite
         )
 
 
@@ -388,11 +387,5 @@ def write_atomically(path, data):
     os.replace(temporary, path)
 
 
-def _json_scalar(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return NON_FINITE[repr(value)]
-    return value
-
-
 def _json_series(series):
-    return dict((key, [_json_scalar(value) for value in values]) for key, values in series.items())
+    return dict((key, [json_scalar(value) for value in values]) for key, values in series.items())

@@ -30,6 +30,7 @@ import traceback
 import numpy as np
 
 from probe import compat
+from probe.numbers import json_scalar
 
 # The most a task's artifacts may take on disk, all formats together; a format that would pass it is
 # deleted and recorded as not saved, with its size.
@@ -285,11 +286,10 @@ def cause_line(exc):
 
 
 def _finite(values):
-    """Floats for JSON: a non-finite value as the probe's string spelling."""
+    """Floats for JSON, nested as ``values`` is: a non-finite value spelt as the result file spells it."""
     array = np.asarray(values, dtype="float64")
     if array.ndim == 0:
-        value = float(array)
-        return value if np.isfinite(value) else repr(value)
+        return json_scalar(float(array))
     return [_finite(item) for item in array]
 
 

@@ -265,3 +265,12 @@ def test_a_missing_user_file_is_a_failed_outcome_with_one_line(tmp_path):
     outcome = saving.load_user_model(Keras, {"name": "churn", "path": str(tmp_path / "gone.h5"), "input": str(tmp_path / "x.npy"),
                                              "reference": "base"}, {}, False)
     assert outcome["loaded"] is False and outcome["error"].startswith("FileNotFoundError") and "\n" not in outcome["error"]
+
+
+def test_saved_predictions_spell_non_finite_values_as_the_result_file_does():
+    from keras_drift.results import NON_FINITE
+    from probe import saving
+
+    spelt = saving._finite([[float("nan")], [float("inf")], [-float("inf")], [0.5]])
+    assert spelt == [["NaN"], ["Infinity"], ["-Infinity"], [0.5]]
+    assert all(value in NON_FINITE for (value,) in spelt[:3])
