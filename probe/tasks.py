@@ -151,8 +151,8 @@ def _linear_fit(keras, variant, weights, make_optimizer):
     initial_w, initial_b = compat.dense_weights(model.layers[-1])
     compat.compile_model(model, make_optimizer(), "mse")
     series = {"step": [], "w": [], "b": [], "loss": []}
-    loss = None
-    for step in range(LINEAR_STEPS):
+    loss, step = None, 0
+    while step < LINEAR_STEPS:
         PROGRESS.update(step=step, of=LINEAR_STEPS)
         loss = compat.train_on_batch(model, x, y)
         if step % RECORD_EVERY == 0 or step == LINEAR_STEPS - 1:
@@ -161,6 +161,12 @@ def _linear_fit(keras, variant, weights, make_optimizer):
             series["w"].append(float(w.ravel()[0]))
             series["b"].append(float(b.ravel()[0]))
             series["loss"].append(loss)
+        step += 1
+        if step >= compat.FIRST_STEPS:
+            # Steps neither recorded nor among the first (whose losses are kept) run together, at less cost.
+            recorded_next = min(-(-step // RECORD_EVERY) * RECORD_EVERY, LINEAR_STEPS - 1)
+            compat.train_steps(keras, model, x, y, recorded_next - step)
+            step = max(step, recorded_next)
     facts["final_weights"] = weights_fingerprint(model)
     prefix = "linear." + variant + "."
     metrics = {
