@@ -28,15 +28,31 @@ def test_a_drift_is_accepted_only_for_the_cause_it_was_accepted_for():
                     ("torch", "linear.defaults.w", "drift", "random_stream"), ("jax", "linear.reference.w", "identical", None))
     entries = [Acceptance("jax", "*", "random_stream", "backend streams"), Acceptance("torch", "*", "numerics", "never matches"),
                Acceptance("*", "gone.*", "random_stream", "old", expires=dt.date(2026, 1, 1))]
-    judged = review(verdicts, entries, TODAY)
+    judged = review(verdicts, entries, today=TODAY)
     assert list(judged.verdicts["verdict"]) == ["accepted", "drift", "drift", "identical"]
     assert list(judged.verdicts["accepted_reason"]) == ["backend streams", None, None, None]
     assert judged.stale == (entries[1],)  # torch drifts, but for another cause
     assert judged.expired == (entries[2],)
 
 
+def test_an_entry_is_stale_only_where_the_run_compared_what_it_names():
+    verdicts = rows(("base", "w", "identical", None), ("jax", "w", "within_tolerance", None), ("jax", "v", "failed", None),
+                    ("jax", "u", "drift", "numerics"))
+    entries = [Acceptance("jax", "w", "numerics", "compared, no longer drifts"),
+               Acceptance("tf-2.12", "*", "numerics", "an environment this run left out"),
+               Acceptance("jax", "task.*", "numerics", "a task this run left out"),
+               Acceptance("jax", "v", "numerics", "failed here: nothing to judge"),
+               Acceptance("base", "w", "numerics", "the baseline is never a candidate"),
+               Acceptance("jax", "u", "numerics", "reviewed against another baseline", baseline="tf-2.*")]
+    judged = review(verdicts, entries, baseline="base", today=TODAY)
+    assert judged.stale == (entries[0],)
+    assert list(judged.verdicts["verdict"]) == ["identical", "within_tolerance", "failed", "drift"]  # tf-2.* is not 'base'
+    matching = review(verdicts, entries, baseline="tf-2.15", today=TODAY)
+    assert list(matching.verdicts["verdict"])[-1] == "accepted"
+
+
 def test_an_expired_entry_accepts_nothing():
-    judged = review(rows(("jax", "w", "drift", "random_stream")), [Acceptance("*", "*", "random_stream", "r", dt.date(2026, 11, 22))], TODAY)
+    judged = review(rows(("jax", "w", "drift", "random_stream")), [Acceptance("*", "*", "random_stream", "r", dt.date(2026, 11, 22))], today=TODAY)
     assert list(judged.verdicts["verdict"]) == ["drift"] and len(judged.expired) == 1
 
 
@@ -49,6 +65,8 @@ def test_an_expired_entry_accepts_nothing():
         ("[[accept]]\nenv = 'x'\nmetric = '*'\ncause = 'numerics'\nreason = 'r'\nexpires = 'soon'\n",
          "accept[0].expires: must be a date such as 2027-06-30"),
         ("[[accept]]\nenv = 'x'\nmetric = '*'\ncause = 'numerics'\nreason = 'r'\nowner = 'me'\n", "accept[0].owner: unknown key"),
+        ("[[accept]]\nenv = 'x'\nmetric = '*'\ncause = 'numerics'\nreason = 'r'\nbaseline = 2\n",
+         "accept[0].baseline: must be a non-empty string"),
         ("accept = 1\n", "accept: must be a list of [[accept]] tables"),
         ("[[accept]\n", "cannot be read as TOML"),
     ],
@@ -81,7 +99,7 @@ def test_accept_then_report_and_gate_pass_with_the_drift_shown(drifting_run, cap
     assert main(["report", str(drifting_run)]) == 1
     assert main(["accept", str(drifting_run), "--env", "cand", "--reason", "reviewed: the new default is intended"]) == 0
     assert load_acceptances(drifting_run.parents[1] / "accepted.toml") == [
-        Acceptance("cand", "*", "unexplained", "reviewed: the new default is intended")]
+        Acceptance("cand", "*", "unexplained", "reviewed: the new default is intended", baseline="base")]
     assert main(["report", str(drifting_run)]) == 0
     row = json.loads((drifting_run / "verdicts.json").read_text())["environments"]["cand"]["metrics"]["w"]
     assert row["verdict"] == "accepted" and row["accepted_reason"] == "reviewed: the new default is intended" and row["cause"] == "unexplained"
@@ -95,11 +113,13 @@ def test_accept_then_report_and_gate_pass_with_the_drift_shown(drifting_run, cap
 def test_a_stale_entry_is_reported_and_an_expired_one_fails_naming_it(drifting_run, capsys):
     file = drifting_run.parents[1] / "accepted.toml"
     file.write_text("[[accept]]\nenv = 'cand'\nmetric = '*'\ncause = 'unexplained'\nreason = 'reviewed'\n"
-                    "[[accept]]\nenv = 'other'\nmetric = '*'\ncause = 'numerics'\nreason = 'left over'\n")
+                    "[[accept]]\nenv = 'cand'\nmetric = 'b'\ncause = 'numerics'\nreason = 'left over'\n"
+                    "[[accept]]\nenv = 'other'\nmetric = '*'\ncause = 'numerics'\nreason = 'not in this run'\n")
     capsys.readouterr()
     assert main(["report", str(drifting_run)]) == 0
     assert ("keras-drift: warning: accepted drift is stale (no drift matches it any more; remove it): "
-            "env 'other', metric '*', cause numerics: left over") in capsys.readouterr().err
+            "env 'cand', metric 'b', cause numerics: left over") in (err := capsys.readouterr().err)
+    assert "not in this run" not in err
     file.write_text("[[accept]]\nenv = 'cand'\nmetric = '*'\ncause = 'unexplained'\nreason = 'until the fix'\nexpires = 2020-01-01\n")
     assert main(["report", str(drifting_run)]) == 1
     err = capsys.readouterr().err

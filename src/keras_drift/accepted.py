@@ -2,18 +2,22 @@
 
 The file is ``accepted.toml`` in the project root, beside ``envs/`` rather than in it (every ``*.toml`` in
 ``envs/`` is an environment). Each ``[[accept]]`` entry names an environment glob, a metric glob, the cause
-it was accepted for, the reason in words, and optionally an expiry date::
+it was accepted for, the reason in words, and optionally the baseline it was reviewed against (a glob;
+``keras-drift accept`` writes the run's) and an expiry date::
 
     [[accept]]
     env = "keras-3.15-*"
     metric = "*"
     cause = "random_stream"
     reason = "Keras 3 draws initial weights from each backend's own random stream"
+    baseline = "tf-2.15"
     expires = 2027-06-30
 
-A drifting metric that an entry matches with the same cause is ``accepted``: shown with its reason, not
-failing ``drift`` or ``gate``. If the cause changes, the entry no longer matches. An entry that matches
-nothing is stale (reported); an expired entry accepts nothing and fails the run, naming it.
+A drifting metric that an entry matches with the same cause, in a run whose baseline the entry names (or
+any, when it names none), is ``accepted``: shown with its reason, not failing ``drift`` or ``gate``. If the
+cause changes, the entry no longer matches. An entry is stale (reported) only when the run compared what it
+names and nothing drifted: an environment or a task the run left out, or another baseline, says nothing
+about it. An expired entry accepts nothing and fails the run, naming it.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from keras_drift.tables import read_tables
 from keras_drift.verdicts import Cause, Verdict
 
 DEFAULT_FILE = "accepted.toml"
-_KEYS = {"env", "metric", "cause", "reason", "expires"}
+_KEYS = {"env", "metric", "cause", "reason", "baseline", "expires"}
 
 
 @dataclass(frozen=True)
@@ -50,16 +54,25 @@ class Acceptance:
     cause: str
     reason: str
     expires: dt.date | None = None
+    baseline: str | None = None  # a glob of the baselines it was reviewed against; None: any
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
 
+    def applies_against(self, baseline: str | None) -> bool:
+        """Whether the entry speaks of a run against ``baseline`` (``None``: a baseline not known)."""
+        return self.baseline is None or baseline is None or fnmatch.fnmatchcase(baseline, self.baseline)
+
+    def names(self, env: str, metric: str) -> bool:
+        return fnmatch.fnmatchcase(env, self.env) and fnmatch.fnmatchcase(metric, self.metric)
+
     def matches(self, env: str, metric: str, cause: Any) -> bool:
-        return fnmatch.fnmatchcase(env, self.env) and fnmatch.fnmatchcase(metric, self.metric) and cause == self.cause
+        return self.names(env, metric) and cause == self.cause
 
     def describe(self) -> str:
+        against = f", against baseline {self.baseline!r}" if self.baseline else ""
         until = f", until {self.expires}" if self.expires else ""
-        return f"env {self.env!r}, metric {self.metric!r}, cause {self.cause}{until}: {self.reason}"
+        return f"env {self.env!r}, metric {self.metric!r}, cause {self.cause}{against}{until}: {self.reason}"
 
 
 def load_acceptances(path: Path) -> list[Acceptance]:
@@ -82,7 +95,10 @@ def _entry(path: Path, index: int, entry: Any) -> Acceptance:
     expires = entry.get("expires")
     if expires is not None and not (isinstance(expires, dt.date) and not isinstance(expires, dt.datetime)):
         raise InputError(f"{where}.expires: must be a date such as 2027-06-30")
-    return Acceptance(entry["env"], entry["metric"], entry["cause"], entry["reason"], expires)
+    baseline = entry.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+        raise InputError(f"{where}.baseline: must be a non-empty string, a glob of environment names")
+    return Acceptance(entry["env"], entry["metric"], entry["cause"], entry["reason"], expires, baseline)
 
 
 @dataclass(frozen=True)
@@ -102,10 +118,16 @@ class Review:
     saved: Judgement | None = None
 
 
-def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date | None = None) -> Review:
-    """Mark each drifting row that a live entry accepts (same cause) as ``accepted``, with its reason."""
+# what was compared: a metric with one of these verdicts could have drifted
+COMPARED = (Verdict.IDENTICAL, Verdict.WITHIN_TOLERANCE, Verdict.DRIFT)
+
+
+def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], baseline: str | None = None,
+           today: dt.date | None = None) -> Review:
+    """Mark each drifting row that a live entry for this ``baseline`` accepts (same cause) as ``accepted``,
+    with its reason; the entries that accept nothing although the run compared what they name are stale."""
     today = today or dt.date.today()
-    live = [entry for entry in acceptances if not entry.expired(today)]
+    live = [entry for entry in acceptances if not entry.expired(today) and entry.applies_against(baseline)]
     used: set[int] = set()
     verdict_column: list[Any] = []
     reasons: list[str | None] = []
@@ -122,7 +144,8 @@ def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], today: dt.date
             reasons.append(None)
     marked = verdicts.assign(verdict=pd.Series(verdict_column, index=verdicts.index, dtype=object),
                              accepted_reason=pd.Series(reasons, index=verdicts.index, dtype=object))
-    stale = tuple(entry for i, entry in enumerate(live) if i not in used)
+    compared = [(str(row.env), str(row.metric)) for row in verdicts.itertuples() if row.env != baseline and row.verdict in COMPARED]
+    stale = tuple(entry for i, entry in enumerate(live) if i not in used and any(entry.names(*pair) for pair in compared))
     return Review(marked, stale, tuple(entry for entry in acceptances if entry.expired(today)))
 
 
@@ -133,7 +156,7 @@ def append(path: Path, entries: list[Acceptance]) -> None:
         # A JSON string without ASCII escapes is a TOML basic string; printable() leaves no control character.
         text += "\n[[accept]]\n" + "".join(
             f"{key} = {json.dumps(printable(getattr(entry, key)), ensure_ascii=False)}\n"
-            for key in ("env", "metric", "cause", "reason")
+            for key in ("env", "metric", "cause", "reason", "baseline") if getattr(entry, key) is not None
         ) + (f"expires = {entry.expires.isoformat()}\n" if entry.expires else "")
     write_text_atomically(path, text)
 

@@ -176,7 +176,7 @@ def cmd_accept(args: argparse.Namespace) -> ExitCode:
         raise InputError(f"--metric: no metric of {env} matching {args.metric!r} drifts in {run_dir}")
     expires = _date(args.expires) if args.expires else None
     causes = sorted(set(map(str, rows["cause"])))
-    entries = [accepted.Acceptance(env, args.metric, cause, args.reason.strip(), expires) for cause in causes]
+    entries = [accepted.Acceptance(env, args.metric, cause, args.reason.strip(), expires, baseline) for cause in causes]
     accepted.append(Path(args.accepted), entries)
     for entry in entries:
         print(f"accepted: {entry.describe()} ({(rows['cause'] == entry.cause).sum()} metrics now)", file=sys.stderr)

@@ -57,7 +57,7 @@ def judge(
     behaviours = compare.behaviour_changes(results, baseline)
     if not saved.behaviours.empty:
         behaviours = pd.concat([behaviours, saved.behaviours], ignore_index=True) if not behaviours.empty else saved.behaviours
-    return replace(accepted.review(verdicts, list(acceptances)), behaviours=behaviours,
+    return replace(accepted.review(verdicts, list(acceptances), baseline), behaviours=behaviours,
                    speed=speed.speed_table(results, baseline, slowdown), localisations=located, saved=saved)
 
 
