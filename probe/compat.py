@@ -361,10 +361,10 @@ def train_steps(keras, model, x, y, steps):
     if keras_major(keras) >= 3:
         for _ in range(steps):
             train_on_batch(model, x, y, counted=False)
-    elif steps > 0:
+    elif steps:
         repeated = [np.concatenate([array] * steps) for array in (x, y)]
         model.fit(repeated[0], repeated[1], verbose=0, **spell(model.fit, batch_size=len(x), epochs=1, shuffle=False))
-    STEPS[0] += max(0, steps)
+    STEPS[0] += steps
 
 
 def note_step_loss(loss):

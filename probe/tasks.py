@@ -162,11 +162,11 @@ def _linear_fit(keras, variant, weights, make_optimizer):
             series["b"].append(float(b.ravel()[0]))
             series["loss"].append(loss)
         step += 1
-        if step >= compat.FIRST_STEPS:
+        if compat.FIRST_STEPS <= step < LINEAR_STEPS:
             # Steps neither recorded nor among the first (whose losses are kept) run together, at less cost.
             recorded_next = min(-(-step // RECORD_EVERY) * RECORD_EVERY, LINEAR_STEPS - 1)
             compat.train_steps(keras, model, x, y, recorded_next - step)
-            step = max(step, recorded_next)
+            step = recorded_next
     facts["final_weights"] = weights_fingerprint(model)
     prefix = "linear." + variant + "."
     metrics = {
