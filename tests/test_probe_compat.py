@@ -274,3 +274,18 @@ def test_saved_predictions_spell_non_finite_values_as_the_result_file_does():
     spelt = saving._finite([[float("nan")], [float("inf")], [-float("inf")], [0.5]])
     assert spelt == [["NaN"], ["Infinity"], ["-Infinity"], [0.5]]
     assert all(value in NON_FINITE for (value,) in spelt[:3])
+
+
+def test_a_reset_clears_the_session_without_keras_3_s_full_garbage_collection():
+    calls = []
+
+    def keras_3_clear_session(free_memory=True):
+        calls.append(("keras 3", free_memory))
+
+    def tf_keras_clear_session():
+        calls.append(("tf.keras", None))
+
+    for clear in (keras_3_clear_session, tf_keras_clear_session):
+        compat.reset(SimpleNamespace(backend=SimpleNamespace(clear_session=clear)), seed=3)
+    compat.reset(SimpleNamespace(backend=SimpleNamespace()), seed=3)  # Keras 0.3: no session to clear
+    assert calls == [("keras 3", False), ("tf.keras", None)]
