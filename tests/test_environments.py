@@ -67,6 +67,9 @@ def test_environment_is_reused_until_its_install_key_changes(write_env, tmp_path
     assert not first.reused and first.python.exists()
     again = environments.ensure_environment(load_spec(write_env("tiny", text)), tmp_path / "venvs", lines.append)
     assert again.reused
+    key_file = first.path / environments.KEY_FILE
+    key_file.write_text(key_file.read_text().split()[0] + "\n")  # as an older keras-drift's recipe wrote it
+    assert not environments.ensure_environment(load_spec(write_env("tiny", text)), tmp_path / "venvs", lines.append).reused
     changed = environments.ensure_environment(
         load_spec(write_env("tiny", text.replace("1.16.0", "1.17.0"))), tmp_path / "venvs", lines.append
     )
@@ -94,8 +97,10 @@ SIX_WHEEL_SHA256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e
 @pytest.mark.parametrize("builder", environments.BUILDERS)
 @pytest.mark.parametrize(("digest", "installs"), [(SIX_WHEEL_SHA256, True), ("0" * 64, False)])
 def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, tmp_path, monkeypatch, builder, digest, installs):
-    """Both builders: uv, and the virtualenv + pip fallback."""
+    """Both builders: uv, and the virtualenv + pip fallback; either compiles the modules at build, even where
+    ``PYTHONDONTWRITEBYTECODE`` would keep every probe from caching its compiled imports."""
     monkeypatch.setenv("KERAS_DRIFT_BUILDER", builder)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     version = "%d.%d" % sys.version_info[:2]
     path = write_env("locked", f'requirements = ["six==1.16.0"]\npython = "{version}"\nbackend = "jax"\n')
     path.with_suffix(".lock.txt").write_text(f"six==1.16.0 \\\n    --hash=sha256:{digest}\n")
@@ -107,6 +112,7 @@ def test_a_lock_beside_the_env_file_is_installed_with_hash_checking(write_env, t
         assert "--require-hashes" in log and ("-m virtualenv" in log) == (builder == "virtualenv")
         imported = subprocess.run([str(built.python), "-c", "import six; print(six.__version__)"], capture_output=True, text=True)
         assert imported.stdout.strip() == "1.16.0"
+        assert list(built.path.glob("lib/python*/site-packages/__pycache__/six.*.pyc"))
     else:
         with pytest.raises(environments.BuildFailed, match=r"(?i)^(uv pip|pip) failed: .*hash"):
             environments.ensure_environment(spec, tmp_path / "venvs", lines.append)

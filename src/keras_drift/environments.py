@@ -2,8 +2,9 @@
 
 uv creates and fills the environments (it hardlinks from its cache, so a second environment with the same
 pins costs well under a second); ``virtualenv`` + pip is the fallback where uv cannot be found, or where
-``KERAS_DRIFT_BUILDER=virtualenv`` asks for it. An environment is reused while its install key
-(interpreter + requirements + lock + hooks) is unchanged.
+``KERAS_DRIFT_BUILDER=virtualenv`` asks for it. Either way its modules are compiled to bytecode once, when
+it is built. An environment is reused while its install key (interpreter + requirements + lock + hooks) and
+:data:`BUILD_RECIPE` are unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from keras_drift.errors import InputError
 from keras_drift.specs import EnvSpec
 
 KEY_FILE = ".keras-drift-key"
+# What a build does beyond installing the spec, written beside its install key: a change here rebuilds the
+# environments built the old way, and nothing else (results do not depend on it, so the cache keeps them).
+BUILD_RECIPE = "bytecode-at-build"
 BUILDERS = ("uv", "virtualenv")
 # pip options whose meaning uv shares, mapped to the variables uv reads.
 PIP_TO_UV = {
@@ -68,15 +72,20 @@ def built_environment(spec: EnvSpec, venvs_dir: Path) -> Environment:
     task in it must not resolve it afresh); :class:`BuildFailed` when there is none."""
     path = Path(venvs_dir) / spec.name
     python, key_file = path / "bin" / "python", path / KEY_FILE
-    if python.exists() and key_file.is_file() and key_file.read_text().strip() == spec.install_key():
+    if python.exists() and key_file.is_file() and key_file.read_text().strip() == built_key(spec):
         return Environment(path, python, reused=True)
     raise BuildFailed(f"{path}: no environment built for {spec.name} with install key {spec.install_key()}")
+
+
+def built_key(spec: EnvSpec) -> str:
+    """What an environment's key file says when it was built for ``spec`` by this version's recipe."""
+    return f"{spec.install_key()} {BUILD_RECIPE}"
 
 
 def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment:
     path = Path(venvs_dir) / spec.name
     python = path / "bin" / "python"
-    key = spec.install_key()
+    key = built_key(spec)
     key_file = path / KEY_FILE
     # A floating environment (tagged latest/nightly) is resolved afresh every run, so never reused.
     if not spec.floating and python.exists() and key_file.is_file() and key_file.read_text().strip() == key:
@@ -91,6 +100,7 @@ def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment
         _build_with_virtualenv(spec, path, log)
     if spec.hooks:
         _install_hooks(spec, python, log)
+    _compile_bytecode(python, log)
     key_file.write_text(key + "\n")
     return Environment(path, python, reused=False)
 
@@ -196,12 +206,31 @@ def _what_to_install(spec: EnvSpec) -> list[str]:
     return list(spec.requirements)
 
 
-def _install_hooks(spec: EnvSpec, python: Path, log: Log) -> None:
-    """Copy the spec's start-up hooks into site-packages and import them from a ``.pth`` file."""
-    site_packages = subprocess.run(
+def _site_packages(python: Path) -> str:
+    """The folder an environment installs its modules in."""
+    return subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
+
+
+def _compile_bytecode(python: Path, log: Log) -> None:
+    """Compile the environment's modules to bytecode with its own interpreter (uv's ``--compile-bytecode``
+    cannot drive Python 3.6). Where ``PYTHONDONTWRITEBYTECODE`` is set, as on many CI images, nothing is
+    compiled lazily, so every probe process would compile TensorFlow from source on import: 3 to 4 s each.
+    A module that does not compile (Python 2 leftovers in old packages) fails only where it is imported, as
+    it would anyway, so that is logged, not a failed build."""
+    site_packages = _site_packages(python)
+    completed = subprocess.run(
+        [str(python), "-m", "compileall", "-qq", "-j", "0", site_packages], capture_output=True, text=True, check=False
+    )
+    some_failed = " (some modules did not compile; they fail only where imported)" if completed.returncode else ""
+    log(f"compiled {site_packages} to bytecode{some_failed}")
+
+
+def _install_hooks(spec: EnvSpec, python: Path, log: Log) -> None:
+    """Copy the spec's start-up hooks into site-packages and import them from a ``.pth`` file."""
+    site_packages = _site_packages(python)
     modules = []
     for source in spec.hook_files:
         module = f"_keras_drift_hook_{source.stem}"
