@@ -47,11 +47,12 @@ LR_KEYWORD_CALL = "SGD(lr=0.1)"
 API_CALLS = set()
 
 
-def load_keras():
+def load_keras(compile_cache=""):
     """Import the Keras under test.
 
     With ``TF_USE_LEGACY_KERAS=1`` TensorFlow's own ``tf.keras`` is the legacy Keras 2 (``tf_keras``), so
-    that is what user code gets and what we probe; otherwise it is the ``keras`` distribution.
+    that is what user code gets and what we probe; otherwise it is the ``keras`` distribution. Given a
+    ``compile_cache`` folder, the backend keeps the programs it compiles there (:func:`keep_compiled_programs`).
     """
     if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
         import tf_keras as keras
@@ -63,7 +64,23 @@ def load_keras():
     if backend_name(keras) == "theano":
         # Keras 1.x calls theano.ifelse.ifelse, a submodule Theano 1.0 no longer imports by itself.
         importlib.import_module("theano.ifelse")
+    if compile_cache and backend_name(keras) == "jax":
+        keep_compiled_programs(compile_cache)
     return keras
+
+
+def keep_compiled_programs(folder):
+    """Let JAX keep every program it compiles in ``folder`` and reuse it in later processes. JAX keys a
+    program by the computation, its own version, the compile options and the device, so a reused program
+    is the one XLA would compile again: results cannot change, only XLA's compile time (about half a JAX
+    probe) is saved. A JAX without a persistent cache ignores this."""
+    import jax
+
+    try:
+        jax.config.update("jax_compilation_cache_dir", folder)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # our programs compile in ms
+    except AttributeError:  # "Unrecognized config option": an older JAX
+        pass
 
 
 def keras_version(keras):

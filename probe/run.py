@@ -52,6 +52,8 @@ def main(argv=None):
              "load those saved models instead of running tasks")
     parser.add_argument("--load-after", default="", help="a load plan (as --load) carried out after the tasks, in this process")
     parser.add_argument("--unsafe-load", action="store_true", help="load with the library's safe mode off (trusted files only)")
+    parser.add_argument(
+        "--compile-cache", default="", help="a folder where the backend keeps compiled programs between runs (JAX); results do not depend on it")
     args = parser.parse_args(argv)
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:
@@ -62,7 +64,7 @@ def main(argv=None):
         return
 
     started = time.time()
-    keras = compat.load_keras()
+    keras = compat.load_keras(args.compile_cache)
     compat.watch_api_calls(keras)
     import_s = time.time() - started
     result = {
@@ -137,7 +139,7 @@ def run_trials(args):
     ``{"env", "trials": {id: {"task", "metrics", "applied", "error", "seconds"}}}`` after each."""
     with open(args.trials) as handle:
         wanted = json.load(handle)["trials"]
-    keras = compat.load_keras()
+    keras = compat.load_keras(args.compile_cache)
     compat.watch_api_calls(keras)
     compat.seed_everything(keras, tasks.SEED)
     records.disable()
@@ -174,7 +176,7 @@ def run_loads(args):
     "user_models": [outcome]}`` after each attempt, ``partial`` until the last."""
     plan = _load_json(args.load)
     started = time.time()
-    keras = compat.load_keras()
+    keras = compat.load_keras(args.compile_cache)
     records.disable()
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "loads": [], "user_models": [], "errors": {}, "partial": True,
               "timings": {"import_s": time.time() - started}}

@@ -7,6 +7,7 @@ whose requirement does not exist, checked from every side: result files, verdict
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,9 +25,11 @@ ENVS = ("keras-3.15-tf-2.21", "keras-3.15-jax", "keras-3.15-jax-twin")
 BROKEN = 'description = "a pin that cannot be installed"\nrequirements = ["keras-drift-no-such-dist==1.0"]\npython = "3.11"\nbackend = "jax"\n'
 
 
-def keras_drift(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def keras_drift(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI in ``cwd``; with ``cache``, that is keras-drift's cache folder (compiled programs, Theano's)."""
+    env = dict(os.environ, KERAS_DRIFT_CACHE=str(cache)) if cache else None
     return subprocess.run(
-        [sys.executable, "-m", "keras_drift.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=1500
+        [sys.executable, "-m", "keras_drift.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=1500, env=env
     )
 
 
@@ -34,7 +37,7 @@ def result_task(result: dict, metric: str) -> str:
     return max((task for task in result["tasks"] if metric.startswith(task + ".")), key=len)
 
 
-def drift_in(work: Path, names: tuple[str, ...], *extra: str) -> subprocess.CompletedProcess:
+def drift_in(work: Path, names: tuple[str, ...], *extra: str, cache: Path | None = None) -> subprocess.CompletedProcess:
     """`keras-drift drift -j 2` over copies of the shipped env files ``names`` and their locks (and any
     already in work/envs)."""
     (work / "envs").mkdir(exist_ok=True)
@@ -44,7 +47,7 @@ def drift_in(work: Path, names: tuple[str, ...], *extra: str) -> subprocess.Comp
     selected = sorted(path.stem for path in (work / "envs").glob("*.toml"))
     completed = keras_drift(
         "drift", "--envs", ",".join(selected), "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
-        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2", *extra, cwd=work,
+        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2", *extra, cwd=work, cache=cache,
     )
     print(completed.stdout, completed.stderr, sep="\n")
     return completed
@@ -55,7 +58,7 @@ def drift_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     (work / "envs").mkdir()
     (work / "envs" / "broken.toml").write_text(BROKEN)
-    return work, drift_in(work, ENVS, "--baseline", ENVS[0])
+    return work, drift_in(work, ENVS, "--baseline", ENVS[0], cache=work / "keras-drift-cache")
 
 
 def test_exit_code_says_an_environment_failed(drift_run):
@@ -201,12 +204,15 @@ def test_real_report_in_headless_chromium(drift_run):
 
 
 def test_parallel_run_gives_the_same_results_as_sequential(drift_run):
-    """The fixture ran with -j 2; the same environments one at a time must give the same metrics."""
+    """The fixture ran with -j 2; the same environments one at a time must give the same metrics, JAX's
+    from the programs the fixture's probes compiled and kept."""
     work, _ = drift_run
+    kept = work / "keras-drift-cache" / "compiled"
+    assert list((kept / ENVS[1]).iterdir()) and list((kept / ENVS[2]).iterdir())
     sequential = work / "sequential"
     completed = keras_drift(
         "run", "--envs", ",".join(ENVS[1:]), "--envs-dir", str(work / "envs"), "--run-dir", str(sequential),
-        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "1", "--rerun", cwd=work,
+        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "1", "--rerun", cwd=work, cache=work / "keras-drift-cache",
     )
     assert completed.returncode == 0, completed.stderr
     for name in ENVS[1:]:

@@ -465,7 +465,8 @@ def _probe_process(
     out.unlink(missing_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
     env.update(spec.process_env(environments.cache_dir()))
-    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, *arguments]
+    compiled = environments.cache_dir() / "compiled" / spec.name  # JAX keeps its programs there between runs
+    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled), *arguments]
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
     # A session of its own, so a timeout kills the probe and every process it started.
