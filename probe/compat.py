@@ -64,9 +64,29 @@ def load_keras(compile_cache=""):
     if backend_name(keras) == "theano":
         # Keras 1.x calls theano.ifelse.ifelse, a submodule Theano 1.0 no longer imports by itself.
         importlib.import_module("theano.ifelse")
-    if compile_cache and backend_name(keras) == "jax":
-        keep_compiled_programs(compile_cache)
+    if backend_name(keras) == "jax":
+        _count_compile_seconds()
+        if compile_cache:
+            keep_compiled_programs(compile_cache)
     return keras
+
+
+# Seconds XLA spent compiling (or fetching from the compile cache) the programs of this process, on JAX:
+# the probe subtracts them from a task's time per step, which then does not depend on whether the
+# persistent cache already held the programs.
+COMPILE_SECONDS = [0.0]
+
+
+def _count_compile_seconds():
+    import jax
+
+    def add(event, seconds, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            COMPILE_SECONDS[0] += seconds
+
+    register = getattr(getattr(jax, "monitoring", None), "register_event_duration_secs_listener", None)
+    if register is not None:
+        register(add)
 
 
 def keep_compiled_programs(folder):

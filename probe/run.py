@@ -268,7 +268,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
         with _budget(timeout_s):
             repeat = 0
             while repeat < planned:
-                task_started, steps_before = time.time(), compat.STEPS[0]
+                task_started, steps_before, compiling_before = time.time(), compat.STEPS[0], compat.COMPILE_SECONDS[0]
                 compat.API_CALLS.clear()
                 del compat.STEP_LOSSES[:]
                 saving.TRAINED[0] = None
@@ -281,6 +281,8 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
                     result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
+                    if compat.COMPILE_SECONDS[0] > compiling_before:
+                        result["timings"].setdefault("compile_s", {})[name + "#" + str(repeat)] = compat.COMPILE_SECONDS[0] - compiling_before
                 if repeat == 0:  # later repeats only measure the noise
                     _keep(name, metrics, series, facts, result)
                     if artifacts and task.saving is not None:

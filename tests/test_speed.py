@@ -32,6 +32,18 @@ def test_per_step_times_divide_each_run_by_the_steps_it_took():
     assert speed.per_step_times(result, "linear.defaults") == []
 
 
+def test_compile_seconds_are_not_part_of_a_step():
+    """The same task, its programs compiled in one environment (1.2 s of its 1.7 s) and taken from JAX's
+    compile cache in the other (0.1 s of 0.6 s): the same 0.5 ms per step, so neither is slower."""
+    cold = timed("cold", {"classifier.shared_init": [1.7]}, {"classifier.shared_init": 1000})
+    cold["timings"]["compile_s"] = {"classifier.shared_init#0": 1.2}
+    warm = timed("warm", {"classifier.shared_init": [0.6]}, {"classifier.shared_init": 1000})
+    warm["timings"]["compile_s"] = {"classifier.shared_init#0": 0.1}
+    assert speed.per_step_times(cold, "classifier.shared_init") == pytest.approx([0.0005])
+    assert speed.per_step_times(warm, "classifier.shared_init") == pytest.approx([0.0005])
+    assert speed.speed_table([warm, cold], "warm")["verdict"].tolist() == [""]
+
+
 def test_slower_only_when_the_fastest_run_is_beyond_the_factor_of_the_slowest_baseline_run():
     base = timed("base", {"linear.defaults": [2.0, 2.1], "classifier.defaults": [5.0]}, {"linear.defaults": 1000, "classifier.defaults": 1000})
     # linear: fastest 5.0 ms per step against the baseline's slowest 2.1: 5.0 > 2 * 2.1, slower, ratio 5.0 / 2.0

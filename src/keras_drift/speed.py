@@ -6,7 +6,9 @@ The comparison is noise-aware with the runs each side has (the first run, and th
 or non-deterministic task): a task is ``slower`` only when its *fastest* run per step is more than
 ``factor`` times the baseline's *slowest*, and ``faster`` in the mirror case. Tasks of fewer than
 ``MIN_STEPS`` steps on either side are left out: their time is mostly the first step's tracing and
-compilation (or, for tasks that train nothing, milliseconds of noise), not the cost of a step.
+compilation (or, for tasks that train nothing, milliseconds of noise), not the cost of a step. Where the
+probe counted the seconds XLA spent compiling a run's programs (JAX), they are not part of its time: JAX
+may have taken them from its persistent compile cache in one environment and compiled them in the other.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ COLUMNS = ("env", "task", "steps", "baseline_steps", "seconds_per_step", "baseli
 
 
 def per_step_times(result: Result, task: str) -> list[float]:
-    """Seconds per training step of each run of ``task`` (empty when it took fewer than ``MIN_STEPS``
-    steps or failed)."""
-    steps = result.get("timings", {}).get("steps", {}).get(task, 0)
+    """Seconds per training step of each run of ``task``, its compile seconds left out (empty when it took
+    fewer than ``MIN_STEPS`` steps or failed)."""
+    timings = result.get("timings", {})
+    steps = timings.get("steps", {}).get(task, 0)
     if steps < MIN_STEPS or result.tasks.get(task, {}).get("status") != "ok":
         return []
-    runs = result.get("timings", {}).get("tasks_s", {})
-    return [seconds / steps for key, seconds in runs.items() if key.rsplit("#", 1)[0] == task]
+    compiling = timings.get("compile_s", {})
+    return [(seconds - compiling.get(key, 0.0)) / steps for key, seconds in timings.get("tasks_s", {}).items()
+            if key.rsplit("#", 1)[0] == task]
 
 
 def speed_table(results: Sequence[Result], baseline: str, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
