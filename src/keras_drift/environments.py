@@ -98,9 +98,9 @@ def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment
         _build_with_uv(spec, path, log)
     else:
         _build_with_virtualenv(spec, path, log)
+    _compile_bytecode(python, log)  # before the hooks: a hook runs at every interpreter start, this one's too
     if spec.hooks:
         _install_hooks(spec, python, log)
-    _compile_bytecode(python, log)
     key_file.write_text(key + "\n")
     return Environment(path, python, reused=False)
 
