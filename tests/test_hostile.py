@@ -275,7 +275,7 @@ def test_a_killed_probe_keeps_its_finished_tasks_and_a_slow_task_fails_alone(tmp
     with (project / "probe" / "canaries.py").open("a") as canaries_file:
         canaries_file.write("\nCANARIES = ()\n")
     with (project / "probe" / "compat.py").open("a") as compat_file:
-        compat_file.write("\n\ndef load_keras():\n    return None  # no framework: the stand-in tasks need none\n")
+        compat_file.write("\n\ndef load_keras(compile_cache=\"\"):\n    return None  # no framework: the stand-in tasks need none\n")
     (project / "envs").mkdir()
     for name, kill in (("whole", ""), ("killed", "1")):
         (project / "envs" / f"{name}.toml").write_text(
