@@ -71,9 +71,8 @@ def built_environment(spec: EnvSpec, venvs_dir: Path) -> Environment:
     """The environment this run built or reused for ``spec``, as it is (floating ones too: re-running a
     task in it must not resolve it afresh); :class:`BuildFailed` when there is none."""
     path = Path(venvs_dir) / spec.name
-    python, key_file = path / "bin" / "python", path / KEY_FILE
-    if python.exists() and key_file.is_file() and key_file.read_text().strip() == built_key(spec):
-        return Environment(path, python, reused=True)
+    if _built_for(spec, path):
+        return Environment(path, path / "bin" / "python", reused=True)
     raise BuildFailed(f"{path}: no environment built for {spec.name} with install key {spec.install_key()}")
 
 
@@ -82,13 +81,18 @@ def built_key(spec: EnvSpec) -> str:
     return f"{spec.install_key()} {BUILD_RECIPE}"
 
 
+def _built_for(spec: EnvSpec, path: Path) -> bool:
+    """Whether ``path`` holds an environment built for ``spec`` by this version's recipe."""
+    key_file = path / KEY_FILE
+    return (path / "bin" / "python").exists() and key_file.is_file() and key_file.read_text().strip() == built_key(spec)
+
+
 def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment:
     path = Path(venvs_dir) / spec.name
     python = path / "bin" / "python"
     key = built_key(spec)
-    key_file = path / KEY_FILE
     # A floating environment (tagged latest/nightly) is resolved afresh every run, so never reused.
-    if not spec.floating and python.exists() and key_file.is_file() and key_file.read_text().strip() == key:
+    if not spec.floating and _built_for(spec, path):
         log(f"reusing {path} (install key {key})")
         return Environment(path, python, reused=True)
     if path.exists():
@@ -98,10 +102,11 @@ def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment
         _build_with_uv(spec, path, log)
     else:
         _build_with_virtualenv(spec, path, log)
-    _compile_bytecode(python, log)  # before the hooks: a hook runs at every interpreter start, this one's too
+    site_packages = _site_packages(python)
+    _compile_bytecode(python, site_packages, log)  # before the hooks: a hook runs at every interpreter start
     if spec.hooks:
-        _install_hooks(spec, python, log)
-    key_file.write_text(key + "\n")
+        _install_hooks(spec, site_packages, log)
+    (path / KEY_FILE).write_text(key + "\n")
     return Environment(path, python, reused=False)
 
 
@@ -214,13 +219,12 @@ def _site_packages(python: Path) -> str:
     ).stdout.strip()
 
 
-def _compile_bytecode(python: Path, log: Log) -> None:
+def _compile_bytecode(python: Path, site_packages: str, log: Log) -> None:
     """Compile the environment's modules to bytecode with its own interpreter (uv's ``--compile-bytecode``
     cannot drive Python 3.6). Where ``PYTHONDONTWRITEBYTECODE`` is set, as on many CI images, nothing is
     compiled lazily, so every probe process would compile TensorFlow from source on import: 3 to 4 s each.
     A module that does not compile (Python 2 leftovers in old packages) fails only where it is imported, as
     it would anyway, so that is logged, not a failed build."""
-    site_packages = _site_packages(python)
     completed = subprocess.run(
         [str(python), "-m", "compileall", "-qq", "-j", "0", site_packages], capture_output=True, text=True, check=False
     )
@@ -228,9 +232,8 @@ def _compile_bytecode(python: Path, log: Log) -> None:
     log(f"compiled {site_packages} to bytecode{some_failed}")
 
 
-def _install_hooks(spec: EnvSpec, python: Path, log: Log) -> None:
+def _install_hooks(spec: EnvSpec, site_packages: str, log: Log) -> None:
     """Copy the spec's start-up hooks into site-packages and import them from a ``.pth`` file."""
-    site_packages = _site_packages(python)
     modules = []
     for source in spec.hook_files:
         module = f"_keras_drift_hook_{source.stem}"

@@ -464,8 +464,9 @@ def _probe_process(
     """Run the probe once with ``arguments``, writing to ``out``; its exit status, ``None`` if it timed out."""
     out.unlink(missing_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
-    env.update(spec.process_env(environments.cache_dir()))
-    compiled = environments.cache_dir() / "compiled" / spec.name  # JAX keeps its programs there between runs
+    cache = environments.cache_dir()
+    env.update(spec.process_env(cache))
+    compiled = cache / "compiled" / spec.name  # JAX keeps its programs there between runs
     command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled), *arguments]
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
