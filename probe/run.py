@@ -384,10 +384,15 @@ def _spread(value, first):
 
 
 def write_atomically(path, data):
-    """Write JSON to ``path`` through a temporary file and a rename, so no reader sees half a file."""
+    """Write JSON to ``path`` through a temporary file and a rename, so no reader sees half a file.
+
+    Written after every task and every load attempt, so it must be cheap: ``json.dumps`` without ``indent``
+    runs in C (``json.dump``, or any ``indent``, encodes in Python: 22 ms for a 375 KB result against 10 ms).
+    The host writes the result it keeps indented."""
+    text = json.dumps(data, sort_keys=True, allow_nan=False)
     temporary = path + ".tmp"
     with open(temporary, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True, allow_nan=False)
+        handle.write(text)
     os.replace(temporary, path)
 
 
