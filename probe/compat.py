@@ -592,6 +592,13 @@ def evaluate(model, x, y):
     return _first_scalar(model.evaluate(x, y, verbose=0))
 
 
+def batch_loss(model, x, y):
+    """The loss on ``(x, y)`` taken as one batch (``test_on_batch``): what ``evaluate`` reports for a batch it
+    takes whole, without the set-up ``evaluate`` repeats at every call (its data adapter and callbacks: 50 to
+    130 ms in tf.keras 2, against 20 ms), which a saved model's check pays once per file loaded."""
+    return _first_scalar(model.test_on_batch(x, y))
+
+
 def dense_weights(layer):
     """The kernel and bias of a Dense layer as NumPy arrays."""
     kernel, bias = layer.get_weights()[:2]

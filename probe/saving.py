@@ -4,7 +4,7 @@ and load the files other environments wrote.
 Saving (``--artifacts DIR``) follows a model task's first run. ``DIR/<task>/`` gets one file or folder per
 format (:data:`compat.SAVED_FORMATS`), the fixed batch the model is judged on (``x.npy``, ``y.npy``) and
 ``manifest.json``: what each format holds, and what the model computed before it was saved (predictions
-on the batch, the evaluate loss, the optimizer's class, iteration count and slot fingerprint).
+on the batch, the loss on it, the optimizer's class, iteration count and slot fingerprint).
 
 Loading runs after a probe's tasks in the same process (``--load-after PLAN``: its own files, and the
 baseline's in a candidate), or in a probe process of its own (``--load PLAN``), one import for every file
@@ -78,7 +78,7 @@ def save(keras, task_name, saving, folder):
         "keras": compat.keras_version(keras),
         "backend": compat.backend_name(keras),
         "predictions": _finite(compat.predict(model, x, keras)),
-        "evaluate_loss": _finite(compat.evaluate(model, x, y)),
+        "evaluate_loss": _finite(compat.batch_loss(model, x, y)),
         "optimizer": compat.optimizer_state(keras, model),
         "formats": {},
     }
@@ -200,7 +200,7 @@ def _attempt(keras, where, manifest, saved, method, task, custom_objects, unsafe
         # the file's own compile config (a rebuilt model is compiled here, by the task's code: its loss is the
         # loading side's, which the metric comparisons already cover)
         try:
-            outcome["evaluate_diff"] = abs(compat.evaluate(model, x, y) - float(manifest["evaluate_loss"]))
+            outcome["evaluate_diff"] = abs(compat.batch_loss(model, x, y) - float(manifest["evaluate_loss"]))
         except Exception as exc:
             outcome["evaluate_error"] = error_line(exc)
         outcome["optimizer"], outcome["optimizer_detail"] = optimizer_outcome(manifest.get("optimizer"), _state(keras, model))

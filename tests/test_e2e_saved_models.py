@@ -61,10 +61,14 @@ def test_weights_load_with_the_predictions_numpy_computes_from_the_saved_weights
     document = verdicts(work)
     baseline = json.loads((work / "reports" / "latest" / "results" / f"{BASELINE}.json").read_text())
     w1, b1, w2, b2 = (np.asarray(array, "float64") for array in baseline["facts"]["classifier.shared_init"]["final_arrays"])
-    x, _ = classifier_sample()
+    x, y = classifier_sample()
     expected = 1.0 / (1.0 + np.exp(-(np.maximum(x.astype("float64") @ w1 + b1, 0.0) @ w2 + b2)))
     saved = np.asarray(baseline["artifacts"]["classifier.shared_init"]["predictions"])
     np.testing.assert_allclose(saved, expected, atol=1e-6)
+    # the loss saved beside them is the binary cross-entropy of those predictions on the batch, taken whole
+    clipped = np.clip(expected, 1e-7, 1 - 1e-7)
+    cross_entropy = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+    assert baseline["artifacts"]["classifier.shared_init"]["evaluate_loss"] == pytest.approx(cross_entropy, rel=1e-5)
     for format_name in ("weights", "weights_legacy"):
         loaded = attempt(document, "upgrade", "classifier.shared_init", format_name, "rebuild+load_weights")
         assert loaded["outcome"] == "loads" and loaded["max_abs_diff"] <= 1e-6, loaded
