@@ -51,6 +51,17 @@ def test_an_entry_is_stale_only_where_the_run_compared_what_it_names():
     assert list(matching.verdicts["verdict"])[-1] == "accepted"
 
 
+def test_a_glob_naming_a_project_environment_the_run_left_out_is_not_stale():
+    # keras-3.15-jax compared the GRU without drift; keras-3.15-tf, which the entry is for, was not in this run
+    verdicts = rows(("tf-2.15", "gru.loss", "identical", None), ("keras-3.15-jax", "gru.loss", "identical", None))
+    entries = [Acceptance("keras-3.15-*", "gru.*", "numerics", "Keras 3's GRU"), Acceptance("keras-3.15-jax", "gru.*", "numerics", "jax only")]
+    project = ["tf-2.15", "keras-3.15-jax", "keras-3.15-tf-2.21"]
+    assert review(verdicts, entries, baseline="tf-2.15", today=TODAY, environments=project).stale == (entries[1],)
+    everyone = pd.concat([verdicts, rows(("keras-3.15-tf-2.21", "gru.loss", "within_tolerance", None))], ignore_index=True)
+    assert review(everyone, entries, baseline="tf-2.15", today=TODAY, environments=project).stale == tuple(entries)
+    assert review(verdicts, entries, baseline="tf-2.15", today=TODAY).stale == tuple(entries)  # no project list: the run is all
+
+
 def test_an_expired_entry_accepts_nothing():
     judged = review(rows(("jax", "w", "drift", "random_stream")), [Acceptance("*", "*", "random_stream", "r", dt.date(2026, 11, 22))], today=TODAY)
     assert list(judged.verdicts["verdict"]) == ["drift"] and len(judged.expired) == 1

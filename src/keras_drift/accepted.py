@@ -17,7 +17,8 @@ A drifting metric that an entry matches with the same cause, in a run whose base
 any, when it names none), is ``accepted``: shown with its reason, not failing ``drift`` or ``gate``. If the
 cause changes, the entry no longer matches. An entry is stale (reported) only when the run compared what it
 names and nothing drifted: an environment or a task the run left out, or another baseline, says nothing
-about it. An expired entry accepts nothing and fails the run, naming it.
+about it (so an entry whose glob names a project environment the run left out is not stale: that one may
+still drift as it says). An expired entry accepts nothing and fails the run, naming it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,9 +124,10 @@ COMPARED = (Verdict.IDENTICAL, Verdict.WITHIN_TOLERANCE, Verdict.DRIFT)
 
 
 def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], baseline: str | None = None,
-           today: dt.date | None = None) -> Review:
+           today: dt.date | None = None, environments: Collection[str] = ()) -> Review:
     """Mark each drifting row that a live entry for this ``baseline`` accepts (same cause) as ``accepted``,
-    with its reason; the entries that accept nothing although the run compared what they name are stale."""
+    with its reason; the entries that accept nothing although the run compared what they name, and that name
+    none of the project's ``environments`` the run left out, are stale."""
     today = today or dt.date.today()
     live = [entry for entry in acceptances if not entry.expired(today) and entry.applies_against(baseline)]
     used: set[int] = set()
@@ -145,7 +147,10 @@ def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], baseline: str 
     marked = verdicts.assign(verdict=pd.Series(verdict_column, index=verdicts.index, dtype=object),
                              accepted_reason=pd.Series(reasons, index=verdicts.index, dtype=object))
     compared = [(str(row.env), str(row.metric)) for row in verdicts.itertuples() if row.env != baseline and row.verdict in COMPARED]
-    stale = tuple(entry for i, entry in enumerate(live) if i not in used and any(entry.names(*pair) for pair in compared))
+    in_run = set(verdicts["env"].astype(str))
+    left_out = [env for env in environments if env not in in_run]
+    stale = tuple(entry for i, entry in enumerate(live) if i not in used and any(entry.names(*pair) for pair in compared)
+                  and not any(fnmatch.fnmatchcase(env, entry.env) for env in left_out))
     return Review(marked, stale, tuple(entry for entry in acceptances if entry.expired(today)))
 
 

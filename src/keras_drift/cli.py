@@ -446,7 +446,11 @@ def _render(
     run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], args: argparse.Namespace
 ) -> ExitCode:
     acceptances = accepted.load_acceptances(Path(args.accepted))
-    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on, args.slowdown)
+    # every environment the project defines: an accepted drift of one this run left out is not stale
+    envs_dir = Path(getattr(args, "envs_dir", "envs"))
+    environments = sorted(path.stem for path in envs_dir.glob("*.toml")) if envs_dir.is_dir() else []
+    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on, args.slowdown,
+                                   environments)
     for warning in rendered.warnings:
         print(f"keras-drift: warning: {warning}", file=sys.stderr)
     print(rendered.summary)

@@ -5,7 +5,7 @@ render ``report.html``. ``drift``, ``report``, ``merge`` and ``bench`` all call 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,14 @@ def judge(
     acceptances: Sequence[accepted.Acceptance] = (),
     experiments: Sequence[proofs.Proof] = (),
     slowdown: float = speed.DEFAULT_FACTOR,
+    environments: Collection[str] = (),
 ) -> accepted.Review:
     """One row per (environment, metric) with its verdict, the cause, evidence and proof of each drift
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
     marked ``accepted``; beside them the changed behaviours and each training task's speed per step
     (``slower``/``faster`` beyond the factor ``slowdown``). The saved-model rules
-    (:mod:`keras_drift.saved_models`) add their rows to the verdicts and their changes to the behaviours."""
+    (:mod:`keras_drift.saved_models`) add their rows to the verdicts and their changes to the behaviours.
+    ``environments``: see :func:`keras_drift.accepted.review`."""
     by_task = proofs.by_task(experiments)
     verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, by_task, tolerances)
     by_env = {result.env: result for result in results}
@@ -57,7 +59,7 @@ def judge(
     behaviours = compare.behaviour_changes(results, baseline)
     if not saved.behaviours.empty:
         behaviours = pd.concat([behaviours, saved.behaviours], ignore_index=True) if not behaviours.empty else saved.behaviours
-    return replace(accepted.review(verdicts, list(acceptances), baseline), behaviours=behaviours,
+    return replace(accepted.review(verdicts, list(acceptances), baseline, environments=environments), behaviours=behaviours,
                    speed=speed.speed_table(results, baseline, slowdown), localisations=located, saved=saved)
 
 
@@ -91,11 +93,13 @@ def render_run(
     acceptances: Sequence[accepted.Acceptance] = (),
     fail_on: Sequence[str] = (),
     slowdown: float = speed.DEFAULT_FACTOR,
+    environments: Collection[str] = (),
 ) -> RenderedRun:
     """Judge ``results`` against ``baseline`` (with the run's experiments, if it has any) and write the
-    run's ``verdicts.json`` and ``report.html``."""
+    run's ``verdicts.json`` and ``report.html``; ``environments`` are all the project defines (an accepted
+    drift is stale only if the run left out none of those it names)."""
     experiments = proofs.load(run_dir)
-    judged = judge(results, baseline, tolerances, acceptances, experiments, slowdown)
+    judged = judge(results, baseline, tolerances, acceptances, experiments, slowdown, environments)
     past = history.load_history(run_dir.parent, run_dir, history_window)
     news = history.new_drift(judged.verdicts, past)
     document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments, fail_on, slowdown)
