@@ -172,6 +172,22 @@ def test_prune_drops_the_entries_no_kept_run_used(tmp_path, capsys):
     assert store.prune(float("inf")) == [used]
 
 
+def test_prune_drops_the_programs_jax_compiled_before_the_oldest_kept_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_DRIFT_CACHE", str(tmp_path / "keras-drift"))
+    reports = tmp_path / "reports"
+    (reports / "20261120T000000Z-bbbbbb" / "results").mkdir(parents=True)
+    programs = tmp_path / "keras-drift" / "compiled" / "keras-3.15-jax"
+    programs.mkdir(parents=True)
+    old, recent = programs / "jit_train_step-old-cache", programs / "jit_train_step-new-cache"
+    for path, day in ((old, "2026-11-10"), (recent, "2026-11-21")):
+        path.write_bytes(b"program")
+        stamp = time.mktime(time.strptime(day, "%Y-%m-%d"))
+        os.utime(path, (stamp, stamp))
+    assert main(["prune", "--reports", str(reports), "--keep", "1"]) == 0
+    assert not old.exists() and recent.exists()
+    assert "removed 1 compiled program(s)" in capsys.readouterr().err
+
+
 def test_two_writers_and_a_reader_never_see_half_an_entry(write_env, project, tmp_path):
     spec = locked(write_env)
     store = ResultCache(tmp_path / "cache")

@@ -297,8 +297,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> ExitCode:
-    """Delete all but the newest --keep runs under --reports (never the one `latest` points at), and the
-    cached results none of the runs kept has used."""
+    """Delete all but the newest --keep runs under --reports (never the one `latest` points at), the
+    cached results none of the runs kept has used, and the programs JAX compiled before the oldest of them."""
     reports_dir = Path(args.reports)
     for folder in runs.prune(reports_dir, args.keep):
         print(f"removed {folder}", file=sys.stderr)
@@ -306,6 +306,9 @@ def cmd_prune(args: argparse.Namespace) -> ExitCode:
     unused_since = runs.started_at(kept[0]).timestamp() if kept else float("inf")
     for entry in _results_cache(args).prune(unused_since):
         print(f"removed {entry}", file=sys.stderr)
+    programs = environments.prune_compiled_programs(unused_since)
+    if programs:
+        print(f"removed {len(programs)} compiled program(s) from {environments.cache_dir() / 'compiled'}", file=sys.stderr)
     return ExitCode.OK
 
 

@@ -9,6 +9,7 @@ it is built. An environment is reused while its install key (interpreter + requi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -249,6 +250,27 @@ def cache_dir() -> Path:
     folder = Path(os.environ.get("KERAS_DRIFT_CACHE", default))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def compiled_programs_dir(cache: Path, env: str) -> Path:
+    """Where the probes of environment ``env`` keep the programs JAX compiled, between runs (``cache``: the
+    folder :func:`cache_dir` returns)."""
+    return cache / "compiled" / env
+
+
+def prune_compiled_programs(written_before: float) -> list[Path]:
+    """Delete the compiled programs written before ``written_before`` (a POSIX time); return them.
+
+    JAX keeps every program it compiled and never deletes one (its size cap needs the ``filelock`` package,
+    which a locked environment does not have), so each new probe or JAX version adds about 1.5 MB per
+    environment. A program still in use that is deleted is compiled again by the next run, once."""
+    removed = []
+    for path in sorted((cache_dir() / "compiled").glob("*/*")):
+        with contextlib.suppress(FileNotFoundError):  # another prune got there first
+            if path.is_file() and path.stat().st_mtime < written_before:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _run(command: list[str], env: dict[str, str], log: Log) -> None:

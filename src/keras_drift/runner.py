@@ -466,7 +466,7 @@ def _probe_process(
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
     cache = environments.cache_dir()
     env.update(spec.process_env(cache))
-    compiled = cache / "compiled" / spec.name  # JAX keeps its programs there between runs
+    compiled = environments.compiled_programs_dir(cache, spec.name)  # JAX keeps its programs there between runs
     command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled), *arguments]
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
