@@ -125,6 +125,18 @@ def test_cache_placeholder_expands_in_env_values(write_env):
     assert spec.process_env(Path("/var/cache/kd"))["THEANO_FLAGS"] == "blas.ldflags=,base_compiledir=/var/cache/kd/theano"
 
 
+def test_shipped_theano_lanes_take_turns_on_each_compile_folder_and_two_run_at_once():
+    folders: dict[str, set[str]] = {}
+    for spec in load_specs(PROJECT_ROOT / "envs"):
+        flags = spec.process_env(Path("/cache")).get("THEANO_FLAGS", "")
+        if spec.backend == "theano":
+            [folder] = [part.split("=", 1)[1] for part in flags.split(",") if part.startswith("base_compiledir=")]
+            folders.setdefault(folder, set()).add(spec.exclusive)
+    # one turn-taking resource per folder (two names on one folder would let two processes corrupt it)
+    assert all(len(names) == 1 and "" not in names for names in folders.values()), folders
+    assert len({name for names in folders.values() for name in names}) == len(folders) == 2
+
+
 def test_shipped_legacy_selection_spans_eleven_years():
     legacy = {spec.name for spec in select(load_specs(PROJECT_ROOT / "envs"), tags=["legacy"])}
     assert {"keras-0.3.3-theano", "keras-1.2.0-theano", "keras-2.3.1-theano", "keras-1.2.0-tf-0.12",
