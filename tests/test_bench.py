@@ -42,7 +42,7 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings, results_cache, rerun):
         plans.append((out.name, [spec.name for spec in specs], jobs, results_cache is not None, sorted(rerun)))
         envs = {**costs, "new": bumped} if out.name == "review" else costs
-        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": envs, "saved_models_s": 1.3,
+        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": envs, "saved_models_s": 1.3, "loads_s": 0.9,
                 "verdicts": {"a": "same"}, "cached": ["a", "b"] if out.name != "warm" else []}
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
@@ -63,6 +63,7 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     assert summary["canary_share_of_warm"] == pytest.approx(1.5 / (13.0 - 1.5))
     assert summary["records_share_of_warm"] == pytest.approx(0.4 / (13.0 - 0.4))  # one result: the template's 0.4 s
     assert summary["saved_models_share_of_warm"] == pytest.approx(1.3 / (13.0 - 1.3))  # the warm run's saving and loading
+    assert summary["loads_share_of_warm"] == pytest.approx(0.9 / (13.0 - 0.9))  # and its loading alone
     (written,) = tmp_path.glob("bench-*.json")
     assert json.loads(written.read_text())["warm_ratio"] == pytest.approx(13.0 / 12.0)
     text = table(summary)

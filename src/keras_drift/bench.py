@@ -91,6 +91,8 @@ def timed_run(
         # saving and loading inside the probes, and the load phase: what saved models add to the run
         "saved_models_s": load_s + sum(result.get("timings", {}).get(name, 0.0) for result in results if not result.cached_from
                                        for name in ("artifacts_s", "loads_in_probe_s")),
+        # of which the loading alone: inside the probes, and the load phase
+        "loads_s": load_s + sum(result.get("timings", {}).get("loads_in_probe_s", 0.0) for result in results if not result.cached_from),
         "html_bytes": rendered.report_path.stat().st_size,
         "results": results,
         "verdicts": {env: section["metrics"] for env, section in rendered.document["environments"].items()},
@@ -203,6 +205,8 @@ def run_benchmark(
     summary["saved_models_s"] = warm["saved_models_s"]
     summary["saved_models_share_of_warm"] = warm["saved_models_s"] / max(warm["wall_s"] - warm["saved_models_s"], 1e-9)
     summary["saved_models_share_target"] = TARGET_SAVED_MODELS_SHARE
+    summary["loads_s"] = warm["loads_s"]  # the loading alone, without the saving
+    summary["loads_share_of_warm"] = warm["loads_s"] / max(warm["wall_s"] - warm["loads_s"], 1e-9)
     summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
@@ -219,8 +223,8 @@ def table(summary: dict[str, Any]) -> str:
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["environment", "run"])
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
-                "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm",
-                "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
+                "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm", "loads_s",
+                "loads_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
                 "review_new_env_s", "review_overhead_s"):
         value = summary.get(key)
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")
