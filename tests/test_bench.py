@@ -1,6 +1,8 @@
 """The benchmark's arithmetic: how a run's wall time splits, and the headline figures run_benchmark derives."""
 
 import json
+import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -69,6 +71,22 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     text = table(summary)
     assert "records_share_of_warm        0.03" in text and "saved_models_share_of_warm   0.11" in text
     assert "warm_ratio                   1.08" in text and "parallel_speedup             1.62" in text
+
+
+def test_the_cold_run_starts_from_an_empty_keras_drift_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_DRIFT_CACHE", str(tmp_path / "mine"))
+    seen = {}
+
+    def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings, results_cache, rerun):
+        seen[out.name] = os.environ["KERAS_DRIFT_CACHE"]
+        raise RuntimeError("stop after the first run")
+
+    monkeypatch.setattr(bench, "timed_run", timed_run)
+    with pytest.raises(RuntimeError):
+        run_benchmark([SimpleNamespace(name="a")], "a", tmp_path, tmp_path, jobs=1, settings=None)
+    [(name, folder)] = seen.items()
+    assert name == "cold" and folder.endswith("cold-cache") and not Path(folder).exists()  # JAX compiles afresh
+    assert os.environ["KERAS_DRIFT_CACHE"] == str(tmp_path / "mine")  # and the user's cache is back
 
 
 def test_render_generated_with_history(tmp_path):

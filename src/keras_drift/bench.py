@@ -3,7 +3,8 @@
 The physical floor of a run is, per environment, its install plus the interpreter's start and the
 framework's import plus the probe's compute. Everything else is the tool's overhead. Runs over the same
 selection, each as ``drift --no-explain`` does it (adaptive repeats included): cold (an empty environment
-folder, uv's download cache as it is), warm (environments reused) and warm in parallel, all three without
+folder and an empty keras-drift cache folder, so JAX compiles every program again; uv's download cache as
+it is), warm (environments reused) and warm in parallel, all three without
 reading the result cache; then a re-run with nothing changed (every result from the cache), and a
 pre-bump review (the selection plus one new environment file, ``--bump``); then the report is rendered
 for the run and for a large generated matrix.
@@ -11,6 +12,7 @@ for the run and for a large generated matrix.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
@@ -19,7 +21,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +166,8 @@ def run_benchmark(
     if bump is not None:
         plan.append(("review", [*specs, bump], 1, results_cache, ()))
     for name, selection, run_jobs, use_cache, rerun in plan:
-        runs[name] = timed_run(selection, baseline, root, venvs, work / name, run_jobs, settings, use_cache, rerun)
+        with _cache_folder(work / "cold-cache") if name == "cold" else contextlib.nullcontext():
+            runs[name] = timed_run(selection, baseline, root, venvs, work / name, run_jobs, settings, use_cache, rerun)
     warm, parallel, cached = runs["warm"], runs["parallel"], runs["cached"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {
@@ -212,6 +215,20 @@ def run_benchmark(
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
     shutil.rmtree(work / "venvs", ignore_errors=True)
     return summary
+
+
+@contextlib.contextmanager
+def _cache_folder(folder: Path) -> Iterator[None]:
+    """keras-drift's cache folder (``$KERAS_DRIFT_CACHE``) set to ``folder`` while the block runs."""
+    before = os.environ.get("KERAS_DRIFT_CACHE")
+    os.environ["KERAS_DRIFT_CACHE"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["KERAS_DRIFT_CACHE"]
+        else:
+            os.environ["KERAS_DRIFT_CACHE"] = before
 
 
 def table(summary: dict[str, Any]) -> str:
