@@ -23,7 +23,9 @@ WORKFLOWS = [str(path.relative_to(ROOT)) for path in sorted((ROOT / ".github" / 
 
 
 def _install_host(session: nox.Session, extras: str = "") -> None:
-    session.install("-e", f".{extras}")
+    # Compiled to bytecode as installed (pip always does; uv when asked): where PYTHONDONTWRITEBYTECODE is
+    # set, as on many CI images, every keras-drift command would compile pandas and matplotlib from source.
+    session.install("-e", f".{extras}", env={"UV_COMPILE_BYTECODE": "1"})
 
 
 @nox.session
