@@ -308,7 +308,8 @@ def cmd_prune(args: argparse.Namespace) -> ExitCode:
         print(f"removed {entry}", file=sys.stderr)
     programs = environments.prune_compiled_programs(unused_since)
     if programs:
-        print(f"removed {len(programs)} compiled program(s) from {environments.cache_dir() / 'compiled'}", file=sys.stderr)
+        folder = environments.cache_dir() / environments.COMPILED_PROGRAMS
+        print(f"removed {len(programs)} compiled program(s) from {folder}", file=sys.stderr)
     return ExitCode.OK
 
 

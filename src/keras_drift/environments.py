@@ -252,10 +252,14 @@ def cache_dir() -> Path:
     return folder
 
 
+# The folder of keras-drift's cache where JAX keeps its compiled programs, one subfolder per environment.
+COMPILED_PROGRAMS = "compiled"
+
+
 def compiled_programs_dir(cache: Path, env: str) -> Path:
     """Where the probes of environment ``env`` keep the programs JAX compiled, between runs (``cache``: the
     folder :func:`cache_dir` returns)."""
-    return cache / "compiled" / env
+    return cache / COMPILED_PROGRAMS / env
 
 
 def prune_compiled_programs(written_before: float) -> list[Path]:
@@ -265,7 +269,7 @@ def prune_compiled_programs(written_before: float) -> list[Path]:
     which a locked environment does not have), so each new probe or JAX version adds about 1.5 MB per
     environment. A program still in use that is deleted is compiled again by the next run, once."""
     removed = []
-    for path in sorted((cache_dir() / "compiled").glob("*/*")):
+    for path in sorted((cache_dir() / COMPILED_PROGRAMS).glob("*/*")):
         with contextlib.suppress(FileNotFoundError):  # another prune got there first
             if path.is_file() and path.stat().st_mtime < written_before:
                 path.unlink()
