@@ -28,3 +28,51 @@ def test_each_environment_loads_its_own_files_and_the_baseline_trades_files_with
     assert plans == {"base": [("base", "control"), ("a", "rollback"), ("c", "rollback")],
                      "a": [("a", "control"), ("base", "upgrade")], "b": [("base", "upgrade")], "c": [("c", "control"), ("base", "upgrade")]}
     assert load_sources("a", "base", found, tmp_path)[1]["folder"] == str((tmp_path / "artifacts" / "base").resolve())
+
+
+def test_a_slot_takes_the_next_free_environment_instead_of_waiting_on_a_busy_resource():
+    import threading
+    from types import SimpleNamespace
+
+    from keras_drift.runner import in_slots
+
+    items = [SimpleNamespace(name="theano-1", exclusive="folder"), SimpleNamespace(name="theano-2", exclusive="folder"),
+             SimpleNamespace(name="tf", exclusive="")]
+    tf_started, lock = threading.Event(), threading.Lock()
+    running: set[str] = set()
+    overlaps, started = [], []
+
+    def work(item):
+        with lock:
+            started.append(item.name)
+            overlaps.extend(sorted(running & {"theano-1", "theano-2"}) if item.exclusive else [])
+            running.add(item.name)
+        if item.name == "tf":
+            tf_started.set()
+        elif item.name == "theano-1":  # the other slot must not sit waiting for the folder meanwhile
+            assert tf_started.wait(timeout=10), "the second slot waited for the busy folder"
+        with lock:
+            running.discard(item.name)
+        return item.name.upper()
+
+    assert in_slots(items, 2, work, lambda item: item.exclusive) == ["THEANO-1", "THEANO-2", "TF"]  # in the items' order
+    assert started.index("tf") < started.index("theano-2") and overlaps == []
+
+
+def test_slots_waiting_on_a_resource_start_nothing_after_a_fault():
+    from types import SimpleNamespace
+
+    import pytest
+
+    from keras_drift.runner import in_slots
+
+    items = [SimpleNamespace(name=f"theano-{i}", exclusive="folder") for i in range(4)]
+    started = []
+
+    def work(item):
+        started.append(item.name)
+        raise RuntimeError("the first one fails")
+
+    with pytest.raises(RuntimeError):
+        in_slots(items, 2, work, lambda item: item.exclusive)
+    assert started == ["theano-0"]

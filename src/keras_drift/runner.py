@@ -141,9 +141,58 @@ def run_environments(
         return result
 
     first = [spec for spec in specs if watch is not None and spec.name == watch.baseline]
+    ordered = first + [spec for spec in specs if spec not in first]
+    by_name = dict(zip((spec.name for spec in ordered), in_slots(ordered, jobs, one, lambda spec: spec.exclusive), strict=True))
+    return [by_name[spec.name] for spec in specs]
+
+
+def in_slots(items: Sequence[Any], jobs: int, work: Callable[[Any], Result], resource: Callable[[Any], str]) -> list[Result]:
+    """``work`` on every item, ``jobs`` at a time, in order; except that an item whose ``resource`` (an
+    environment's ``exclusive``; ``""``: none) another running item holds lets the next free one go first, so
+    a slot never waits on a busy resource while other work could run. Results in the order of ``items``.
+
+    Two probes of one resource never run at once here; the file lock of :func:`_exclusive` still keeps
+    apart two keras-drift runs on one machine."""
+    pending = list(range(len(items)))
+    held: set[str] = set()
+    stopping = [False]
+    changed = threading.Condition()
+
+    def claim() -> int | None:
+        with changed:
+            while not stopping[0]:
+                index = next((i for i in pending if not resource(items[i]) or resource(items[i]) not in held), None)
+                if index is not None:
+                    pending.remove(index)
+                    if resource(items[index]):
+                        held.add(resource(items[index]))
+                    return index
+                changed.wait()
+            return None
+
+    def slot(_: int) -> tuple[int, Result] | None:
+        index = claim()
+        if index is None:
+            return None
+        try:
+            return index, work(items[index])
+        except BaseException:  # a fault of keras-drift itself: the run ends with it, so start nothing more
+            stopping[0] = True
+            raise
+        finally:
+            with changed:
+                held.discard(resource(items[index]))
+                changed.notify_all()
+
     with _probe_pool(jobs) as pool:
-        futures = {spec.name: pool.submit(one, spec) for spec in first + [spec for spec in specs if spec not in first]}
-        return [futures[spec.name].result() for spec in specs]
+        try:
+            finished = dict(found for found in pool.map(slot, range(len(items))) if found is not None)
+        except BaseException:  # Ctrl-C or a fault: the slots waiting for a resource start nothing more
+            with changed:
+                stopping[0] = True
+                changed.notify_all()
+            raise
+    return [finished[index] for index in range(len(items))]
 
 
 @contextlib.contextmanager
@@ -301,10 +350,14 @@ def run_load_phase(
     parcels of every complete load phase are stored."""
     by_name = {spec.name: spec for spec in specs}
     ran = [result for result in results if result.env in by_name and result.ok]
-    with _probe_pool(jobs) as pool:
-        for result in pool.map(lambda found: _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir,
-                                                      baseline, settings, user_models, results_cache, found.env not in rerun), ran):
-            on_done(result)
+
+    def load(found: Result) -> Result:
+        loaded = _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir, baseline, settings, user_models,
+                          results_cache, found.env not in rerun)
+        on_done(loaded)
+        return loaded
+
+    in_slots(ran, jobs, load, lambda found: by_name[found.env].exclusive)
 
 
 def _load_in(
