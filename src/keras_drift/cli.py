@@ -46,6 +46,7 @@ from keras_drift.specs import (
     NAME_RE,
     EnvSpec,
     choose_baseline,
+    environment_files,
     find_environment,
     load_specs,
     marked_baselines,
@@ -451,8 +452,7 @@ def _render(
 ) -> ExitCode:
     acceptances = accepted.load_acceptances(Path(args.accepted))
     # every environment the project defines: an accepted drift of one this run left out is not stale
-    envs_dir = Path(getattr(args, "envs_dir", "envs"))
-    environments = sorted(path.stem for path in envs_dir.glob("*.toml")) if envs_dir.is_dir() else []
+    environments = [path.stem for path in environment_files(Path(getattr(args, "envs_dir", "envs")))]
     rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on, args.slowdown,
                                    environments)
     for warning in rendered.warnings:

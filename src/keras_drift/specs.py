@@ -201,11 +201,17 @@ def load_spec(path: Path) -> EnvSpec:
     )
 
 
+def environment_files(envs_dir: Path) -> list[Path]:
+    """The environment files of ``envs_dir`` (every ``*.toml``), sorted; an environment's name is its file's
+    stem. Nothing is read: none when the folder does not exist."""
+    return sorted(Path(envs_dir).glob("*.toml"))
+
+
 def load_specs(envs_dir: Path) -> list[EnvSpec]:
     """Load every ``*.toml`` in ``envs_dir``, sorted by name; names must be unique after normalisation."""
     if not Path(envs_dir).is_dir():
         raise InputError(f"{envs_dir}: no such folder of environment files")
-    specs = [load_spec(path) for path in sorted(Path(envs_dir).glob("*.toml"))]
+    specs = [load_spec(path) for path in environment_files(envs_dir)]
     seen: dict[str, EnvSpec] = {}
     for spec in specs:
         other = seen.setdefault(normalize_name(spec.name), spec)
