@@ -111,7 +111,7 @@ def _load_after(args, keras, result, available, custom_objects):
     result.update(loads=[], user_models=[])
     try:
         carry_out(_load_json(args.load_after), keras, result, available, custom_objects, args.unsafe_load,
-                  lambda: write_atomically(args.out, result))
+                  growing_writer(args.out, result, ("loads", "user_models")))
     except Exception as exc:
         result["errors"]["saved models"] = _error_text(exc)
         traceback.print_exc()
@@ -386,10 +386,30 @@ def _spread(value, first):
 def write_atomically(path, data):
     """Write JSON to ``path`` through a temporary file and a rename, so no reader sees half a file.
 
-    Written after every task and every load attempt, so it must be cheap: ``json.dumps`` without ``indent``
-    runs in C (``json.dump``, or any ``indent``, encodes in Python: 22 ms for a 375 KB result against 10 ms).
+    Written after every task (and every load attempt: :func:`growing_writer`), so it must be cheap:
+    ``json.dumps`` without ``indent`` runs in C (``json.dump``, or any ``indent``, encodes in Python: 22 ms
+    for a 375 KB result against 10 ms).
     The host writes the result it keeps indented."""
-    text = json.dumps(data, sort_keys=True, allow_nan=False)
+    _replace_text(path, json.dumps(data, sort_keys=True, allow_nan=False))
+
+
+def growing_writer(path, data, growing):
+    """A ``write()`` of ``data`` to ``path``, as :func:`write_atomically`, for a stretch in which only the
+    entries named in ``growing`` change (the load attempts after the tasks): the rest is encoded once.
+    A result's finished tasks are about 375 KB, 8 ms to encode, and it is written after every attempt."""
+    fixed = json.dumps(dict((key, value) for key, value in data.items() if key not in growing), sort_keys=True, allow_nan=False)
+
+    def write():
+        changing = json.dumps(dict((key, data[key]) for key in growing), sort_keys=True, allow_nan=False)
+        if changing == "{}" or fixed == "{}":
+            _replace_text(path, fixed if changing == "{}" else changing)
+        else:
+            _replace_text(path, fixed[:-1] + ", " + changing[1:])
+
+    return write
+
+
+def _replace_text(path, text):
     temporary = path + ".tmp"
     with open(temporary, "w") as handle:
         handle.write(text)

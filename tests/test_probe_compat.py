@@ -244,6 +244,25 @@ def test_user_probe_modules_give_their_tasks_and_the_custom_objects_loads_need(t
     assert result["errors"] == {"probes/broken.py": "ImportError: no such thing"}
 
 
+@pytest.mark.parametrize("finished", [{}, {"metrics": {"t.w": 0.5}, "errors": {}, "timings": {"tasks_s": {"t#0": 1.0}}}])
+def test_a_result_written_after_each_load_attempt_holds_its_latest_attempts(tmp_path, finished):
+    import json
+
+    from probe import run
+
+    out = str(tmp_path / "result.json")
+    result = dict(finished, loads=[], user_models=[])
+    write = run.growing_writer(out, result, ("loads", "user_models"))
+    write()
+    assert json.loads((tmp_path / "result.json").read_text()) == dict(finished, loads=[], user_models=[])
+    result["loads"].append({"format": "h5", "loaded": True, "max_abs_diff": 0.0})
+    result["user_models"].append({"name": "mine", "loaded": False})
+    write()
+    assert json.loads((tmp_path / "result.json").read_text()) == dict(
+        finished, loads=[{"format": "h5", "loaded": True, "max_abs_diff": 0.0}], user_models=[{"name": "mine", "loaded": False}])
+    assert not (tmp_path / "result.json.tmp").exists()
+
+
 def test_a_saved_task_without_a_usable_manifest_promises_nothing_to_load(tmp_path):
     from probe import saving
 
