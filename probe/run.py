@@ -8,6 +8,8 @@ or times out still leaves the tasks it finished. Each task has its own time budg
 With ``--trials FILE`` the probe runs interventions instead (see :mod:`probe.overrides`): each trial is one
 run of one task with some overrides in force, and the file written holds each trial's metrics, the
 overrides it applied, and its error if it raised.
+With ``--load PLAN`` it loads saved models instead (see :mod:`probe.saving`), after the trials the plan
+names: an environment that needs a process of its own to load takes its repeats along in it.
 """
 
 import argparse
@@ -48,8 +50,8 @@ def main(argv=None):
     parser.add_argument("--artifacts", default="", help="a folder to save each model task's trained model in, in every format")
     parser.add_argument(
         "--load", default="",
-        help='a JSON file {"sources": [{"env", "direction", "folder"}], "user_models": [{"name", "path", "input"}]}: '
-             "load those saved models instead of running tasks")
+        help='a JSON file {"sources": [{"env", "direction", "folder"}], "user_models": [{"name", "path", "input"}], '
+             '"trials": [as --trials]}: run those trials, if any, then load those saved models, instead of running tasks')
     parser.add_argument("--load-after", default="", help="a load plan (as --load) carried out after the tasks, in this process")
     parser.add_argument("--unsafe-load", action="store_true", help="load with the library's safe mode off (trusted files only)")
     parser.add_argument(
@@ -137,54 +139,64 @@ def carry_out(plan, keras, result, available, custom_objects, unsafe, save):
 def run_trials(args):
     """Run each trial of ``args.trials`` (``{"trials": [{"id", "task", "overrides"}]}``) once and write
     ``{"env", "trials": {id: {"task", "metrics", "applied", "error", "seconds"}}}`` after each."""
-    with open(args.trials) as handle:
-        wanted = json.load(handle)["trials"]
+    _after_probe(args, _load_json(args.trials)["trials"], None)
+
+
+def run_loads(args):
+    """Run the trials the plan of ``args.load`` names, if any (an environment's drifting tasks repeated:
+    they take no process of their own), then load what it plans (see :mod:`probe.saving`); write ``{"env",
+    "trials", "loads": [attempt], "user_models": [outcome]}`` after each, ``partial`` until the last."""
+    plan = _load_json(args.load)
+    _after_probe(args, plan.get("trials", []), plan)
+
+
+def _after_probe(args, trials, load_plan):
+    """A probe process after the probes: ``trials`` first, each as a fresh trials process runs it (one
+    task under its overrides, records off), then the ``load_plan``, if any."""
+    started = time.time()
     keras = compat.load_keras(args.compile_cache)
     compat.watch_api_calls(keras)
     compat.seed_everything(keras, tasks.SEED)
     records.disable()
-    result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True}
-    available = dict((task.name, task) for task in available_tasks(args.probes, result)[0])
-    for trial in wanted:
-        outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
-        started, steps_before = time.time(), compat.STEPS[0]
-        overrides.start(trial.get("overrides", {}))
-        try:
-            if trial["task"] not in available:
-                raise compat.NotApplicable("no task %s here" % trial["task"])
-            with _budget(args.task_timeout):
-                metrics, _, facts = available[trial["task"]].run(keras)
-            outcome["metrics"] = dict((key, json_scalar(value)) for key, value in metrics.items())
-            outcome["final_weights"] = facts.get("final_weights")
-        except TaskTimeout:
-            outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
-        except Exception as exc:
-            outcome["error"] = _error_text(exc)
-            traceback.print_exc()
-        finally:
-            outcome["applied"] = overrides.stop()
-        outcome["seconds"] = time.time() - started
-        outcome["steps"] = compat.STEPS[0] - steps_before
-        result["trials"][trial["id"]] = outcome
-        write_atomically(args.out, result)
-    del result["partial"]
-    write_atomically(args.out, result)
-
-
-def run_loads(args):
-    """Load what ``args.load`` plans (see :mod:`probe.saving`) and write ``{"env", "loads": [attempt],
-    "user_models": [outcome]}`` after each attempt, ``partial`` until the last."""
-    plan = _load_json(args.load)
-    started = time.time()
-    keras = compat.load_keras(args.compile_cache)
-    records.disable()
-    result = {"schema_version": SCHEMA_VERSION, "env": args.env, "loads": [], "user_models": [], "errors": {}, "partial": True,
+    result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True,
               "timings": {"import_s": time.time() - started}}
     available, custom_objects = available_tasks(args.probes, result)
-    carry_out(plan, keras, result, available, custom_objects, args.unsafe_load, lambda: write_atomically(args.out, result))
+    by_name = dict((task.name, task) for task in available)
+    for trial in trials:
+        result["trials"][trial["id"]] = _trial(keras, trial, by_name, args.task_timeout)
+        write_atomically(args.out, result)
+    if load_plan is not None:
+        result.update(loads=[], user_models=[])
+        carry_out(load_plan, keras, result, available, custom_objects, args.unsafe_load,
+                  growing_writer(args.out, result, ("loads", "user_models")))
     result["timings"]["total_s"] = time.time() - started
     del result["partial"]
     write_atomically(args.out, result)
+
+
+def _trial(keras, trial, by_name, task_timeout):
+    """One run of one task with the trial's overrides in force: its metrics, final weights, the overrides
+    it applied, its error, seconds and training steps."""
+    outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
+    started, steps_before = time.time(), compat.STEPS[0]
+    overrides.start(trial.get("overrides", {}))
+    try:
+        if trial["task"] not in by_name:
+            raise compat.NotApplicable("no task %s here" % trial["task"])
+        with _budget(task_timeout):
+            metrics, _, facts = by_name[trial["task"]].run(keras)
+        outcome["metrics"] = dict((key, json_scalar(value)) for key, value in metrics.items())
+        outcome["final_weights"] = facts.get("final_weights")
+    except TaskTimeout:
+        outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
+    except Exception as exc:
+        outcome["error"] = _error_text(exc)
+        traceback.print_exc()
+    finally:
+        outcome["applied"] = overrides.stop()
+    outcome["seconds"] = time.time() - started
+    outcome["steps"] = compat.STEPS[0] - steps_before
+    return outcome
 
 
 def available_tasks(folder, result):

@@ -111,3 +111,23 @@ def test_spread_follows_the_probes_rule():
     # a metric the repeat did not produce at all moved too
     noise.merge_repeats(result, "linear.defaults", [{"metrics": {}, "error": None}])
     assert math.isnan(result.noise["linear.defaults.b"])
+
+
+def test_repeats_a_load_process_already_ran_are_not_run_again():
+    base, other = pair()
+    verdicts = compare([base, other], "base", TOL)
+    trials = noise.repeat_trials(verdicts, [base, other], "base", 3)
+    expected = [{"id": f"classifier.defaults#{run}", "task": "classifier.defaults", "overrides": {}} for run in (1, 2)]
+    assert trials == {"base": expected, "other": expected}
+    calls: list[tuple[str, list[str]]] = []
+    probe = simulated_probe({"base": 0.7433, "other": 0.70}, calls)
+    done = {"base": probe("base", trials["base"])}
+    calls.clear()
+    noise.measure(verdicts, [base, other], "base", probe, repeats=3, done=done)
+    assert calls == [("other", ["classifier.defaults#1", "classifier.defaults#2"])]
+    assert base.repeated_tasks == {"classifier.defaults": 3} and other.repeated_tasks == {"classifier.defaults": 3}
+    # a load process that stopped before its last repeat leaves the environment's repeats to a process of their own
+    base, other = pair()
+    calls.clear()
+    noise.measure(verdicts, [base, other], "base", probe, repeats=3, done={"base": {"classifier.defaults#1": done["base"]["classifier.defaults#1"]}})
+    assert sorted(env for env, _ in calls) == ["base", "other"] and base.repeated_tasks == {"classifier.defaults": 3}

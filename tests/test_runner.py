@@ -76,3 +76,38 @@ def test_slots_waiting_on_a_resource_start_nothing_after_a_fault():
     with pytest.raises(RuntimeError):
         in_slots(items, 2, work, lambda item: item.exclusive)
     assert started == ["theano-0"]
+
+
+def test_an_environment_that_loads_in_a_process_of_its_own_runs_its_repeats_there_first(write_env, tmp_path, monkeypatch):
+    import json
+
+    from conftest import make_result
+
+    from keras_drift import runner
+
+    asked = {}
+
+    def run_loads(spec, plan_path, out, log_path, project_root, venvs_dir, settings):  # the probe, by what it was asked
+        plan = json.loads(plan_path.read_text())
+        asked[spec.name] = plan
+        loads = [{"source": source["env"], "direction": source["direction"], "task": "m", "format": "h5", "method": "load_model",
+                  "loaded": True, "seconds": 0.1} for source in plan["sources"]]
+        trials = {trial["id"]: {"task": trial["task"], "metrics": {"m.w": 0.5}, "applied": [], "error": None, "seconds": 0.25}
+                  for trial in plan["trials"]}
+        return {"loads": loads, "user_models": [], "trials": trials}, ""
+
+    monkeypatch.setattr(runner, "_run_loads", run_loads)
+    text = 'requirements = ["keras==3.15.1"]\npython = "3.99"\nbackend = "jax"\n'
+    specs = [load_spec(write_env(name, text)) for name in ("base", "a")]
+    saved = {"m": {"formats": {}}}
+    base = make_result("base", {}, artifacts=saved)
+    # the candidate loaded its own files and the baseline's in its probe: it needs no load process
+    candidate = make_result("a", {}, artifacts=saved, loads=[], load_phase={"status": "ok", "in_probe": ["control from a", "upgrade from base"]})
+    trials = {env: [{"id": "m#1", "task": "m", "overrides": {}}] for env in ("base", "a")}
+    outcomes = runner.run_load_phase(specs, [base, candidate], tmp_path / "run", tmp_path, tmp_path / "venvs", "base", ProbeSettings(),
+                                     trials=trials)
+    assert list(asked) == ["base"] and asked["base"]["trials"] == trials["base"]
+    assert asked["base"]["sources"][1]["direction"] == "rollback"
+    assert outcomes == {"base": {"m#1": {"task": "m", "metrics": {"m.w": 0.5}, "applied": [], "error": None, "seconds": 0.25}}}
+    assert base["load_phase"]["trials"] == 1 and candidate["load_phase"]["trials"] == 0
+    assert [attempt["direction"] for attempt in base["loads"]] == ["control", "rollback"]

@@ -15,7 +15,7 @@ import shlex
 import shutil
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -102,8 +102,10 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True, tolerances=tolerances)
     try:
-        _load_saved_models(args, selected, run_dir, outcome, baseline, user_models)
-        _measure_noise(args, selected, run_dir, outcome, baseline, tolerances)
+        # the drifting tasks' repeats ride along in a load process where one runs (the baseline's)
+        repeats = noise.repeat_trials(compare.compare(outcome, baseline, tolerances), outcome, baseline, args.repeats)
+        repeated = _load_saved_models(args, selected, run_dir, outcome, baseline, user_models, repeats)
+        _measure_noise(args, selected, run_dir, outcome, baseline, tolerances, repeated)
         if not args.no_explain:
             _experiment(args, selected, run_dir, outcome, baseline, tolerances, rerun)
         code = _render(run_dir, outcome, baseline, tolerances, args)
@@ -395,22 +397,24 @@ def _execute(
 
 def _load_saved_models(
     args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
-    user_models: Sequence[saved_models.UserModel],
-) -> None:
+    user_models: Sequence[saved_models.UserModel], trials: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
     """The load phase: every environment loads its own saved models, the baseline's (or, in the baseline,
-    every candidate's) and the user's files of ``--saved-models``."""
+    every candidate's) and the user's files of ``--saved-models``; an environment that loads in a process
+    of its own runs its ``trials`` there first. The outcomes of the trials run, by environment and id."""
     if args.no_saved_models:
-        return
+        return {}
 
     def announce(result: results.Result) -> None:
         phase = result.get("load_phase", {})
         cached = f" (from the cache: {', '.join(phase['cached'])})" if phase.get("cached") else ""
         detail = f": {phase['reason']}" if phase.get("reason") else cached
-        print(f"{result.env:<28} loaded   {result['timings']['load_s']:6.1f} s: {len(result.get('loads', []))} attempt(s){detail}",
+        along = f", {phase['trials']} repeat run(s) before them" if phase.get("trials") else ""
+        print(f"{result.env:<28} loaded   {result['timings']['load_s']:6.1f} s: {len(result.get('loads', []))} attempt(s){along}{detail}",
               file=sys.stderr, flush=True)
 
-    runner.run_load_phase(selected, outcome, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), baseline,
-                          _settings(args), user_models, args.jobs, announce, _results_cache(args), _rerun(args, selected))
+    return runner.run_load_phase(selected, outcome, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), baseline,
+                                 _settings(args), user_models, args.jobs, announce, _results_cache(args), _rerun(args, selected), trials)
 
 
 def _trial_executor(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, doing: str) -> runner.Execute:
@@ -422,12 +426,12 @@ def _trial_executor(args: argparse.Namespace, selected: list[EnvSpec], run_dir: 
 
 def _measure_noise(
     args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
-    tolerances: list[compare.Tolerance],
+    tolerances: list[compare.Tolerance], done: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """Repeat the tasks with a drifting metric (in the candidate and the baseline), so that their noise
-    floors are measured; rewrite and re-cache the results that changed."""
+    floors are measured, where the load phase has not (``done``); rewrite and re-cache the results that changed."""
     execute = _trial_executor(args, selected, run_dir, "repeating drifting tasks")
-    noise.repeat_drifting(outcome, baseline, tolerances, execute, args.repeats, run_dir, _results_cache(args), args.jobs)
+    noise.repeat_drifting(outcome, baseline, tolerances, execute, args.repeats, run_dir, _results_cache(args), args.jobs, done)
 
 
 def _experiment(

@@ -4,8 +4,10 @@ A metric's noise floor only ever widens its tolerance (``compare``'s rule), so a
 stays within whatever the noise. ``drift`` therefore runs each task once, compares, and repeats only the
 tasks with a drifting metric, in the candidate and in the baseline (both floors count), up to
 ``repeats`` runs in all. Each repeat is a plain re-run of the task (nothing overridden) in a fresh probe
-process of the existing environment. The spread of the repeats is merged into the result's ``noise``
-exactly as the probe records it for up-front repeats, and the task records how many runs it had.
+process of the existing environment: one of its own, or the environment's load process, which runs them
+before its loads (``runner.run_load_phase``; the caller hands their outcomes on as ``done``). The spread
+of the repeats is merged into the result's ``noise`` exactly as the probe records it for up-front
+repeats, and the task records how many runs it had.
 Environments known or declared non-deterministic are repeated up front instead (see ``runner``).
 """
 
@@ -28,11 +30,11 @@ from keras_drift.verdicts import Verdict
 
 def repeat_drifting(
     results: Sequence[Result], baseline: str, tolerances: Sequence[compare.Tolerance], execute: Execute, repeats: int,
-    run_dir: Path, results_cache: ResultCache | None = None, jobs: int = 1,
+    run_dir: Path, results_cache: ResultCache | None = None, jobs: int = 1, done: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """What ``drift`` does after its first pass: compare, :func:`measure` where something drifts, and
     rewrite (and re-cache) the results that changed."""
-    for result in measure(compare.compare(results, baseline, tolerances), results, baseline, execute, repeats, jobs):
+    for result in measure(compare.compare(results, baseline, tolerances), results, baseline, execute, repeats, jobs, done):
         write_result(result, run_dir)
         if results_cache is not None:
             results_cache.store(result, Path(run_dir).name)
@@ -52,25 +54,37 @@ def tasks_to_repeat(verdicts: pd.DataFrame, results: Sequence[Result], baseline:
     return {env: sorted(tasks) for env, tasks in sorted(wanted.items())}
 
 
+def repeat_trials(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, repeats: int) -> dict[str, list[dict[str, Any]]]:
+    """Environment -> the trials that repeat its tasks of :func:`tasks_to_repeat` up to ``repeats`` runs,
+    each ``{"id": "<task>#<run>", "task", "overrides": {}}``."""
+    by_env = {result.env: result for result in results}
+    return {env: [{"id": f"{task}#{run}", "task": task, "overrides": {}}
+                  for task in tasks for run in range(by_env[env].tasks[task].get("runs", 1), repeats)]
+            for env, tasks in tasks_to_repeat(verdicts, results, baseline, repeats).items()}
+
+
 def measure(
-    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, execute: Execute, repeats: int, jobs: int = 1
+    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, execute: Execute, repeats: int, jobs: int = 1,
+    done: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Result]:
-    """Repeat what :func:`tasks_to_repeat` names (one ``execute`` per environment, ``jobs`` at a time),
-    merge the spreads into the results in place, and return the results that changed."""
-    plan = tasks_to_repeat(verdicts, results, baseline, repeats)
+    """Run the trials of :func:`repeat_trials` (one ``execute`` per environment, ``jobs`` at a time; an
+    environment whose outcomes ``done`` already holds, every trial by id, is not run again), merge the
+    spreads into the results in place, and return the results that changed."""
+    trials = repeat_trials(verdicts, results, baseline, repeats)
     by_env = {result.env: result for result in results}
 
     def run(env: str) -> tuple[str, Mapping[str, Mapping[str, Any]]]:
-        runs = {task: by_env[env].tasks[task].get("runs", 1) for task in plan[env]}
-        trials = [{"id": f"{task}#{run}", "task": task, "overrides": {}} for task in plan[env] for run in range(runs[task], repeats)]
-        return env, execute(env, trials)
+        found = (done or {}).get(env, {})
+        if all(trial["id"] in found for trial in trials[env]):
+            return env, found
+        return env, execute(env, trials[env])
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        outcomes = dict(pool.map(run, plan))
-    for env, tasks in plan.items():
-        for task in tasks:
+        outcomes = dict(pool.map(run, trials))
+    for env, planned in trials.items():
+        for task in sorted({trial["task"] for trial in planned}):
             merge_repeats(by_env[env], task, [outcome for key, outcome in outcomes[env].items() if key.startswith(task + "#")])
-    return [by_env[env] for env in plan]
+    return [by_env[env] for env in trials]
 
 
 def merge_repeats(result: Result, task: str, outcomes: Sequence[Mapping[str, Any]]) -> None:

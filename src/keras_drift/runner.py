@@ -339,33 +339,44 @@ def load_sources(env: str, baseline: str, results: Sequence[Result], run_dir: Pa
 def run_load_phase(
     specs: Sequence[EnvSpec], results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
     settings: ProbeSettings, user_models: Sequence[Any] = (), jobs: int = 1, on_done: Callable[[Result], None] = lambda result: None,
-    results_cache: ResultCache | None = None, rerun: Container[str] = (),
-) -> None:
+    results_cache: ResultCache | None = None, rerun: Container[str] = (), trials: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Load saved models in every environment whose probe succeeded (one probe process each, ``jobs`` at a
     time): the sources of :func:`load_sources` and the user's own files (``user_models``, :class:`UserModel`s; one
     with a ``problem`` fails in every environment without being loaded). Each result gains ``loads``,
     ``user_models`` and ``load_phase`` (its status and time) and is written again. With ``results_cache``,
     each parcel of an environment's loads (one source, or the user's files) found under its key
     (:func:`cache.load_key`) is not loaded again (unless the environment is named in ``rerun``), and the
-    parcels of every complete load phase are stored."""
+    parcels of every complete load phase are stored.
+
+    ``trials`` (environment -> trials, as :func:`run_trials` takes them: the drifting tasks to repeat) ride
+    along in an environment's load process where it needs one, before its loads, which saves them a
+    framework import of their own (2 to 5 s). Returned: environment -> trial id -> outcome, for the
+    environments whose load process ran its trials; the caller runs the others."""
     by_name = {spec.name: spec for spec in specs}
     ran = [result for result in results if result.env in by_name and result.ok]
+    outcomes: dict[str, dict[str, dict[str, Any]]] = {}
 
     def load(found: Result) -> Result:
-        loaded = _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir, baseline, settings, user_models,
-                          results_cache, found.env not in rerun)
+        loaded, trial_outcomes = _load_in(by_name[found.env], found, results, run_dir, project_root, venvs_dir, baseline, settings,
+                                          user_models, results_cache, found.env not in rerun, (trials or {}).get(found.env, ()))
+        if trial_outcomes is not None:
+            outcomes[found.env] = trial_outcomes
         on_done(loaded)
         return loaded
 
     in_slots(ran, jobs, load, lambda found: by_name[found.env].exclusive)
+    return outcomes
 
 
 def _load_in(
     spec: EnvSpec, result: Result, results: Sequence[Result], run_dir: Path, project_root: Path, venvs_dir: Path, baseline: str,
     settings: ProbeSettings, user_models: Sequence[Any], results_cache: ResultCache | None = None, reuse: bool = True,
-) -> Result:
+    trials: Sequence[Mapping[str, Any]] = (),
+) -> tuple[Result, dict[str, dict[str, Any]] | None]:
     """The load phase of one environment: the parcels the cache holds, the others loaded by one probe
-    process; the result rewritten with all of them."""
+    process, which runs ``trials`` first; the result rewritten with all of them, and the trials' outcomes
+    by id (``None`` when no process was needed: nothing ran them)."""
     started = time.monotonic()
     folder = Path(run_dir) / LOGS_DIR
     plan_path, out = folder / f"{spec.name}.load-plan.json", folder / f"{spec.name}.loads.json"
@@ -388,10 +399,13 @@ def _load_in(
             cached[name] = found
     plan = {"sources": [source for source in sources if _parcel(source) not in cached and _parcel(source) not in in_probe],
             "user_models": [] if USER_PARCEL in cached else [model.plan() for model in user_models if model.problem is None]}
-    write_json_atomically(plan_path, plan)
     written: dict[str, Any] = {}
     problem = ""
-    if plan["sources"] or plan["user_models"]:
+    needs_process = bool(plan["sources"] or plan["user_models"])
+    if needs_process:
+        plan["trials"] = list(trials)
+    write_json_atomically(plan_path, plan)
+    if needs_process:
         written, problem = _run_loads(spec, plan_path, out, folder / f"{spec.name}.loads.log", project_root, venvs_dir, settings)
     attempts = [attempt for attempt in written.get("loads", []) if isinstance(attempt, dict)]
     fresh = {_parcel(source): [attempt for attempt in attempts if _parcel(attempt) == _parcel(source)] for source in plan["sources"]}
@@ -402,15 +416,24 @@ def _load_in(
     gathered = {**fresh, **cached}
     result["loads"] = [attempt for name in parcels if name != USER_PARCEL for attempt in gathered.get(name, [])]
     result["user_models"] = gathered.get(USER_PARCEL, [])
+    ran_trials = written.get("trials") if isinstance(written.get("trials"), dict) else None
+    trial_outcomes = {str(key): value for key, value in (ran_trials or {}).items() if isinstance(value, dict)}
     result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
-                            "sources": [source["env"] for source in sources], "cached": sorted(cached), "in_probe": sorted(in_probe)}
-    result.setdefault("timings", {})["load_s"] = time.monotonic() - started
+                            "sources": [source["env"] for source in sources], "cached": sorted(cached), "in_probe": sorted(in_probe),
+                            "trials": len(trial_outcomes)}
+    # the loading alone: the trials' own seconds are theirs (the import they shared is the loading's)
+    result.setdefault("timings", {})["load_s"] = time.monotonic() - started - trial_seconds(trial_outcomes)
     write_result(result, run_dir)
     if results_cache is not None and not problem:
         for name, key in parcel_keys.items():
             if name in fresh:
                 results_cache.store_loads(key, fresh[name])
-    return result
+    return result, (trial_outcomes if needs_process else None)
+
+
+def trial_seconds(outcomes: Mapping[str, Mapping[str, Any]]) -> float:
+    """The seconds the probe timed trial outcomes (by id) running."""
+    return sum(float(outcome["seconds"]) for outcome in outcomes.values() if isinstance(outcome.get("seconds"), (int, float)))
 
 
 USER_PARCEL = "user models"
@@ -429,7 +452,7 @@ def _run_loads(
     with log_path.open("w", encoding="utf-8") as log_file:
         try:
             environment = environments.ensure_environment(spec, venvs_dir, lambda line: print(line, file=log_file))
-            arguments = ["--load", str(plan_path.resolve())] + (["--probes", str(settings.probes_dir)] if settings.probes_dir else [])
+            arguments = ["--load", str(plan_path.resolve()), *settings.arguments()]  # the time limit and probes of its trials
             with _exclusive(spec, lambda line: print(line, file=log_file)):
                 returncode = _probe_process(spec, environment.python, project_root, settings, log_file, out,
                                             arguments + (["--unsafe-load"] if settings.unsafe_load else []))
