@@ -166,9 +166,11 @@ def _after_probe(args, trials, load_plan):
         result["trials"][trial["id"]] = _trial(keras, trial, by_name, args.task_timeout)
         write_atomically(args.out, result)
     if load_plan is not None:
+        loading = time.time()
         result.update(loads=[], user_models=[])
         carry_out(load_plan, keras, result, available, custom_objects, args.unsafe_load,
                   growing_writer(args.out, result, ("loads", "user_models")))
+        result["timings"]["loads_s"] = time.time() - loading
     result["timings"]["total_s"] = time.time() - started
     del result["partial"]
     write_atomically(args.out, result)

@@ -94,7 +94,7 @@ def test_an_environment_that_loads_in_a_process_of_its_own_runs_its_repeats_ther
                   "loaded": True, "seconds": 0.1} for source in plan["sources"]]
         trials = {trial["id"]: {"task": trial["task"], "metrics": {"m.w": 0.5}, "applied": [], "error": None, "seconds": 0.25}
                   for trial in plan["trials"]}
-        return {"loads": loads, "user_models": [], "trials": trials}, ""
+        return {"loads": loads, "user_models": [], "trials": trials, "timings": {"import_s": 2.5, "loads_s": 7.5}}, ""
 
     monkeypatch.setattr(runner, "_run_loads", run_loads)
     text = 'requirements = ["keras==3.15.1"]\npython = "3.99"\nbackend = "jax"\n'
@@ -111,3 +111,8 @@ def test_an_environment_that_loads_in_a_process_of_its_own_runs_its_repeats_ther
     assert outcomes == {"base": {"m#1": {"task": "m", "metrics": {"m.w": 0.5}, "applied": [], "error": None, "seconds": 0.25}}}
     assert base["load_phase"]["trials"] == 1 and candidate["load_phase"]["trials"] == 0
     assert [attempt["direction"] for attempt in base["loads"]] == ["control", "rollback"]
+    # the process would have started for the repeats anyway: the load phase adds the loading's own time
+    assert base["timings"]["load_s"] == 7.5
+    runner.run_load_phase(specs, [base, candidate], tmp_path / "run", tmp_path, tmp_path / "venvs", "base", ProbeSettings())
+    assert asked["base"]["trials"] == [] and base["load_phase"]["trials"] == 0
+    assert base["timings"]["load_s"] < 7.5  # no repeats: the whole process is the loading's (here a stand-in that takes no time)

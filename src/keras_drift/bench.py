@@ -78,14 +78,13 @@ def timed_run(
     tolerances = compare.load_tolerances()
     results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
                                       rerun=rerun, watch=runner.BaselineWatch.of(baseline, tolerances))
-    load_started = time.monotonic()
     repeated: dict[str, dict[str, dict[str, Any]]] = {}
     if settings.saved_models:  # as drift does it: the repeats ride along in a load process
         repeats = noise.repeat_trials(compare.compare(results, baseline, tolerances), results, baseline, settings.repeats)
         repeated = runner.run_load_phase(specs, results, out, root, venvs_dir, baseline, settings, jobs=jobs, results_cache=results_cache,
                                          rerun=rerun, trials=repeats)
-    # the loading alone: the repeats run in the load processes are the repeats' time
-    load_s = time.monotonic() - load_started - sum(runner.trial_seconds(outcomes) for outcomes in repeated.values())
+    # what each environment's load phase added to the run (runner: a process the repeats needed anyway is theirs)
+    load_s = sum(result.get("timings", {}).get("load_s", 0.0) for result in results)
     execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
     noise.repeat_drifting(results, baseline, tolerances, execute, settings.repeats, out, results_cache, jobs, repeated)
     render_started = time.monotonic()

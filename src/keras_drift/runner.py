@@ -421,19 +421,18 @@ def _load_in(
     result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
                             "sources": [source["env"] for source in sources], "cached": sorted(cached), "in_probe": sorted(in_probe),
                             "trials": len(trial_outcomes)}
-    # the loading alone: the trials' own seconds are theirs (the import they shared is the loading's)
-    result.setdefault("timings", {})["load_s"] = time.monotonic() - started - trial_seconds(trial_outcomes)
+    # A process that ran repeats as well would have started for them anyway (a process of their own
+    # otherwise): the loading adds its own time to the run, as the probe timed it.
+    process_timings = written.get("timings")
+    loading = process_timings.get("loads_s") if isinstance(process_timings, dict) else None
+    result.setdefault("timings", {})["load_s"] = (float(loading) if trial_outcomes and isinstance(loading, (int, float))
+                                                  else time.monotonic() - started)
     write_result(result, run_dir)
     if results_cache is not None and not problem:
         for name, key in parcel_keys.items():
             if name in fresh:
                 results_cache.store_loads(key, fresh[name])
     return result, (trial_outcomes if needs_process else None)
-
-
-def trial_seconds(outcomes: Mapping[str, Mapping[str, Any]]) -> float:
-    """The seconds the probe timed trial outcomes (by id) running."""
-    return sum(float(outcome["seconds"]) for outcome in outcomes.values() if isinstance(outcome.get("seconds"), (int, float)))
 
 
 USER_PARCEL = "user models"
