@@ -44,6 +44,15 @@ reference = "tf-2.15"
 """
 
 
+@pytest.fixture(autouse=True)
+def own_cache_folder(request, tmp_path_factory, monkeypatch):
+    """A test without real environments gets a keras-drift cache folder of its own: ``prune`` deletes the
+    compiled programs there, and a crash writes its record there; neither may touch the user's. Tests with
+    real environments (``network``) share the machine's, so Theano and JAX compile once per machine, as in use."""
+    if request.node.get_closest_marker("network") is None:
+        monkeypatch.setenv("KERAS_DRIFT_CACHE", str(tmp_path_factory.mktemp("keras-drift-cache")))
+
+
 @pytest.fixture(scope="session")
 def tf_pair_run(tmp_path_factory):
     """`drift` of :data:`TF_PAIR` with the middle-layer probe (tests/middle_layer_probe.py), the seed
