@@ -66,6 +66,7 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     assert summary["records_share_of_warm"] == pytest.approx(0.4 / (13.0 - 0.4))  # one result: the template's 0.4 s
     assert summary["saved_models_share_of_warm"] == pytest.approx(1.3 / (13.0 - 1.3))  # the warm run's saving and loading
     assert summary["loads_share_of_warm"] == pytest.approx(0.9 / (13.0 - 0.9))  # and its loading alone
+    assert summary["loads_share_target"] == 0.15  # the saved-models issue's bound on the load phase
     (written,) = tmp_path.glob("bench-*.json")
     assert json.loads(written.read_text())["warm_ratio"] == pytest.approx(13.0 / 12.0)
     text = table(summary)

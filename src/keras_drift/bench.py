@@ -35,7 +35,7 @@ from keras_drift.specs import EnvSpec
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
 TARGET_CACHED_S = 10.0
-TARGET_SAVED_MODELS_SHARE = 0.15
+TARGET_LOADS_SHARE = 0.15  # "the load phase ... at most 15% on the warm default matrix" (the saved-models issue)
 
 
 def env_costs(result: Result) -> dict[str, float]:
@@ -210,9 +210,9 @@ def run_benchmark(
     # and what saving every model task's model and the load phase add (keras_drift.saved_models), the same way
     summary["saved_models_s"] = warm["saved_models_s"]
     summary["saved_models_share_of_warm"] = warm["saved_models_s"] / max(warm["wall_s"] - warm["saved_models_s"], 1e-9)
-    summary["saved_models_share_target"] = TARGET_SAVED_MODELS_SHARE
-    summary["loads_s"] = warm["loads_s"]  # the loading alone, without the saving
+    summary["loads_s"] = warm["loads_s"]  # the loading alone, without the saving: the load phase's cost
     summary["loads_share_of_warm"] = warm["loads_s"] / max(warm["wall_s"] - warm["loads_s"], 1e-9)
+    summary["loads_share_target"] = TARGET_LOADS_SHARE
     summary["render"]["generated_40"] = render_generated(warm["results"][0], 40, work)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
