@@ -92,8 +92,10 @@ def test_the_cold_run_starts_from_an_empty_keras_drift_cache(tmp_path, monkeypat
 
 def test_render_generated_with_history(tmp_path):
     template = make_result("a", {"linear.reference.w": 0.6, "classifier.defaults.epochs": 1})
-    figures = render_generated(template, 3, tmp_path, history_runs=4)
-    html = (tmp_path / "generated-3x4.html").read_text()
-    assert figures["environments"] == 3 and figures["history_runs"] == 4 and figures["html_bytes"] == len(html.encode())
-    assert "over the last 4 earlier runs" in html and html.count('class="spark"') == 3 * 2
-    assert not (tmp_path / "history-3x4").exists()
+    figures = render_generated(template, 3, tmp_path, history_runs=31)  # the 31st earlier run is a new release
+    html = (tmp_path / "generated-3x31.html").read_text()
+    assert figures["environments"] == 3 and figures["history_runs"] == 31 and figures["html_bytes"] == len(html.encode())
+    # w moved in each environment; the epoch count, an integer, held its value
+    assert "over the last 31 earlier runs" in html and html.count('class="spark"') == 3
+    assert "1 metric held one value in every environment and is not drawn" in html
+    assert not (tmp_path / "history-3x31").exists()

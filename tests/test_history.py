@@ -4,11 +4,12 @@ import datetime as dt
 import itertools
 import json
 
+import numpy as np
 import pytest
 from conftest import make_result
 
 from keras_drift.cli import main
-from keras_drift.history import load_history
+from keras_drift.history import load_history, write_history
 from keras_drift.report import sparkline
 from keras_drift.results import write_result
 from keras_drift.runs import new_run_dir
@@ -60,8 +61,34 @@ def test_history_reads_only_earlier_finished_runs(tmp_path):
     assert codes == [0, 1, 1]  # 0.61 and 0.62 drift from the baseline's 0.6
     past = load_history(reports, current=runs[2], window=5)
     assert past.run_ids == [runs[0].name, runs[1].name]
-    assert past.values[("cand", "w")] == [0.6, 0.61]
+    assert past.series("cand", "w") == [0.6, 0.61]
     assert load_history(reports, current=runs[2], window=1).run_ids == [runs[1].name]
+
+
+def test_history_reads_each_run_s_compact_file_as_it_would_its_verdicts(tmp_path):
+    reports = tmp_path / "reports"
+    runs = [nightly(reports, value) for value in (0.6, "0.61", None)]  # a string and a missing value too
+    for run in runs:
+        main(["report", str(run), "--history", "0"])
+    compact = load_history(reports, window=5)
+    assert all((run / "history.json").is_file() for run in runs)
+    for run in runs:
+        (run / "history.json").unlink()
+    from_verdicts = load_history(reports, window=5)
+    assert compact.series("cand", "w") == from_verdicts.series("cand", "w") == [0.6, "0.61", None]
+    assert [compact.previous_verdict(env, "w") for env in ("base", "cand")] == ["identical", "drift"]
+    assert [run.verdicts for run in compact.runs] == [run.verdicts for run in from_verdicts.runs]
+    numbers = compact.numbers("cand", ["w", "absent"])  # what is not a number, or not there, is NaN
+    assert numbers.shape == (3, 2) and numbers[0, 0] == 0.6 and np.isnan(numbers[1:, 0]).all() and np.isnan(numbers[:, 1]).all()
+
+
+def test_a_value_that_held_is_counted_not_drawn(tmp_path):
+    reports = tmp_path / "reports"
+    first, second = nightly(reports, 0.6), nightly(reports, 0.6)
+    assert main(["report", str(first)]) == 0 and main(["report", str(second)]) == 0
+    html = (second / "report.html").read_text()
+    assert 'class="spark"' not in html
+    assert "No value moved over the last 1 earlier run and this one: 1 metric held one value in every environment." in html
 
 
 def test_sparkline_draws_only_numbers():
@@ -69,6 +96,12 @@ def test_sparkline_draws_only_numbers():
     points = svg.split('points="')[1].split('"')[0].split()
     assert svg.startswith('<svg class="spark"') and len(points) == 3 and 'aria-label="3 runs, from 0.5 to 0.7"' in svg
     assert sparkline([0.5]) == "" and sparkline(["x", None]) == ""
+
+
+def test_sparkline_keeps_only_the_ends_of_a_flat_stretch():
+    svg = sparkline([1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
+    # x = 1 + 88 * index / 6, y = 16 at the low value and 2 at the high one (SPARK_WIDTH 90, SPARK_HEIGHT 18)
+    assert 'points="1.0,16.0 45.0,16.0 59.7,2.0 89.0,2.0"' in svg and 'aria-label="7 runs, from 1 to 2"' in svg
 
 
 def test_prune_keeps_the_newest_and_latest(tmp_path, capsys):
@@ -119,17 +152,32 @@ def test_an_unreadable_earlier_run_is_skipped_with_a_warning(tmp_path, capsys, d
 
 
 def write_year_of_history(reports, environments=40, runs=365):
-    """A year of nightly verdicts over ``environments`` environments (shared by the benchmark's figure)."""
+    """A year of nightly runs over ``environments`` environments, each written as a run writes it."""
     metrics = {f"task{t}.metric{m}": {"value": 0.5 + 1e-4 * m, "verdict": "identical"} for t in range(5) for m in range(6)}
-    document = json.dumps({"environments": {f"env-{e:02d}": {"metrics": metrics} for e in range(environments)}})
+    document = {"environments": {f"env-{e:02d}": {"metrics": metrics} for e in range(environments)}}
     for day in range(runs):
         run = reports / f"2026{day:04d}T000000Z-000000"
         run.mkdir(parents=True)
-        (run / "verdicts.json").write_text(document)
+        (run / "verdicts.json").write_text(json.dumps(document))
+        write_history(run, document)
 
 
 def test_a_year_of_nightly_runs_over_forty_environments_loads_whole(tmp_path):
     write_year_of_history(tmp_path / "reports")
     past = load_history(tmp_path / "reports", window=365)
-    assert len(past.run_ids) == 365 and len(past.values) == 40 * 30
-    assert all(len(values) == 365 for values in past.values.values())
+    assert len(past.run_ids) == 365 and all(len(run.values) == 40 for run in past.runs)
+    assert len({id(run.metrics) for run in past.runs}) == 1  # one list of names for a year that kept them
+    numbers = past.numbers("env-39", ["task4.metric5", "task0.metric0"])
+    assert numbers.shape == (365, 2) and (numbers == [0.5 + 5e-4, 0.5]).all()
+
+
+def test_a_broken_compact_file_skips_its_run_with_a_warning(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    broken, good = nightly(reports, 0.6), nightly(reports, 0.6)
+    assert main(["report", str(broken)]) == 0
+    (broken / "history.json").write_text('{"metrics": ["w"], "environments": {"cand": {"values": [1], "verdicts": ["lost"]}}}')
+    capsys.readouterr()
+    assert main(["report", str(good)]) == 0
+    err = capsys.readouterr().err
+    assert err == (f"keras-drift: warning: {broken / 'history.json'}: skipped from the history: "
+                   'environments/"cand"/verdicts: not all known verdicts\n')

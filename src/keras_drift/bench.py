@@ -27,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift import compare, noise, pipeline, runner
+from keras_drift import compare, history, noise, pipeline, runner
 from keras_drift.cache import ResultCache
 from keras_drift.results import Result, write_json_atomically
 from keras_drift.specs import EnvSpec
+from keras_drift.verdicts import VERDICTS_FILE
 
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
@@ -120,18 +121,38 @@ def generated_matrix(template: Result, count: int) -> list[Result]:
     return generated
 
 
+RELEASE_EVERY = 30  # days: the generated nightly values hold for a month, then every number moves a little
+
+
+def released(document: dict[str, Any], day: int) -> tuple[str, dict[str, Any]]:
+    """A verdicts document as the nightly of ``day`` would write it (as text) and its ``history.json``: each
+    number moved by a relative 1e-4 per release since day 0, as a monthly dependency bump might."""
+    factor = 1 + 1e-4 * (day // RELEASE_EVERY)
+    moved = copy.deepcopy(document)
+    for entry in moved["environments"].values():
+        for row in entry["metrics"].values():
+            if isinstance(row["value"], float):  # counts (epochs, steps) stay whole
+                row["value"] *= factor
+    return json.dumps(moved), history.compact(moved)
+
+
 def render_generated(template: Result, count: int, out: Path, history_runs: int = 0) -> dict[str, float]:
     """Render time and size of a run over ``count`` generated environments, with ``history_runs`` earlier
-    nightly runs of them in the same reports folder (history loading included in the time). The page is
+    nightly runs of them in the same reports folder (history loading included in the time), whose values
+    move once a month (:func:`released`), so that every numeric metric draws a sparkline. The page is
     kept in ``out`` as ``generated-<count>x<history_runs>.html``."""
     results = generated_matrix(template, count)
     baseline = results[0].env
     tolerances = compare.load_tolerances()
     reports = out / f"history-{count}x{history_runs}"
-    document = json.dumps(pipeline.verdicts_document(pipeline.judge(results, baseline, tolerances), results, baseline, "generated"))
+    document = pipeline.verdicts_document(pipeline.judge(results, baseline, tolerances), results, baseline, "generated")
+    releases = {release: released(document, release) for release in range(0, history_runs, RELEASE_EVERY)}
     for day in range(history_runs):
-        (reports / f"2025{day:04d}T000000Z-000000").mkdir(parents=True)
-        (reports / f"2025{day:04d}T000000Z-000000" / "verdicts.json").write_text(document)
+        run = reports / f"2025{day:04d}T000000Z-000000"
+        run.mkdir(parents=True)
+        verdicts_text, compact = releases[day - day % RELEASE_EVERY]
+        (run / VERDICTS_FILE).write_text(verdicts_text)
+        write_json_atomically(run / history.HISTORY_FILE, compact)
     current = reports / "20260101T000000Z-ffffff"
     current.mkdir(parents=True)
     started = time.monotonic()

@@ -104,6 +104,7 @@ def render_run(
     news = history.new_drift(judged.verdicts, past)
     document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments, fail_on, slowdown)
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
+    history.write_history(run_dir, document)  # what later runs read of this one
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
                          warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved)
