@@ -390,9 +390,9 @@ def history_rows(verdicts: pd.DataFrame, past: History) -> HistoryTable:
                for env, group in verdicts.groupby("env", sort=False)}
     for column, env in enumerate(environments):
         table = np.vstack([past.numbers(env, metrics), as_numbers([current[env].get(metric) for metric in metrics])])
-        finite = np.isfinite(table)
+        finite = np.isfinite(table)  # a column with no finite value has low inf and high -inf: not drawn
         low, high = np.where(finite, table, np.inf).min(axis=0), np.where(finite, table, -np.inf).max(axis=0)
-        for position in np.flatnonzero((finite.sum(axis=0) >= 2) & (high > low)):
+        for position in np.flatnonzero(high > low):
             cells[metrics[position]][column] = sparkline(table[:, position])
     rows = [{"metric": metric, "cells": row} for metric, row in cells.items() if any(row)]
     return HistoryTable(rows, len(metrics) - len(rows))
@@ -536,8 +536,8 @@ def sparkline(values: Sequence[Any] | np.ndarray) -> str:
     low, high = float(found.min()), float(found.max())
     kept = np.ones(len(found), dtype=bool)
     kept[1:-1] = (found[1:-1] != found[:-2]) | (found[1:-1] != found[2:])
-    points = zip(indices[kept].tolist(), found[kept].tolist(), strict=True)
-    coordinates = _coordinates(list(points), (1, SPARK_WIDTH - 1), (SPARK_HEIGHT - 2, 2), (low, high), max(len(values) - 1, 1))
+    points = list(zip(indices[kept].tolist(), found[kept].tolist(), strict=True))
+    coordinates = _coordinates(points, (1, SPARK_WIDTH - 1), (SPARK_HEIGHT - 2, 2), (low, high), max(len(values) - 1, 1))
     return (
         f'<svg class="spark" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" role="img" '
         f'aria-label="{len(indices)} runs, from {low:.4g} to {high:.4g}">'
