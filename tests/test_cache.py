@@ -160,7 +160,7 @@ def test_prune_drops_the_entries_no_kept_run_used(tmp_path, capsys):
         (folder / "results").mkdir(parents=True)
     store = ResultCache(reports / "cache")
     (reports / "cache").mkdir()
-    stale, used = reports / "cache" / "stale.json", reports / "cache" / "proofs-used.json"
+    stale, used = reports / "cache" / f"{'a' * 24}.json", reports / "cache" / f"proofs-{'b' * 24}.json"
     for path, day in ((stale, "2026-11-10"), (used, "2026-11-21")):
         path.write_text("{}")
         stamp = time.mktime(time.strptime(day, "%Y-%m-%d"))

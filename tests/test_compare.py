@@ -97,7 +97,10 @@ def test_packaged_tolerances_pick_the_first_matching_pattern():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[[tolerance]]\npattern = '*'\natol = -1\nrtol = 0\n", "tolerance[0].atol: must be a number >= 0, got -1"),
+        ("[[tolerance]]\npattern = '*'\natol = -1\nrtol = 0\n", "tolerance[0].atol: must be a finite number >= 0, got -1"),
+        ("[[tolerance]]\npattern = '*'\natol = inf\nrtol = 0\n", "tolerance[0].atol: must be a finite number >= 0, got inf"),
+        ("[[tolerance]]\npattern = '*'\natol = 0\nrtol = nan\n", "tolerance[0].rtol: must be a finite number >= 0, got nan"),
+        ("tolerance = " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than 50 levels deep"),
         ("[[tolerance]]\npattern = '*'\natol = 0\n", "tolerance[0]: needs exactly the keys pattern, atol, rtol"),
         ("x = 1\n", "tolerance: expected one or more [[tolerance]] tables"),
         ("[[tolerance]\n", "cannot be read as TOML"),

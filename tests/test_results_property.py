@@ -35,7 +35,7 @@ def _truncations(text):
     return st.integers(min_value=0, max_value=len(text)).map(lambda n: text[:n])
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.one_of(st.binary(max_size=64).map(lambda b: b.decode("latin-1")), json_values.map(json.dumps),
                          mutated(VALID), _truncations(json.dumps(VALID))))
 def test_loader_loads_or_raises_the_documented_error(tmp_path, content):

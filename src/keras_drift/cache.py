@@ -26,7 +26,9 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,9 @@ from keras_drift.specs import EnvSpec
 CACHE_DIR = "cache"
 LOAD_SECTIONS = ("loads", "user_models", "load_phase")
 PROBE_DIR = "probe"
+# The names of what the cache writes (keys are 24 hex digits): a result, proofs and a load parcel. Pruning
+# deletes nothing else, so a cache folder pointed at a project folder loses none of the project's files.
+ENTRY_RE = re.compile(r"(?:proofs-|loads-)?[0-9a-f]{24}\.json")
 
 
 def default_folder(reports_dir: Path) -> Path:
@@ -210,18 +215,37 @@ class ResultCache:
         """Keep what one complete load parcel found."""
         write_json_atomically(self.folder / f"loads-{key}.json", list(found))
 
+    def check_prunable(self) -> None:
+        """Refuse, before anything is deleted, a cache folder that is a link (pruning through it would delete
+        in a folder keras-drift was never given) or not a folder."""
+        if self.folder.is_symlink():
+            raise InputError(f"{self.folder}: is a symbolic link; prune deletes only inside a real cache folder "
+                             "(pass its target with --cache)")
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(f"{self.folder}: is not a folder; pass the result cache folder with --cache")
+
     def prune(self, unused_since: float) -> list[Path]:
-        """Delete the entries no run has used since ``unused_since`` (a POSIX time); return them."""
+        """Delete the entries no run has used since ``unused_since`` (a POSIX time); return them. Only what
+        the cache writes is an entry (:data:`ENTRY_RE`, a regular file; its ``.artifacts`` folder, not a
+        link): any other file in the folder is left alone."""
+        self.check_prunable()
         removed = []
-        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+        for path in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
             try:
-                if path.stat().st_mtime < unused_since:
+                if ENTRY_RE.fullmatch(path.name) and _regular(path) and path.stat().st_mtime < unused_since:
                     path.unlink()
-                    shutil.rmtree(path.with_suffix(".artifacts"), ignore_errors=True)
+                    artifacts = path.with_suffix(".artifacts")
+                    if artifacts.is_dir() and not artifacts.is_symlink():
+                        shutil.rmtree(artifacts, ignore_errors=True)
                     removed.append(path)
             except FileNotFoundError:  # another prune got there first
                 continue
         return removed
+
+
+def _regular(path: Path) -> bool:
+    """Whether ``path`` itself (not what a link points at) is a regular file."""
+    return stat.S_ISREG(path.lstat().st_mode)
 
 
 def _refresh(path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import fnmatch
 import json
 import math
@@ -53,16 +54,20 @@ from keras_drift.specs import (
     normalize_name,
     select,
 )
+from keras_drift.tables import shown_path
 from keras_drift.verdicts import Verdict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_arguments(argv)
+        _check_cache_variable()
         args = _parser().parse_args(argv)
         return int(args.handler(args))
     except InputError as exc:
-        print(f"keras-drift: error: {exc}", file=sys.stderr)
+        print(f"keras-drift: error: {printable(str(exc))}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except Interrupted as exc:
         print(f"keras-drift: interrupted: partial results kept in {exc} (run.json says incomplete); "
@@ -71,9 +76,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("keras-drift: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except OSError as exc:
+        if exc.errno not in _INPUT_ERRNOS:
+            return _internal_error(exc, argv)
+        print(f"keras-drift: error: {printable(_os_error(exc))}", file=sys.stderr)  # a folder it may not write, a full disk
+        return ExitCode.BAD_INPUT
     except Exception as exc:  # a fault of keras-drift itself: one line here, the traceback in a file
-        print(f"keras-drift: internal error: {_one_line(exc)} (traceback in {_save_traceback()})", file=sys.stderr)
-        return ExitCode.INTERNAL_ERROR
+        return _internal_error(exc, argv)
+
+
+# What the machine, not keras-drift, is at fault for when writing or reading a file the user named: unusable
+# input by the README's table (a folder that cannot be written), one line and exit 3.
+_INPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR,
+                           errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP})
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError as one line naming the file: ``reports/x: cannot be written: Permission denied``."""
+    where = shown_path(exc.filename) if exc.filename is not None else "a file"
+    return f"{where}: cannot be written or read: {exc.strerror or exc}"
+
+
+def _internal_error(exc: BaseException, argv: Sequence[str]) -> ExitCode:
+    """A fault of keras-drift itself: one line on stderr, the traceback in a file (exit 5)."""
+    print(f"keras-drift: internal error: {_one_line(exc)} ({_save_traceback(argv)})", file=sys.stderr)
+    return ExitCode.INTERNAL_ERROR
+
+
+def _check_arguments(argv: Sequence[str]) -> None:
+    """Refuse an argument that is not valid UTF-8 (the shell passed bytes Python could only decode with
+    surrogates): every argument may end up in a UTF-8 file (run.json, accepted.toml, a crash log)."""
+    for argument in argv:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"argument {argument!a}: is not valid UTF-8") from None
+
+
+def _check_cache_variable() -> None:
+    """Refuse a ``$KERAS_DRIFT_CACHE`` that is set but empty (read as a path, it would be the current folder,
+    where ``prune`` deletes compiled programs and crashes write their logs) or names something that is not
+    a folder; unset, keras-drift's cache is ``~/.cache/keras-drift``."""
+    value = os.environ.get("KERAS_DRIFT_CACHE")
+    if value is None:
+        return
+    if not value.strip():
+        raise InputError("KERAS_DRIFT_CACHE: is set but empty; unset it (the default is ~/.cache/keras-drift) or name a folder")
+    if os.path.lexists(value) and not os.path.isdir(value):
+        raise InputError(f"KERAS_DRIFT_CACHE: {value}: is not a folder")
 
 
 class Interrupted(Exception):
@@ -303,13 +353,18 @@ def cmd_prune(args: argparse.Namespace) -> ExitCode:
     """Delete all but the newest --keep runs under --reports (never the one `latest` points at), the
     cached results none of the runs kept has used, and the programs JAX compiled before the oldest of them."""
     reports_dir = Path(args.reports)
-    for folder in runs.prune(reports_dir, args.keep):
-        print(f"removed {folder}", file=sys.stderr)
-    kept = runs.run_folders(reports_dir)
-    unused_since = runs.started_at(kept[0]).timestamp() if kept else float("inf")
-    for entry in _results_cache(args).prune(unused_since):
-        print(f"removed {entry}", file=sys.stderr)
-    programs = environments.prune_compiled_programs(unused_since)
+    results_cache = _results_cache(args)
+    results_cache.check_prunable()  # before anything is deleted
+    try:
+        for folder in runs.prune(reports_dir, args.keep):
+            print(f"removed {folder}", file=sys.stderr)
+        kept = runs.run_folders(reports_dir)
+        unused_since = runs.started_at(kept[0]).timestamp() if kept else float("inf")
+        for entry in results_cache.prune(unused_since):
+            print(f"removed {entry}", file=sys.stderr)
+        programs = environments.prune_compiled_programs(unused_since)
+    except OSError as exc:  # a folder it may not write (0555), removed meanwhile
+        raise InputError(f"{exc.filename or reports_dir}: cannot prune: {exc.strerror or exc}") from None
     if programs:
         folder = environments.cache_dir() / environments.COMPILED_PROGRAMS
         print(f"removed {len(programs)} compiled program(s) from {folder}", file=sys.stderr)
@@ -534,13 +589,17 @@ def _mark_incomplete(run_dir: Path) -> None:
     runs.write_run_info(run_dir, info)
 
 
-def _save_traceback() -> Path:
-    """Write the current exception's traceback to a file in keras-drift's cache folder; return its path."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = environments.cache_dir() / "crashes" / f"{stamp}-{os.getpid()}.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"keras-drift {' '.join(sys.argv[1:])}\n{traceback.format_exc()}", encoding="utf-8")
-    return path
+def _save_traceback(argv: Sequence[str]) -> str:
+    """Write the current exception's traceback to a file in keras-drift's cache folder; say where, or why
+    it could not be written (a crash handler that crashes would print a traceback and exit 1, read as drift)."""
+    try:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        path = environments.cache_dir() / "crashes" / f"{stamp}-{os.getpid()}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"keras-drift {' '.join(argv)}\n{traceback.format_exc()}", encoding="utf-8", errors="backslashreplace")
+    except Exception as exc:
+        return f"traceback not saved: {_one_line(exc)}"
+    return f"traceback in {path}"
 
 
 def _one_line(exc: BaseException) -> str:

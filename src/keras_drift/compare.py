@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -26,12 +25,8 @@ import pandas as pd
 
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.results import Result
+from keras_drift.tables import parse_toml, read_toml
 from keras_drift.verdicts import Verdict
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 COLUMNS = ("env", "metric", "value", "baseline_value", "abs_diff", "rel_diff", "atol", "rtol", "noise_floor", "verdict")
 
@@ -54,9 +49,9 @@ def load_tolerances(path: Path | None = None) -> list[Tolerance]:
     """Read a tolerance table (the packaged default when ``path`` is ``None``)."""
     source: Any = path if path is not None else resources.files("keras_drift").joinpath("tolerances.toml")
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{source}: cannot be read as TOML: {exc}") from None
+        data = read_toml(path) if path is not None else parse_toml(source.read_text(encoding="utf-8"), source)
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such tolerance file") from None
     entries = data.get("tolerance")
     if not isinstance(entries, list) or not entries:
         raise InputError(f"{source}: tolerance: expected one or more [[tolerance]] tables")
@@ -71,8 +66,8 @@ def load_tolerances(path: Path | None = None) -> list[Tolerance]:
             raise InputError(f"{where}.pattern: must be a string")
         for key in ("atol", "rtol"):
             value = entry[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise InputError(f"{where}.{key}: must be a number >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise InputError(f"{where}.{key}: must be a finite number >= 0, got {value!r}")
         tolerances.append(Tolerance(entry["pattern"], float(entry["atol"]), float(entry["rtol"])))
     return tolerances
 

@@ -24,7 +24,7 @@ from keras_drift.verdicts import VERDICTS_FILE
 LATEST = "latest"
 RUN_FILE = "run.json"
 # UTC start time (sortable) and a random suffix, e.g. 20261123T193000Z-4f2a9c.
-RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+RUN_ID_RE = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")  # used with fullmatch: "$" would pass a final newline
 
 
 def utc_now() -> dt.datetime:
@@ -125,7 +125,7 @@ def run_folders(reports_dir: Path) -> list[Path]:
     folder = Path(reports_dir)
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.iterdir() if RUN_ID_RE.match(path.name) and path.is_dir() and not path.is_symlink())
+    return sorted(path for path in folder.iterdir() if RUN_ID_RE.fullmatch(path.name) and path.is_dir() and not path.is_symlink())
 
 
 def earlier_runs(reports_dir: Path, current: Path | None, window: int) -> list[Path]:
