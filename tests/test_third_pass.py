@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import make_result
 
 from keras_drift.cli import main
 from keras_drift.results import write_result
@@ -123,3 +124,26 @@ def test_prune_in_a_folder_it_may_not_write_is_one_line(tmp_path, capsys, monkey
     monkeypatch.setattr(shutil, "rmtree", refused)
     assert main(["prune", "--reports", str(reports), "--keep", "0"]) == 3
     assert f"{run}: cannot" in one_line_error(capsys)
+
+
+# -- 2. the gate fails on a partial result and on a candidate without metrics ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("candidate", "said"),
+    [
+        (make_result("cand", BASE, partial=True), "cand: partial: the probe stopped before its last task"),
+        (make_result("cand", {}), "cand: no metrics, though the baseline has 2"),
+    ],
+    ids=["partial", "no metrics"],
+)
+def test_the_gate_fails_on_a_result_whose_numbers_are_not_all_known(tmp_path, capsys, candidate, said):
+    run = run_folder(tmp_path, make_result("base", BASE), candidate)
+    assert main(["gate", str(run), "--baseline", "base", "--candidate", "cand"]) == 2
+    assert said in capsys.readouterr().out
+    assert main(["gate", str(run), "--baseline", "base"]) == 2
+
+
+def test_a_partial_baseline_fails_the_gate_too(tmp_path):
+    run = run_folder(tmp_path, make_result("base", BASE, partial=True), make_result("cand", BASE))
+    assert main(["gate", str(run), "--baseline", "base"]) == 2

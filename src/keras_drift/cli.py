@@ -201,6 +201,7 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     present = {normalize_name(result.env) for result in loaded}
     incomplete = [f"  {name}: missing: no result in {run_dir}" for name in expected if normalize_name(name) not in present]
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
+    incomplete += _unmeasured(loaded, baseline)
     if info.get("incomplete"):
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
     for change in judged.behaviours.itertuples():
@@ -212,6 +213,16 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)
     return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded, args.fail_on)
+
+
+def _unmeasured(loaded: Sequence[results.Result], baseline: str) -> list[str]:
+    """The gate's lines for results that say ``ok`` but whose numbers are not all known: a partial one (the
+    probe stopped before its last task), and one with no metric at all where the baseline has some."""
+    by_env = {result.env: result for result in loaded}
+    expected = len(by_env[baseline].metrics) if baseline in by_env else 0
+    lines = [f"  {result.env}: partial: the probe stopped before its last task" for result in loaded if result.ok and result.partial]
+    return lines + [f"  {result.env}: no metrics, though the baseline has {expected}" for result in loaded
+                    if result.ok and result.env != baseline and not result.metrics and expected]
 
 
 def cmd_accept(args: argparse.Namespace) -> ExitCode:

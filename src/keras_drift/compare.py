@@ -125,9 +125,10 @@ def compare(results: Sequence[Result], baseline: str, tolerances: Sequence[Toler
 
 def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> ExitCode:
     """OK when nothing drifted or failed, DRIFT when something drifted, FAILED when an environment or a
-    task failed. The results count as well as the rows: environments that all failed leave no metric rows."""
+    task failed. The results count as well as the rows: environments that all failed leave no metric rows,
+    and a partial result (the probe stopped before its last task) has numbers unknown whatever its status."""
     found = set(verdicts["verdict"])
-    if Verdict.FAILED in found or any(result.status == "failed" for result in results):
+    if Verdict.FAILED in found or any(result.status == "failed" or result.partial for result in results):
         return ExitCode.FAILED
     if Verdict.DRIFT in found:
         return ExitCode.DRIFT
