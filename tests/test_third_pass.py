@@ -147,3 +147,38 @@ def test_the_gate_fails_on_a_result_whose_numbers_are_not_all_known(tmp_path, ca
 def test_a_partial_baseline_fails_the_gate_too(tmp_path):
     run = run_folder(tmp_path, make_result("base", BASE, partial=True), make_result("cand", BASE))
     assert main(["gate", str(run), "--baseline", "base"]) == 2
+
+
+# -- 3. concurrent accepts lose nothing; a broken accepted-drifts file is refused --------------------------
+
+
+def _accept(run: Path, accepted: Path, index: int) -> int:
+    return main(["accept", str(run), "--env", "cand", "--reason", f"reviewed {index}", "--accepted", str(accepted)])
+
+
+def test_twelve_accepts_at_once_keep_every_entry(tmp_path):
+    import multiprocessing
+
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", {"linear.reference.w": 0.7, "linear.reference.b": 0.8}))
+    accepted = tmp_path / "acc.toml"
+    with multiprocessing.get_context("fork").Pool(12) as pool:
+        codes = pool.starmap(_accept, [(run, accepted, index) for index in range(12)])
+    assert codes == [0] * 12
+    text = accepted.read_text()
+    assert sorted(int(line.split()[-1].strip('"')) for line in text.splitlines() if line.startswith("reason")) == list(range(12))
+    assert main(["report", str(run), "--accepted", str(accepted)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("[[accept]\n", "cannot be read as TOML"), ("[[accept]]\nenv = 1\n", "accept[0].env: is required"),
+     ("\xff", None)],
+    ids=["unclosed table", "bad entry", "not UTF-8"],
+)
+def test_accept_refuses_to_append_to_a_broken_file(tmp_path, capsys, text, said):
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", {"linear.reference.w": 0.7, "linear.reference.b": 0.8}))
+    accepted = tmp_path / "acc.toml"
+    accepted.write_bytes(text.encode("latin-1"))
+    assert _accept(run, accepted, 0) == 3
+    assert str(accepted) in one_line_error(capsys)
+    assert accepted.read_bytes() == text.encode("latin-1")

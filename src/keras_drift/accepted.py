@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from keras_drift.compare import BEHAVIOUR_COLUMNS
 from keras_drift.errors import InputError
@@ -39,10 +40,12 @@ from keras_drift.localise import Localisation
 from keras_drift.results import printable, write_text_atomically
 from keras_drift.saved_models import Judgement
 from keras_drift.speed import COLUMNS as SPEED_COLUMNS
-from keras_drift.tables import read_tables
+from keras_drift.tables import read_input, read_tables
 from keras_drift.verdicts import Cause, Verdict
 
 DEFAULT_FILE = "accepted.toml"
+# How long `accept` waits for another one appending to the same file.
+LOCK_TIMEOUT_S = 60
 _KEYS = {"env", "metric", "cause", "reason", "baseline", "expires"}
 
 
@@ -155,8 +158,22 @@ def review(verdicts: pd.DataFrame, acceptances: list[Acceptance], baseline: str 
 
 
 def append(path: Path, entries: list[Acceptance]) -> None:
-    """Add entries at the end of the file (created when missing), keeping what is there, atomically."""
-    text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
+    """Add entries at the end of the file (created when missing), keeping what is there, atomically. A lock
+    beside the file makes concurrent appends take turns (read, append and replace unlocked, two of them
+    would each keep only their own entry); a file that is not a valid accepted-drifts file is refused."""
+    try:
+        with FileLock(str(path.with_name(f".{path.name}.lock")), timeout=LOCK_TIMEOUT_S):
+            _append_locked(path, entries)
+    except Timeout:
+        raise InputError(f"{path}: another `keras-drift accept` held it for {LOCK_TIMEOUT_S} s; try again") from None
+
+
+def _append_locked(path: Path, entries: list[Acceptance]) -> None:
+    try:
+        text = read_input(path)
+    except FileNotFoundError:
+        text = _HEADER
+    load_acceptances(path)  # what is there must be valid before more is added (the next run would refuse it)
     for entry in entries:
         # A JSON string without ASCII escapes is a TOML basic string; printable() leaves no control character.
         text += "\n[[accept]]\n" + "".join(
