@@ -89,18 +89,44 @@ def _count_compile_seconds():
         register(add)
 
 
+# The first JAX release whose persistent compile cache is known to work in a probe process. Keras 3.1 to 3.7
+# on JAX 0.4.26 to 0.4.35 died with a segmentation fault (or a double free) while collecting garbage with
+# it on, and finished without it; 0.5 and later ran the default and smoke matrices with it.
+COMPILE_CACHE_SINCE = (0, 5, 0)
+# Whether this process keeps JAX's compiled programs (:func:`keep_compiled_programs`).
+COMPILE_CACHE_ON = [False]
+
+
 def keep_compiled_programs(folder):
-    """Let JAX keep every program it compiles in ``folder`` and reuse it in later processes. JAX keys a
-    program by the computation, its own version, the compile options and the device, so a reused program
-    is the one XLA would compile again: results cannot change, only XLA's compile time (about half a JAX
-    probe) is saved. A JAX without a persistent cache ignores this."""
+    """Let JAX keep every program it compiles in ``folder`` and reuse it in later processes, from
+    :data:`COMPILE_CACHE_SINCE` on. JAX keys a program by the computation, its own version, the compile
+    options and the device, so a reused program is the one XLA would compile again: results cannot
+    change, only XLA's compile time (about half a JAX probe) is saved. Return whether it is on."""
     import jax
 
+    if release_tuple(jax.__version__) < COMPILE_CACHE_SINCE:
+        return False
     try:
         jax.config.update("jax_compilation_cache_dir", folder)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # our programs compile in ms
-    except AttributeError:  # "Unrecognized config option": an older JAX
-        pass
+    except AttributeError:  # "Unrecognized config option": a JAX without a persistent cache
+        return False
+    COMPILE_CACHE_ON[0] = True
+    return True
+
+
+def release_tuple(version):
+    """The leading numbers of a version string as a tuple of three ints (``0.4.26`` -> ``(0, 4, 26)``;
+    ``2.16.0rc0`` -> ``(2, 16, 0)``)."""
+    parts = []
+    for part in str(version).split(".")[:3]:
+        digits = ""
+        for character in part:
+            if not character.isdigit():
+                break
+            digits += character
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def keras_version(keras):
@@ -868,11 +894,8 @@ SAVED_FORMATS = (
 
 
 def _version_tuple(keras):
-    parts = []
-    for part in keras_version(keras).split(".")[:2]:
-        digits = "".join(character for character in part if character.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts + [0] * (2 - len(parts)))
+    """Keras's major and minor version as ints."""
+    return release_tuple(keras_version(keras))[:2]
 
 
 def _tf_keras_2(keras):

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from probe import compat
+from probe import compat, progress
 
 WHOLE_UP_TO = 4096
 # One plain SGD step at this rate reads the gradient back as (before - after) / rate: a power of two, so
@@ -31,6 +31,11 @@ SPENT = [0.0]  # seconds this process spent taking records: the benchmark report
 def disable():
     """Take no records in this process: a re-run (``--trials``) keeps only metrics."""
     _ENABLED[0] = False
+
+
+def enabled():
+    """Whether this process takes records (not after :func:`disable`)."""
+    return _ENABLED[0]
 
 
 def summary(array):
@@ -149,6 +154,7 @@ def take(keras, task_name, model, x, y=None, loss=None, label=""):
     owners = []
     prefix = label + "/" if label else ""
     started = time.time()
+    previous = progress.phase("records")
     try:
         facts = {"layers": forward(keras, model, x, prefix=prefix, owners=owners)}
         if y is not None and loss is not None:
@@ -160,6 +166,7 @@ def take(keras, task_name, model, x, y=None, loss=None, label=""):
             " for " + label if label else "", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")}
     finally:
         SPENT[0] += time.time() - started
+        progress.phase(previous)
     return facts
 
 

@@ -10,10 +10,16 @@ run of one task with some overrides in force, and the file written holds each tr
 overrides it applied, and its error if it raised.
 With ``--load PLAN`` it loads saved models instead (see :mod:`probe.saving`), after the trials the plan
 names: an environment that needs a process of its own to load takes its repeats along in it.
+
+A process that dies natively (a segmentation fault, an abort) leaves its finished tasks in the result file
+and, in :mod:`probe.progress`'s file, the task and phase it died in; ``faulthandler`` writes its stack to
+the log. The host then starts another process with ``--resume`` (the tasks already done are not run
+again) and ``--without`` the mechanism that was in force (see :data:`progress.MECHANISMS`).
 """
 
 import argparse
 import contextlib
+import faulthandler
 import fnmatch
 import importlib.util
 import json
@@ -23,8 +29,8 @@ import signal
 import time
 import traceback
 
-from probe import canaries, compat, fingerprint, introspect, oracle, overrides, records, saving, tasks
-from probe.numbers import json_scalar
+from probe import canaries, compat, fingerprint, introspect, oracle, overrides, progress, records, saving, tasks
+from probe.numbers import json_scalar, plain
 from probe.task import select
 
 SCHEMA_VERSION = 1
@@ -56,7 +62,29 @@ def main(argv=None):
     parser.add_argument("--unsafe-load", action="store_true", help="load with the library's safe mode off (trusted files only)")
     parser.add_argument(
         "--compile-cache", default="", help="a folder where the backend keeps compiled programs between runs (JAX); results do not depend on it")
+    parser.add_argument(
+        "--without", default="",
+        help="optional mechanisms to leave off, comma-separated (%s): one was in force when an earlier process died natively"
+             % ", ".join(progress.MECHANISMS))
+    parser.add_argument(
+        "--resume", default="",
+        help='the partial result of an earlier process of this environment: its finished tasks are kept and not run again, '
+             'and those it names under "crashed" ({task: reason}) are recorded as failed')
     args = parser.parse_args(argv)
+    faulthandler.enable()  # a native crash writes every thread's Python stack to the log before the process dies
+    args.without = set(name for name in args.without.split(",") if name)
+    unknown = args.without - set(progress.MECHANISMS)
+    if unknown:
+        parser.error("--without: unknown mechanism %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(progress.MECHANISMS)))
+    if "records" in args.without:
+        records.disable()
+    if "compile-cache" in args.without:
+        args.compile_cache = ""
+    if "saving" in args.without:
+        args.artifacts = ""
+    if "loading" in args.without:
+        args.load_after = ""
+    progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:
         run_trials(args)
@@ -69,6 +97,7 @@ def main(argv=None):
     keras = compat.load_keras(args.compile_cache)
     compat.watch_api_calls(keras)
     import_s = time.time() - started
+    progress.start(args.out, _mechanisms(args))
     result = {
         "schema_version": SCHEMA_VERSION,
         "env": args.env,
@@ -76,16 +105,29 @@ def main(argv=None):
         "metrics": {},
         "series": {},
         "errors": {},
-        "timings": {"import_s": import_s, "tasks_s": {}},
+        "timings": {"import_s": 0.0, "tasks_s": {}},
     }
+    if args.resume:
+        result.update(_load_json(args.resume))
+    result["timings"]["import_s"] += import_s  # every process's import, after a restart too
+    crashed = result.pop("crashed", {})
     seeding = compat.seed_everything(keras, tasks.SEED)
-    result.update(facts={}, noise={}, not_applicable={}, repeats=max(1, args.repeats), partial=True, tasks={})
+    for key, empty in (("facts", {}), ("noise", {}), ("not_applicable", {}), ("tasks", {})):
+        result.setdefault(key, empty)
+    result.update(repeats=max(1, args.repeats), partial=True)
     available, custom_objects = available_tasks(args.probes, result)
     watch = _load_json(args.repeat_drifting) if args.repeat_drifting else None
     if args.artifacts:
-        result["artifacts"] = {}
+        result.setdefault("artifacts", {})
     for task in select(available, wanted):
-        _run_task(task, keras, result, args.task_timeout, watch, args.artifacts)
+        if task.name in result["tasks"]:  # finished by an earlier process of this environment (--resume)
+            continue
+        if task.name in crashed:  # it died natively with nothing left to leave off: recorded, not run again
+            result["tasks"][task.name] = dict(task.declaration(), status="failed")
+            result["errors"][task.name] = crashed[task.name]
+        else:
+            progress.enter(task.name, "task")
+            _run_task(task, keras, result, args.task_timeout, watch, args.artifacts)
         write_atomically(args.out, result)
     sections = (
         ("introspection", lambda: {"defaults": _defaults(keras, result), "api": introspect.api_behaviour(keras)}),
@@ -93,6 +135,7 @@ def main(argv=None):
         ("fingerprint", lambda: fingerprint.collect(keras, seeding)),
     )
     for name, collect in sections:
+        progress.enter(progress.OUTSIDE, name)
         try:
             result[name] = collect()
         except Exception as exc:  # the task results above are worth keeping without it
@@ -101,15 +144,24 @@ def main(argv=None):
     if args.load_after:
         _load_after(args, keras, result, available, custom_objects)
     result["timings"]["total_s"] = time.time() - started
-    result["timings"]["records_s"] = records.SPENT[0]
+    result["timings"]["records_s"] = result["timings"].get("records_s", 0.0) + records.SPENT[0]
     del result["partial"]
     write_atomically(args.out, result)
+    progress.finish()
+
+
+def _mechanisms(args):
+    """The optional mechanisms in force in this process (see :data:`progress.MECHANISMS`)."""
+    return [name for name, on in (("compile-cache", compat.COMPILE_CACHE_ON[0]), ("records", records.enabled()),
+                                  ("saving", bool(args.artifacts)), ("loading", bool(args.load_after or args.load)))
+            if on]
 
 
 def _load_after(args, keras, result, available, custom_objects):
     """Carry out the load plan of ``--load-after`` in this process (one import for the tasks and the loads);
     a failure is recorded under ``errors["saved models"]`` and leaves the tasks' results as they are."""
     started = time.time()
+    progress.enter(progress.OUTSIDE, "loading")
     result.update(loads=[], user_models=[])
     try:
         carry_out(_load_json(args.load_after), keras, result, available, custom_objects, args.unsafe_load,
@@ -158,14 +210,17 @@ def _after_probe(args, trials, load_plan):
     compat.watch_api_calls(keras)
     compat.seed_everything(keras, tasks.SEED)
     records.disable()
+    progress.start(args.out, _mechanisms(args))
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True,
               "timings": {"import_s": time.time() - started}}
     available, custom_objects = available_tasks(args.probes, result)
     by_name = dict((task.name, task) for task in available)
     for trial in trials:
+        progress.enter(trial["task"], "task")
         result["trials"][trial["id"]] = _trial(keras, trial, by_name, args.task_timeout)
         write_atomically(args.out, result)
     if load_plan is not None:
+        progress.enter(progress.OUTSIDE, "loading")
         loading = time.time()
         result.update(loads=[], user_models=[])
         carry_out(load_plan, keras, result, available, custom_objects, args.unsafe_load,
@@ -174,6 +229,7 @@ def _after_probe(args, trials, load_plan):
     result["timings"]["total_s"] = time.time() - started
     del result["partial"]
     write_atomically(args.out, result)
+    progress.finish()
 
 
 def _trial(keras, trial, by_name, task_timeout):
@@ -327,6 +383,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
 def _save_artifacts(keras, task, folder, result):
     """Save the model the task trained in every format; a failure is recorded, and the task still counts."""
     started = time.time()
+    previous = progress.phase("saving")
     try:
         manifest = saving.save(keras, task.name, task.saving, folder)
         if manifest is not None:
@@ -334,6 +391,8 @@ def _save_artifacts(keras, task, folder, result):
     except Exception as exc:
         result["artifacts"][task.name] = {"error": saving.error_line(exc)}
         traceback.print_exc()
+    finally:
+        progress.phase(previous)
     timings = result["timings"]
     timings["artifacts_s"] = timings.get("artifacts_s", 0.0) + time.time() - started
 
@@ -380,12 +439,11 @@ def _keep(name, metrics, series, facts, result):
     for series_name, columns in series.items():
         result["series"][series_name] = _json_series(columns)
     recomputed = oracle.recompute(name, facts.get("final_arrays"))
-    result["facts"][name] = dict(facts, recomputed=recomputed) if recomputed else facts
+    facts = dict(facts, recomputed=recomputed) if recomputed else dict(facts)
     non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
-    if non_finite:  # training diverged: keep the values, and fail the task so nobody trusts them
-        result["errors"][name] = "non-finite values in training: " + ", ".join(
-            "%s=%s" % (key, json_scalar(metrics[key])) for key in non_finite
-        )
+    if non_finite:  # training diverged: the values are kept and compared (NaN against a number is a drift)
+        facts["non_finite"] = non_finite
+    result["facts"][name] = facts
 
 
 def _spread(value, first):
@@ -404,17 +462,28 @@ def write_atomically(path, data):
     ``json.dumps`` without ``indent`` runs in C (``json.dump``, or any ``indent``, encodes in Python: 22 ms
     for a 375 KB result against 10 ms).
     The host writes the result it keeps indented."""
-    _replace_text(path, json.dumps(data, sort_keys=True, allow_nan=False))
+    _replace_text(path, encode(data))
+
+
+def encode(data):
+    """``data`` as the result file's JSON: non-finite floats spelt as :func:`json_scalar` spells them and NumPy
+    values as plain ones, wherever they are (a metric, a series, a fact, a record, a load outcome). Tasks
+    spell what they know to be numbers; whatever slipped through is caught here instead of killing the
+    writer, at the cost of a second, walked encoding only when there is something to mend."""
+    try:
+        return json.dumps(data, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):  # NaN, an infinity or a NumPy value somewhere nothing spelt it
+        return json.dumps(plain(data), sort_keys=True, allow_nan=False, default=repr)
 
 
 def growing_writer(path, data, growing):
     """A ``write()`` of ``data`` to ``path``, as :func:`write_atomically`, for a stretch in which only the
     entries named in ``growing`` change (the load attempts after the tasks): the rest is encoded once.
     A result's finished tasks are about 375 KB, 8 ms to encode, and it is written after every attempt."""
-    fixed = json.dumps(dict((key, value) for key, value in data.items() if key not in growing), sort_keys=True, allow_nan=False)
+    fixed = encode(dict((key, value) for key, value in data.items() if key not in growing))
 
     def write():
-        changing = json.dumps(dict((key, data[key]) for key in growing), sort_keys=True, allow_nan=False)
+        changing = encode(dict((key, data[key]) for key in growing))
         if changing == "{}" or fixed == "{}":
             _replace_text(path, fixed if changing == "{}" else changing)
         else:

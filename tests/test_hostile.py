@@ -290,13 +290,18 @@ def test_a_killed_probe_keeps_its_finished_tasks_and_a_slow_task_fails_alone(tmp
     # the slow task failed with what it knew, and the tasks after it ran
     assert whole["status"] == "ok" and whole["errors"]["slow"].startswith("timed out: step 5 of 10 after 2 s, 0.4")
     assert whole["metrics"] == {"quick.x": 1.0, "after.x": 2.0, "killed.x": 3.0}
-    # the killed probe's result is failed, partial, and holds what it finished
-    assert killed["status"] == "failed" and killed["partial"] is True
-    assert killed["reason"] == f"probe exited with status {-signal.SIGKILL}"
+    # the killed process was followed by another that recorded the task it died in and finished the rest
+    assert killed["status"] == "ok" and "partial" not in killed
+    assert killed["errors"]["killed"] == "crashed natively: SIGKILL (signal 9) while running (no optional mechanism was in force)"
+    assert not {"quick", "after"} & set(killed["errors"])
+    assert killed["restarts"] == [{"what": "probe died of SIGKILL (signal 9) in task killed (task)", "task": "killed",
+                                   "phase": "task", "signal": "SIGKILL (signal 9)", "without": []}]
     assert killed["metrics"] == {"quick.x": 1.0, "after.x": 2.0}
+    assert killed["tasks"]["killed"]["status"] == "failed" and killed["tasks"]["quick"]["status"] == "ok"
+    assert "float64" in killed["oracle"]  # the sections after the tasks ran in the second process
     verdicts = json.loads((latest / "verdicts.json").read_text())["environments"]["killed"]["metrics"]
     assert verdicts["quick.x"]["verdict"] == "identical" and verdicts["after.x"]["verdict"] == "identical"
-    assert verdicts["killed.x"]["verdict"] == "failed"  # never reached: failed, not missing, not compared
+    assert verdicts["killed.x"]["verdict"] == "failed"  # its task crashed: failed, not missing, not compared
 
 
 def test_a_task_past_its_budget_fails_with_how_far_it_got(monkeypatch):

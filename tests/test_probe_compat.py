@@ -4,6 +4,7 @@ import ast
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
@@ -148,7 +149,7 @@ def test_an_lr_spelling_is_noted_and_respelt_only_when_an_intervention_asks():
     assert overrides.stop() == []
 
 
-def test_non_finite_training_values_fail_the_task_but_are_kept():
+def test_non_finite_training_values_are_kept_spelt_and_named_without_failing_the_task():
     from probe import run
     from probe.task import Task
 
@@ -157,8 +158,44 @@ def test_non_finite_training_values_fail_the_task_but_are_kept():
 
     result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "repeats": 1, "timings": {"tasks_s": {}}, "tasks": {}}
     run._run_task(Task("t", diverging), None, result)
-    assert result["errors"]["t"] == "non-finite values in training: t.loss=NaN, t.w=Infinity"
+    assert result["errors"] == {} and result["tasks"]["t"]["status"] == "ok"
     assert result["metrics"] == {"t.loss": "NaN", "t.w": "Infinity", "t.b": 0.5}
+    assert result["facts"]["t"]["non_finite"] == ["t.loss", "t.w"]
+    assert result["series"]["t"]["loss"] == ["NaN"]
+
+
+NON_FINITE_VALUES = (float("nan"), float("inf"), -float("inf"))
+
+
+@pytest.mark.parametrize("bad", NON_FINITE_VALUES + tuple(np.float64(value) for value in NON_FINITE_VALUES)
+                         + tuple(np.float32(value) for value in NON_FINITE_VALUES))
+def test_the_writer_spells_a_non_finite_value_in_every_kind_of_place(tmp_path, bad):
+    """Whatever a task, a record, a fact or a load outcome leaves unspelt is written the way the result
+    schema spells it, and the host reads the file back, instead of the writer raising."""
+    import json
+
+    from keras_drift.results import load_result
+    from probe import run
+
+    spelling = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[repr(float(bad))]
+    out = tmp_path / "result.json"
+    result = {
+        "schema_version": 1, "env": "e", "status": "ok", "errors": {}, "timings": {"tasks_s": {"t#0": 1.0}},
+        "metrics": {"t.loss": bad}, "series": {"t": {"step": [0, 1], "loss": [0.5, bad]}}, "noise": {"t.loss": bad},
+        "facts": {"t": {"final_weights": {"w": bad}, "layers": [{"path": "d", "summary": {"mean": bad, "rows": np.array([bad, 1.0])}}]}},
+        "loads": [{"source": "e", "direction": "control", "task": "t", "format": "h5", "method": "load_model", "loaded": True,
+                   "max_abs_diff": bad}],
+        "user_models": [{"name": "u", "loaded": True, "predictions": [[bad]]}],
+    }
+    run.write_atomically(str(out), result)
+    written = json.loads(out.read_text())
+    assert written["metrics"]["t.loss"] == spelling and written["noise"]["t.loss"] == spelling
+    assert written["series"]["t"]["loss"] == [0.5, spelling]
+    assert written["facts"]["t"]["final_weights"]["w"] == spelling
+    assert written["facts"]["t"]["layers"][0]["summary"] == {"mean": spelling, "rows": [spelling, 1.0]}
+    assert written["loads"][0]["max_abs_diff"] == spelling and written["user_models"][0]["predictions"] == [[spelling]]
+    read = load_result(out)  # the host reads metrics, noise and series back as floats
+    assert repr(read["metrics"]["t.loss"]) == repr(float(bad)) and repr(read["series"]["t"]["loss"][1]) == repr(float(bad))
 
 
 class FakeCallbacks:  # keras.callbacks, as far as batch_counter needs it

@@ -1,6 +1,10 @@
+import json
+import signal
 
+import pytest
 from conftest import PROJECT_ROOT
 
+from keras_drift import runner
 from keras_drift.results import load_result
 from keras_drift.runner import ProbeSettings, run_environment
 from keras_drift.specs import load_spec
@@ -116,3 +120,59 @@ def test_an_environment_that_loads_in_a_process_of_its_own_runs_its_repeats_ther
     runner.run_load_phase(specs, [base, candidate], tmp_path / "run", tmp_path, tmp_path / "venvs", "base", ProbeSettings())
     assert asked["base"]["trials"] == [] and base["load_phase"]["trials"] == 0
     assert base["timings"]["load_s"] < 7.5  # no repeats: the whole process is the loading's (here a stand-in that takes no time)
+
+
+# -- a probe process that dies natively is followed by one that finishes its tasks ---------------------
+
+
+def _died(tmp_path, progress, partial=True):
+    """The files a probe leaves when it dies: its result so far and its progress file."""
+    out = tmp_path / "e.probe.json"
+    if partial:
+        out.write_text(json.dumps({"schema_version": 1, "env": "e", "status": "ok", "partial": True, "errors": {}, "timings": {},
+                                   "metrics": {"quick.x": float("nan")}, "series": {}, "tasks": {"quick": {"family": "seed", "status": "ok"}}},
+                                  allow_nan=True).replace("NaN", '"NaN"'))
+    if progress is not None:
+        (tmp_path / "e.probe.json.running").write_text(json.dumps(progress))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("progress", "without", "crashed"),
+    [
+        # JAX's compile cache was on while a task ran (the crashes of Keras 3.1 to 3.7 on JAX 0.4): leave it off
+        ({"task": "seed", "phase": "task", "mechanisms": ["compile-cache", "records", "saving"]}, ("compile-cache",), {}),
+        # while taking the per-layer records, saving the model, loading: leave that one off
+        ({"task": "seed", "phase": "records", "mechanisms": ["compile-cache", "records"]}, ("records",), {}),
+        ({"task": "seed", "phase": "saving", "mechanisms": ["records", "saving"]}, ("saving",), {}),
+        # nothing optional was in force: the task itself dies; it is failed with the signal, the rest goes on
+        ({"task": "seed", "phase": "task", "mechanisms": ["records"]}, (),
+         {"seed": "crashed natively: SIGSEGV (signal 11) while running (no optional mechanism was in force)"}),
+    ],
+)
+def test_a_native_crash_resumes_after_the_finished_tasks_without_the_mechanism_in_force(tmp_path, progress, without, crashed):
+    out = _died(tmp_path, progress)
+    step = runner.recovery(-signal.SIGSEGV, out, [])
+    assert step is not None and step.without == without and step.resume["crashed"] == crashed
+    assert step.resume["metrics"] == {"quick.x": "NaN"} and step.resume["tasks"] == {"quick": {"family": "seed", "status": "ok"}}
+    assert step.record == {"what": f"probe died of SIGSEGV (signal 11) in task seed ({progress['phase']})", "task": "seed",
+                           "phase": progress["phase"], "signal": "SIGSEGV (signal 11)", "without": list(without)}
+
+
+def test_a_later_crash_keeps_leaving_off_what_earlier_ones_left_off(tmp_path):
+    out = _died(tmp_path, {"task": "other", "phase": "saving", "mechanisms": ["records", "saving"]})
+    step = runner.recovery(-signal.SIGABRT, out, [{"without": ["compile-cache"]}])
+    assert step is not None and step.without == ("compile-cache", "saving") and step.record["signal"] == "SIGABRT (signal 6)"
+
+
+@pytest.mark.parametrize(("progress", "partial"), [(None, True), ({"task": "seed", "phase": "task", "mechanisms": []}, False),
+                                                   ({"task": "", "phase": "import", "mechanisms": []}, True)])
+def test_a_crash_with_nothing_to_resume_from_is_not_resumed(tmp_path, progress, partial):
+    """No progress file, no result written yet, or a death outside any task (the import): nothing to resume."""
+    assert runner.recovery(-signal.SIGSEGV, _died(tmp_path, progress, partial), []) is None
+
+
+def test_leaving_off_saving_and_loading_drops_their_arguments_with_their_values():
+    arguments = ["--repeats", "1", "--artifacts", "/a", "--load-after", "/p", "--tasks", "x"]
+    assert runner._without(arguments, ("saving",)) == ["--repeats", "1", "--load-after", "/p", "--tasks", "x"]
+    assert runner._without(arguments, ("loading", "saving", "compile-cache")) == ["--repeats", "1", "--tasks", "x"]

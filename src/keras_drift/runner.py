@@ -26,7 +26,7 @@ from filelock import FileLock
 from keras_drift import environments
 from keras_drift.cache import ResultCache, cache_key, load_key, reusable, user_files
 from keras_drift.errors import InputError
-from keras_drift.results import Result, load_result, printable, status_result, write_json_atomically, write_result
+from keras_drift.results import Result, encode, load_result, printable, status_result, write_json_atomically, write_result
 from keras_drift.specs import EnvSpec
 
 LOG_TAIL_LINES = 40
@@ -279,6 +279,7 @@ def run_environment(
 
         try:
             environment = environments.ensure_environment(spec, venvs_dir, log)
+            spec_record["resolution"] = environment.resolution
             install_s = time.monotonic() - started
             with _exclusive(spec, log):
                 told_file = None if repeat_up_front else baseline_file()
@@ -456,7 +457,7 @@ def _run_loads(
                 returncode = _probe_process(spec, environment.python, project_root, settings, log_file, out,
                                             arguments + (["--unsafe-load"] if settings.unsafe_load else []))
             written = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
-            problem = ("timed out" if returncode is None else f"exited with status {returncode}" if returncode
+            problem = ("timed out" if returncode is None else _exit_text(returncode) if returncode
                        else "stopped before its last load" if written.get("partial") else "")
         except (environments.BuildFailed, environments.InterpreterMissing, OSError, ValueError) as exc:
             problem = str(exc)
@@ -467,22 +468,130 @@ def _probe(
     spec: EnvSpec, python: Path, run_dir: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], repeat_up_front: bool,
     extra_arguments: Sequence[str] = (),
 ) -> Result:
+    """Run the probe until it has finished every task: a process that dies natively is followed by another
+    that resumes after its finished tasks (:func:`recovery`), within the environment's time limit."""
     out = Path(run_dir) / LOGS_DIR / f"{spec.name}.probe.json"
     arguments = settings.arguments(repeat_up_front) + list(extra_arguments)
-    returncode = _probe_process(spec, python, project_root, settings, log_file, out, arguments)
-    if returncode is None:
-        raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out))
+    deadline = time.monotonic() + settings.environment_timeout_s
+    restarts: list[dict[str, Any]] = []
+    while True:
+        returncode = _probe_process(spec, python, project_root, settings, log_file, out, arguments,
+                                    timeout_s=max(1.0, deadline - time.monotonic()))
+        if returncode is None:
+            raise ProbeFailed(f"probe timed out after {settings.environment_timeout_s:g} s and was killed", _partial(out))
+        step = recovery(returncode, out, restarts) if returncode < 0 and len(restarts) < MAX_RESTARTS else None
+        if step is None:
+            break
+        restarts.append(step.record)
+        log_file.write(f"keras-drift: {step.record['what']}; resuming in a new process without {', '.join(step.without) or 'nothing'}\n")
+        resume = Path(run_dir) / LOGS_DIR / f"{spec.name}.resume.json"
+        write_json_atomically(resume, step.resume)
+        kept = _without(settings.arguments(repeat_up_front) + list(extra_arguments), step.without)
+        arguments = [*kept, "--resume", str(resume.resolve())]
+        if step.without:
+            arguments += ["--without", ",".join(step.without)]
     if returncode != 0:
-        raise ProbeFailed(f"probe exited with status {returncode}", _partial(out))
+        raise ProbeFailed(f"probe {_exit_text(returncode)}", _with_restarts(_partial(out), restarts))
     try:
         result = load_result(out)
     except InputError as exc:
         raise ProbeFailed(f"probe wrote an unusable result: {exc}") from None
     out.unlink()
+    if restarts:
+        result["restarts"] = restarts
     if result.partial:
         raise ProbeFailed("probe stopped before its last task", result)
     result["env"] = spec.name
     return result
+
+
+# How many times one environment's probe is resumed after a native crash before it counts as failed.
+MAX_RESTARTS = 8
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """How to go on after a probe process died natively: the mechanisms the next process leaves off (all
+    that earlier ones left off too), what it resumes from (the finished tasks, plus a ``crashed`` entry
+    for a task that died with nothing left to leave off), and what the result records of the crash."""
+
+    without: tuple[str, ...]
+    resume: dict[str, Any]
+    record: dict[str, Any]
+
+
+def recovery(returncode: int, out: Path, restarts: Sequence[Mapping[str, Any]]) -> Recovery | None:
+    """What to do after a probe process was killed by signal ``-returncode``; ``None`` where it cannot be
+    resumed (it wrote no result, or died outside any task).
+
+    The probe notes where it is beside its result (``probe/progress.py``): the task, the phase (running
+    the task, taking its records, saving its model, loading models) and the optional mechanisms in force.
+    The mechanism of the phase is left off next time; a task that died while simply running leaves off
+    JAX's compile cache where it was on (the crashes seen: its garbage collection). With nothing left to
+    leave off, the task is recorded as failed with the signal, and the next process starts after it."""
+    partial = _partial(out)
+    where = _progress(out)
+    if partial is None or where is None:
+        return None
+    without = tuple(sorted({name for restart in restarts for name in restart.get("without", ())}))
+    task, phase, in_force = str(where.get("task", "")), str(where.get("phase", "")), list(where.get("mechanisms", []))
+    suspect = phase if phase in in_force else "compile-cache" if phase == "task" and "compile-cache" in in_force else None
+    signal_name = _signal_name(-returncode)
+    what = f"probe died of {signal_name} in {'task ' + task if task else phase} ({phase})"
+    resume = dict(encode(partial))
+    resume["crashed"] = dict(partial.get("crashed", {}))
+    if suspect is None:
+        if not task:
+            return None
+        resume["crashed"][task] = f"crashed natively: {signal_name} while running (no optional mechanism was in force)"
+    return Recovery(tuple(sorted(set(without) | ({suspect} if suspect else set()))), resume,
+                    {"what": what, "task": task, "phase": phase, "signal": signal_name, "without": sorted({suspect} if suspect else set())})
+
+
+def _progress(out: Path) -> dict[str, Any] | None:
+    """What the probe's progress file beside ``out`` says (see ``probe/progress.py``), or ``None``."""
+    path = out.with_name(out.name + ".running")
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _without(arguments: list[str], without: Sequence[str]) -> list[str]:
+    """``arguments`` less those that switch on a mechanism in ``without`` (saving and loading after the
+    tasks; the compile cache and records are switched off by the probe's ``--without``)."""
+    dropped = {"saving": ("--artifacts",), "loading": ("--load-after",)}
+    flags = {flag for name in without for flag in dropped.get(name, ())}
+    kept: list[str] = []
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument in flags:
+            skip = True
+        else:
+            kept.append(argument)
+    return kept
+
+
+def _signal_name(number: int) -> str:
+    """``SIGSEGV (signal 11)``, or ``signal N`` for a number the platform does not name."""
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+def _exit_text(returncode: int) -> str:
+    """How a probe process ended, for a reason line: ``died of SIGSEGV (signal 11)`` or ``exited with status 1``."""
+    return f"died of {_signal_name(-returncode)}" if returncode < 0 else f"exited with status {returncode}"
+
+
+def _with_restarts(partial: Result | None, restarts: list[dict[str, Any]]) -> Result | None:
+    if partial is not None and restarts:
+        partial["restarts"] = restarts
+    return partial
 
 
 # Runs trials ({"id", "task", "overrides"}) in one environment, by name; returns each one's outcome by id.
@@ -524,7 +633,7 @@ def run_trials(
                                             ["--trials", str(request.resolve()), *settings.arguments()])
             written = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
             outcomes = {str(key): value for key, value in written.get("trials", {}).items() if isinstance(value, dict)}
-            problem = "timed out" if returncode is None else (f"exited with status {returncode}" if returncode else "")
+            problem = "timed out" if returncode is None else (_exit_text(returncode) if returncode else "")
         except (environments.BuildFailed, OSError, ValueError) as exc:
             problem = str(exc)
     for trial in trials:
@@ -534,10 +643,13 @@ def run_trials(
 
 
 def _probe_process(
-    spec: EnvSpec, python: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], out: Path, arguments: list[str]
+    spec: EnvSpec, python: Path, project_root: Path, settings: ProbeSettings, log_file: IO[str], out: Path, arguments: list[str],
+    timeout_s: float | None = None,
 ) -> int | None:
-    """Run the probe once with ``arguments``, writing to ``out``; its exit status, ``None`` if it timed out."""
+    """Run the probe once with ``arguments``, writing to ``out``; its exit status (negative: the signal that
+    killed it), ``None`` if it ran past ``timeout_s`` (default: the environment's limit)."""
     out.unlink(missing_ok=True)
+    out.with_name(out.name + ".running").unlink(missing_ok=True)  # the progress file of an earlier process
     env = {key: value for key, value in os.environ.items() if key not in _HOST_ONLY_VARS}
     cache = environments.cache_dir()
     env.update(spec.process_env(cache))
@@ -552,7 +664,7 @@ def _probe_process(
     with _RUNNING_LOCK:
         _RUNNING.add(process)
     try:
-        return process.wait(timeout=settings.environment_timeout_s)
+        return process.wait(timeout=settings.environment_timeout_s if timeout_s is None else timeout_s)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -590,6 +702,8 @@ def _spec_record(spec: EnvSpec) -> dict:
         "description": spec.description,
         "install_key": spec.install_key(),
         "deterministic": spec.deterministic,
+        "hooks": list(spec.hooks),
+        "hooks_added": dict(spec.hooks_added),
         "file_sha256": hashlib.sha256(spec.path.read_bytes()).hexdigest(),
     }
 
