@@ -141,3 +141,44 @@ def test_shipped_legacy_selection_spans_eleven_years():
     legacy = {spec.name for spec in select(load_specs(PROJECT_ROOT / "envs"), tags=["legacy"])}
     assert {"keras-0.3.3-theano", "keras-1.2.0-theano", "keras-2.3.1-theano", "keras-1.2.0-tf-0.12",
             "keras-2.2.5-tf-1.15", "tf-2.15", "keras-3.15-tf-2.21"} <= legacy
+
+
+LEGACY = """
+    requirements = ["keras==2.2.5", "theano==1.0.5", "numpy==1.23.5"]
+    python = "3.11"
+    backend = "theano"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "added"),
+    [
+        # written from the README with only the collections hook: the scan hook is added, with why
+        (LEGACY + 'hooks = ["collections-abc-aliases"]\n', ("collections-abc-aliases",), ("theano-python-scan",)),
+        (LEGACY, (), ("collections-abc-aliases", "theano-python-scan")),
+        (LEGACY.replace('"3.11"', '"3.9"'), (), ()),  # Python 3.9 still has both: nothing to add
+        (LEGACY.replace("keras==2.2.5", "keras==0.3.3"), (), ("theano-python-scan",)),  # Keras 0.3 imports no alias
+        (VALID, (), ()),
+    ],
+)
+def test_the_hooks_an_interpreter_and_its_packages_need_are_added_and_said(write_env, tmp_path, text, named, added):
+    local = tmp_path / "probe" / "hooks"  # the project's own hooks: only the one the file names
+    local.mkdir(parents=True)
+    (local / "collections_abc_aliases.py").write_text((PROJECT_ROOT / "probe" / "hooks" / "collections_abc_aliases.py").read_text())
+    spec = load_spec(write_env("era", text))
+    assert spec.hooks == named + added and tuple(spec.hooks_added) == added
+    assert all(spec.hooks_added[hook] for hook in added)
+    # an added hook is keras-drift's own where the project has no probe/hooks of its own
+    assert [path.name for path in spec.hook_files] == [f"{hook.replace('-', '_')}.py" for hook in named + added]
+    assert all(path.is_file() for path in spec.hook_files)
+    assert all(path.parent == local for path in spec.hook_files[:len(named)])
+
+
+def test_an_unlocked_environment_resolves_as_of_its_era_unless_its_file_says_latest(write_env):
+    era = load_spec(write_env("old", VALID))
+    latest = load_spec(write_env("today", VALID + 'resolve = "latest"\n'))
+    assert era.resolves_as_of_its_era and not latest.resolves_as_of_its_era
+    assert era.install_key() != latest.install_key()  # an environment resolved the other way is rebuilt
+    assert era.exact_pins() == {"keras": "3.15.1", "jax": "0.10.2"}
+    with pytest.raises(SpecError, match=r"bad.toml: resolve: 'someday' is not one of era, latest"):
+        load_spec(write_env("bad", VALID + 'resolve = "someday"\n'))

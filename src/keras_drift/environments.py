@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -18,13 +19,17 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
+from keras_drift import era
 from keras_drift.errors import InputError
 from keras_drift.specs import EnvSpec
 
 KEY_FILE = ".keras-drift-key"
+# How the environment's open dependencies were resolved (see :mod:`keras_drift.era`), written at build.
+RESOLUTION_FILE = ".keras-drift-resolution.json"
 # What a build does beyond installing the spec, written beside its install key: a change here rebuilds the
 # environments built the old way, and nothing else (results do not depend on it, so the cache keeps them).
 BUILD_RECIPE = "bytecode-at-build"
@@ -52,6 +57,16 @@ class Environment:
     path: Path
     python: Path
     reused: bool
+
+    @property
+    def resolution(self) -> dict[str, Any]:
+        """How its open dependencies were resolved: ``{"mode": "lock" | "era" | "latest", "as_of": date
+        or None, "why": text}``, as the build recorded it (``{}`` for an environment built before)."""
+        try:
+            found = json.loads((self.path / RESOLUTION_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
 
 
 Log = Callable[[str], None]
@@ -100,9 +115,10 @@ def _ensure_environment(spec: EnvSpec, venvs_dir: Path, log: Log) -> Environment
         log(f"rebuilding {path}: install key changed to {key}")
         shutil.rmtree(path)
     if builder() == "uv":
-        _build_with_uv(spec, path, log)
+        resolution = _build_with_uv(spec, path, log)
     else:
-        _build_with_virtualenv(spec, path, log)
+        resolution = _build_with_virtualenv(spec, path, log)
+    (path / RESOLUTION_FILE).write_text(json.dumps(resolution) + "\n")
     site_packages = _site_packages(python)
     _compile_bytecode(python, site_packages, log)  # before the hooks: a hook runs at every interpreter start
     if spec.hooks:
@@ -188,21 +204,52 @@ def _interpreter_candidates(version: str) -> Iterator[str]:
         yield on_path
 
 
-def _build_with_uv(spec: EnvSpec, path: Path, log: Log) -> None:
+def _build_with_uv(spec: EnvSpec, path: Path, log: Log) -> dict[str, Any]:
+    """Create and fill the environment with uv; return how its open dependencies were resolved. Without a
+    lock they resolve as of the pins' era (:mod:`keras_drift.era`); where uv finds no solution as of then
+    (a pin only an index without upload dates holds), they resolve as of today, and the result says why."""
     uv = uv_binary()
     if uv is None:
         raise BuildFailed("uv is not installed; install it, or set KERAS_DRIFT_BUILDER=virtualenv")
     interpreter = find_interpreter(spec.python)
     env = installer_variables()
+    resolution = _resolution(spec, env)
     _run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env, log)
-    _run([uv, "pip", "install", "--python", str(path / "bin" / "python"), *_what_to_install(spec)], env, log)
+    install = [uv, "pip", "install", "--python", str(path / "bin" / "python"), *_what_to_install(spec)]
+    try:
+        _run(install + (["--exclude-newer", resolution["as_of"]] if resolution["mode"] == "era" else []), env, log)
+    except BuildFailed as exc:
+        if resolution["mode"] != "era":
+            raise
+        log(f"keras-drift: no solution as of {resolution['as_of']}; resolving as of today instead")
+        resolution = {"mode": "latest", "as_of": None, "why": f"nothing resolved as of {resolution['as_of']}: {exc}"}
+        _run(install, env, log)
+    return resolution
 
 
-def _build_with_virtualenv(spec: EnvSpec, path: Path, log: Log) -> None:
-    """The fallback builder: pip reads the user's own index configuration, so nothing is translated."""
+def _build_with_virtualenv(spec: EnvSpec, path: Path, log: Log) -> dict[str, Any]:
+    """The fallback builder: pip reads the user's own index configuration, so nothing is translated; pip
+    cannot exclude uploads after a date, so an environment without a lock resolves as of today."""
     interpreter = find_interpreter(spec.python)
     _run([sys.executable, "-m", "virtualenv", "--quiet", "--python", interpreter, str(path)], dict(os.environ), log)
     _run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", *_what_to_install(spec)], dict(os.environ), log)
+    if spec.lock_path.is_file():
+        return {"mode": "lock", "as_of": None, "why": f"installed from {spec.lock_path.name}"}
+    return {"mode": "latest", "as_of": None, "why": "the virtualenv builder (pip) cannot resolve as of a date"}
+
+
+def _resolution(spec: EnvSpec, env: dict[str, str]) -> dict[str, Any]:
+    """How ``spec`` is to be resolved: from its lock, as of its era, or as of today (and why)."""
+    if spec.lock_path.is_file():
+        return {"mode": "lock", "as_of": None, "why": f"installed from {spec.lock_path.name}"}
+    if not spec.resolves_as_of_its_era:
+        why = "it floats (tagged latest or nightly)" if spec.floating else 'the env file says resolve = "latest"'
+        return {"mode": "latest", "as_of": None, "why": why}
+    date = era.as_of(spec, env)
+    if date is None:
+        return {"mode": "latest", "as_of": None, "why": "the index gives no upload date for any of its pins"}
+    return {"mode": "era", "as_of": era.stamp(date),
+            "why": f"as of the newest upload among its pins, plus {era.MARGIN.days} day"}
 
 
 def _what_to_install(spec: EnvSpec) -> list[str]:

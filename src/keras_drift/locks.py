@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from keras_drift import environments
+from keras_drift import environments, era
 from keras_drift.results import write_text_atomically
 from keras_drift.specs import EnvSpec
 
@@ -41,6 +41,9 @@ def lock_environment(spec: EnvSpec, constraints: Mapping[str, str] | None = None
         # No header and no annotations: they would name this temporary folder, and the lock must be stable.
         command = [uv, "pip", "compile", "--quiet", "--generate-hashes", "--no-header", "--no-annotate",
                    "--python", interpreter, "-o", str(locked), str(requirements)]
+        date = era.as_of(spec, environments.installer_variables())
+        if date is not None:  # the same era a build without the lock resolves as of
+            command += ["--exclude-newer", era.stamp(date)]
         if constraints:
             held = Path(folder) / "constraints.txt"
             held.write_text("".join(f"{name}=={version}\n" for name, version in sorted(constraints.items())))

@@ -11,11 +11,13 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from keras_drift.errors import InputError
 
@@ -42,6 +44,41 @@ RESERVED_VARIABLES = {
 }
 # Deeper TOML is never an environment file, and would exhaust the parser's recursion.
 MAX_NESTING = 50
+# How an environment without a lock resolves the dependencies its pins leave open: ``era`` as of the
+# newest upload among its pins (see :mod:`keras_drift.era`), ``latest`` as of today.
+RESOLVE_MODES = ("era", "latest")
+
+
+@dataclass(frozen=True)
+class HookRule:
+    """A start-up hook that an interpreter and package combination needs, whatever the env file says: the
+    hook, the package and the versions of it that need it (a specifier), the Python from which on, and why."""
+
+    hook: str
+    package: str
+    versions: str
+    python_from: tuple[int, int]
+    why: str
+
+    def applies(self, pins: dict[str, str], python: str) -> bool:
+        version = pins.get(self.package)
+        if version is None or _python_tuple(python) < self.python_from:
+            return False
+        return SpecifierSet(self.versions).contains(version, prereleases=True)
+
+
+# What an era needs, applied rather than remembered: an env file written for these releases gets the hook
+# added (recorded in the result and the report) even where it does not name it.
+HOOK_RULES = (
+    HookRule("collections-abc-aliases", "keras", ">=1.2,<2.4", (3, 10),
+             "Keras 1.2 to 2.3 import collections.Mapping and its siblings, which Python 3.10 removed"),
+    HookRule("theano-python-scan", "theano", ">=0", (3, 11),
+             "Theano's compiled scan (every recurrent layer) does not build against Python 3.11's headers"),
+)
+
+
+# keras-drift's own start-up hooks, which :data:`HOOK_RULES` add.
+SHIPPED_HOOKS = Path(__file__).resolve().parents[2] / "probe" / "hooks"
 
 
 def hook_path(spec_path: Path, name: str) -> Path:
@@ -80,6 +117,9 @@ class EnvSpec:
     exclusive: str = ""
     # False: runs of the same task differ here (threads, GPU kernels), so every task is repeated up front.
     deterministic: bool = True
+    resolve: str = "era"
+    # Hooks added because the interpreter and packages need them (:data:`HOOK_RULES`): hook -> why.
+    hooks_added: dict[str, str] = field(default_factory=dict)
 
     @property
     def floating(self) -> bool:
@@ -91,10 +131,27 @@ class EnvSpec:
         """Where the hash-pinned lock of this environment lives, beside its spec."""
         return self.path.with_suffix(".lock.txt")
 
+    @property
+    def resolves_as_of_its_era(self) -> bool:
+        """Whether the dependencies its pins leave open resolve as of their era where no lock fixes them
+        (a build) or when it is locked: the file does not say ``resolve = "latest"`` and it does not float."""
+        return self.resolve == "era" and not self.floating
+
+    def exact_pins(self) -> dict[str, str]:
+        """Package (normalised name) -> version of every ``name==version`` requirement."""
+        found: dict[str, str] = {}
+        for text in self.requirements:
+            requirement = Requirement(text)
+            specifiers = list(requirement.specifier)
+            if len(specifiers) == 1 and specifiers[0].operator in ("==", "===") and "*" not in specifiers[0].version:
+                found[canonicalize_name(requirement.name)] = specifiers[0].version
+        return found
+
     def install_key(self) -> str:
         """A digest of everything that decides what gets installed; environments are reused on it."""
         digest = hashlib.sha256()
-        for part in (self.python, *sorted(self.requirements)):
+        era = ("resolve=era",) if self.resolves_as_of_its_era and not self.lock_path.is_file() else ()
+        for part in (self.python, *sorted(self.requirements), *era):
             digest.update(part.encode() + b"\0")
         for path in [self.lock_path, *self.hook_files]:
             if path.is_file():
@@ -103,8 +160,11 @@ class EnvSpec:
 
     @property
     def hook_files(self) -> list[Path]:
-        """The start-up hook files this environment installs (see ``probe/hooks/__init__.py``)."""
-        return [hook_path(self.path, name) for name in self.hooks]
+        """The start-up hook files this environment installs (see ``probe/hooks/__init__.py``): those beside
+        its ``envs/`` folder, and keras-drift's own for a hook it added where that folder has none."""
+        found = [hook_path(self.path, name) for name in self.hooks]
+        return [SHIPPED_HOOKS / path.name if name in self.hooks_added and not path.is_file() else path
+                for name, path in zip(self.hooks, found, strict=True)]
 
     def process_env(self, cache_dir: Path) -> dict[str, str]:
         """Environment variables the probe runs with: the backend, then the spec's own table, in which
@@ -129,6 +189,7 @@ _KEYS: dict[str, type] = {
     "hooks": list,
     "exclusive": str,
     "deterministic": bool,
+    "resolve": str,
 }
 _REQUIRED = ("requirements", "python", "backend")
 
@@ -185,7 +246,10 @@ def load_spec(path: Path) -> EnvSpec:
             raise SpecError(path, where, f"must be a string, got {type(value).__name__}")
         if "\0" in value:
             raise SpecError(path, where, "must not contain a NUL character")
-    return EnvSpec(
+    resolve = data.get("resolve", "era")
+    if resolve not in RESOLVE_MODES:
+        raise SpecError(path, "resolve", f"{resolve!r} is not one of {', '.join(RESOLVE_MODES)}")
+    spec = EnvSpec(
         name=path.stem,
         path=path,
         requirements=requirements,
@@ -198,7 +262,10 @@ def load_spec(path: Path) -> EnvSpec:
         hooks=hooks,
         exclusive=data.get("exclusive", ""),
         deterministic=data.get("deterministic", True),
+        resolve=resolve,
     )
+    added = {rule.hook: rule.why for rule in HOOK_RULES if rule.hook not in hooks and rule.applies(spec.exact_pins(), spec.python)}
+    return replace(spec, hooks=hooks + tuple(added), hooks_added=added) if added else spec
 
 
 def environment_files(envs_dir: Path) -> list[Path]:
@@ -298,6 +365,10 @@ def _check_requirement(path: Path, key: str, text: str, floating: bool) -> None:
         raise SpecError(
             path, key, f"{text!r} is not an exact pin (name==version); tag the environment 'latest' or 'nightly' to let it float"
         )
+
+
+def _python_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:2])
 
 
 def _type_name(expected: type) -> str:
