@@ -48,19 +48,11 @@ API_CALLS = set()
 
 
 def load_keras(compile_cache=""):
-    """Import the Keras under test.
-
-    With ``TF_USE_LEGACY_KERAS=1`` TensorFlow's own ``tf.keras`` is the legacy Keras 2 (``tf_keras``), so
-    that is what user code gets and what we probe; otherwise it is the ``keras`` distribution. Given a
-    ``compile_cache`` folder, the backend keeps the programs it compiles there (:func:`keep_compiled_programs`).
-    """
-    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
-        import tf_keras as keras
-    else:
-        import keras
-    # Keras 0.3's package __init__ imports none of its submodules; later ones import them all.
-    for name in SUBMODULES:
-        importlib.import_module(keras.__name__ + "." + name)
+    """Import the Keras under test through the door its users are documented to use (:func:`front_doors`),
+    and note every door in :data:`DOORS`. Given a ``compile_cache`` folder, the backend keeps the programs
+    it compiles there (:func:`keep_compiled_programs`)."""
+    DOORS[:] = front_doors()
+    keras = DOORS[0][1]
     if backend_name(keras) == "theano":
         # Keras 1.x calls theano.ifelse.ifelse, a submodule Theano 1.0 no longer imports by itself.
         importlib.import_module("theano.ifelse")
@@ -69,6 +61,73 @@ def load_keras(compile_cache=""):
         if compile_cache:
             keep_compiled_programs(compile_cache)
     return keras
+
+
+# Every documented way to reach Keras in this environment, ``[(door, module)]``, the one tasks use first.
+DOORS = []
+# The public namespaces whose classes the probe calls, compared across doors.
+DOOR_NAMESPACES = ("optimizers", "layers", "losses", "metrics", "initializers", "activations", "callbacks", "models",
+                   "regularizers", "constraints")
+
+
+def front_doors():
+    """``[(door, module)]``: the documented ways to reach the Keras of this environment, the one its users
+    are told to use first.
+
+    - ``TF_USE_LEGACY_KERAS=1`` (TensorFlow 2.16 and later): ``tf.keras`` is the legacy Keras 2, ``tf_keras``.
+    - Keras 2.4 to 2.15 on TensorFlow 2: TensorFlow documents ``tf.keras``; ``import keras`` is a second
+      door, and on TensorFlow 2.11 and 2.12 it reaches other classes (the legacy optimizers) than
+      ``tf.keras`` users get.
+    - Keras 3, and standalone Keras before 2.4 (its own implementation, on Theano or TensorFlow 1):
+      ``import keras``.
+    """
+    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
+        import tf_keras
+
+        return [("tf.keras", _with_submodules(tf_keras))]
+    import keras
+
+    keras = _with_submodules(keras)
+    if keras_major(keras) == 2 and _version_tuple(keras) >= (2, 4):
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return [("keras", keras)]
+        if release_tuple(tf.__version__) >= (2, 0, 0):
+            return [("tf.keras", _with_submodules(tf.keras)), ("keras", keras)]
+    return [("keras", keras)]
+
+
+def _with_submodules(keras):
+    """``keras`` with its submodules imported: Keras 0.3's package ``__init__`` imports none of them, and
+    ``tf.keras`` loads them lazily."""
+    for name in SUBMODULES:
+        if not inspect.ismodule(getattr(keras, name, None)):
+            importlib.import_module(keras.__name__ + "." + name)
+    return keras
+
+
+def door_differences():
+    """``{door: {"module", "differs", "missing"}}`` for every door but the documented one: the public
+    classes and functions of :data:`DOOR_NAMESPACES` (``optimizers.Adam``) that it reaches as other objects
+    than the documented door does, and those it does not have."""
+    if not DOORS:
+        return {}
+    documented = DOORS[0][1]
+    found = {}
+    for door, module in DOORS[1:]:
+        differs, missing = [], []
+        for namespace in DOOR_NAMESPACES:
+            ours, theirs = getattr(documented, namespace, None), getattr(module, namespace, None)
+            for name in sorted(dir(ours)) if ours is not None else []:
+                if name.startswith("_") or inspect.ismodule(getattr(ours, name)):
+                    continue
+                if theirs is None or not hasattr(theirs, name):
+                    missing.append(namespace + "." + name)
+                elif getattr(theirs, name) is not getattr(ours, name):
+                    differs.append(namespace + "." + name)
+        found[door] = {"module": module.__name__, "differs": differs, "missing": missing}
+    return found
 
 
 # Seconds XLA spent compiling (or fetching from the compile cache) the programs of this process, on JAX:

@@ -24,6 +24,9 @@ def collect(keras, seeding):
         "cpu": _cpu(),
         "cpu_count": os.cpu_count(),
         "keras_module": keras.__name__,
+        # the door the tasks went through, and what every other door reaches differently
+        "front_door": compat.DOORS[0][0] if compat.DOORS else "keras",
+        "front_doors": compat.door_differences(),
         "keras_version": compat.keras_version(keras),
         "backend": compat.backend_name(keras),
         "seeding": seeding,

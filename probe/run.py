@@ -31,7 +31,7 @@ import traceback
 
 from probe import canaries, compat, fingerprint, introspect, oracle, overrides, progress, records, saving, tasks
 from probe.numbers import json_scalar, plain
-from probe.task import select
+from probe.task import select, through_door, touches
 
 SCHEMA_VERSION = 1
 
@@ -95,7 +95,8 @@ def main(argv=None):
 
     started = time.time()
     keras = compat.load_keras(args.compile_cache)
-    compat.watch_api_calls(keras)
+    for _, module in compat.DOORS or [(None, keras)]:
+        compat.watch_api_calls(module)
     import_s = time.time() - started
     progress.start(args.out, _mechanisms(args))
     result = {
@@ -207,7 +208,8 @@ def _after_probe(args, trials, load_plan):
     task under its overrides, records off), then the ``load_plan``, if any."""
     started = time.time()
     keras = compat.load_keras(args.compile_cache)
-    compat.watch_api_calls(keras)
+    for _, module in compat.DOORS or [(None, keras)]:
+        compat.watch_api_calls(module)
     compat.seed_everything(keras, tasks.SEED)
     records.disable()
     progress.start(args.out, _mechanisms(args))
@@ -258,10 +260,32 @@ def _trial(keras, trial, by_name, task_timeout):
 
 
 def available_tasks(folder, result):
-    """Every task this probe can run, the built-in ones and the user's (:func:`user_probes`), and the user's
-    custom objects, as ``(tasks, custom_objects)``."""
+    """Every task this probe can run, the built-in ones and the user's (:func:`user_probes`), then each of
+    them again through every other door to Keras that reaches other classes than the documented one
+    (:func:`door_tasks`), and the user's custom objects, as ``(tasks, custom_objects)``."""
     found, custom_objects = user_probes(folder, result)
-    return list(tasks.TASKS) + list(canaries.CANARIES) + found, custom_objects
+    every = list(tasks.TASKS) + list(canaries.CANARIES) + found
+    return every + door_tasks(every, compat.DOORS, compat.door_differences()), custom_objects
+
+
+# The settings prefix a differing class of a namespace is declared under (``optimizer.Adam.``, ``dense.``).
+_DECLARED_AS = {"optimizers": "optimizer.%s.", "layers": "%s.", "losses": "loss.%s."}
+
+
+def door_tasks(every, doors, differences):
+    """The tasks that call a class another door reaches as another object (see :func:`compat.door_differences`),
+    run through that door too (:func:`task.through_door`): on TensorFlow 2.11 and 2.12, ``import keras``
+    gives the legacy optimizers where ``tf.keras`` gives the new ones."""
+    modules = dict(doors)
+    found = []
+    for door, difference in sorted(differences.items()):
+        prefixes = []
+        for qualified in difference["differs"]:
+            namespace, name = qualified.split(".", 1)
+            if namespace in _DECLARED_AS:
+                prefixes.append(_DECLARED_AS[namespace] % (name if namespace != "layers" else name.lower()))
+        found.extend(through_door(task, door, modules[door]) for task in every if touches(task, difference["differs"], tuple(prefixes)))
+    return found
 
 
 def user_probes(folder, result):

@@ -26,7 +26,7 @@ REPLAYABLE_VALUES = 5000
 class Task(object):
     """A named unit of the probe (see the module docstring)."""
 
-    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True, kind="user", saves=None):
+    def __init__(self, name, run, defaults=(), explicit=(), random_stream=False, repeat=True, kind="user", saves=None, calls=()):
         self.name = name
         # "seed" (the cases keras-drift grew from), "canary" (built in) or "user" (the user's own probes)
         self.kind = kind
@@ -42,6 +42,9 @@ class Task(object):
         # A model task's :class:`saving.Saving`: its trained model (offered with ``saving.keep``) is saved
         # in every format, and other environments load those files.
         self.saving = saves
+        # Public classes it calls whatever its defaults (``optimizers.Nadam``): another door to Keras that
+        # reaches other objects for them runs it too (:func:`through_door`).
+        self.calls = tuple(calls)
 
     def declaration(self):
         """What the result records of the task, whatever its outcome."""
@@ -55,6 +58,32 @@ class Task(object):
             "kind": self.kind,
             "saves": self.saving is not None,
         }
+
+
+def through_door(task, door, module):
+    """``task`` run through another door to Keras (``module``, see :func:`compat.front_doors`), named by
+    it: ``optimizer.Adam.defaults@keras``, its metrics and series ``optimizer.Adam.defaults@keras.w``. It saves
+    no models: the documented door's task does."""
+    name = "%s@%s" % (task.name, door)
+
+    def run(_documented):
+        metrics, series, facts = task.run(module)
+        return _renamed(metrics, task.name, name), _renamed(series, task.name, name), facts
+
+    run.__doc__ = "%s (through %s)" % (task.doc, door)
+    return Task(name, run, defaults=task.defaults, explicit=task.explicit, random_stream=task.random_stream,
+                repeat=task.repeat, kind=task.kind)
+
+
+def touches(task, classes, prefixes):
+    """Whether ``task`` calls one of ``classes`` (``optimizers.Adam``) or something under one of
+    ``prefixes`` (``optimizer.Adam.``): it says it calls the class, or one of the defaults or explicit
+    settings it declares starts with the prefix."""
+    return bool(set(task.calls) & set(classes)) or any(declared.startswith(prefixes) for declared in task.defaults + task.explicit)
+
+
+def _renamed(values, old, new):
+    return dict((new + key[len(old):] if key.startswith(old) else new + "." + key, value) for key, value in values.items())
 
 
 def select(tasks, patterns):

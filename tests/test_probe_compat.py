@@ -345,3 +345,23 @@ def test_a_reset_clears_the_session_without_keras_3_s_full_garbage_collection():
         compat.reset(SimpleNamespace(backend=SimpleNamespace(clear_session=clear)), seed=3)
     compat.reset(SimpleNamespace(backend=SimpleNamespace()), seed=3)  # Keras 0.3: no session to clear
     assert calls == [("keras 3", False), ("tf.keras", None)]
+
+
+def test_a_task_calling_a_class_another_door_reaches_differently_runs_through_that_door_too():
+    from probe import run
+    from probe.task import Task
+
+    class Door:  # the other door's module: its tasks' metrics are named by the door
+        name = "legacy"
+
+    def fit(keras):
+        return {"fit.w": 1.0 if keras is Door else 0.0}, {"fit": {"step": [0], "loss": [0.5]}}, {}
+
+    every = [Task("fit", fit, defaults=("optimizer.Adam.",)), Task("optimizer.explicit.Nadam", fit, calls=("optimizers.Nadam",)),
+             Task("dense", fit, defaults=("dense.",)), Task("optimizer.explicit.SGD", fit, calls=("optimizers.SGD",))]
+    differences = {"keras": {"module": "keras", "differs": ["optimizers.Adam", "optimizers.Nadam"], "missing": ["optimizers.AdamW"]}}
+    found = run.door_tasks(every, [("tf.keras", object()), ("keras", Door)], differences)
+    assert [task.name for task in found] == ["fit@keras", "optimizer.explicit.Nadam@keras"]
+    metrics, series, _ = found[0].run("the documented door")
+    assert metrics == {"fit@keras.w": 1.0} and series == {"fit@keras": {"step": [0], "loss": [0.5]}}
+    assert run.door_tasks(every, [("keras", Door)], {}) == []  # one door: nothing to run twice
