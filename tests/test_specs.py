@@ -174,6 +174,14 @@ def test_the_hooks_an_interpreter_and_its_packages_need_are_added_and_said(write
     assert all(path.parent == local for path in spec.hook_files[:len(named)])
 
 
+@pytest.mark.parametrize(("keras", "added"), [("3.1.1", ("packaging",)), ("3.0.5", ("packaging",)), ("3.4.1", ()), ("3.15.1", ())])
+def test_a_dependency_keras_imports_without_declaring_it_is_installed_too(write_env, keras, added):
+    spec = load_spec(write_env("k", VALID.replace("keras==3.15.1", f"keras=={keras}")))
+    assert tuple(spec.requirements_added) == added and spec.installed_requirements == spec.requirements + added
+    named = load_spec(write_env("named", VALID.replace('"keras==3.15.1"', f'"keras=={keras}", "packaging==24.0"')))
+    assert named.requirements_added == {}  # the file pins it already
+
+
 def test_an_unlocked_environment_resolves_as_of_its_era_unless_its_file_says_latest(write_env):
     era = load_spec(write_env("old", VALID))
     latest = load_spec(write_env("today", VALID + 'resolve = "latest"\n'))

@@ -256,7 +256,7 @@ def _what_to_install(spec: EnvSpec) -> list[str]:
     """The install arguments shared by uv and pip: the hash-checked lock if there is one, else the pins."""
     if spec.lock_path.is_file():
         return ["--require-hashes", "--no-deps", "-r", str(spec.lock_path)]
-    return list(spec.requirements)
+    return list(spec.installed_requirements)
 
 
 def _site_packages(python: Path) -> str:

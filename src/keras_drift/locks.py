@@ -36,7 +36,7 @@ def lock_environment(spec: EnvSpec, constraints: Mapping[str, str] | None = None
     interpreter = environments.find_interpreter(spec.python)
     with tempfile.TemporaryDirectory() as folder:
         requirements = Path(folder) / "requirements.in"
-        requirements.write_text("\n".join(spec.requirements) + "\n")
+        requirements.write_text("\n".join(spec.installed_requirements) + "\n")
         locked = Path(folder) / "lock.txt"
         # No header and no annotations: they would name this temporary folder, and the lock must be stable.
         command = [uv, "pip", "compile", "--quiet", "--generate-hashes", "--no-header", "--no-annotate",

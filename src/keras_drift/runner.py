@@ -704,6 +704,7 @@ def _spec_record(spec: EnvSpec) -> dict:
         "deterministic": spec.deterministic,
         "hooks": list(spec.hooks),
         "hooks_added": dict(spec.hooks_added),
+        "requirements_added": dict(spec.requirements_added),
         "file_sha256": hashlib.sha256(spec.path.read_bytes()).hexdigest(),
     }
 

@@ -50,15 +50,17 @@ RESOLVE_MODES = ("era", "latest")
 
 
 @dataclass(frozen=True)
-class HookRule:
-    """A start-up hook that an interpreter and package combination needs, whatever the env file says: the
-    hook, the package and the versions of it that need it (a specifier), the Python from which on, and why."""
+class EraRule:
+    """What an interpreter and package combination needs, whatever the env file says: the package and the
+    versions of it that need it (a specifier), the Python from which on, and why; then either a start-up
+    ``hook`` or a ``requirement`` the package imports without declaring it (resolved as of the era too)."""
 
-    hook: str
     package: str
     versions: str
     python_from: tuple[int, int]
     why: str
+    hook: str = ""
+    requirement: str = ""
 
     def applies(self, pins: dict[str, str], python: str) -> bool:
         version = pins.get(self.package)
@@ -68,16 +70,18 @@ class HookRule:
 
 
 # What an era needs, applied rather than remembered: an env file written for these releases gets the hook
-# added (recorded in the result and the report) even where it does not name it.
-HOOK_RULES = (
-    HookRule("collections-abc-aliases", "keras", ">=1.2,<2.4", (3, 10),
-             "Keras 1.2 to 2.3 import collections.Mapping and its siblings, which Python 3.10 removed"),
-    HookRule("theano-python-scan", "theano", ">=0", (3, 11),
-             "Theano's compiled scan (every recurrent layer) does not build against Python 3.11's headers"),
+# or requirement added (recorded in the result and the report) even where it does not name it.
+ERA_RULES = (
+    EraRule("keras", ">=1.2,<2.4", (3, 10), "Keras 1.2 to 2.3 import collections.Mapping and its siblings, which Python 3.10 removed",
+            hook="collections-abc-aliases"),
+    EraRule("theano", ">=0", (3, 11), "Theano's compiled scan (every recurrent layer) does not build against Python 3.11's headers",
+            hook="theano-python-scan"),
+    EraRule("keras", ">=3.0,<3.4", (3, 0), "Keras 3.0 to 3.3 import packaging without declaring it (3.4 declares it)",
+            requirement="packaging"),
 )
 
 
-# keras-drift's own start-up hooks, which :data:`HOOK_RULES` add.
+# keras-drift's own start-up hooks, which :data:`ERA_RULES` add.
 SHIPPED_HOOKS = Path(__file__).resolve().parents[2] / "probe" / "hooks"
 
 
@@ -118,8 +122,14 @@ class EnvSpec:
     # False: runs of the same task differ here (threads, GPU kernels), so every task is repeated up front.
     deterministic: bool = True
     resolve: str = "era"
-    # Hooks added because the interpreter and packages need them (:data:`HOOK_RULES`): hook -> why.
+    # Hooks and requirements added because the interpreter and packages need them (:data:`ERA_RULES`): -> why.
     hooks_added: dict[str, str] = field(default_factory=dict)
+    requirements_added: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def installed_requirements(self) -> tuple[str, ...]:
+        """What is installed: the file's requirements, then those its era needs (:data:`ERA_RULES`)."""
+        return self.requirements + tuple(self.requirements_added)
 
     @property
     def floating(self) -> bool:
@@ -151,7 +161,7 @@ class EnvSpec:
         """A digest of everything that decides what gets installed; environments are reused on it."""
         digest = hashlib.sha256()
         era = ("resolve=era",) if self.resolves_as_of_its_era and not self.lock_path.is_file() else ()
-        for part in (self.python, *sorted(self.requirements), *era):
+        for part in (self.python, *sorted(self.installed_requirements), *era):
             digest.update(part.encode() + b"\0")
         for path in [self.lock_path, *self.hook_files]:
             if path.is_file():
@@ -264,8 +274,12 @@ def load_spec(path: Path) -> EnvSpec:
         deterministic=data.get("deterministic", True),
         resolve=resolve,
     )
-    added = {rule.hook: rule.why for rule in HOOK_RULES if rule.hook not in hooks and rule.applies(spec.exact_pins(), spec.python)}
-    return replace(spec, hooks=hooks + tuple(added), hooks_added=added) if added else spec
+    needed = [rule for rule in ERA_RULES if rule.applies(spec.exact_pins(), spec.python)]
+    hooks_added = {rule.hook: rule.why for rule in needed if rule.hook and rule.hook not in hooks}
+    named = {canonicalize_name(Requirement(text).name) for text in requirements}
+    requirements_added = {rule.requirement: rule.why for rule in needed
+                          if rule.requirement and canonicalize_name(rule.requirement) not in named}
+    return replace(spec, hooks=hooks + tuple(hooks_added), hooks_added=hooks_added, requirements_added=requirements_added)
 
 
 def environment_files(envs_dir: Path) -> list[Path]:
