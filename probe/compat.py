@@ -9,9 +9,12 @@ import contextlib
 import functools
 import importlib
 import inspect
+import logging
 import os
 import random
 import sys
+import time
+import warnings
 
 import numpy as np
 
@@ -51,6 +54,7 @@ def load_keras(compile_cache=""):
     """Import the Keras under test through the door its users are documented to use (:func:`front_doors`),
     and note every door in :data:`DOORS`. Given a ``compile_cache`` folder, the backend keeps the programs
     it compiles there (:func:`keep_compiled_programs`)."""
+    listen_for_warnings()
     DOORS[:] = front_doors()
     keras = DOORS[0][1]
     if backend_name(keras) == "theano":
@@ -467,10 +471,90 @@ FIRST_STEPS = 20
 STEP_LOSSES = []
 
 
+class SlowTask(BaseException):
+    """A task runs far slower per step than any release should (see :class:`Pace`): it is cut short, and
+    its steps so far measure the slowdown. A BaseException, so that no ``except Exception`` inside a
+    framework's callback swallows it."""
+
+    def __init__(self, measured):
+        BaseException.__init__(self, measured["reason"])
+        self.measured = measured
+
+
+class Pace(object):
+    """Watches the running task's training steps and cuts it short (:class:`SlowTask`) when, after its
+    first :data:`MIN_STEPS` steps, it would take longer than ``limit_s`` in all: Keras 3.3 on TensorFlow 2.16
+    retraces its training function on every ``train_on_batch`` call, and the seed linear fit took 620 s
+    (about 2 s elsewhere) before a task timeout failed it, with nothing learnt. The first step is not
+    timed: tracing and compiling (Theano's C, XLA) happen there once. The projection uses the task's
+    planned steps where it says them (``of``), else the time so far."""
+
+    MIN_STEPS = 20
+
+    def __init__(self):
+        self.limit_s, self.steps, self.since, self.progress = 0.0, 0, None, {}
+
+    def start(self, limit_s, progress):
+        """A task starts: cut it short past ``limit_s`` (0: never), reading its planned steps from ``progress``."""
+        self.limit_s, self.steps, self.since, self.progress = limit_s, 0, None, progress
+        del WARNINGS[:]
+
+    def step(self):
+        """One training step ended."""
+        self.steps += 1
+        if self.steps == 1:
+            self.since = time.time()
+            return
+        timed = self.steps - 1
+        if not self.limit_s or timed < self.MIN_STEPS:
+            return
+        elapsed = time.time() - self.since
+        per_step, planned = elapsed / timed, self.progress.get("of") or 0
+        projected = per_step * planned if planned else elapsed
+        if projected > self.limit_s:
+            warning = WARNINGS[-1] if WARNINGS else ""
+            raise SlowTask({
+                "steps": self.steps, "of": planned, "seconds_per_step": per_step, "projected_s": projected,
+                "warning": warning,
+                "reason": "cut short after %d%s steps: %.3g s per step, %s %.0f s (limit %.0f s)%s" % (
+                    self.steps, " of %d" % planned if planned else "", per_step,
+                    "projected" if planned else "already", projected, self.limit_s,
+                    "; the library warned: " + warning if warning else ""),
+            })
+
+
+PACE = Pace()
+# The library's warnings during the running task (Python warnings and WARNING log records), newest last:
+# a task cut short quotes the last one (TensorFlow's retracing warning says why it is slow).
+WARNINGS = []
+
+
+class _WarningLog(logging.Handler):
+    def emit(self, record):
+        if record.levelno >= logging.WARNING and len(WARNINGS) < 100:
+            WARNINGS.append(" ".join(record.getMessage().split())[:300])
+
+
+def listen_for_warnings():
+    """Keep the library's warnings of the running task in :data:`WARNINGS` (they still go to the log)."""
+    handler = _WarningLog()
+    for name in ("", "tensorflow", "absl"):
+        logging.getLogger(name).addHandler(handler)
+    shown = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):
+        if len(WARNINGS) < 100:
+            WARNINGS.append(("%s: %s" % (category.__name__, message))[:300])
+        return shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def train_on_batch(model, x, y, counted=True):
     """One optimisation step; return the loss the library reports for it, as a Python float. A ``counted``
     step is one of the task's own: it adds to :data:`STEPS` and :data:`STEP_LOSSES`."""
     loss = _first_scalar(model.train_on_batch(x, y))
+    PACE.step()
     if counted:
         STEPS[0] += 1
         note_step_loss(loss)
@@ -547,6 +631,7 @@ def batch_counter(keras):
 
         def on_batch_end(self, batch, logs=None):
             self.batches += 1
+            PACE.step()
             logs = logs or {}
             size = logs.get("size")
             if size is not None:

@@ -249,6 +249,8 @@ def _trial(keras, trial, by_name, task_timeout):
         outcome["final_weights"] = facts.get("final_weights")
     except TaskTimeout:
         outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
+    except compat.SlowTask as slow:
+        outcome["error"] = str(slow)
     except Exception as exc:
         outcome["error"] = _error_text(exc)
         traceback.print_exc()
@@ -334,10 +336,16 @@ def _time_out(signum, frame):
     raise TaskTimeout()
 
 
+# A task projected to take longer than this is cut short (see :class:`compat.Pace`); at most half its budget.
+SLOW_TASK_S = 120.0
+
+
 @contextlib.contextmanager
 def _budget(timeout_s):
-    """Raise :class:`TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit)."""
+    """Raise :class:`TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit), and
+    :class:`compat.SlowTask` once its steps show it would take far longer than a task should."""
     tasks.PROGRESS.update(step=0, of=0)
+    compat.PACE.start(min(SLOW_TASK_S, timeout_s / 2) if timeout_s > 0 else SLOW_TASK_S, tasks.PROGRESS)
     if timeout_s > 0:
         signal.signal(signal.SIGALRM, _time_out)
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
@@ -388,6 +396,11 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
     except compat.NotApplicable as reason:
         result["not_applicable"][name] = str(reason)
         result["tasks"][name]["status"] = "skipped"
+        return
+    except compat.SlowTask as slow:  # a slowdown to report, with what its first steps measured; not a failure
+        result["not_applicable"][name] = str(slow)
+        measured = dict((key, json_scalar(value)) for key, value in slow.measured.items())
+        result["tasks"][name].update(status="skipped", cut_short=measured)
         return
     except TaskTimeout:
         result["errors"][name] = _timeout_message(time.time() - budget_started, tasks.PROGRESS)

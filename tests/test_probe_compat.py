@@ -365,3 +365,65 @@ def test_a_task_calling_a_class_another_door_reaches_differently_runs_through_th
     metrics, series, _ = found[0].run("the documented door")
     assert metrics == {"fit@keras.w": 1.0} and series == {"fit@keras": {"step": [0], "loss": [0.5]}}
     assert run.door_tasks(every, [("keras", Door)], {}) == []  # one door: nothing to run twice
+
+
+class _Clock:
+    """A clock that moves only when a fake training step says so."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+
+def test_a_task_far_too_slow_per_step_is_cut_short_with_its_pace_and_the_library_s_warning(monkeypatch):
+    """1001 planned steps at 0.6 s each (a retrace per call) against a 120 s limit: after the untimed first
+    step and 20 timed ones, 0.6 s x 1001 = 600.6 s projected, so the task stops there, skipped, not failed."""
+    import logging
+
+    from probe import run, tasks
+    from probe.task import Task
+
+    clock = _Clock()
+    monkeypatch.setattr(compat.time, "time", clock.time)
+    monkeypatch.setattr(run.time, "time", clock.time)
+
+    class Retracing:
+        def train_on_batch(self, x, y):
+            clock.now += 0.6
+            logging.getLogger("tensorflow").warning("5 out of the last 5 calls to <function> triggered tf.function retracing.")
+            return 0.25
+
+    def fit(keras):
+        for step in range(1001):
+            tasks.PROGRESS.update(step=step, of=1001)
+            compat.train_on_batch(Retracing(), None, None)
+        return {"fit.w": 1.0}, {}, {}
+
+    compat.listen_for_warnings()
+    result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "not_applicable": {}, "repeats": 1,
+              "timings": {"tasks_s": {}}, "tasks": {}}
+    run._run_task(Task("fit", fit), None, result, timeout_s=900)
+    cut = result["tasks"]["fit"]["cut_short"]
+    assert result["tasks"]["fit"]["status"] == "skipped" and result["errors"] == {} and result["metrics"] == {}
+    assert cut["steps"] == 21 and cut["of"] == 1001 and cut["seconds_per_step"] == pytest.approx(0.6)
+    assert cut["projected_s"] == pytest.approx(600.6)
+    assert cut["warning"] == "5 out of the last 5 calls to <function> triggered tf.function retracing."
+    assert result["not_applicable"]["fit"] == (
+        "cut short after 21 of 1001 steps: 0.6 s per step, projected 601 s (limit 120 s); the library warned: "
+        "5 out of the last 5 calls to <function> triggered tf.function retracing.")
+
+
+def test_a_slow_first_step_is_not_held_against_the_pace(monkeypatch):
+    """Theano compiles for 100 s at the first step, then steps take 20 ms: 1001 steps are 20 s, within pace."""
+    clock = _Clock()
+    monkeypatch.setattr(compat.time, "time", clock.time)
+    pace = compat.Pace()
+    pace.start(60.0, {"of": 1001})
+    clock.now += 100.0
+    pace.step()
+    for _ in range(1000):
+        clock.now += 0.02
+        pace.step()
+    assert pace.steps == 1001

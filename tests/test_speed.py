@@ -63,6 +63,19 @@ def test_slower_only_when_the_fastest_run_is_beyond_the_factor_of_the_slowest_ba
     assert speed.speed_table([base, other], "base", factor=3.0).set_index("task").loc["linear.defaults", "verdict"] == ""
 
 
+def test_a_task_cut_short_for_its_pace_compares_its_measured_steps_with_the_baseline():
+    """Retracing on every call: 21 steps at 0.6 s each before the probe cut the fit short, against the
+    baseline's 2.0 s for 1000 steps (2 ms): 300 times slower per step, 21 steps against 1000."""
+    base = timed("base", {"linear.defaults": [2.0]}, {"linear.defaults": 1000})
+    slow = timed("slow", {"linear.defaults": [12.6]}, {"linear.defaults": 0})  # Keras 3 counts a fit's steps at its end
+    slow["metrics"] = {}
+    slow["tasks"]["linear.defaults"].update(status="skipped", cut_short={"steps": 21, "of": 1001, "seconds_per_step": 0.6,
+                                                                         "projected_s": 600.6, "warning": "", "reason": "cut short"})
+    row = speed.speed_table([base, slow], "base").iloc[0]
+    assert row["verdict"] == "slower" and row["ratio"] == pytest.approx(300.0)
+    assert row["steps"] == 21 and row["baseline_steps"] == 1000
+
+
 def test_a_slowdown_is_reported_and_fails_only_when_asked(tmp_path):
     base = timed("base", {"linear.defaults": [2.0]}, {"linear.defaults": 1000})
     other = timed("other", {"linear.defaults": [9.0]}, {"linear.defaults": 1000})

@@ -13,6 +13,7 @@ may have taken them from its persistent compile cache in one environment and com
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -27,14 +28,20 @@ COLUMNS = ("env", "task", "steps", "baseline_steps", "seconds_per_step", "baseli
 
 def per_step_times(result: Result, task: str) -> list[float]:
     """Seconds per training step of each run of ``task``, its compile seconds left out (empty when it took
-    fewer than ``MIN_STEPS`` steps or failed)."""
+    fewer than ``MIN_STEPS`` steps, failed, or a run's time is not above 0 once compiling is left out)."""
     timings = result.get("timings", {})
+    cut_short = result.tasks.get(task, {}).get("cut_short")
+    if isinstance(cut_short, dict):  # cut short for its pace: its first steps measured it (first step left out)
+        per_step = cut_short.get("seconds_per_step")
+        return [float(per_step)] if isinstance(per_step, (int, float)) and 0 < per_step < math.inf else []
     steps = timings.get("steps", {}).get(task, 0)
     if steps < MIN_STEPS or result.tasks.get(task, {}).get("status") != "ok":
         return []
     compiling = timings.get("compile_s", {})
-    return [(seconds - compiling.get(key, 0.0)) / steps for key, seconds in timings.get("tasks_s", {}).items()
-            if key.rsplit("#", 1)[0] == task]
+    times = [(seconds - compiling.get(key, 0.0)) / steps for key, seconds in timings.get("tasks_s", {}).items()
+             if key.rsplit("#", 1)[0] == task]
+    # a run that compiled as long as it ran (or longer: two clocks) measured no step: nothing to compare
+    return times if all(0 < time < math.inf for time in times) else []
 
 
 def speed_table(results: Sequence[Result], baseline: str, factor: float = DEFAULT_FACTOR) -> pd.DataFrame:
@@ -53,9 +60,15 @@ def speed_table(results: Sequence[Result], baseline: str, factor: float = DEFAUL
             verdict = SLOWER if min(mine) > factor * max(theirs) else FASTER if max(mine) * factor < min(theirs) else ""
             rows.append({
                 "env": result.env, "task": task,
-                "steps": result["timings"]["steps"][task], "baseline_steps": reference["timings"]["steps"][task],
+                "steps": _steps(result, task), "baseline_steps": _steps(reference, task),
                 "seconds_per_step": min(mine), "baseline_seconds_per_step": min(theirs),
                 "ratio": min(mine) / min(theirs), "verdict": verdict,
             })
     return pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["env", "task"], ignore_index=True)
 
+
+
+def _steps(result: Result, task: str) -> int:
+    """The steps a task took: those before it was cut short where it was (see :func:`per_step_times`)."""
+    cut_short = result.tasks.get(task, {}).get("cut_short")
+    return int(cut_short["steps"]) if isinstance(cut_short, dict) else int(result["timings"]["steps"][task])
