@@ -5,6 +5,7 @@ bad input is one line and exit 3 (never an internal error), and nothing reaches 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import time
@@ -182,3 +183,228 @@ def test_accept_refuses_to_append_to_a_broken_file(tmp_path, capsys, text, said)
     assert _accept(run, accepted, 0) == 3
     assert str(accepted) in one_line_error(capsys)
     assert accepted.read_bytes() == text.encode("latin-1")
+
+
+# -- 4. a FIFO (or any file that is not a regular file) is refused, never read -----------------------------
+
+
+def _in_child(argv: list[str], timeout: float = 30) -> tuple[int, str]:
+    """``main(argv)`` in a forked process: its exit code and stderr, or a failure when it hangs."""
+    import contextlib
+    import io
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def child() -> None:
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv)
+        queue.put((code, stderr.getvalue()))
+
+    process = context.Process(target=child)
+    process.start()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        pytest.fail(f"hung on {argv}")
+    return queue.get(timeout=5)
+
+
+FIFO_CASES = {
+    "--tolerances": lambda run, fifo, tmp: ["report", str(run), "--tolerances", str(fifo)],
+    "--accepted": lambda run, fifo, tmp: ["report", str(run), "--accepted", str(fifo)],
+    "accept target": lambda run, fifo, tmp: ["accept", str(run), "--env", "cand", "--reason", "r", "--accepted", str(fifo)],
+    "result file (report)": lambda run, fifo, tmp: ["report", str(run)],
+    "result file (gate)": lambda run, fifo, tmp: ["gate", str(run)],
+    "merge *.json": lambda run, fifo, tmp: ["merge", str(run / "results"), "--reports", str(tmp / "merged")],
+    "saved-models.toml": lambda run, fifo, tmp: ["drift", "--envs-dir", str(tmp / "envs"), "--reports", str(tmp / "out"),
+                                                 "--saved-models", str(fifo), "--venvs", str(tmp / "venvs")],
+}
+
+
+@pytest.mark.parametrize("case", list(FIFO_CASES))
+def test_a_fifo_is_refused_not_read(tmp_path, case):
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", {"linear.reference.w": 0.7, "linear.reference.b": 0.8}))
+    fifo = (run / "results" / "x.json") if case.startswith(("result", "merge")) else tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "e.toml").write_text('requirements = ["numpy==2.4.6"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n')
+    code, err = _in_child(FIFO_CASES[case](run, fifo, tmp_path))
+    assert code == 3 and err.count("\n") == 1 and "is not a regular file" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+# -- 6. input at fault is exit 3 (or the documented code), never exit 5 ---------------------------------------
+
+TRAINING = {"tasks": {"t": {"family": "t", "status": "ok"}}}
+LOAD = {"source": "base", "direction": "upgrade", "task": "t", "format": "h5", "method": "load_model", "loaded": True}
+# what to add to the candidate's result (written as JSON text, so that 1e999 and surrogates stay as they are),
+# and the error it must give; None: a valid result, judged (exit 0, 1 or 2)
+HOSTILE_RESULTS = {
+    "baseline compiled as long as it ran": ('"timings": {"steps": {"t": 50}, "tasks_s": {"t#0": 2.0}}', None),
+    "steps a string": ('"timings": {"steps": "50"}', "timings/steps: must map each task"),
+    "steps a number": ('"timings": {"steps": 50}', "timings/steps: must map each task"),
+    "tasks_s a list": ('"timings": {"tasks_s": [1.0]}', "timings/tasks_s: must be seconds"),
+    "1e999 in tasks_s": ('"timings": {"tasks_s": {"t#0": 1e999}}', "timings/tasks_s/t#0: inf does not fit a float"),
+    "1e999 in load_phase": ('"load_phase": {"status": "ok", "seconds": 1e999}', "load_phase/seconds: inf does not fit a float"),
+    "max_abs_diff NaN": ('"loads": [' + json.dumps({**LOAD, "max_abs_diff": "NaN"}) + "]", None),
+    "max_abs_diff a word": ('"loads": [' + json.dumps({**LOAD, "max_abs_diff": "abc"}) + "]", "loads/0/max_abs_diff: \"abc\" is not a number"),
+    "predictions [null]": ('"user_models": [{"name": "u", "loaded": true, "predictions": [null]}]', "user_models/0/predictions/0: null is not"),
+    "predictions [b]": ('"user_models": [{"name": "u", "loaded": true, "predictions": ["b"]}]', "user_models/0/predictions/0: \"b\" is not"),
+    "oracle a word": ('"oracle": {"float32": {"linear.reference.w": "abc"}}', "oracle/float32/linear.reference.w: \"abc\" is not a number"),
+    "step_losses null": ('"facts": {"t": {"step_losses": [1.0, null]}}', "facts/t/step_losses/1: null is not a number"),
+    "metric named like a user model": ('"user_models": [{"name": "u", "loaded": true}], "metrics": {"saved.user.u": 1.0}',
+                                       "metrics/saved.user.u: names starting with 'saved.'"),
+    "400 digits in series": ('"series": {"s": {"loss": [1' + "0" * 400 + "]}}", "series/s/loss/0: integer 1000"),
+    "400 digits in oracle": ('"oracle": {"float32": {"w": 1' + "0" * 400 + "}}", "oracle/float32/w: integer 1000"),
+    "lone surrogate in reason": ('"reason": "\\ud800"', "holds a lone surrogate"),
+    "lone surrogate in a metric name": ('"metrics": {"\\ud800": 1.0}', "holds a lone surrogate"),
+    "lone surrogate in an API value": ('"introspection": {"api": {"x": "\\udfff"}}', "holds a lone surrogate"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_RESULTS))
+def test_a_hostile_result_file_is_one_line_and_exit_3_or_judged(tmp_path, capsys, case):
+    extra, said = HOSTILE_RESULTS[case]
+    timings = {"steps": {"t": 50}, "tasks_s": {"t#0": 1.0}, "compile_s": {"t#0": 1.0}}  # no time left per step
+    run = run_folder(tmp_path, make_result("base", BASE, **TRAINING, timings=timings))
+    document = json.dumps(make_result("cand", BASE, **TRAINING))
+    (run / "results" / "cand.json").write_text(document[:-1] + ", " + extra + "}" if extra.split(":")[0].strip('"') not in document
+                                               else _replace(document, extra))
+    merge = ["merge", str(run / "results"), "--reports", str(tmp_path / "m")]
+    for argv in (["report", str(run)], ["gate", str(run)], *([merge] if said else [])):
+        code = main(argv)
+        if said is None:
+            assert code in (0, 1, 2), (argv, capsys.readouterr().err)
+            assert "internal error" not in capsys.readouterr().err
+        else:
+            assert code == 3, argv
+            assert said in one_line_error(capsys)
+
+
+def _replace(document: str, extra: str) -> str:
+    """``document`` with the top-level key ``extra`` sets replaced by ``extra``'s value."""
+    key = extra.split(":")[0].strip('"')
+    data = json.loads(document)
+    del data[key]
+    return json.dumps(data)[:-1] + ", " + extra + "}"
+
+
+def test_nested_predictions_of_a_user_model_compare_with_flat_ones(tmp_path, capsys):
+    model = {"name": "u", "loaded": True, "reference": "base", "shape": [1, 1]}
+    run = run_folder(tmp_path, make_result("base", BASE, user_models=[{**model, "predictions": [1.0]}]),
+                     make_result("cand", BASE, user_models=[{**model, "predictions": [[1.0]]}]))
+    assert main(["report", str(run)]) == 0, capsys.readouterr().err
+
+
+def _report_with(tmp_path: Path, flag: str, text: str) -> tuple[Path, list[str]]:
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", BASE))
+    path = tmp_path / "given.toml"
+    path.write_text(text)
+    return path, ["report", str(run), flag, str(path)]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("flag", "text", "said"),
+    [
+        ("--accepted", f"accept = {DEEP}\n", "given.toml: nested more than 50 levels deep"),
+        ("--tolerances", f"tolerance = {DEEP}\n", "given.toml: nested more than 50 levels deep"),
+        ("--tolerances", "[[tolerance]]\npattern = '*'\natol = inf\nrtol = 0\n", "tolerance[0].atol: must be a finite number >= 0, got inf"),
+    ],
+)
+def test_a_hostile_config_file_is_one_line(tmp_path, capsys, flag, text, said):
+    _, argv = _report_with(tmp_path, flag, text)
+    assert main(argv) == 3
+    assert said in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (f"model = {DEEP}\n", "saved-models.toml: nested more than 50 levels deep"),
+        ('[[model]]\nname = "u"\npath = "a\\u0000b"\ninput = "i.npy"\nreference = "e"\n', "model[0].path: is not a path (a NUL character"),
+        ('[[model]]\nname = "u"\npath = "' + "a" * 5000 + '"\ninput = "i.npy"\nreference = "e"\n', "model[0].path: is not a path"),
+    ],
+    ids=["nested", "NUL", "5000 characters"],
+)
+def test_a_hostile_saved_models_file_is_refused_before_anything_runs(tmp_path, capsys, text, said):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "e.toml").write_text('requirements = ["numpy==2.4.6"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n')
+    (tmp_path / "saved-models.toml").write_text(text)
+    argv = ["drift", "--envs-dir", str(tmp_path / "envs"), "--reports", str(tmp_path / "out"), "--venvs", str(tmp_path / "venvs"),
+            "--saved-models", str(tmp_path / "saved-models.toml")]
+    assert main(argv) == 3
+    assert said in one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_earlier_run_whose_history_is_unreadable_is_skipped_with_a_warning(tmp_path, capsys):
+    earlier = tmp_path / "reports" / "20251231T000000Z-aaaaaa"
+    earlier.mkdir(parents=True)
+    (earlier / "verdicts.json").write_text("{}")
+    huge = "1" + "0" * 400
+    (earlier / "history.json").write_text('{"metrics": ["linear.reference.w"], "environments": {"cand": {"values": [' + huge
+                                          + '], "verdicts": ["identical"]}}}')
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", BASE))
+    assert main(["report", str(run)]) == 0
+    assert "history.json: skipped from the history: environments/\"cand\"/values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        {"accounts_for": ["linear.reference.w"]},
+        {"differences": [{"key": 5, "baseline": 1, "candidate": 2}]},
+        {"trials": [{"undone": "x"}]},
+        DEEP,
+    ],
+    ids=["accounts_for names no difference", "a difference's key a number", "undone a string", "nested 100,000 deep"],
+)
+def test_an_experiments_file_keras_drift_did_not_write_is_one_line(tmp_path, capsys, proof):
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", {"linear.reference.w": 0.7, "linear.reference.b": 0.8}))
+    valid = {"env": "cand", "task": "linear.reference", "status": "proven", "accounts_for": [], "differences": [], "trials": [],
+             "why": "", "metrics": ["linear.reference.w"], "reverse": None}
+    text = json.dumps({"schema_version": 1, "proofs": [{**valid, **proof}]}) if isinstance(proof, dict) else proof
+    (run / "experiments.json").write_text(text)
+    assert main(["report", str(run)]) == 3
+    assert "experiments.json: not an experiments file keras-drift wrote" in one_line_error(capsys)
+
+
+# -- 5. the crash handler never crashes --------------------------------------------------------------------
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", {"linear.reference.w": 0.7, "linear.reference.b": 0.8}))
+    accepted = tmp_path / "acc.toml"
+    assert main(["accept", str(run), "--env", "cand", "--reason", "bad \udcff byte", "--accepted", str(accepted)]) == 3
+    assert "is not valid UTF-8" in one_line_error(capsys)
+    assert not accepted.exists()
+
+
+def test_a_cache_variable_naming_a_file_is_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("KERAS_DRIFT_CACHE", str(tmp_path / "file"))
+    assert main(["list", "--envs-dir", str(tmp_path)]) == 3
+    assert "KERAS_DRIFT_CACHE" in one_line_error(capsys)
+
+
+def test_an_internal_error_whose_traceback_cannot_be_saved_is_still_one_line_and_exit_5(tmp_path, capsys, monkeypatch):
+    from keras_drift import cli, environments
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    def no_cache() -> Path:
+        raise NotADirectoryError(20, "Not a directory", str(tmp_path / "file"))
+
+    monkeypatch.setattr(cli, "cmd_list", broken)
+    monkeypatch.setattr(environments, "cache_dir", no_cache)
+    assert main(["list", "--envs-dir", str(tmp_path)]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("keras-drift: internal error: RuntimeError: a bug (traceback not saved: NotADirectoryError") and err.count("\n") == 1

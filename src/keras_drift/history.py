@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from keras_drift.errors import InputError
 from keras_drift.results import write_json_atomically
 from keras_drift.runs import earlier_runs
+from keras_drift.tables import read_input
 from keras_drift.verdicts import VERDICTS_FILE, Verdict
 
 DEFAULT_WINDOW = 30
@@ -146,10 +149,10 @@ def load_history(reports_dir: Path, current: Path | None = None, window: int = D
     for folder in earlier_runs(reports_dir, current, window):
         path = folder / HISTORY_FILE if (folder / HISTORY_FILE).is_file() else folder / VERDICTS_FILE
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = json.loads(read_input(path))
             history.runs.append(_earlier_run(folder.name, document if path.name == HISTORY_FILE else compact(document), shared_names))
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
-            history.warnings.append(f"{path}: skipped from the history: {' '.join(str(exc).splitlines())}")
+        except (OSError, ValueError, TypeError, RecursionError, InputError) as exc:
+            history.warnings.append(f"{path}: skipped from the history: {' '.join(str(exc).split())}")
     return history
 
 
@@ -170,9 +173,18 @@ def _earlier_run(run_id: str, document: Any, shared_names: dict[tuple[str, ...],
             raise ValueError(f"environments/{json.dumps(env)}: needs values and verdicts, one per metric")
         if not all(verdict is None or verdict in _VERDICTS for verdict in env_verdicts):
             raise ValueError(f"environments/{json.dumps(env)}/verdicts: not all known verdicts")
+        if not all(_value(value) for value in env_values):
+            raise ValueError(f"environments/{json.dumps(env)}/values: not all numbers a float holds, strings, flags or null")
         values[env], verdicts[env] = env_values, env_verdicts
     names = tuple(metrics)
     return EarlierRun(run_id, shared_names.setdefault(names, names), values, verdicts)
+
+
+def _value(value: Any) -> bool:
+    """Whether an earlier run's value is one the history can draw or show: a scalar, a number a float holds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= 2**53
+    return value is None or isinstance(value, (str, bool)) or (isinstance(value, float) and not math.isinf(value))
 
 
 def _rows(document: Any) -> Iterator[tuple[str, str, Any, str]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from keras_drift.errors import InputError
 from keras_drift.results import write_json_atomically
+from keras_drift.tables import read_input
 from keras_drift.verdicts import Cause
 
 EXPERIMENTS_FILE = "experiments.json"
@@ -147,34 +148,84 @@ def write(path: Path, proofs: Sequence[Proof]) -> Path:
 
 
 def read(path: Path) -> list[Proof]:
-    """The proofs of the experiments file at ``path``."""
+    """The proofs of the experiments file at ``path``; an :class:`InputError` naming it when it is not one
+    keras-drift wrote (a field of the wrong type, a key ``accounts_for`` names that no difference has)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_input(path))
+        if not isinstance(document, dict) or not isinstance(document.get("proofs"), list):
+            raise ValueError("proofs: missing or not a list")
         return [_proof(entry) for entry in document["proofs"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not an experiments file keras-drift wrote: {exc}") from None
+        raise InputError(f"{path}: not an experiments file keras-drift wrote: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not an experiments file keras-drift wrote: nested too deep") from None
 
 
 def by_task(proofs: Iterable[Proof]) -> dict[tuple[str, str], Proof]:
     return {(proof.env, proof.task): proof for proof in proofs}
 
 
-def _proof(entry: dict[str, Any]) -> Proof:
+_STATUSES = ("proven", "ruled_out", "not_tried")
+
+
+def _proof(entry: Any) -> Proof:
+    """One proof of an experiments file, its fields checked (TypeError or ValueError naming the field)."""
+    _expect(entry, dict, "proof")
+    for key in ("env", "task", "why"):
+        _expect(entry.get(key), str, key)
+    if entry.get("status") not in _STATUSES:
+        raise ValueError(f"status: {entry.get('status')!r} is not one of {', '.join(_STATUSES)}")
+    differences = tuple(_difference(item) for item in _strings_or_items(entry.get("differences"), "differences", dict))
+    accounts_for = _strings_or_items(entry.get("accounts_for"), "accounts_for", str)
+    unknown = set(accounts_for) - {difference.key for difference in differences}
+    if unknown:
+        raise ValueError(f"accounts_for: {sorted(unknown)[0]!r} is none of the differences")
     return Proof(
-        env=str(entry["env"]),
-        task=str(entry["task"]),
-        status=str(entry["status"]),
-        accounts_for=tuple(entry["accounts_for"]),
-        differences=tuple(Difference(**difference) for difference in entry["differences"]),
-        trials=tuple(_trial(trial) for trial in entry["trials"]),
-        why=str(entry["why"]),
-        metrics=tuple(entry["metrics"]),
+        env=entry["env"],
+        task=entry["task"],
+        status=entry["status"],
+        accounts_for=tuple(accounts_for),
+        differences=differences,
+        trials=tuple(_trial(trial) for trial in _strings_or_items(entry.get("trials"), "trials", dict)),
+        why=entry["why"],
+        metrics=tuple(_strings_or_items(entry.get("metrics"), "metrics", str)),
         reverse=_trial(entry["reverse"]) if entry.get("reverse") else None,
     )
 
 
-def _trial(entry: dict[str, Any]) -> Trial:
-    return Trial(**{**entry, "undone": tuple(entry["undone"])})
+def _expect(value: Any, kind: type | tuple[type, ...], field: str) -> None:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TypeError(f"{field}: {json.dumps(value)[:40]} is not of the expected type")
+
+
+def _strings_or_items(value: Any, field: str, kind: type) -> list[Any]:
+    """``value`` checked to be a list of ``kind``."""
+    _expect(value, list, field)
+    for item in value:
+        _expect(item, kind, field)
+    return list(value)
+
+
+def _difference(entry: dict[str, Any]) -> Difference:
+    if set(entry) != {"key", "baseline", "candidate"}:
+        raise ValueError(f"differences: needs the keys key, baseline, candidate; got {', '.join(sorted(entry))}")
+    _expect(entry["key"], str, "differences/key")
+    return Difference(**entry)
+
+
+def _trial(entry: Any) -> Trial:
+    _expect(entry, dict, "trial")
+    undone = _strings_or_items(entry.get("undone"), "trial/undone", str)
+    for key, kind in (("applied", bool), ("within", bool)):
+        _expect(entry.get(key, False), kind, f"trial/{key}")
+    if entry.get("error") is not None:
+        _expect(entry["error"], str, "trial/error")
+    if entry.get("max_rel_diff") is not None:
+        _expect(entry["max_rel_diff"], (int, float), "trial/max_rel_diff")
+    unknown = set(entry) - {"undone", "applied", "error", "within", "max_rel_diff"}
+    if unknown:
+        raise ValueError(f"trial: {sorted(unknown)[0]}: unknown key")
+    return Trial(**{**entry, "undone": tuple(undone)})
 
 
 def _show(value: Any) -> str:

@@ -16,6 +16,7 @@ import jsonschema
 from packaging.utils import canonicalize_name
 
 from keras_drift.errors import InputError
+from keras_drift.tables import read_input
 
 SCHEMA_VERSION = 1
 RESULTS_DIR = "results"
@@ -169,24 +170,102 @@ def validate(result: Any, source: Path | str) -> dict[str, Any]:
 
 
 def _check_numbers_and_series(result: dict[str, Any], source: Path | str) -> None:
-    """What the schema cannot say: every number fits a float, and a series' columns have one length."""
-    for section in ("metrics", "noise"):
-        for name, value in result.get(section, {}).items():
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-                raise InputError(f"{source}: {section}/{json.dumps(name)[1:-1]}: integer {str(value)[:20]}... is too large to compare")
+    """What the schema cannot say: every number fits a float, every text is Unicode, each numeric field
+    holds numbers, and a series' columns have one length (:func:`_check_numeric_fields`)."""
+    _check_text(result, source)
+    _check_magnitudes(result, source, ())
+    _check_numeric_fields(result, source)
     for name, series in result.get("series", {}).items():
         lengths = {column: len(values) for column, values in series.items()}
         if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{json.dumps(column)[1:-1]}={length}" for column, length in sorted(lengths.items()))
-            raise InputError(f"{source}: series/{json.dumps(name)[1:-1]}: columns of different lengths ({shown})")
+            shown = ", ".join(f"{_key(column)}={length}" for column, length in sorted(lengths.items()))
+            raise InputError(f"{source}: series/{_key(name)}: columns of different lengths ({shown})")
+
+
+def _key(part: Any) -> str:
+    """A key of the file as it reads in a one-line message (a newline escaped)."""
+    return json.dumps(part)[1:-1] if isinstance(part, str) else str(part)
+
+
+def _check_text(result: dict[str, Any], source: Path | str) -> None:
+    """Refuse a lone surrogate (JSON's ``"\\ud800"``) anywhere: it is no character, and printing or writing it fails."""
+    try:
+        json.dumps(result, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{source}: holds a lone surrogate (an escape such as \\ud800 that is not a character)") from None
+
+
+def _check_magnitudes(value: Any, source: Path | str, where: tuple[Any, ...]) -> None:
+    """Refuse a number a float cannot hold: an integer beyond 2**53 (outside the introspected defaults, which
+    are compared as they are), or a literal such as 1e999 that JSON reading turned into infinity (the file
+    spells infinity "Infinity")."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if where != ("introspection",) or key != "defaults":
+                _check_magnitudes(item, source, (*where, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_magnitudes(item, source, (*where, index))
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"{source}: {'/'.join(map(_key, where))}: {value} does not fit a float; spell it \"Infinity\" or \"NaN\"")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        raise InputError(f"{source}: {'/'.join(map(_key, where))}: integer {str(value)[:20]}... is too large to compare")
+
+
+def _numeric(value: Any, null: bool = False) -> bool:
+    """A number as a result file holds it: an int or float, or a non-finite float's spelling (``None`` if ``null``)."""
+    if value is None:
+        return null
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or (isinstance(value, str) and value in NON_FINITE)
+
+
+def _check_numeric_fields(result: dict[str, Any], source: Path | str) -> None:
+    """The fields that the pipeline computes with hold numbers (the schema lets them hold any scalar)."""
+    for field, value, null in _numeric_fields(result):
+        if not _numeric(value, null):
+            raise InputError(f"{source}: {'/'.join(map(_key, field))}: {json.dumps(value)[:40]} is not a number")
+    for name, value in result.get("timings", {}).items():  # seconds are named *_s (a flag beside them is not)
+        if name == "steps":
+            if not (isinstance(value, dict) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value.values())):
+                raise InputError(f"{source}: timings/steps: must map each task to a whole number of steps")
+        elif name.endswith("_s") and not (_numeric(value) or (isinstance(value, dict) and all(_numeric(item) for item in value.values()))):
+            raise InputError(f"{source}: timings/{_key(name)}: must be seconds, or an object of seconds by task")
+    for name in result.get("metrics", {}):
+        if name.startswith("saved."):
+            raise InputError(f"{source}: metrics/{_key(name)}: names starting with 'saved.' belong to the load phase's verdicts")
+
+
+def _numeric_fields(result: dict[str, Any]) -> Any:
+    """(field, value, whether null is allowed) of every value that must be a number."""
+    for dtype, values in result.get("oracle", {}).items():
+        for name, value in values.items():
+            yield ("oracle", dtype, name), value, True
+    for task, facts in result.get("facts", {}).items():
+        for index, value in enumerate(facts.get("step_losses") or []):
+            yield ("facts", task, "step_losses", index), value, False
+    for index, attempt in enumerate(result.get("loads", [])):
+        for key in ("max_abs_diff", "evaluate_diff"):
+            yield ("loads", index, key), attempt.get(key), True
+    for index, model in enumerate(result.get("user_models", [])):
+        for position, value in _leaves(model.get("predictions") or [], ()):
+            yield ("user_models", index, "predictions", *position), value, False
+
+
+def _leaves(value: Any, where: tuple[int, ...]) -> Any:
+    """(position, item) of every item of nested lists (predictions keep the shape of the model's output)."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*where, index))
+    else:
+        yield where, value
 
 
 def load_result(path: Path) -> Result:
     """Read, validate and decode one result file (non-finite strings become floats again)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read: {exc}") from None
+        text = read_input(path)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
@@ -299,7 +378,18 @@ def _map_numbers(result: dict[str, Any], convert: Any) -> dict[str, Any]:
         name: {column: [convert(v) for v in values] for column, values in series.items()}
         for name, series in result.get("series", {}).items()
     }
+    if "facts" in result:
+        result["facts"] = {task: {**facts, "step_losses": [convert(v) for v in facts["step_losses"]]} if facts.get("step_losses") else facts
+                           for task, facts in result["facts"].items()}
+    for key, fields in (("loads", ("max_abs_diff", "evaluate_diff")), ("user_models", ("predictions",))):
+        if key in result:
+            result[key] = [{**entry, **{name: _convert(entry[name], convert) for name in fields if name in entry}} for entry in result[key]]
     return result
+
+
+def _convert(value: Any, convert: Any) -> Any:
+    """``convert`` applied to a scalar, or to each item of nested lists."""
+    return [_convert(item, convert) for item in value] if isinstance(value, list) else convert(value)
 
 
 def _decode_scalar(value: Any) -> Any:

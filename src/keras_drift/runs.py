@@ -19,6 +19,7 @@ from typing import Any
 
 from keras_drift.errors import InputError
 from keras_drift.results import write_json_atomically
+from keras_drift.tables import read_input
 from keras_drift.verdicts import VERDICTS_FILE
 
 LATEST = "latest"
@@ -85,11 +86,11 @@ def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
 def read_run_info(run_dir: Path) -> dict[str, Any]:
     """The run's provenance, or an empty record for a folder assembled elsewhere (a CI download)."""
     path = Path(run_dir) / RUN_FILE
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        info = json.loads(read_input(path))
+    except (OSError, ValueError, RecursionError) as exc:
         raise InputError(f"{path}: cannot be read: {' '.join(str(exc).split())}") from None
     if not isinstance(info, dict):
         raise InputError(f"{path}: must be a JSON object, got {type(info).__name__}")
@@ -115,8 +116,8 @@ def is_bisect(run_dir: Path) -> bool:
 def _recorded(run_dir: Path, key: str) -> Any:
     """``key`` of the run's ``run.json``; ``None`` when it is absent or the file unreadable."""
     try:
-        return json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8")).get(key)
-    except (OSError, ValueError, AttributeError, RecursionError):
+        return json.loads(read_input(Path(run_dir) / RUN_FILE)).get(key)
+    except (OSError, ValueError, AttributeError, RecursionError, InputError):
         return None
 
 

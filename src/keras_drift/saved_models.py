@@ -79,6 +79,10 @@ class UserModel:
                 "cause": None}
 
 
+# Longer is no path a file system takes (Linux's PATH_MAX).
+MAX_PATH = 4096
+
+
 def load_user_models(path: Path) -> list[UserModel]:
     """The entries of ``saved-models.toml`` (none when the file does not exist); an entry that cannot be
     loaded as given carries its ``problem``. A malformed file is an :class:`InputError` naming the field."""
@@ -98,11 +102,16 @@ def load_user_models(path: Path) -> list[UserModel]:
         if not NAME_RE.match(entry["name"]) or entry["name"] in names:
             raise InputError(f"{where}.name: {entry['name']!r} must be unique and spelt with letters, digits, '.', '_' or '-'")
         names.add(entry["name"])
+        for key in ("path", "input"):
+            if "\0" in entry[key] or len(entry[key]) > MAX_PATH:
+                raise InputError(f"{where}.{key}: is not a path (a NUL character, or longer than {MAX_PATH} characters)")
         targets = {key: (root / entry[key]).resolve() for key in ("path", "input")}
         problem = next((f"{where}.{key}: {entry[key]!r} is outside {root}; only files below it are loaded"
                         for key, target in targets.items() if not target.is_relative_to(root)), None)
         problem = problem or next((f"{where}.{key}: {entry[key]!r} does not exist"
                                    for key, target in targets.items() if not target.exists()), None)
+        problem = problem or next((f"{where}.{key}: {entry[key]!r} is not a regular file or a folder"
+                                   for key, target in targets.items() if not (target.is_file() or target.is_dir())), None)
         found.append(UserModel(entry["name"], targets["path"], targets["input"], entry["reference"], problem))
     return found
 
@@ -161,6 +170,7 @@ def _allowed(expected: Any, tolerance: Tolerance) -> float:
 
 
 def _flat(value: Any) -> list[Any]:
+    """Values (predictions) as one flat list, however the file nests them."""
     if isinstance(value, list):
         return [item for inner in value for item in _flat(inner)]
     return [value]
@@ -286,7 +296,7 @@ def user_model_table(results: Sequence[Result]) -> pd.DataFrame:
 
 
 def _prediction_difference(found: Mapping[str, Any], reference: Mapping[str, Any]) -> float | None:
-    mine, theirs = found.get("predictions") or [], reference.get("predictions") or []
+    mine, theirs = _flat(found.get("predictions") or []), _flat(reference.get("predictions") or [])
     if found.get("shape") != reference.get("shape") or len(mine) != len(theirs):
         return None
     return max((abs(float(a) - float(b)) for a, b in zip(mine, theirs, strict=True)), default=0.0)
