@@ -145,3 +145,25 @@ def test_the_first_steps_are_drawn_with_the_parting_step_marked():
     assert '<line x1="296.0" x2="296.0"' in svg and "part at step 3</text>" in svg
     assert "m.t: loss of the first 5 steps</text>" in svg and "old solid, new dashed</text>" in svg
     assert first_steps_plot("new", "old", Localisation("m.t", step_losses=((math.nan,), (math.nan,)))) == ""
+
+
+def test_the_report_names_each_restart_each_task_cut_short_the_door_and_how_the_environment_resolved(tmp_path):
+    results = _results()
+    base, jax = results[0], results[1]
+    base["fingerprint"].update(front_door="tf.keras", front_doors={"keras": {"module": "keras", "differs": ["optimizers.Adam", "optimizers.SGD"],
+                                                                               "missing": []}})
+    base["spec"] = {"requirements": ["tensorflow-cpu==2.12.1"], "resolution": {"mode": "era", "as_of": "2023-06-01T00:00:00Z", "why": ""},
+                    "requirements_added": {"packaging": "imports it undeclared"}}
+    jax["restarts"] = [{"what": "probe died of SIGSEGV (signal 11) in task classifier.defaults (task)", "task": "classifier.defaults",
+                        "phase": "task", "signal": "SIGSEGV (signal 11)", "without": ["compile-cache"]}]
+    jax["tasks"] = {"linear.defaults": {"family": "linear", "status": "skipped",
+                                        "cut_short": {"reason": "cut short after 21 of 1001 steps: 0.6 s per step"}}}
+    verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
+    html = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html").read_text()
+    problems = html.split("<h2>Failures and skips</h2>")[1].split("<h2>")[0]
+    assert "the probe died 1 time(s) and was resumed" in problems
+    assert "probe died of SIGSEGV (signal 11) in task classifier.defaults (task); resumed without compile-cache" in problems
+    assert "linear.defaults: cut short after 21 of 1001 steps: 0.6 s per step" in problems
+    provenance = html.split("<h2>Provenance</h2>")[1]
+    assert "tf.keras; keras differs in 2" in provenance and "era as of 2023-06-01T00:00:00Z" in provenance
+    assert "packaging (added: imports it undeclared)" in provenance

@@ -408,3 +408,60 @@ def test_an_internal_error_whose_traceback_cannot_be_saved_is_still_one_line_and
     assert main(["list", "--envs-dir", str(tmp_path)]) == 5
     err = capsys.readouterr().err
     assert err.startswith("keras-drift: internal error: RuntimeError: a bug (traceback not saved: NotADirectoryError") and err.count("\n") == 1
+
+
+# -- 7. no terminal escape reaches stdout -------------------------------------------------------------------
+
+ESCAPES = "\u001b]0;PWNED\u0007\u001b[2J"
+
+
+@pytest.mark.parametrize("command", ["report", "merge"])
+def test_escape_sequences_in_an_api_value_never_reach_the_summary_line(tmp_path, capsys, command):
+    changed = {"introspection": {"api": {"SGD(lr=0.1)": ESCAPES}, "defaults": {}}}
+    run = run_folder(tmp_path, make_result("base", BASE, introspection={"api": {"SGD(lr=0.1)": "honoured"}, "defaults": {}}),
+                     make_result("cand", BASE, **changed))
+    argv = ["report", str(run)] if command == "report" else ["merge", str(run / "results"), "--reports", str(tmp_path / "m")]
+    main([*argv, "--baseline", "base"])
+    captured = capsys.readouterr()
+    assert "0;PWNED" in captured.out  # the change is reported, its escape sequences left out
+    assert "\x1b" not in captured.out and "\x07" not in captured.out
+    assert "\x1b" not in captured.err
+
+
+# -- 8. a name with a trailing newline is no name ------------------------------------------------------------
+
+
+def test_a_result_whose_env_ends_in_a_newline_is_refused(tmp_path, capsys):
+    download = tmp_path / "download"
+    download.mkdir()
+    (download / "evil.json").write_text(json.dumps(make_result("evil\n", BASE)))
+    write_result(make_result("base", BASE), download / "base")
+    assert main(["merge", str(download), "--reports", str(tmp_path / "m")]) == 3
+    assert "env: 'evil\\n' does not match" in one_line_error(capsys)
+    assert not list((tmp_path / "m").rglob("evil*"))
+
+
+def test_an_expected_name_ending_in_a_newline_is_refused(tmp_path, capsys):
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", BASE))
+    assert main(["gate", str(run), "--expect", '["base", "cand\\n"]']) == 3
+    assert "--expect: 'cand\\n' is not an environment name" in one_line_error(capsys)
+
+
+# -- 9. nothing is written under $HOME ----------------------------------------------------------------------
+
+
+def test_a_report_under_a_fresh_home_writes_nothing_there(tmp_path):
+    import subprocess
+    import sys
+
+    run = run_folder(tmp_path, make_result("base", BASE, series={"s": {"step": [0, 1], "loss": [1.0, 0.5]}}),
+                     make_result("cand", BASE, series={"s": {"step": [0, 1], "loss": [1.0, 0.4]}}))
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MPL", "XDG_"))}
+    env.update(HOME=str(home), KERAS_DRIFT_CACHE=str(cache))
+    completed = subprocess.run([sys.executable, "-m", "keras_drift.cli", "report", str(run)], env=env, capture_output=True, text=True,
+                               check=False, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert list(home.rglob("*")) == []
+    assert (cache / "matplotlib").is_dir()

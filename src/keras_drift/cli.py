@@ -526,8 +526,8 @@ def _render(
     rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on, args.slowdown,
                                    environments)
     for warning in rendered.warnings:
-        print(f"keras-drift: warning: {warning}", file=sys.stderr)
-    print(rendered.summary)
+        print(f"keras-drift: warning: {printable(warning)}", file=sys.stderr)
+    print(printable(rendered.summary))  # it names values from the results: no escape sequence reaches the terminal
     print(rendered.report_path)
     return rendered.exit_code
 
@@ -589,7 +589,7 @@ def _expected(value: str | None) -> list[str]:
     else:
         names = _split(value)
     for name in names:
-        if not (isinstance(name, str) and NAME_RE.match(name)):
+        if not (isinstance(name, str) and NAME_RE.fullmatch(name)):  # match() would pass a final newline
             raise InputError(f"--expect: {name!r} is not an environment name")
     return names
 

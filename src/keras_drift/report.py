@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import platform
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +22,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from keras_drift import __version__, saved_models
+from keras_drift import __version__, environments, saved_models
 from keras_drift.attribute import differing
 from keras_drift.compare import family as metric_family
 from keras_drift.compare import oracle_distances
@@ -302,9 +303,20 @@ def matrix_html(verdicts: pd.DataFrame, environments: Sequence[str], baseline: s
     return styler.to_html()
 
 
+def _matplotlib_folder() -> None:
+    """Point matplotlib's config and font cache at keras-drift's cache folder (unless ``$MPLCONFIGDIR``
+    says otherwise) before it is imported: left alone, the first report under a fresh ``$HOME`` writes
+    ``~/.cache/matplotlib`` and ``~/.config/matplotlib``, outside anything keras-drift owns."""
+    if "MPLCONFIGDIR" not in os.environ:
+        folder = environments.cache_dir() / "matplotlib"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ["MPLCONFIGDIR"] = str(folder)
+
+
 def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     """One inline SVG per probe series: every environment's curve on shared axes; a series of a single point
     (a one-epoch history) is a small table instead (``table``), as a plot of single dots says nothing."""
+    _matplotlib_folder()
     import matplotlib
 
     matplotlib.use("Agg")

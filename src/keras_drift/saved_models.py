@@ -99,7 +99,7 @@ def load_user_models(path: Path) -> list[UserModel]:
         for key in _KEYS:
             if not isinstance(entry[key], str) or not entry[key]:
                 raise InputError(f"{where}.{key}: must be a non-empty string")
-        if not NAME_RE.match(entry["name"]) or entry["name"] in names:
+        if not NAME_RE.fullmatch(entry["name"]) or entry["name"] in names:  # match() would pass a final newline
             raise InputError(f"{where}.name: {entry['name']!r} must be unique and spelt with letters, digits, '.', '_' or '-'")
         names.add(entry["name"])
         for key in ("path", "input"):
