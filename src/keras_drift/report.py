@@ -90,7 +90,8 @@ def render(
         history=history_rows(verdicts, past),
         history_runs=len(past.run_ids),
         environments=[result.env for result in results],
-        problems=[r for r in results if not r.ok or r.errors],
+        problems=[r for r in results if not r.ok or r.errors or r.get("restarts") or _cut_short(r)],
+        cut_short={r.env: _cut_short(r) for r in results},
         results=results,
         baseline=baseline,
         run=run_info,
@@ -506,6 +507,12 @@ def oracle_html(results: Sequence[Result]) -> str:
         .format_index(escape="html", axis=1)
     )
     return styler.to_html()
+
+
+def _cut_short(result: Result) -> dict[str, str]:
+    """Task -> why, for each task the probe cut short for its pace (a slowdown, not a failure)."""
+    return {task: str(declared["cut_short"].get("reason", "")) for task, declared in result.tasks.items()
+            if isinstance(declared.get("cut_short"), dict)}
 
 
 def format_setting(value: Any) -> str:
