@@ -465,3 +465,28 @@ def test_a_report_under_a_fresh_home_writes_nothing_there(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert list(home.rglob("*")) == []
     assert (cache / "matplotlib").is_dir()
+
+
+# -- decided: -j, a run where every environment was skipped, a noise floor above the value -------------------
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3"])
+def test_a_job_count_below_one_is_one_line(tmp_path, capsys, jobs):
+    assert main(["drift", "-j", jobs, "--envs-dir", str(tmp_path), "--reports", str(tmp_path / "out")]) == 3
+    assert f"argument -j/--jobs: must be a whole number of 1 or more, got '{jobs}'" in one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_drift_where_every_environment_was_skipped_is_exit_2(tmp_path, capsys):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "old.toml").write_text('requirements = ["numpy==2.4.6"]\npython = "3.99"\nbackend = "jax"\ntags = ["default"]\n')
+    argv = ["drift", "--envs-dir", str(tmp_path / "envs"), "--reports", str(tmp_path / "reports"), "--venvs", str(tmp_path / "venvs"),
+            "--root", str(tmp_path), "--no-saved-models", "--accepted", str(tmp_path / "none.toml")]
+    assert main(argv) == 2
+    assert "skipped" in capsys.readouterr().err
+
+
+def test_a_noise_floor_larger_than_the_value_hides_no_drift(tmp_path):
+    run = run_folder(tmp_path, make_result("base", {"linear.reference.w": 0.6}),
+                     make_result("cand", {"linear.reference.w": 5.0}, noise={"linear.reference.w": 1e300}))
+    assert main(["report", str(run), "--baseline", "base", "--accepted", str(tmp_path / "none.toml")]) == 1

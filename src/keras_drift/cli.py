@@ -684,7 +684,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("KERAS_DRIFT_VENVS", ".drift-envs"),
         help="where environments are built and reused (default: $KERAS_DRIFT_VENVS or .drift-envs)",
     )
-    execution.add_argument("-j", "--jobs", type=int, default=1, help="environments run at once (default: 1)")
+    execution.add_argument("-j", "--jobs", type=_positive_count, default=1, help="environments run at once (default: 1)")
     execution.add_argument(
         "--timeout", type=_positive_seconds, default=runner.ProbeSettings.environment_timeout_s,
         help="seconds per environment before its probe is killed (default: %(default)g)",

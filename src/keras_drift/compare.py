@@ -3,7 +3,8 @@
 The rule, stated once: a float metric is ``identical`` when it equals the baseline bit for bit,
 ``within_tolerance`` when ``|value - baseline| <= atol + noise + rtol * |baseline|`` and ``drift``
 otherwise, where ``noise`` is the noise floor: the spread of repeated runs of the same task inside each of
-the two environments, added up (0 where runs are bitwise repeatable).
+the two environments, added up (0 where runs are bitwise repeatable), and never more than the smaller of
+the two values' magnitudes (a result's claimed noise of 1e300 would otherwise hide any drift).
 Integers, booleans and strings are compared exactly. NaN equals NaN (the same failure twice); NaN against
 a number is drift. An environment that failed or was skipped gives ``failed``/``skipped`` for every metric, except
 that a partial result (a probe stopped after some tasks) has its finished tasks' metrics compared like any
@@ -99,6 +100,8 @@ def judge(
     if math.isinf(value) or math.isinf(baseline):
         return Verdict.DRIFT, None, None
     difference = value - baseline
+    # a spread as large as the values themselves says the task does not repeat at all; it must not hide a drift
+    noise_floor = min(noise_floor, abs(value), abs(baseline))
     within = abs(difference) <= tolerance.atol + noise_floor + tolerance.rtol * abs(baseline)
     return (Verdict.WITHIN_TOLERANCE if within else Verdict.DRIFT), difference, _relative(difference, baseline)
 
@@ -126,9 +129,12 @@ def compare(results: Sequence[Result], baseline: str, tolerances: Sequence[Toler
 def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> ExitCode:
     """OK when nothing drifted or failed, DRIFT when something drifted, FAILED when an environment or a
     task failed. The results count as well as the rows: environments that all failed leave no metric rows,
-    and a partial result (the probe stopped before its last task) has numbers unknown whatever its status."""
+    and a partial result (the probe stopped before its last task) has numbers unknown whatever its status; a
+    run whose environments were all skipped measured nothing, which no gate may read as "no drift"."""
     found = set(verdicts["verdict"])
     if Verdict.FAILED in found or any(result.status == "failed" or result.partial for result in results):
+        return ExitCode.FAILED
+    if results and not any(result.ok for result in results):  # every environment skipped: nothing was measured
         return ExitCode.FAILED
     if Verdict.DRIFT in found:
         return ExitCode.DRIFT
