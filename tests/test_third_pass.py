@@ -490,3 +490,17 @@ def test_a_noise_floor_larger_than_the_value_hides_no_drift(tmp_path):
     run = run_folder(tmp_path, make_result("base", {"linear.reference.w": 0.6}),
                      make_result("cand", {"linear.reference.w": 5.0}, noise={"linear.reference.w": 1e300}))
     assert main(["report", str(run), "--baseline", "base", "--accepted", str(tmp_path / "none.toml")]) == 1
+
+
+# -- bisect: an index answer of the wrong shape is one line -------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ['{"files": [{"filename": 5}]}', "null", '{"files": [7]}', '{"files": ' + DEEP + "}"],
+                         ids=["filename a number", "null", "a file not an object", "nested 100,000 deep"])
+def test_an_index_answer_of_the_wrong_shape_is_unusable_input(monkeypatch, answer):
+    from keras_drift import releases
+    from keras_drift.errors import InputError
+
+    monkeypatch.setattr(releases, "_read", lambda url: (answer.encode(), releases._JSON_TYPE))
+    with pytest.raises(InputError, match="not a simple index answer for foo"):
+        releases.list_releases("foo", [releases.Source("https://index.example/simple", "UV_INDEX_URL")])

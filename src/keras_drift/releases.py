@@ -133,15 +133,26 @@ def _files(package: str, source: Source) -> list[tuple[Version, bool]]:
         raise InputError(f"{source.named_by}: {source.url}: unreachable ({_reason(exc)})") from None
     if content_type.startswith(_JSON_TYPE):
         try:
-            entries = [(entry["filename"], entry.get("yanked", False)) for entry in json.loads(body)["files"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{source.named_by}: {source.url}: not a simple index answer for {project} ({exc})") from None
+            entries = _json_entries(body)
+        except (ValueError, RecursionError) as exc:
+            reason = " ".join(str(exc).split()) if not isinstance(exc, RecursionError) else "nested too deep"
+            raise InputError(f"{source.named_by}: {source.url}: not a simple index answer for {project} ({reason[:200]})") from None
     else:
         links = _Links()
         links.feed(body.decode("utf-8", errors="replace"))
         entries = links.files
     return [(version, yanked is not False and yanked is not None) for name, yanked in entries
             if (version := _version_of(name, project)) is not None]
+
+
+def _json_entries(body: bytes) -> list[tuple[str, Any]]:
+    """(file name, yanked) of each file of a PEP 691 answer; ValueError where it is not shaped as one (an
+    object whose ``files`` is a list of objects, each with a string ``filename``)."""
+    document = json.loads(body)
+    files = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(files, list) or not all(isinstance(entry, dict) and isinstance(entry.get("filename"), str) for entry in files):
+        raise ValueError("files: not a list of objects, each with a filename")
+    return [(entry["filename"], entry.get("yanked", False)) for entry in files]
 
 
 def _folder_files(project: str, source: Source) -> list[tuple[Version, bool]]:
