@@ -195,6 +195,8 @@ def release_tuple(version):
 def keras_version(keras):
     """The version string the Keras module reports about itself (its distribution's where it has none)."""
     version = getattr(keras, "__version__", None)
+    if version is None:  # tf.keras of TensorFlow 2.13 to 2.15 (keras.api._v2.keras) says it on its package only
+        version = getattr(sys.modules.get(keras.__name__.split(".")[0]), "__version__", None)
     if version is None:
         version = installed_distributions().get(keras.__name__.replace("_", "-"), "unknown")
     return str(version)
@@ -498,6 +500,10 @@ class Pace(object):
         """A task starts: cut it short past ``limit_s`` (0: never), reading its planned steps from ``progress``."""
         self.limit_s, self.steps, self.since, self.progress = limit_s, 0, None, progress
         del WARNINGS[:]
+
+    def stop(self):
+        """The task ended: steps outside any task (loading saved models) are not paced."""
+        self.start(0.0, {})
 
     def step(self):
         """One training step ended."""

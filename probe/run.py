@@ -352,6 +352,7 @@ def _budget(timeout_s):
     try:
         yield
     finally:
+        compat.PACE.stop()
         if timeout_s > 0:
             signal.setitimer(signal.ITIMER_REAL, 0)
 

@@ -427,3 +427,29 @@ def test_a_slow_first_step_is_not_held_against_the_pace(monkeypatch):
         clock.now += 0.02
         pace.step()
     assert pace.steps == 1001
+
+
+def test_steps_outside_a_task_are_not_paced(monkeypatch):
+    """A load attempt's training step after the tasks (and after a trial) is no task's: never cut short."""
+    from probe import run
+
+    clock = _Clock()
+    monkeypatch.setattr(compat.time, "time", clock.time)
+    with run._budget(900):
+        compat.PACE.step()
+    for _ in range(100):  # 100 load attempts of 10 s each: far past any task's pace, and none is cut short
+        clock.now += 10.0
+        compat.PACE.step()
+
+
+def test_the_version_of_a_door_that_does_not_say_it_is_its_package_s():
+    import sys
+    import types
+
+    package, door = types.ModuleType("fakekeras"), types.ModuleType("fakekeras.api._v2.fakekeras")
+    package.__version__ = "2.15.0"
+    sys.modules["fakekeras"] = package
+    try:
+        assert compat.keras_version(door) == "2.15.0" and compat.keras_major(door) == 2
+    finally:
+        del sys.modules["fakekeras"]
