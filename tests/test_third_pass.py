@@ -504,3 +504,48 @@ def test_an_index_answer_of_the_wrong_shape_is_unusable_input(monkeypatch, answe
     monkeypatch.setattr(releases, "_read", lambda url: (answer.encode(), releases._JSON_TYPE))
     with pytest.raises(InputError, match="not a simple index answer for foo"):
         releases.list_releases("foo", [releases.Source("https://index.example/simple", "UV_INDEX_URL")])
+
+
+# -- folders that cannot be written are one line, before anything runs ---------------------------------------
+
+
+@pytest.mark.parametrize("where", ["a file", "below a file"])
+@pytest.mark.parametrize("command", ["run", "load"])
+def test_a_run_dir_that_cannot_be_a_folder_is_refused_before_anything_runs(tmp_path, capsys, where, command):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "e.toml").write_text('requirements = ["numpy==2.4.6"]\npython = "3.99"\nbackend = "jax"\ntags = ["default"]\n')
+    (tmp_path / "file").write_text("mine")
+    run_dir = tmp_path / "file" if where == "a file" else tmp_path / "file" / "run"
+    write_result(make_result("e", BASE), tmp_path / "results")
+    common = ["--envs-dir", str(tmp_path / "envs"), "--venvs", str(tmp_path / "venvs"), "--reports", str(tmp_path / "reports")]
+    argv = (["run", "--run-dir", str(run_dir), *common] if command == "run" else
+            ["load", "--env", "e", "--results", str(tmp_path / "results"), "--artifacts", str(tmp_path / "none"),
+             "--run-dir", str(run_dir), *common])
+    assert main(argv) == 3
+    assert f"--run-dir: {run_dir}: cannot be created as a folder" in one_line_error(capsys)
+    assert (tmp_path / "file").read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", ["drift", "run"])
+def test_a_cache_that_is_a_file_is_refused_before_any_probe(tmp_path, capsys, command):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "e.toml").write_text('requirements = ["numpy==2.4.6"]\npython = "3.99"\nbackend = "jax"\ntags = ["default"]\n')
+    (tmp_path / "cache").write_text("mine")
+    argv = [command, "--envs-dir", str(tmp_path / "envs"), "--venvs", str(tmp_path / "venvs"), "--reports", str(tmp_path / "reports"),
+            "--cache", str(tmp_path / "cache")]
+    assert main(argv) == 3
+    assert "cache: the result cache is not a folder" in one_line_error(capsys)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_report_into_a_folder_it_may_not_write_is_one_line(tmp_path, capsys, monkeypatch):
+    from keras_drift import results
+
+    run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", BASE))
+
+    def read_only(path, text):  # what writing into a 0555 run folder meets as an unprivileged user
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(results, "write_text_atomically", read_only)
+    assert main(["report", str(run)]) == 3
+    assert "cannot be written or read: Permission denied" in one_line_error(capsys)

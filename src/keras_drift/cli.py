@@ -134,7 +134,8 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     """Run the probe in the selected environments and write their results; no comparison."""
     selected = _selection(args)
     rerun = _rerun(args, selected)
-    run_dir = Path(args.run_dir) if args.run_dir else runs.new_run_dir(Path(args.reports))
+    _results_cache(args)  # a cache folder that is a file is refused before anything runs
+    run_dir = runs.given_run_dir(Path(args.run_dir)) if args.run_dir else runs.new_run_dir(Path(args.reports))
     _execute(args, selected, run_dir, None, rerun)
     print(run_dir)
     return ExitCode.OK
@@ -149,6 +150,7 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     user_models = [] if args.no_saved_models else saved_models.load_user_models(Path(args.saved_models))
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
+    _results_cache(args)  # a cache folder that is a file is refused before anything runs
     run_dir = runs.new_run_dir(reports_dir)
     outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True, tolerances=tolerances)
     try:
@@ -292,7 +294,8 @@ def cmd_load(args: argparse.Namespace) -> ExitCode:
         raise InputError(f"--env: {spec.name!r} has no result in {args.results}; its probe job wrote none")
     baseline = choose_baseline(names, args.baseline, marked_baselines(specs), where=f"the results in {args.results}")
     user_models = saved_models.load_user_models(Path(args.saved_models))
-    run_dir = Path(args.run_dir)
+    _results_cache(args)
+    run_dir = runs.given_run_dir(Path(args.run_dir))
     for manifest in sorted(Path(args.artifacts).rglob(runner.SAVED_MANIFEST)) if Path(args.artifacts).is_dir() else []:
         env_folder = manifest.parent.parent  # <env>/<task>/manifest.json
         target = runner.artifacts_folder(run_dir, env_folder.name)
@@ -546,7 +549,12 @@ def _settings(args: argparse.Namespace, adaptive: bool = False, saved_models: bo
 
 
 def _results_cache(args: argparse.Namespace) -> ResultCache:
-    return ResultCache(Path(args.cache) if args.cache else cache.default_folder(Path(args.reports)))
+    """The result cache of ``--cache`` (else ``cache/`` in ``--reports``); one that exists but is not a
+    folder is refused here, before anything runs (it failed only after the probes had run)."""
+    folder = Path(args.cache) if args.cache else cache.default_folder(Path(args.reports))
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: the result cache is not a folder; pass one with --cache")
+    return ResultCache(folder)
 
 
 def _rerun(args: argparse.Namespace, selected: list[EnvSpec]) -> set[str]:

@@ -45,6 +45,19 @@ def new_run_dir(reports_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -
     return run_dir
 
 
+def given_run_dir(run_dir: Path) -> Path:
+    """The folder ``--run-dir`` names (a CI job's), created when missing; an :class:`InputError` where it is
+    a file, lies below one, or cannot be created or written."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"--run-dir: {run_dir}: cannot be created as a folder: {reason}") from None
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise InputError(f"--run-dir: {run_dir}: cannot be written")
+    return run_dir
+
+
 def started_at(run_dir: Path) -> dt.datetime:
     """When a run started, read from its id (``20261123T193000Z-4f2a9c``)."""
     return dt.datetime.strptime(Path(run_dir).name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
