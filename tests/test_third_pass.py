@@ -549,3 +549,21 @@ def test_a_report_into_a_folder_it_may_not_write_is_one_line(tmp_path, capsys, m
     monkeypatch.setattr(results, "write_text_atomically", read_only)
     assert main(["report", str(run)]) == 3
     assert "cannot be written or read: Permission denied" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("value", ["", "relative"])
+def test_an_empty_or_relative_xdg_cache_home_puts_nothing_in_the_current_folder(tmp_path, monkeypatch, value):
+    from keras_drift import cli, environments
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KERAS_DRIFT_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", value)
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_list", broken)
+    assert main(["list"]) == 5
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["home"]
+    assert environments.cache_dir() == tmp_path / "home" / ".cache" / "keras-drift"

@@ -116,7 +116,10 @@ def _check_arguments(argv: Sequence[str]) -> None:
 def _check_cache_variable() -> None:
     """Refuse a ``$KERAS_DRIFT_CACHE`` that is set but empty (read as a path, it would be the current folder,
     where ``prune`` deletes compiled programs and crashes write their logs) or names something that is not
-    a folder; unset, keras-drift's cache is ``~/.cache/keras-drift``."""
+    a folder; unset, keras-drift's cache is ``~/.cache/keras-drift``. An empty or relative ``$XDG_CACHE_HOME``
+    is ignored, as the XDG spec says (read as a path, it too would put the cache in the current folder)."""
+    if not os.path.isabs(os.environ.get("XDG_CACHE_HOME", "/")):  # the XDG spec: empty or relative is to be ignored
+        del os.environ["XDG_CACHE_HOME"]
     value = os.environ.get("KERAS_DRIFT_CACHE")
     if value is None:
         return
