@@ -505,12 +505,12 @@ class Pace(object):
         """The task ended: steps outside any task (loading saved models) are not paced."""
         self.start(0.0, {})
 
-    def step(self):
-        """One training step ended."""
-        self.steps += 1
-        if self.steps == 1:
-            self.since = time.time()
+    def step(self, count=1):
+        """``count`` training steps ended (a ``fit`` call runs many)."""
+        if self.since is None:  # the first call: tracing and compiling, not timed
+            self.steps, self.since = count, time.time()
             return
+        self.steps += count
         timed = self.steps - 1
         if not self.limit_s or timed < self.MIN_STEPS:
             return
@@ -579,6 +579,7 @@ def train_steps(keras, model, x, y, steps):
     elif steps:
         repeated = [np.concatenate([array] * steps) for array in (x, y)]
         model.fit(repeated[0], repeated[1], verbose=0, **spell(model.fit, batch_size=len(x), epochs=1, shuffle=False))
+        PACE.step(steps)
     STEPS[0] += steps
 
 
