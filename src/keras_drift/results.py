@@ -219,6 +219,11 @@ def _numeric(value: Any, null: bool = False) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) or (isinstance(value, str) and value in NON_FINITE)
 
 
+def _seconds(value: Any) -> bool:
+    """A time the probe measured: a finite number of seconds, not below 0."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < math.inf
+
+
 def _check_numeric_fields(result: dict[str, Any], source: Path | str) -> None:
     """The fields that the pipeline computes with hold numbers (the schema lets them hold any scalar)."""
     for field, value, null in _numeric_fields(result):
@@ -228,11 +233,17 @@ def _check_numeric_fields(result: dict[str, Any], source: Path | str) -> None:
         if name == "steps":
             if not (isinstance(value, dict) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value.values())):
                 raise InputError(f"{source}: timings/steps: must map each task to a whole number of steps")
-        elif name.endswith("_s") and not (_numeric(value) or (isinstance(value, dict) and all(_numeric(item) for item in value.values()))):
+        elif name in _BY_RUN and not (isinstance(value, dict) and all(_seconds(item) for item in value.values())):
+            raise InputError(f"{source}: timings/{_key(name)}: must be an object of seconds by run of a task")
+        elif name.endswith("_s") and not (_seconds(value) or (isinstance(value, dict) and all(_seconds(item) for item in value.values()))):
             raise InputError(f"{source}: timings/{_key(name)}: must be seconds, or an object of seconds by task")
     for name in result.get("metrics", {}):
         if name.startswith("saved."):
             raise InputError(f"{source}: metrics/{_key(name)}: names starting with 'saved.' belong to the load phase's verdicts")
+
+
+# The timings kept per run of a task (``task#0``), which the speed comparison reads.
+_BY_RUN = ("tasks_s", "compile_s")
 
 
 def _numeric_fields(result: dict[str, Any]) -> Any:
@@ -240,6 +251,10 @@ def _numeric_fields(result: dict[str, Any]) -> Any:
     for dtype, values in result.get("oracle", {}).items():
         for name, value in values.items():
             yield ("oracle", dtype, name), value, True
+    for name, series in result.get("series", {}).items():
+        for column, values in series.items():
+            for index, value in enumerate(values):
+                yield ("series", name, column, index), value, False
     for task, facts in result.get("facts", {}).items():
         for index, value in enumerate(facts.get("step_losses") or []):
             yield ("facts", task, "step_losses", index), value, False
