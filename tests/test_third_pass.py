@@ -567,3 +567,17 @@ def test_an_empty_or_relative_xdg_cache_home_puts_nothing_in_the_current_folder(
     assert main(["list"]) == 5
     assert sorted(path.name for path in tmp_path.iterdir()) == ["home"]
     assert environments.cache_dir() == tmp_path / "home" / ".cache" / "keras-drift"
+
+
+def test_load_refuses_saved_models_holding_a_fifo_before_loading_anything(tmp_path, capsys):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "e.toml").write_text('requirements = ["numpy==2.4.6"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n')
+    write_result(make_result("e", BASE), tmp_path / "results")
+    task = tmp_path / "artifacts" / "e" / "linear.reference"
+    task.mkdir(parents=True)
+    (task / "manifest.json").write_text("{}")
+    os.mkfifo(task / "model.h5")
+    argv = ["load", "--env", "e", "--results", str(tmp_path / "results"), "--artifacts", str(tmp_path / "artifacts"),
+            "--run-dir", str(tmp_path / "out"), "--envs-dir", str(tmp_path / "envs"), "--venvs", str(tmp_path / "venvs")]
+    code, err = _in_child(argv)
+    assert code == 3 and err.count("\n") == 1 and "--artifacts: " in err and "cannot be copied" in err, err

@@ -303,7 +303,10 @@ def cmd_load(args: argparse.Namespace) -> ExitCode:
         env_folder = manifest.parent.parent  # <env>/<task>/manifest.json
         target = runner.artifacts_folder(run_dir, env_folder.name)
         if env_folder.name in names and not target.exists():
-            shutil.copytree(env_folder, target)
+            try:
+                shutil.copytree(env_folder, target)
+            except OSError as exc:  # shutil.Error too: a FIFO or an unreadable file among the saved models
+                raise InputError(f"--artifacts: {env_folder}: cannot be copied: {' '.join(str(exc).split())[:300]}") from None
     for result in loaded:
         results.write_result(result, run_dir)
     _load_saved_models(args, [spec], run_dir, loaded, baseline, user_models)
