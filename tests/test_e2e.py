@@ -338,4 +338,4 @@ def test_a_task_slowed_on_purpose_is_reported_slower_and_twins_are_not(tmp_path)
     latest = str(tmp_path / "reports" / "latest")
     assert keras_drift("gate", latest, "--candidate", "keras-3.15-jax-slow", cwd=tmp_path).returncode == 0
     gated = keras_drift("gate", latest, "--candidate", "keras-3.15-jax-slow", "--fail-on", "slowdown", cwd=tmp_path)
-    assert gated.returncode == 1 and "keras-3.15-jax-slow: linear.shared_init slower: " in gated.stdout
+    assert gated.returncode == 1 and "keras-3.15-jax-slow: 1 task(s) slower per step: linear.shared_init " in gated.stdout

@@ -92,7 +92,7 @@ def test_a_changed_behaviour_with_no_drift_is_reported_and_fails_only_when_asked
     out = capsys.readouterr().out
     assert out.splitlines()[0] == ("0 of 2 metrics drift across 0 of 1 environments against current; "
                                    "1 behaviour changed in 1 environment (SGD(lr=0.1): honoured -> ignored (learning_rate=0.01))")
-    assert "  proposed: behaviour changed: SGD(lr=0.1): honoured -> ignored (learning_rate=0.01)" in out
+    assert "  behaviour changed: SGD(lr=0.1): honoured -> ignored (learning_rate=0.01) (proposed)" in out
     assert main(["gate", str(run), "--baseline", "current", "--fail-on", "behaviour"]) == 1
     assert main(["report", str(run), "--baseline", "current", "--fail-on", "behaviour"]) == 1
     verdicts = json.loads((run / "verdicts.json").read_text())

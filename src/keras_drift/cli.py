@@ -28,6 +28,7 @@ from keras_drift import (
     compare,
     environments,
     experiment,
+    grouping,
     history,
     noise,
     pipeline,
@@ -209,15 +210,22 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     incomplete += _unmeasured(loaded, baseline)
     if info.get("incomplete"):
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
-    for change in judged.behaviours.itertuples():
-        before, after = report.format_setting(change.baseline_value), report.format_setting(change.value)
-        print(printable(f"  {change.env}: behaviour changed: {change.key}: {before} -> {after}"))
-    for row in report.speed_rows(judged.speed)["changed"]:
-        times = f"{row['baseline_ms']} -> {row['ms']} ms per step ({row['ratio']})"
-        print(printable(f"  {row['env']}: {row['task']} {row['verdict']}: {times}"))
+    for group in grouping.behaviour_groups(judged.behaviours, show=report.format_setting):  # each change once
+        print(printable(f"  behaviour changed: {group.line()}"))
+    for env, verdict, rows in _speed_lines(report.speed_rows(judged.speed)["changed"]):
+        tasks = ", ".join(f"{row['task']} {row['baseline_ms']} -> {row['ms']} ms ({row['ratio']})" for row in rows)
+        print(printable(f"  {env}: {len(rows)} task(s) {verdict} per step: {tasks}"))
     for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)
     return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded, args.fail_on)
+
+
+def _speed_lines(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """The speed rows that changed, one line per environment and verdict (slower, faster), slowest first."""
+    lines: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        lines.setdefault((row["env"], row["verdict"]), []).append(row)
+    return [(env, verdict, found) for (env, verdict), found in sorted(lines.items())]
 
 
 def _unmeasured(loaded: Sequence[results.Result], baseline: str) -> list[str]:
