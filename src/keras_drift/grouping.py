@@ -76,16 +76,16 @@ def _folded(rows: Iterable[Any]) -> list[Group]:
         new, gone = per_owner.setdefault((owner, str(row.env)), (set(), set()))
         (new if row.baseline_value == UNSET else gone).add(name)
     envs_of: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
-    for (owner, env), (new, gone) in per_owner.items():
-        envs_of.setdefault((owner, tuple(sorted(new)), tuple(sorted(gone))), []).append(env)
+    for (owner, env), (added, dropped) in per_owner.items():
+        envs_of.setdefault((owner, tuple(sorted(added)), tuple(sorted(dropped))), []).append(env)
     families: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[str]] = {}
-    for (owner, new, gone), envs in envs_of.items():
+    for (owner, new_keys, gone_keys), having in envs_of.items():
         family, _, member = owner.rpartition(".")
-        families.setdefault((family, _sorted(envs), new, gone), []).append(member)
+        families.setdefault((family, _sorted(having), new_keys, gone_keys), []).append(member)
     groups = []
-    for (family, envs, new, gone), members in sorted(families.items()):
+    for (family, envs, new_keys, gone_keys), members in sorted(families.items()):
         owners = members[0] if len(members) == 1 else "{" + ", ".join(sorted(members)) + "}"
-        said = [f"new keys {', '.join(new)}"] * bool(new) + [f"gone {', '.join(gone)}"] * bool(gone)
+        said = [f"new keys {', '.join(new_keys)}"] * bool(new_keys) + [f"gone {', '.join(gone_keys)}"] * bool(gone_keys)
         groups.append(Group(f"{family + '.' if family else ''}{owners}: {'; '.join(said)}", envs))
     return groups
 
