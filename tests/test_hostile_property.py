@@ -132,3 +132,40 @@ def _run_in(folder: Path, argv: list[str]) -> tuple[int, str]:
     finally:
         os.chdir(previous)
     return int(code), stderr.getvalue()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=6) | st.sampled_from(["NaN", "\ud800"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=10)
+HISTORY = {"metrics": ["linear.reference.w"], "environments": {"cand": {"values": [0.7], "verdicts": ["drift"]}}}
+PROOF = {"env": "cand", "task": "linear.reference", "status": "proven", "accounts_for": ["fit.epochs"],
+         "differences": [{"key": "fit.epochs", "baseline": 1, "candidate": 2}], "trials": [{"undone": ["fit.epochs"], "applied": True}],
+         "why": "", "metrics": ["linear.reference.w"], "reverse": None}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.sampled_from(["history.json", "experiments.json"]), path_index=st.integers(0, 30), value=json_values)
+def test_hostile_earlier_history_and_experiments_files(which, path_index, value):
+    """An earlier run's history.json is skipped with a warning whatever it holds; a run's experiments.json
+    is read or refused in one line."""
+    document = json.loads(json.dumps(HISTORY if which == "history.json" else {"schema_version": 1, "proofs": [PROOF]}))
+    paths = _leaves(document)
+    path = paths[path_index % len(paths)]
+    target = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        run = work / RUN
+        (run / "results").mkdir(parents=True)
+        (run / "results" / "base.json").write_text(json.dumps(_full_result("base", 0.6)))
+        (run / "results" / "cand.json").write_text(json.dumps(_full_result("cand", 0.7)))
+        if which == "history.json":
+            earlier = work / "reports" / "20251231T000000Z-aaaaaa"
+            earlier.mkdir()
+            (earlier / "verdicts.json").write_text("{}")
+        (earlier if which == "history.json" else run).joinpath(which).write_text(json.dumps(document))
+        code, err = _run_in(work, ["report", RUN, "--accepted", "none.toml"])
+        assert code in (EXPECTED if which == "experiments.json" else {ExitCode.DRIFT}), (path, value, err)
+        assert "Traceback" not in err and "internal error" not in err, err
