@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift import accepted, attribute, compare, history, localise, proofs, report, runs, saved_models, speed
+from keras_drift import accepted, attribute, compare, doors, history, localise, proofs, report, runs, saved_models, speed
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -46,9 +46,12 @@ def judge(
     marked ``accepted``; beside them the changed behaviours and each training task's speed per step
     (``slower``/``faster`` beyond the factor ``slowdown``). The saved-model rules
     (:mod:`keras_drift.saved_models`) add their rows to the verdicts and their changes to the behaviours.
-    ``environments``: see :func:`keras_drift.accepted.review`."""
+    ``environments``: see :func:`keras_drift.accepted.review`. Tasks run through another door to Keras
+    compare with what that door reaches elsewhere (:func:`keras_drift.doors.aligned`)."""
+    results = doors.aligned(results)
     by_task = proofs.by_task(experiments)
-    verdicts = attribute.attribute(compare.compare(results, baseline, tolerances), results, baseline, by_task, tolerances)
+    compared = doors.relevant(compare.compare(results, baseline, tolerances), results, baseline)
+    verdicts = attribute.attribute(compared, results, baseline, by_task, tolerances)
     by_env = {result.env: result for result in results}
     drifting = verdicts[(verdicts["env"] != baseline) & verdicts["verdict"].isin([Verdict.DRIFT, Verdict.ACCEPTED])]
     located = localise.localisations({(row.env, by_env[row.env].task_of(row.metric)) for row in drifting.itertuples()},
