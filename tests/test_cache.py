@@ -178,13 +178,22 @@ def test_prune_drops_the_programs_jax_compiled_before_the_oldest_kept_run(tmp_pa
     (reports / "20261120T000000Z-bbbbbb" / "results").mkdir(parents=True)
     programs = tmp_path / "keras-drift" / "compiled" / "keras-3.15-jax"
     programs.mkdir(parents=True)
-    old, recent = programs / "jit_train_step-old-cache", programs / "jit_train_step-new-cache"
-    for path, day in ((old, "2026-11-10"), (recent, "2026-11-21")):
+    old, recent = programs / f"jit_train_step-{'a' * 64}-cache", programs / f"jit_train_step-{'b' * 64}-cache"
+    foreign = programs / "notes.txt"  # not a name JAX writes: never deleted, however old
+    linked = tmp_path / "elsewhere" / f"jit_x-{'c' * 64}-cache"  # reached through a link: neither it nor the link goes
+    linked.parent.mkdir()
+    linked.write_bytes(b"someone else's")
+    (programs / linked.name).symlink_to(linked)
+    for path, day in ((old, "2026-11-10"), (recent, "2026-11-21"), (foreign, "2026-11-01")):
         path.write_bytes(b"program")
         stamp = time.mktime(time.strptime(day, "%Y-%m-%d"))
         os.utime(path, (stamp, stamp))
+    stamp = time.mktime(time.strptime("2026-11-01", "%Y-%m-%d"))
+    os.utime(linked, (stamp, stamp))
+    os.utime(programs / linked.name, (stamp, stamp), follow_symlinks=False)
     assert main(["prune", "--reports", str(reports), "--keep", "1"]) == 0
-    assert not old.exists() and recent.exists()
+    assert not old.exists() and recent.exists() and foreign.exists()
+    assert linked.exists() and (programs / linked.name).is_symlink()
     assert "removed 1 compiled program(s)" in capsys.readouterr().err
 
 

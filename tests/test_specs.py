@@ -190,3 +190,12 @@ def test_an_unlocked_environment_resolves_as_of_its_era_unless_its_file_says_lat
     assert era.exact_pins() == {"keras": "3.15.1", "jax": "0.10.2"}
     with pytest.raises(SpecError, match=r"bad.toml: resolve: 'someday' is not one of era, latest"):
         load_spec(write_env("bad", VALID + 'resolve = "someday"\n'))
+
+
+def test_a_file_name_ending_in_a_newline_is_no_environment(tmp_path):
+    folder = tmp_path / "envs"
+    folder.mkdir()
+    path = folder / "a\n.toml"
+    path.write_text(VALID)
+    with pytest.raises(SpecError, match="file name must start with a letter or digit"):
+        load_spec(path)

@@ -115,19 +115,8 @@ def _check_arguments(argv: Sequence[str]) -> None:
 
 
 def _check_cache_variable() -> None:
-    """Refuse a ``$KERAS_DRIFT_CACHE`` that is set but empty (read as a path, it would be the current folder,
-    where ``prune`` deletes compiled programs and crashes write their logs) or names something that is not
-    a folder; unset, keras-drift's cache is ``~/.cache/keras-drift``. An empty or relative ``$XDG_CACHE_HOME``
-    is ignored, as the XDG spec says (read as a path, it too would put the cache in the current folder)."""
-    if not os.path.isabs(os.environ.get("XDG_CACHE_HOME", "/")):  # the XDG spec: empty or relative is to be ignored
-        del os.environ["XDG_CACHE_HOME"]
-    value = os.environ.get("KERAS_DRIFT_CACHE")
-    if value is None:
-        return
-    if not value.strip():
-        raise InputError("KERAS_DRIFT_CACHE: is set but empty; unset it (the default is ~/.cache/keras-drift) or name a folder")
-    if os.path.lexists(value) and not os.path.isdir(value):
-        raise InputError(f"KERAS_DRIFT_CACHE: {value}: is not a folder")
+    """Refuse an unusable ``$KERAS_DRIFT_CACHE`` before anything runs (see :func:`environments.cache_path`)."""
+    environments.cache_path()
 
 
 class Interrupted(Exception):

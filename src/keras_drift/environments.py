@@ -13,7 +13,9 @@ import contextlib
 import functools
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -291,10 +293,26 @@ def _install_hooks(spec: EnvSpec, site_packages: str, log: Log) -> None:
     log(f"installed start-up hooks {', '.join(spec.hooks)} into {site_packages}")
 
 
+def cache_path() -> Path:
+    """keras-drift's cache folder: ``$KERAS_DRIFT_CACHE``, else ``$XDG_CACHE_HOME/keras-drift``, else
+    ``~/.cache/keras-drift``. A ``$KERAS_DRIFT_CACHE`` that is set but empty (read as a path, it would be
+    the current folder, where ``prune`` deletes and crashes write) or names something that is not a folder
+    is unusable input; an empty or relative ``$XDG_CACHE_HOME`` is ignored, as the XDG spec says."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    default = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "keras-drift"
+    value = os.environ.get("KERAS_DRIFT_CACHE")
+    if value is None:
+        return default
+    if not value.strip():
+        raise InputError("KERAS_DRIFT_CACHE: is set but empty; unset it (the default is ~/.cache/keras-drift) or name a folder")
+    if os.path.lexists(value) and not os.path.isdir(value):
+        raise InputError(f"KERAS_DRIFT_CACHE: {value}: is not a folder")
+    return Path(value)
+
+
 def cache_dir() -> Path:
-    """keras-drift's cache folder (``$KERAS_DRIFT_CACHE``, else the user's cache folder), created."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "keras-drift"
-    folder = Path(os.environ.get("KERAS_DRIFT_CACHE", default))
+    """keras-drift's cache folder (:func:`cache_path`), created."""
+    folder = cache_path()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -316,12 +334,24 @@ def prune_compiled_programs(written_before: float) -> list[Path]:
     which a locked environment does not have), so each new probe or JAX version adds about 1.5 MB per
     environment. A program still in use that is deleted is compiled again by the next run, once."""
     removed = []
-    for path in sorted((cache_dir() / COMPILED_PROGRAMS).glob("*/*")):
-        with contextlib.suppress(FileNotFoundError):  # another prune got there first
-            if path.is_file() and path.stat().st_mtime < written_before:
-                path.unlink()
-                removed.append(path)
+    compiled = cache_dir() / COMPILED_PROGRAMS
+    if compiled.is_symlink() or not compiled.is_dir():
+        return removed  # a linked folder is not ours to empty
+    for folder in sorted(compiled.iterdir()):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            with contextlib.suppress(FileNotFoundError):  # another prune got there first
+                found = path.lstat()  # a link is never followed, nor deleted
+                if JAX_PROGRAM.match(path.name) and stat.S_ISREG(found.st_mode) and found.st_mtime < written_before:
+                    path.unlink()
+                    removed.append(path)
     return removed
+
+
+# The names JAX gives the programs it keeps (``jit_matmul-<sha256>-cache``, and their access times): the
+# only files prune deletes there.
+JAX_PROGRAM = re.compile(r"^[A-Za-z0-9_.]+-[0-9a-f]{64}-(cache|atime)\Z")
 
 
 def _run(command: list[str], env: dict[str, str], log: Log) -> None:

@@ -30,7 +30,7 @@ BACKENDS = ("tensorflow", "jax", "torch", "theano")
 # Environments with these tags resolve fresh each run, so their requirements may float.
 FLOATING_TAGS = frozenset({"latest", "nightly"})
 DEFAULT_TAG = "default"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: "$" also matches before a final newline
 _HOOK_RE = re.compile(r"^[a-z0-9-]+$")
 _VARIABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Variables keras-drift sets or strips itself: an env file setting them would undo the isolation (the
