@@ -333,7 +333,7 @@ def prune_compiled_programs(written_before: float) -> list[Path]:
     JAX keeps every program it compiled and never deletes one (its size cap needs the ``filelock`` package,
     which a locked environment does not have), so each new probe or JAX version adds about 1.5 MB per
     environment. A program still in use that is deleted is compiled again by the next run, once."""
-    removed = []
+    removed: list[Path] = []
     compiled = cache_dir() / COMPILED_PROGRAMS
     if compiled.is_symlink() or not compiled.is_dir():
         return removed  # a linked folder is not ours to empty
