@@ -119,7 +119,7 @@ def test_run_json_that_is_not_an_object(tmp_path, capsys):
     assert "run.json: must be a JSON object, got list" in one_line_error(capsys)
 
 
-def test_a_name_matplotlib_would_read_as_tex_is_drawn_as_text(tmp_path):
+def test_a_name_that_reads_as_tex_is_drawn_as_text(tmp_path):
     series = {"$\\frac{$": {"step": [0, 1], "loss": [1.0, 0.5], "w": [0.0, 0.1]}}
     run = run_folder(tmp_path, make_result("base", BASE, series=series), make_result("cand", BASE, series=series))
     assert main(["report", str(run)]) == 0

@@ -167,3 +167,18 @@ def test_the_report_names_each_restart_each_task_cut_short_the_door_and_how_the_
     provenance = html.split("<h2>Provenance</h2>")[1]
     assert "tf.keras; keras differs in 2" in provenance and "era as of 2023-06-01T00:00:00Z" in provenance
     assert "packaging (added: imports it undeclared)" in provenance
+
+
+def test_a_trajectory_is_drawn_by_hand_on_shared_axes_with_the_loss_on_a_log_scale():
+    """Panels of 420 x 170 px, frames from x 58 to 408 (the second panel 478 to 828) and y 146 (low) to 22
+    (high): the points worked out by hand from the step range 0..100, w 0..1 and log10(loss) -2..0."""
+    from keras_drift.report import trajectory_plots
+
+    one = make_result("one", {}, series={"linear.defaults": {"step": [0, 50, 100], "loss": [1.0, 0.1, 0.01], "w": [0.0, 0.5, 1.0]}})
+    two = make_result("two", {}, series={"linear.defaults": {"step": [0, 50, 100], "loss": [1.0, 0.1, 0.1], "w": [0.0, 0.25, 0.5]}})
+    [plot] = trajectory_plots([one, two])
+    svg = plot["svg"]
+    assert 'points="58.0,22.0 233.0,84.0 408.0,146.0"' in svg and 'points="58.0,22.0 233.0,84.0 408.0,84.0"' in svg  # loss, log
+    assert 'points="478.0,146.0 653.0,84.0 828.0,22.0"' in svg and 'points="478.0,146.0 653.0,115.0 828.0,84.0"' in svg  # w
+    assert ">1</text>" in svg and ">0.01</text>" in svg and "linear.defaults: loss (log)</text>" in svg
+    assert ">one</text>" in svg and ">two</text>" in svg and len(svg) < 4000

@@ -7,11 +7,8 @@ SVG, and every string that came from an environment is escaped (Jinja2 autoescap
 
 from __future__ import annotations
 
-import io
 import math
-import os
 import platform
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -22,7 +19,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from keras_drift import __version__, environments, saved_models
+from keras_drift import __version__, saved_models
 from keras_drift.attribute import differing
 from keras_drift.compare import family as metric_family
 from keras_drift.compare import oracle_distances
@@ -261,7 +258,7 @@ def family_sections(verdicts: pd.DataFrame, environments: Sequence[str], baselin
         if not failed.empty:
             summary += f"; {failed['metric'].nunique()} failed"
         sections.append({"family": family, "summary": summary, "drifts": not drifting.empty,
-                         "matrix": matrix_html(rows, environments, baseline)})
+                         "matrix": matrix_rows(rows, environments, baseline)})
     return sorted(sections, key=lambda section: not section["drifts"])
 
 
@@ -287,56 +284,36 @@ def coverage_lines(results: Sequence[Result]) -> list[str]:
     return lines
 
 
-def matrix_html(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str) -> str:
-    """Metrics as rows, environments as columns; each cell the value, its signed difference and verdict."""
+def matrix_rows(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str) -> dict[str, Any]:
+    """Metrics as rows, environments as columns; each cell ``(verdict, text)``: the value, its signed
+    difference and the verdict in words (``verdict`` is ``""`` where the environment has no such metric).
+    A metric identical in every environment is only named (``steady``): 179 of the default matrix's 452
+    rows said nothing but "identical" six times, a third of the page."""
     if verdicts.empty:
-        return ""
+        return {"rows": [], "steady": []}
     text = verdicts.assign(cell=[_cell(row, baseline) for row in verdicts.to_dict("records")])
     cells = text.pivot(index="metric", columns="env", values="cell").reindex(columns=list(environments))
     classes = verdicts.pivot(index="metric", columns="env", values="verdict").reindex(columns=list(environments))
-    styler = (
-        cells.style.set_td_classes(classes.fillna("").radd("verdict-"))  # a row one environment lacks (saved.*) has no class
-        .format(escape="html", na_rep="")
-        .format_index(escape="html", axis=0)
-        .format_index(escape="html", axis=1)
-        .set_table_attributes('class="matrix"')
-    )
-    return styler.to_html()
-
-
-def _matplotlib_folder() -> None:
-    """Point matplotlib's config and font cache at keras-drift's cache folder (unless ``$MPLCONFIGDIR``
-    says otherwise) before it is imported: left alone, the first report under a fresh ``$HOME`` writes
-    ``~/.cache/matplotlib`` and ``~/.config/matplotlib``, outside anything keras-drift owns."""
-    if "MPLCONFIGDIR" not in os.environ:
-        folder = environments.cache_dir() / "matplotlib"
-        folder.mkdir(parents=True, exist_ok=True)
-        os.environ["MPLCONFIGDIR"] = str(folder)
+    steady = [str(metric) for metric, row in classes.iterrows() if all(value == Verdict.IDENTICAL for value in row)]
+    rows = [{"metric": str(metric), "cells": [("" if pd.isna(verdict) else str(verdict), "" if pd.isna(cell) else str(cell))
+                                              for verdict, cell in zip(classes.loc[metric], cells.loc[metric], strict=True)]}
+            for metric in cells.index if str(metric) not in set(steady)]
+    return {"rows": rows, "steady": steady}
 
 
 def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
     """One inline SVG per probe series: every environment's curve on shared axes; a series of a single point
-    (a one-epoch history) is a small table instead (``table``), as a plot of single dots says nothing."""
-    _matplotlib_folder()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+    (a one-epoch history) is a small table instead (``table``), as a plot of single dots says nothing.
+    Drawn by hand, as the sparklines are: matplotlib's SVG of the default matrix's seven figures was 240 KB
+    of the page (34 KB each: its ticks, clip paths and styles), these are a few KB each."""
     names = sorted({name for result in results for name in result.series})
     plots = []
     for name in names:
-        # Text stays text (not glyph paths), in one font; the salt keeps SVG element ids unique per page.
-        settings: dict[Any, Any] = {
-            "svg.fonttype": "none", "svg.hashsalt": name, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
-            "text.parse_math": False,  # names come from result files: '$' is a character, not TeX
-        }
         layout = _plot_layout(results, name)
         if layout is not None and all(len(result.series[name][layout[0]]) <= 1 for result in results if result.series.get(name)):
             plots.append({"name": name, "table": _point_table(results, name, *layout)})
         elif layout is not None:
-            with matplotlib.rc_context(settings):
-                plots.append({"name": name, "svg": _plot(plt, results, name, *layout)})
+            plots.append({"name": name, "svg": _plot(results, name, *layout)})
     return plots
 
 
@@ -356,27 +333,58 @@ def _plot_layout(results: Sequence[Result], name: str) -> tuple[str, list[str]] 
     return None
 
 
-def _plot(plt: Any, results: Sequence[Result], name: str, x_key: str, columns: list[str]) -> str:
-    """One panel per column of one series, every environment's curve on shared axes, as SVG text."""
-    # Markers only on short per-epoch curves: each marker is an SVG element of its own.
-    marker = "." if x_key == "epoch" else None
-    figure, axes = plt.subplots(1, len(columns), figsize=(9, 3), squeeze=False)
-    for axis, column in zip(axes[0], columns, strict=True):
-        for result in results:
-            series = result.series.get(name)
-            if series and column in series:
-                axis.plot(series[x_key], series[column], marker=marker, linewidth=1, label=result.env)
-        axis.set_title(f"{name}: {column}", fontsize=9)
-        axis.set_xlabel(x_key, fontsize=8)
-        if column == "loss" and x_key == "step":
-            axis.set_yscale("log")
-        axis.tick_params(labelsize=7)
-    axes[0][-1].legend(fontsize=7, loc="best")
-    # Fixed margins: tight_layout would draw every figure an extra time only to measure it.
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.22)
-    svg = _svg(figure)
-    plt.close(figure)
-    return svg
+# Curve colours, one per environment in order (matplotlib's first ten), and the size of one panel.
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+PANEL_WIDTH, PANEL_HEIGHT = 420, 170
+
+
+def _plot(results: Sequence[Result], name: str, x_key: str, columns: list[str]) -> str:
+    """One panel per column of one series, every environment's curve on shared axes (a step-wise loss on a
+    log scale), and a legend of the environments' colours, as SVG text."""
+    drawn = [(result.env, COLOURS[index % len(COLOURS)], result.series[name]) for index, result in enumerate(results)
+             if result.series.get(name)]
+    width, height = PANEL_WIDTH * len(columns), PANEL_HEIGHT + 16 * ((len(drawn) + 3) // 4)
+    parts = [f'<svg class="trajectory" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(name)}: {escape(", ".join(columns))} by {escape(x_key)}">']
+    for panel, column in enumerate(columns):
+        log = column == "loss" and x_key == "step"
+        parts.append(_panel(drawn, x_key, column, log, PANEL_WIDTH * panel, f"{name}: {column}{' (log)' if log else ''}"))
+    for index, (env, colour, _) in enumerate(drawn):
+        x, y = 50 + (index % 4) * 190, PANEL_HEIGHT + 12 + 16 * (index // 4)
+        parts.append(f'<line x1="{x}" x2="{x + 16}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>'
+                     f'<text x="{x + 20}" y="{y}" font-size="10">{escape(env)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _panel(drawn: Sequence[tuple[str, str, dict[str, list[Any]]]], x_key: str, column: str, log: bool, left: int, title: str) -> str:
+    """One panel: a frame, its title, the extreme values of both axes, and one polyline per environment
+    (points whose value is not finite, or not positive on a log scale, left out)."""
+    curves = []
+    for _, colour, series in drawn:
+        pairs = zip(series.get(x_key, []), series.get(column, []), strict=False)
+        points = [(float(x), math.log10(y) if log else float(y)) for x, y in pairs
+                  if isinstance(y, (int, float)) and math.isfinite(y) and (y > 0 or not log)]
+        curves.append((colour, points))
+    xs = [x for _, points in curves for x, _ in points]
+    ys = [y for _, points in curves for _, y in points]
+    x0, x1, y0, y1 = left + 58, left + PANEL_WIDTH - 12, PANEL_HEIGHT - 24, 22
+    parts = [f'<text x="{x0}" y="14" font-size="11">{escape(title)}</text>',
+             f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="{y0 - y1}" fill="none" stroke="#999"/>']
+    if not xs:
+        return "".join(parts)
+    (low_x, high_x), (low_y, high_y) = (min(xs), max(xs)), (min(ys), max(ys))
+    labels = [f"{10 ** value:.3g}" if log else f"{value:.4g}" for value in (high_y, low_y)]
+    parts += [f'<text x="{x0 - 4}" y="{y1 + 8}" font-size="9" text-anchor="end">{labels[0]}</text>',
+              f'<text x="{x0 - 4}" y="{y0}" font-size="9" text-anchor="end">{labels[1]}</text>',
+              f'<text x="{x0}" y="{y0 + 13}" font-size="9">{escape(x_key)} {low_x:g}</text>',
+              f'<text x="{x1}" y="{y0 + 13}" font-size="9" text-anchor="end">{escape(x_key)} {high_x:g}</text>']
+    x_range, y_range = (high_x - low_x) or 1.0, (high_y - low_y) or 1.0
+    for colour, points in curves:
+        if points:
+            coordinates = " ".join(f"{x0 + (x1 - x0) * (x - low_x) / x_range:.1f},{y0 + (y1 - y0) * (y - low_y) / y_range:.1f}"
+                                   for x, y in points)
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.2" points="{coordinates}"/>')
+    return "".join(parts)
 
 
 def _point_table(results: Sequence[Result], name: str, x_key: str, columns: list[str]) -> str:
@@ -606,12 +614,3 @@ def _severity(row: dict[str, Any]) -> float:
         if value is not None and not math.isnan(value):
             return abs(value)
     return math.inf
-
-
-def _svg(figure: Any) -> str:
-    buffer = io.StringIO()
-    # No RDF metadata block: it only names creator and format, with namespace URLs.
-    figure.savefig(buffer, format="svg", metadata={key: None for key in ("Creator", "Date", "Format", "Type")})
-    svg = buffer.getvalue()
-    # Path data and indentation span many lines; one space is the same SVG in far fewer bytes.
-    return re.sub(r"\s*\n\s*", " ", svg[svg.index("<svg") :])
