@@ -61,6 +61,26 @@ def open_report(report: Path, screenshot_name: str) -> PageCheck:
     return check
 
 
+def first_screen(report: Path, screenshot_name: str, selectors: tuple[str, ...]) -> dict[str, float | None]:
+    """Open ``report`` at 1280 x 800 without scrolling; for each CSS selector, where the bottom of its first
+    element is (``None``: no such element). A screenshot of exactly that screen is kept."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(report.resolve().as_uri())
+        page.wait_for_load_state("load")
+        bottoms = {}
+        for selector in selectors:
+            found = page.query_selector(selector)
+            box = found.bounding_box() if found else None
+            bottoms[selector] = box["y"] + box["height"] if box else None
+        page.screenshot(path=str(SCREENSHOTS / f"{screenshot_name}.png"))
+        browser.close()
+    return bottoms
+
+
 # A4 at 96 px per inch less Chromium's default 1 cm margins: the width a printed page lays out in.
 A4_PRINT_WIDTH_PX = 718
 

@@ -115,7 +115,7 @@ def test_accept_then_report_and_gate_pass_with_the_drift_shown(drifting_run, cap
     row = json.loads((drifting_run / "verdicts.json").read_text())["environments"]["cand"]["metrics"]["w"]
     assert row["verdict"] == "accepted" and row["accepted_reason"] == "reviewed: the new default is intended" and row["cause"] == "unexplained"
     html = (drifting_run / "report.html").read_text()
-    assert "accepted because: reviewed: the new default is intended" in html and "1 accepted drift in 1 environment" in html
+    assert "unexplained: reviewed: the new default is intended" in html and "1 accepted drift in 1 environment" in html
     assert main(["gate", str(drifting_run)]) == 0
     (drifting_run.parents[1] / "accepted.toml").unlink()  # without the entry, the same run drifts again
     assert main(["gate", str(drifting_run)]) == 1

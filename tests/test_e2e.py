@@ -164,7 +164,7 @@ def test_report_shows_every_environment_side_by_side(drift_run):
         assert name in html
     assert "linear.defaults.initial_w" in html and "DRIFT" in html
     assert "random_stream" in html and "Closest to the NumPy oracle" in html
-    assert "API behaviour that differs" in html and "SGD(lr=0.1)" not in html.split("API behaviour that differs")[1].split("<h2>")[0]
+    assert "API behaviour that differs" in html and "SGD(lr=0.1)" not in html.split("API behaviour that differs")[1].split("<h2")[0]
     assert html.count("<svg") >= 4
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
 
@@ -195,7 +195,7 @@ def test_real_report_in_headless_chromium(drift_run):
     expected = {(env, row["cause"], row["proof"], row["evidence"]) for env, section in verdicts["environments"].items()
                 for row in section["metrics"].values() if row["verdict"] == "drift"}
     html = (work / "reports" / "latest" / "report.html").read_text()
-    why = html.split("<h2>Why they drift</h2>")[1].split("<h2>")[0]
+    why = html.split('<h2 id="why">Why they drift</h2>')[1].split("<h2")[0]
     assert why.count('<li class="cause-line">') == len({(env, cause) for env, cause, _, _ in expected})
     assert all(evidence in check.text for _, _, _, evidence in expected)  # each finding's evidence, once per line
     # printed to PDF (A4): no table wider than the page, no blank page
@@ -334,7 +334,7 @@ def test_a_task_slowed_on_purpose_is_reported_slower_and_twins_are_not(tmp_path)
     assert by_env[ENVS[2]]["verdict"] == "same"
     assert "1 task slower in 1 environment" in completed.stdout
     html = (tmp_path / "reports" / "latest" / "report.html").read_text()
-    assert "<h2>Speed</h2>" in html and "(slower)" in html
+    assert '<h2 id="speed">Speed</h2>' in html and "(slower)" in html
     latest = str(tmp_path / "reports" / "latest")
     assert keras_drift("gate", latest, "--candidate", "keras-3.15-jax-slow", cwd=tmp_path).returncode == 0
     gated = keras_drift("gate", latest, "--candidate", "keras-3.15-jax-slow", "--fail-on", "slowdown", cwd=tmp_path)

@@ -85,7 +85,7 @@ def test_wrappers_and_nested_models_are_walked_and_named_by_path(middle_run):
 def test_the_report_draws_the_layer_strip_with_the_middle_layer_marked(middle_run):
     work, _ = middle_run
     html = (work / "reports" / "latest" / "report.html").read_text()
-    section = html.split("<h2>Where models part</h2>")[1].split("<h2>")[0]
+    section = html.split("<h2>Where models part</h2>")[1].split("<h2")[0]
     assert 'class="marked" title="activation#1 (Activation): relative difference' in section
     assert "layer activation#1 (Activation) introduces it" in section
     assert "the training losses part at step 1 of the first 4" in section

@@ -116,7 +116,7 @@ def test_the_users_file_loads_everywhere_and_hostile_entries_fail_in_a_cell(tf_p
 def test_the_report_shows_the_users_files_first_then_a_matrix_per_model(tf_pair_run):
     work, _ = tf_pair_run
     html = (work / "reports" / "latest" / "report.html").read_text()
-    section = html.split("<h2>Saved models</h2>")[1].split("<h2>")[0]
+    section = html.split('<h2 id="saved">Saved models</h2>')[1].split("<h2")[0]
     assert section.index("Your model files") < section.index("<h3>classifier.shared_init</h3>")
     assert f"upgrade<br><small>{BASELINE} → {CANDIDATE}</small>" in section
     first_upgrade, first_rollback = section.index(">upgrade<"), section.index(">rollback<")

@@ -56,11 +56,11 @@ def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
         assert name in html
     assert "1 of 2 metrics drift" in html
     assert html.count("<svg") == 1  # one plot for the one series
-    matrix = html.split("<h2>All metrics against")[1].split("<h2>")[0]
+    matrix = html.split("<h2>All metrics against")[1].split("<h2")[0]
     drift_cell = re.search(r'<td[^>]*class="[^"]*verdict-drift[^"]*"[^>]*>([^<]*)</td>', matrix)
     assert drift_cell and "DRIFT" in drift_cell.group(1) and "0.5578" in drift_cell.group(1)  # the drifting value, marked
     # packages that differ are listed, the ones that agree are not
-    packages = html.split("<h2>Installed packages that differ</h2>")[1].split("<h2>")[0]
+    packages = html.split("<h2>Installed packages that differ</h2>")[1].split("<h2")[0]
     assert "numpy" in packages and "1.26.4" in packages and "2.1.0" in packages
     assert "agreeing-dist" not in packages
     assert "linear.defaults.w" in html
@@ -106,7 +106,7 @@ def test_a_single_point_series_is_a_table_not_a_plot(tmp_path):
         result["series"] = {"classifier.defaults": {"epoch": [0], "loss": [loss], "val_loss": [loss * 2]}}
     verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
     html = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html").read_text()
-    trajectories = html.split("<h2>Trajectories</h2>")[1].split("<h2>")[0]
+    trajectories = html.split("<h2>Trajectories</h2>")[1].split("<h2")[0]
     assert "<svg" not in trajectories and "classifier.defaults (a single point)" in trajectories
     assert "<td>0.25</td>" in trajectories and "<td>0.5</td>" in trajectories and "<td>1</td>" in trajectories
 
@@ -160,7 +160,7 @@ def test_the_report_names_each_restart_each_task_cut_short_the_door_and_how_the_
                                         "cut_short": {"reason": "cut short after 21 of 1001 steps: 0.6 s per step"}}}
     verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
     html = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html").read_text()
-    problems = html.split("<h2>Failures and skips</h2>")[1].split("<h2>")[0]
+    problems = html.split('<h2 id="failures">Failures and skips</h2>')[1].split("<h2")[0]
     assert "the probe died 1 time(s) and was resumed" in problems
     assert "probe died of SIGSEGV (signal 11) in task classifier.defaults (task); resumed without compile-cache" in problems
     assert "linear.defaults: cut short after 21 of 1001 steps: 0.6 s per step" in problems

@@ -55,3 +55,20 @@ def test_a_wide_saved_models_section_scrolls_on_screen_and_fits_the_printed_page
     assert check.console_errors == [] and "Saved models" in check.text and error in check.text
     assert not check.overflows_narrow
     assert print_report(report).clipped == []
+
+
+def test_the_first_screen_answers_the_question_without_scrolling(tmp_path):
+    """At 1280 x 800: the headline in words, the grid of environments, and the first finding (why the first
+    environment drifts) are all above the fold."""
+    from browser import first_screen
+
+    from keras_drift import pipeline
+    from keras_drift.overview import overview
+
+    results = _results()
+    judged = pipeline.judge(results, "tf-2.15", [Tolerance("*", 1e-6, 1e-5)])
+    screen = overview(results, judged, "tf-2.15")
+    assert screen.headline.startswith("1 environment(s) failed") and not screen.clean
+    report = render(results, judged.verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html", first_screen=screen)
+    bottoms = first_screen(report, "first-screen", ("p.headline", "table.glance", "li.cause-line"))
+    assert all(bottom is not None and bottom <= 800 for bottom in bottoms.values()), bottoms

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift import accepted, attribute, compare, doors, history, localise, proofs, report, runs, saved_models, speed
+from keras_drift import accepted, attribute, compare, doors, history, localise, overview, proofs, report, runs, saved_models, speed
 from keras_drift.errors import ExitCode
 from keras_drift.results import Result, encode_scalar, write_json_atomically
 from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
@@ -110,7 +110,8 @@ def render_run(
     history.write_history(run_dir, document)  # what later runs read of this one
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
-                         warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved)
+                         warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved,
+                         first_screen=overview.overview(results, judged, baseline))
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 

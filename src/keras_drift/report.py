@@ -19,12 +19,14 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from keras_drift import __version__, saved_models
+from keras_drift import __version__, grouping, saved_models
 from keras_drift.attribute import differing
 from keras_drift.compare import family as metric_family
 from keras_drift.compare import oracle_distances
 from keras_drift.history import History, as_numbers
 from keras_drift.localise import Localisation, Part
+from keras_drift.overview import COLUMNS as OVERVIEW_COLUMNS
+from keras_drift.overview import Overview
 from keras_drift.results import Result, write_text_atomically
 from keras_drift.verdicts import Verdict
 
@@ -54,6 +56,7 @@ def render(
     speed: pd.DataFrame | None = None,
     localisations: Mapping[tuple[str, str], Localisation] | None = None,
     saved: saved_models.Judgement | None = None,
+    first_screen: Overview | None = None,
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
@@ -62,7 +65,7 @@ def render(
     ``behaviours`` the changed behaviours the verdict line counts, ``speed`` the per-step times of the
     training tasks (:func:`keras_drift.speed.speed_table`), ``localisations`` where each drifting model's
     numbers part (:mod:`keras_drift.localise`), ``saved`` what the load phase found of the saved models
-    (:mod:`keras_drift.saved_models`).
+    (:mod:`keras_drift.saved_models`), ``first_screen`` the headline and the grid (:mod:`keras_drift.overview`).
     """
     past = past or History()
     environment = jinja2.Environment(
@@ -80,7 +83,10 @@ def render(
         plots=trajectory_plots(results),
         diffs=diff_tables(results),
         causes=cause_summary(verdicts),
-        accepted=accepted_summary(verdicts),
+        accepted=accepted_entries(verdicts),
+        behaviour_groups=grouping.behaviour_groups(behaviours, show=format_setting) if behaviours is not None else [],
+        first_screen=first_screen,
+        overview_columns=OVERVIEW_COLUMNS,
         acceptance_warnings=list(acceptance_warnings),
         oracle=oracle_html(results),
         new_drift=list(new_drift),
@@ -493,13 +499,15 @@ def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
 PROOF_ORDER = ("proven", "suspected", "unexplained")
 
 
-def accepted_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
-    """One line per environment, cause and reason of the accepted drifts, with the metrics it covers."""
+def accepted_entries(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """The accepted drifts grouped by the entry that accepts them (its cause and reason, said once), with
+    each environment's metrics: ``{"cause", "reason", "count", "envs": [{"env", "count", "metrics"}]}``."""
     rows = verdicts[verdicts["verdict"] == Verdict.ACCEPTED]
     if rows.empty:  # also verdicts judged without an accepted-drifts file, which have no reason column
         return []
-    return [{"env": env, "cause": cause, "reason": reason, "count": len(group), "metrics": list(group["metric"])}
-            for (env, cause, reason), group in rows.groupby(["env", "cause", "accepted_reason"], sort=True)]
+    return [{"cause": cause, "reason": reason, "count": len(group),
+             "envs": [{"env": env, "count": len(mine), "metrics": list(mine["metric"])} for env, mine in group.groupby("env", sort=True)]}
+            for (cause, reason), group in rows.groupby(["cause", "accepted_reason"], sort=True)]
 
 
 def oracle_html(results: Sequence[Result]) -> str:
