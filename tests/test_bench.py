@@ -72,6 +72,10 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     text = table(summary)
     assert "records_share_of_warm        0.03" in text and "saved_models_share_of_warm   0.11" in text
     assert "warm_ratio                   1.08" in text and "parallel_speedup             1.62" in text
+    # the report's size against its budget: the warm run's 1000 bytes are within 300 KiB
+    assert summary["render"]["run"]["bytes_target"] == 300 * 1024 and "render run" in text
+    assert "1 KiB (budget 300 KiB: met)" in text
+    assert summary["render"]["generated_40"]["bytes_target"] == 6 * 1024 * 1024
 
 
 def test_the_cold_run_starts_from_an_empty_keras_drift_cache(tmp_path, monkeypatch):
