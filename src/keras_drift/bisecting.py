@@ -31,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 from keras_drift import accepted, compare, environments, experiment, localise, locks, pipeline, proofs, releases, runner
 from keras_drift.boundaries import Boundary, Search
 from keras_drift.cache import ResultCache
-from keras_drift.errors import InputError
+from keras_drift.errors import EnvironmentFailed, InputError
 from keras_drift.results import Result, encode_scalar, validate_document, write_json_atomically
 from keras_drift.specs import EnvSpec, hook_path, load_spec
 from keras_drift.verdicts import Verdict
@@ -211,8 +211,13 @@ def _write_spec(path: Path, good: EnvSpec, requirements: list[str], hooks: list[
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-class EndFailed(Exception):
+class EndFailed(EnvironmentFailed):
     """An end of the bisect could not be probed, so nothing can be compared with it."""
+
+    label = "bisect"
+
+    def line(self) -> str:
+        return f"cannot compare with an end that failed: {self}"
 
 
 @dataclass(frozen=True)

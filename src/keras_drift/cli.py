@@ -42,7 +42,7 @@ from keras_drift import (
     speed,
 )
 from keras_drift.cache import ResultCache
-from keras_drift.errors import ExitCode, InputError
+from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
 from keras_drift.results import printable
 from keras_drift.specs import (
     NAME_RE,
@@ -67,13 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_cache_variable()
         args = _parser().parse_args(argv)
         return int(args.handler(args))
-    except InputError as exc:
-        print(f"keras-drift: error: {printable(str(exc))}", file=sys.stderr)
-        return ExitCode.BAD_INPUT
-    except Interrupted as exc:
-        print(f"keras-drift: interrupted: partial results kept in {exc} (run.json says incomplete); "
-              "reports/latest is unchanged", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+    except DriftError as exc:  # every error keras-drift raises on purpose: one line, and the code it means
+        print(f"keras-drift: {exc.label}: {printable(exc.line())}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("keras-drift: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -117,10 +113,6 @@ def _check_arguments(argv: Sequence[str]) -> None:
 def _check_cache_variable() -> None:
     """Refuse an unusable ``$KERAS_DRIFT_CACHE`` before anything runs (see :func:`environments.cache_path`)."""
     environments.cache_path()
-
-
-class Interrupted(Exception):
-    """A run stopped by Ctrl-C; carries its run folder."""
 
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
@@ -339,9 +331,6 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
         args.explain_budget)
     try:
         document = bisecting.run_bisect(request, lambda line: print(printable(line), file=sys.stderr, flush=True), _print_progress)
-    except bisecting.EndFailed as exc:
-        print(f"keras-drift: bisect: cannot compare with an end that failed: {printable(str(exc))}", file=sys.stderr)
-        return ExitCode.FAILED
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
         raise Interrupted(run_dir) from None

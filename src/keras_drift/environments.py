@@ -26,7 +26,7 @@ from typing import Any
 from filelock import FileLock
 
 from keras_drift import era
-from keras_drift.errors import InputError
+from keras_drift.errors import EnvironmentFailed, InputError
 from keras_drift.specs import EnvSpec
 
 KEY_FILE = ".keras-drift-key"
@@ -44,11 +44,11 @@ PIP_TO_UV = {
 }
 
 
-class InterpreterMissing(Exception):
+class InterpreterMissing(EnvironmentFailed):
     """The Python version an environment names is not installed on this machine."""
 
 
-class BuildFailed(Exception):
+class BuildFailed(EnvironmentFailed):
     """Creating the environment or installing its requirements failed; the log says why."""
 
 

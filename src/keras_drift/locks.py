@@ -17,12 +17,9 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from keras_drift import environments, era
+from keras_drift.errors import LockFailed
 from keras_drift.results import write_text_atomically
 from keras_drift.specs import EnvSpec
-
-
-class LockFailed(Exception):
-    """The environment's requirements could not be resolved for its interpreter."""
 
 
 def lock_environment(spec: EnvSpec, constraints: Mapping[str, str] | None = None, generated_by: str = "`nox -s lock`") -> Path:

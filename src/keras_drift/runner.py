@@ -25,7 +25,7 @@ from filelock import FileLock
 
 from keras_drift import environments
 from keras_drift.cache import ResultCache, cache_key, load_key, reusable, user_files
-from keras_drift.errors import InputError
+from keras_drift.errors import EnvironmentFailed, InputError
 from keras_drift.results import Result, encode, load_result, printable, status_result, write_json_atomically, write_result
 from keras_drift.specs import EnvSpec
 
@@ -96,7 +96,7 @@ class BaselineWatch:
         return cls(baseline, tuple((tolerance.pattern, tolerance.atol, tolerance.rtol) for tolerance in tolerances))
 
 
-class ProbeFailed(Exception):
+class ProbeFailed(EnvironmentFailed):
     """The probe did not produce a complete result: it crashed, hung, or wrote something unusable.
     ``partial`` holds the tasks it finished before that, when it wrote any."""
 

@@ -1,0 +1,38 @@
+"""One error base: each error keras-drift raises on purpose carries its exit code, and main turns it into
+one line and that code in one place."""
+
+import argparse
+
+import pytest
+
+from keras_drift import bisecting, cli, environments, locks, runner
+from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (InputError("envs/x.toml: backend: 'mxnet' is not one of ..."), ExitCode.BAD_INPUT,
+         "keras-drift: error: envs/x.toml: backend: 'mxnet' is not one of ..."),
+        (locks.LockFailed("no solution"), ExitCode.LOCK_FAILED, "keras-drift: error: no solution"),
+        (bisecting.EndFailed("old: failed: install failed"), ExitCode.FAILED,
+         "keras-drift: bisect: cannot compare with an end that failed: old: failed: install failed"),
+        (environments.BuildFailed("uv pip failed"), ExitCode.FAILED, "keras-drift: error: uv pip failed"),
+        (Interrupted("reports/r1"), ExitCode.INTERRUPTED,
+         "keras-drift: interrupted: partial results kept in reports/r1 (run.json says incomplete); reports/latest is unchanged"),
+    ],
+)
+def test_every_error_raised_on_purpose_is_one_line_and_its_code(monkeypatch, capsys, error, code, line):
+    def handler(args: argparse.Namespace) -> ExitCode:
+        raise error
+
+    parser = cli._parser()
+    monkeypatch.setattr(cli, "_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(handler=handler))
+    assert cli.main(["list"]) == code
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_the_errors_of_environments_share_the_base():
+    for cls in (environments.BuildFailed, environments.InterpreterMissing, runner.ProbeFailed, bisecting.EndFailed, locks.LockFailed):
+        assert issubclass(cls, DriftError)
