@@ -107,7 +107,9 @@ def render(
 
 
 # A cell's class by its outcome: "loads" with a lost optimizer or training is "warn" (see saved_model_matrices).
-SAVED_DETAIL_CHARS = 140  # of a failure's line shown below its cell; the whole line is on hover
+SAVED_DETAIL_CHARS = 140  # of a failure's line shown below its cell; more of it on hover
+# The hover text of a saved-model cell: a line of an error, not its whole message (some hold a weight's values).
+SAVED_HOVER_CHARS = 240
 OUTCOME_CLASSES = {"loads": "loads", "differs": "fails", "fails": "fails", "no predictions": "fails", "n/a": "na",
                    "reference": "loads", "no reference": "na"}
 
@@ -154,7 +156,8 @@ def _saved_cell(label: str, outcome: str, detail: str, row: Mapping[Any, Any] | 
         word = "loads, " + ", ".join(part for part in (
             f"optimizer {row['optimizer']}" if optimizer_lost else "", "cannot train" if training_lost else "") if part)
     below = detail if len(detail) <= SAVED_DETAIL_CHARS else detail[:SAVED_DETAIL_CHARS] + "…"
-    return {"label": label, "outcome": word, "class": "warn" if warn else OUTCOME_CLASSES.get(outcome, "na"), "detail": detail,
+    hover = detail if len(detail) <= SAVED_HOVER_CHARS else detail[:SAVED_HOVER_CHARS] + "…"  # the whole error is in the result
+    return {"label": label, "outcome": word, "class": "warn" if warn else OUTCOME_CLASSES.get(outcome, "na"), "detail": hover,
             "below": below if OUTCOME_CLASSES.get(outcome) == "fails" else ""}
 
 
