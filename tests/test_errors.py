@@ -36,3 +36,15 @@ def test_every_error_raised_on_purpose_is_one_line_and_its_code(monkeypatch, cap
 def test_the_errors_of_environments_share_the_base():
     for cls in (environments.BuildFailed, environments.InterpreterMissing, runner.ProbeFailed, bisecting.EndFailed, locks.LockFailed):
         assert issubclass(cls, DriftError)
+
+
+def test_run_exits_2_when_an_environment_s_numbers_are_unknown(monkeypatch, tmp_path, capsys):
+    """`keras-drift run` compares nothing, but a failed environment is still exit 2 (it was 0)."""
+    from conftest import make_result
+
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "a.toml").write_text('requirements = ["keras==3.15.1"]\npython = "3.11"\nbackend = "jax"\n')
+    outcomes = {"ok": [make_result("a", {"m": 1.0})], "failed": [make_result("a", {}, status="failed", reason="install failed")]}
+    for said, code in (("ok", ExitCode.OK), ("failed", ExitCode.FAILED)):
+        monkeypatch.setattr(cli, "_execute", lambda *args, said=said, **kwargs: outcomes[said])
+        assert cli.main(["run", "--envs", "a", "--envs-dir", str(tmp_path / "envs"), "--reports", str(tmp_path / "reports")]) == code

@@ -121,9 +121,11 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     rerun = _rerun(args, selected)
     _results_cache(args)  # a cache folder that is a file is refused before anything runs
     run_dir = runs.given_run_dir(Path(args.run_dir)) if args.run_dir else runs.new_run_dir(Path(args.reports))
-    _execute(args, selected, run_dir, None, rerun)
+    outcome = _execute(args, selected, run_dir, None, rerun)
     print(run_dir)
-    return ExitCode.OK
+    # no comparison here, but an environment whose numbers are unknown is still a failure (README's table)
+    unknown = [r for r in outcome if r.status == "failed" or r.partial or r.errors]
+    return ExitCode.FAILED if unknown else ExitCode.OK
 
 
 def cmd_drift(args: argparse.Namespace) -> ExitCode:
