@@ -86,6 +86,20 @@ def lint(session: nox.Session) -> None:
     session.run("zizmor", "--offline", *WORKFLOWS)
 
 
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into site/ (MkDocs, offline), warnings as errors.
+
+    Its reference pages (the CLI from the parser, the JSON schemas, the changelog) are generated during the
+    build by docs/hooks.py. `nox -s docs -- serve` previews it instead.
+    """
+    _install_host(session, "[docs]")
+    if session.posargs:
+        session.run("mkdocs", *session.posargs)
+    else:
+        session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
 def _probe_session(name: str):
     def probe(session: nox.Session) -> None:
         _install_host(session)
