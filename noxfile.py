@@ -13,8 +13,8 @@ import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "src"))
+from keras_drift.envs.specs import load_specs  # noqa: E402  (stdlib + packaging only)
 from keras_drift.errors import InputError  # noqa: E402  (stdlib only)
-from keras_drift.specs import load_specs  # noqa: E402  (stdlib + packaging only)
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -82,6 +82,7 @@ def lint(session: nox.Session) -> None:
     _install_host(session, "[lint]")
     session.run("ruff", "check", ".")
     session.run("mypy", "src")
+    session.run("lint-imports")  # the layout by stage: each layer imports only those below it (pyproject.toml)
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOWS)
     session.run("zizmor", "--offline", *WORKFLOWS)
 

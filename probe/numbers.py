@@ -1,5 +1,5 @@
 """How the probe writes a number into JSON: JSON has no NaN or infinity, so the result file spells them as
-strings, which the host reads back (``keras_drift.results``). Python 3.6 syntax."""
+strings, which the host reads back (``keras_drift.store.results``). Python 3.6 syntax."""
 
 import math
 

@@ -3,7 +3,7 @@
 A segmentation fault or an abort leaves no Python exception to record: the host then reads this file to
 name the task that was running, what it was doing (``phase``) and which optional mechanisms were in
 force, and starts a new process that finishes the remaining tasks without the mechanism that was in
-force (``keras_drift.runner``). Written at every change of phase: a few hundred bytes, well under a
+force (``keras_drift.execute.runner``). Written at every change of phase: a few hundred bytes, well under a
 millisecond. Python 3.6 syntax, standard library only.
 """
 

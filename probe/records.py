@@ -1,5 +1,5 @@
 """Per-layer forward records and per-weight gradient records of a model, so that the host can say which
-layer first computes something different (``keras_drift.localise``).
+layer first computes something different (``keras_drift.judge.localise``).
 
 Taken once per task and model (the shared-initialisation twin of a model task, each model a canary
 builds), at its fixed initial weights, on a fixed batch: every layer's output in topological order (a

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from keras_drift.results import Result
+from keras_drift.store.results import Result
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

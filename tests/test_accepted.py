@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from conftest import PROJECT_ROOT, make_result
 
-from keras_drift.accepted import Acceptance, load_acceptances, review
 from keras_drift.cli import main
 from keras_drift.errors import InputError
-from keras_drift.results import write_result
+from keras_drift.judge.accepted import Acceptance, load_acceptances, review
+from keras_drift.store.results import write_result
 
 TODAY = dt.date(2026, 11, 23)
 

@@ -6,8 +6,8 @@ import copy
 
 from conftest import make_result
 
-from keras_drift.attribute import attribute, differing
-from keras_drift.compare import Tolerance, compare
+from keras_drift.judge.attribute import attribute, differing
+from keras_drift.judge.compare import Tolerance, compare
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
 METRICS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from keras_drift import bisect_page
-from keras_drift.results import validate_document
+from keras_drift.render import bisect_page
+from keras_drift.store.results import validate_document
 
 
 def entry(version, verdict, families=(), reason="", step=1):

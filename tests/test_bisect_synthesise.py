@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from keras_drift import bisecting, locks
-from keras_drift.specs import load_spec
+from keras_drift.bisect import bisecting
+from keras_drift.envs import locks
+from keras_drift.envs.specs import load_spec
 
 WHEELS = {  # name, version -> requirements
     ("alpha", "1.0"): ["gamma"], ("alpha", "1.5"): ["gamma"], ("alpha", "1.7"): ["gamma>=1.1"],

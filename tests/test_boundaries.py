@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from keras_drift.boundaries import Boundary, Search
+from keras_drift.bisect.boundaries import Boundary, Search
 
 VERSIONS = [f"v{i}" for i in range(9)]  # v0 the good end, v8 the bad end
 

@@ -15,13 +15,15 @@ import pytest
 from conftest import PROJECT_ROOT, make_result
 from test_attribute import TOL
 
-from keras_drift import cache, environments, proofs, runner
-from keras_drift.cache import ResultCache, cache_key
 from keras_drift.cli import main
-from keras_drift.compare import Tolerance
-from keras_drift.results import Result, load_result
-from keras_drift.runner import ProbeSettings, run_environment
-from keras_drift.specs import load_spec
+from keras_drift.envs import environments
+from keras_drift.envs.specs import load_spec
+from keras_drift.execute import cache, runner
+from keras_drift.execute.cache import ResultCache, cache_key
+from keras_drift.execute.runner import ProbeSettings, run_environment
+from keras_drift.judge import proofs
+from keras_drift.judge.compare import Tolerance
+from keras_drift.store.results import Result, load_result
 
 FUTURE = 'requirements = ["keras==3.15.1"]\npython = "3.99"\nbackend = "jax"\n'
 
@@ -240,7 +242,7 @@ def test_a_result_that_saved_models_keeps_its_files_and_is_a_miss_without_them(w
 
 
 def test_a_load_phase_is_kept_per_source_so_a_new_environment_loads_only_what_it_trades(write_env, tmp_path, monkeypatch):
-    from keras_drift.saved_models import UserModel
+    from keras_drift.judge.saved_models import UserModel
 
     plans = []
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
-from keras_drift.runner import ProbeSettings, run_environment
-from keras_drift.specs import load_spec
+from keras_drift.envs.specs import load_spec
+from keras_drift.execute.runner import ProbeSettings, run_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
 FAMILIES = ("activation.*", "loss.*", "metric.*", "optimizer.*", "recurrent.*", "batchnorm.*", "resizing.*", "dtype.*", "dropout.*")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from keras_drift.cli import main
 from keras_drift.errors import ExitCode
-from keras_drift.results import write_result
+from keras_drift.store.results import write_result
 
 # Codes a command may end with here: no interrupt is sent, and an internal error is a bug to fix.
 EXPECTED = {ExitCode.OK, ExitCode.DRIFT, ExitCode.FAILED, ExitCode.BAD_INPUT}

@@ -4,11 +4,11 @@ import math
 import pytest
 from conftest import make_result
 
-from keras_drift.compare import Tolerance, compare, exit_code, judge, load_tolerances, tolerance_for
 from keras_drift.errors import ExitCode, InputError
+from keras_drift.judge.compare import Tolerance, compare, exit_code, judge, load_tolerances, tolerance_for
 from keras_drift.pipeline import judge as judge_run
 from keras_drift.pipeline import verdicts_document
-from keras_drift.verdicts import validate_verdicts
+from keras_drift.store.verdicts import validate_verdicts
 
 TOL = Tolerance("*", atol=1e-6, rtol=1e-3)
 

@@ -2,9 +2,9 @@
 
 from conftest import make_result
 
-from keras_drift import doors
-from keras_drift.compare import Tolerance, compare
-from keras_drift.verdicts import Verdict
+from keras_drift.judge import doors
+from keras_drift.judge.compare import Tolerance, compare
+from keras_drift.store.verdicts import Verdict
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
 

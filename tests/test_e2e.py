@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
-from keras_drift.results import load_results
+from keras_drift.store.results import load_results
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
 ENVS = ("keras-3.15-tf-2.21", "keras-3.15-jax", "keras-3.15-jax-twin")

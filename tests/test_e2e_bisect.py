@@ -14,7 +14,7 @@ import pytest
 from conftest import PROJECT_ROOT
 from test_e2e import keras_drift
 
-from keras_drift.results import validate_document
+from keras_drift.store.results import validate_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
 BAD = """description = "Keras 1.0.2 on Theano 1.0.5: the bad end of the bisect test"

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from keras_drift import environments
+from keras_drift.envs import environments
+from keras_drift.envs.specs import load_spec
 from keras_drift.errors import InputError
-from keras_drift.specs import load_spec
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import urllib.request
 
 import pytest
 
-from keras_drift import era, releases
-from keras_drift.locks import lock_environment, pins
-from keras_drift.specs import load_spec
+from keras_drift.envs import era, releases
+from keras_drift.envs.locks import lock_environment, pins
+from keras_drift.envs.specs import load_spec
 
 VERSION = "%d.%d" % sys.version_info[:2]
 JSON = releases._JSON_TYPE

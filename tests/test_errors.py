@@ -5,8 +5,11 @@ import argparse
 
 import pytest
 
-from keras_drift import bisecting, cli, environments, locks, runner
+from keras_drift import cli
+from keras_drift.bisect import bisecting
+from keras_drift.envs import environments, locks
 from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
+from keras_drift.execute import runner
 
 
 @pytest.mark.parametrize(

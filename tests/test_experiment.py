@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from test_attribute import TOL, base_result
 
-from keras_drift import proofs
-from keras_drift.attribute import attribute
-from keras_drift.compare import compare
-from keras_drift.experiment import explain
+from keras_drift.execute.experiment import explain
+from keras_drift.judge import proofs
+from keras_drift.judge.attribute import attribute
+from keras_drift.judge.compare import compare
 
 BASE_LOSS = 0.7433
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import make_result
 
 from keras_drift.cli import main
-from keras_drift.results import write_result
+from keras_drift.store.results import write_result
 
 BASE = {"linear.reference.w": 0.6, "linear.reference.b": 0.8}
 

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from keras_drift.compare import UNSET
-from keras_drift.grouping import Group, accepted_groups, behaviour_groups
-from keras_drift.verdicts import Verdict
+from keras_drift.judge.compare import UNSET
+from keras_drift.judge.grouping import Group, accepted_groups, behaviour_groups
+from keras_drift.store.verdicts import Verdict
 
 K3 = ("keras-3.15-jax", "keras-3.15-torch")
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import PROJECT_ROOT, make_result
 
 from keras_drift.cli import main
-from keras_drift.results import write_result
+from keras_drift.store.results import write_result
 
 GOOD = 'requirements = ["numpy==2.4.6"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n'
 
@@ -97,14 +97,14 @@ def test_an_env_file_that_is_a_fifo_is_refused_not_read(project, capsys):
 
 def test_a_byte_order_mark_is_not_part_of_the_toml(project):
     write(project, "bom", "\ufeff" + GOOD)
-    from keras_drift.specs import load_spec
+    from keras_drift.envs.specs import load_spec
 
     assert load_spec(project / "envs" / "bom.toml").requirements == ("numpy==2.4.6",)
 
 
 def test_a_linked_env_file_finds_hooks_beside_the_link(project, tmp_path):
     """Hooks are looked up beside the envs/ folder the file is in, not beside where a link points."""
-    from keras_drift.specs import load_spec
+    from keras_drift.envs.specs import load_spec
 
     elsewhere = tmp_path / "elsewhere" / "envs"
     elsewhere.mkdir(parents=True)
@@ -247,7 +247,7 @@ def test_two_runs_at_once_complete_into_separate_folders(project):
 def test_disk_full_mid_run_is_a_clear_error_and_earlier_runs_stay(project, capsys, monkeypatch):
     import errno
 
-    from keras_drift import runner
+    from keras_drift.execute import runner
 
     write(project, "future", GOOD.replace('"3.11"', '"3.99"'))  # skipped at once: no build needed
     assert main(drift(project)) == 2  # every environment skipped: nothing was measured

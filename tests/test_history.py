@@ -9,10 +9,10 @@ import pytest
 from conftest import make_result
 
 from keras_drift.cli import main
-from keras_drift.history import load_history, write_history
-from keras_drift.report import sparkline
-from keras_drift.results import write_result
-from keras_drift.runs import new_run_dir
+from keras_drift.render.report import sparkline
+from keras_drift.store.history import load_history, write_history
+from keras_drift.store.results import write_result
+from keras_drift.store.runs import new_run_dir
 
 _SECONDS = itertools.count()
 

@@ -13,7 +13,7 @@ from conftest import PROJECT_ROOT, make_result
 
 from keras_drift import pipeline
 from keras_drift.cli import main
-from keras_drift.results import write_result
+from keras_drift.store.results import write_result
 
 BASE = {"linear.reference.w": 0.6, "linear.reference.b": 0.8}
 
@@ -186,7 +186,7 @@ def test_a_report_killed_while_rendering_leaves_the_previous_one_whole(tmp_path,
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # stands for SIGTERM/SIGINT arriving mid-render
 
-    monkeypatch.setattr("keras_drift.report.jinja2.Template.render", killed)
+    monkeypatch.setattr("keras_drift.render.report.jinja2.Template.render", killed)
     assert main(["report", str(run)]) == 130
     assert (run / "report.html").read_text() == before
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]

@@ -7,8 +7,8 @@ import math
 import pytest
 from conftest import make_result
 
-from keras_drift.compare import Tolerance
-from keras_drift.localise import difference, first_parting, localisations, localise
+from keras_drift.judge.compare import Tolerance
+from keras_drift.judge.localise import difference, first_parting, localisations, localise
 
 TOLERANCE = Tolerance("*", atol=0.0, rtol=1e-4)
 

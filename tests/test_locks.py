@@ -6,9 +6,9 @@ import tempfile
 import pytest
 
 from keras_drift.cli import main
+from keras_drift.envs.locks import lock_environment
+from keras_drift.envs.specs import load_spec
 from keras_drift.errors import ExitCode
-from keras_drift.locks import lock_environment
-from keras_drift.specs import load_spec
 
 VERSION = "%d.%d" % sys.version_info[:2]
 pytestmark = pytest.mark.network

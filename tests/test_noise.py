@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from test_attribute import TOL, base_result
 
-from keras_drift import noise
-from keras_drift.compare import compare
-from keras_drift.results import Result
+from keras_drift.execute import noise
+from keras_drift.judge.compare import compare
+from keras_drift.store.results import Result
 
 
 def run_once(result: dict) -> Result:

@@ -4,7 +4,7 @@ from conftest import make_result
 from test_report import TOL
 
 from keras_drift import pipeline
-from keras_drift.overview import overview
+from keras_drift.judge.overview import overview
 
 
 def _judged(*results):

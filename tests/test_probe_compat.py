@@ -174,7 +174,7 @@ def test_the_writer_spells_a_non_finite_value_in_every_kind_of_place(tmp_path, b
     schema spells it, and the host reads the file back, instead of the writer raising."""
     import json
 
-    from keras_drift.results import load_result
+    from keras_drift.store.results import load_result
     from probe import run
 
     spelling = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[repr(float(bad))]
@@ -324,7 +324,7 @@ def test_a_missing_user_file_is_a_failed_outcome_with_one_line(tmp_path):
 
 
 def test_saved_predictions_spell_non_finite_values_as_the_result_file_does():
-    from keras_drift.results import NON_FINITE
+    from keras_drift.store.results import NON_FINITE
     from probe import saving
 
     spelt = saving._finite([[float("nan")], [float("inf")], [-float("inf")], [0.5]])

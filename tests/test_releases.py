@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from keras_drift import releases
+from keras_drift.envs import releases
+from keras_drift.envs.releases import PYPI_SIMPLE, Release, Source
 from keras_drift.errors import InputError
-from keras_drift.releases import PYPI_SIMPLE, Release, Source
 
 PAGE = """<!DOCTYPE html><html><body>
 <a href="../../files/foo_bar-1.0.tar.gz#sha256=00">foo_bar-1.0.tar.gz</a>

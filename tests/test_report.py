@@ -3,9 +3,9 @@ import re
 
 from conftest import make_result
 
-from keras_drift.attribute import attribute
-from keras_drift.compare import Tolerance, behaviour_changes, compare
-from keras_drift.report import render, summary_line
+from keras_drift.judge.attribute import attribute
+from keras_drift.judge.compare import Tolerance, behaviour_changes, compare
+from keras_drift.render.report import render, summary_line
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
 EVIL = '<script>alert("x")</script>'
@@ -67,7 +67,7 @@ def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
 
 
 def test_families_are_summarised_drifting_first_and_coverage_names_skips():
-    from keras_drift.report import coverage_lines, family_sections
+    from keras_drift.render.report import coverage_lines, family_sections
 
     base = make_result("base", {"optimizer.explicit.SGD.w0": 0.5, "optimizer.explicit.Nadam.w0": 0.53, "activation.functions.relu(3)": 3.0})
     cand = make_result("cand", {"optimizer.explicit.SGD.w0": 0.5, "optimizer.explicit.Nadam.w0": 0.54, "activation.functions.relu(3)": 3.0})
@@ -85,8 +85,8 @@ def test_families_are_summarised_drifting_first_and_coverage_names_skips():
 
 
 def test_keys_only_some_environments_have_fold_into_one_line_per_owner_and_environments():
-    from keras_drift.attribute import differing
-    from keras_drift.report import ABSENT, fold_one_sided
+    from keras_drift.judge.attribute import differing
+    from keras_drift.render.report import ABSENT, fold_one_sided
 
     table = differing({
         "tf-2.15": {"optimizer.Adam.epsilon": 1e-7, "optimizer.Adam.amsgrad": False, "fit.epochs": 1},
@@ -114,7 +114,7 @@ def test_a_single_point_series_is_a_table_not_a_plot(tmp_path):
 def test_why_they_drift_has_one_line_per_environment_and_cause_with_each_finding_once():
     import pandas as pd
 
-    from keras_drift.report import cause_summary
+    from keras_drift.render.report import cause_summary
 
     rows = [("jax", "linear.defaults.w", "random_stream", "proven", "replayed weights", 0.5),
             ("jax", "linear.defaults.b", "random_stream", "proven", "replayed weights", 0.1),
@@ -133,8 +133,8 @@ def test_why_they_drift_has_one_line_per_environment_and_cause_with_each_finding
 
 
 def test_the_first_steps_are_drawn_with_the_parting_step_marked():
-    from keras_drift.localise import Localisation
-    from keras_drift.report import first_steps_plot
+    from keras_drift.judge.localise import Localisation
+    from keras_drift.render.report import first_steps_plot
 
     # 5 steps, losses from 1.0 to 2.0: x runs 40..552 (128 px a step), y from 108 (1.0) up to 40 (2.0); the
     # candidate's NaN at step 4 is a gap; step 3 is marked at x = 40 + 512 * 2 / 4 = 296.0
@@ -172,7 +172,7 @@ def test_the_report_names_each_restart_each_task_cut_short_the_door_and_how_the_
 def test_a_trajectory_is_drawn_by_hand_on_shared_axes_with_the_loss_on_a_log_scale():
     """Panels of 420 x 170 px, frames from x 58 to 408 (the second panel 478 to 828) and y 146 (low) to 22
     (high): the points worked out by hand from the step range 0..100, w 0..1 and log10(loss) -2..0."""
-    from keras_drift.report import trajectory_plots
+    from keras_drift.render.report import trajectory_plots
 
     one = make_result("one", {}, series={"linear.defaults": {"step": [0, 50, 100], "loss": [1.0, 0.1, 0.01], "w": [0.0, 0.5, 1.0]}})
     two = make_result("two", {}, series={"linear.defaults": {"step": [0, 50, 100], "loss": [1.0, 0.1, 0.1], "w": [0.0, 0.25, 0.5]}})

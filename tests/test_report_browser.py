@@ -3,9 +3,9 @@
 from browser import open_report
 from test_report import EVIL, _results
 
-from keras_drift.attribute import attribute
-from keras_drift.compare import Tolerance, compare
-from keras_drift.report import render
+from keras_drift.judge.attribute import attribute
+from keras_drift.judge.compare import Tolerance, compare
+from keras_drift.render.report import render
 
 
 def test_report_in_headless_chromium(tmp_path):
@@ -40,7 +40,7 @@ def test_a_wide_saved_models_section_scrolls_on_screen_and_fits_the_printed_page
     from conftest import make_result
     from test_saved_models import SAVED, TOLERANCES, attempt
 
-    from keras_drift import saved_models
+    from keras_drift.judge import saved_models
 
     envs = ["tf-2.15", *(f"keras-3.15-candidate-{index}" for index in range(5))]
     error = "TypeError: Could not deserialize class 'Functional' because its parent module keras.src.engine.functional cannot be imported"
@@ -63,7 +63,7 @@ def test_the_first_screen_answers_the_question_without_scrolling(tmp_path):
     from browser import first_screen
 
     from keras_drift import pipeline
-    from keras_drift.overview import overview
+    from keras_drift.judge.overview import overview
 
     results = _results()
     judged = pipeline.judge(results, "tf-2.15", [Tolerance("*", 1e-6, 1e-5)])

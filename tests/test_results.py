@@ -4,7 +4,7 @@ import math
 import pytest
 from conftest import make_result
 
-from keras_drift.results import InputError, load_result, load_results, write_result
+from keras_drift.store.results import InputError, load_result, load_results, write_result
 
 
 def test_result_round_trips_with_non_finite_values(tmp_path):

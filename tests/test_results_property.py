@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_drift.results import InputError, load_result
+from keras_drift.store.results import InputError, load_result
 
 VALID = {"schema_version": 1, "env": "a", "status": "ok", "metrics": {"w": 0.5, "n": "NaN"},
          "series": {"s": {"loss": [1.0, 0.5]}}, "errors": {}}

@@ -4,10 +4,10 @@ import signal
 import pytest
 from conftest import PROJECT_ROOT
 
-from keras_drift import runner
-from keras_drift.results import load_result
-from keras_drift.runner import ProbeSettings, run_environment
-from keras_drift.specs import load_spec
+from keras_drift.envs.specs import load_spec
+from keras_drift.execute import runner
+from keras_drift.execute.runner import ProbeSettings, run_environment
+from keras_drift.store.results import load_result
 
 
 def test_missing_interpreter_is_skipped_with_its_reason(write_env, tmp_path):
@@ -22,7 +22,7 @@ def test_missing_interpreter_is_skipped_with_its_reason(write_env, tmp_path):
 def test_each_environment_loads_its_own_files_and_the_baseline_trades_files_with_every_candidate(tmp_path):
     from conftest import make_result
 
-    from keras_drift.runner import load_sources
+    from keras_drift.execute.runner import load_sources
 
     saved = {"m": {"formats": {}}}
     found = [make_result("base", {}, artifacts=saved), make_result("a", {}, artifacts=saved), make_result("b", {}),
@@ -38,7 +38,7 @@ def test_a_slot_takes_the_next_free_environment_instead_of_waiting_on_a_busy_res
     import threading
     from types import SimpleNamespace
 
-    from keras_drift.runner import in_slots
+    from keras_drift.execute.runner import in_slots
 
     items = [SimpleNamespace(name="theano-1", exclusive="folder"), SimpleNamespace(name="theano-2", exclusive="folder"),
              SimpleNamespace(name="tf", exclusive="")]
@@ -68,7 +68,7 @@ def test_slots_waiting_on_a_resource_start_nothing_after_a_fault():
 
     import pytest
 
-    from keras_drift.runner import in_slots
+    from keras_drift.execute.runner import in_slots
 
     items = [SimpleNamespace(name=f"theano-{i}", exclusive="folder") for i in range(4)]
     started = []
@@ -87,7 +87,7 @@ def test_an_environment_that_loads_in_a_process_of_its_own_runs_its_repeats_ther
 
     from conftest import make_result
 
-    from keras_drift import runner
+    from keras_drift.execute import runner
 
     asked = {}
 

@@ -1,4 +1,4 @@
-"""The saved-model rules (keras_drift.saved_models), the user-file config, and how the pipeline and the
+"""The saved-model rules (keras_drift.judge.saved_models), the user-file config, and how the pipeline and the
 report carry them: synthetic load attempts, each rule's case by hand."""
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ import datetime as dt
 import pytest
 from conftest import make_result
 
-from keras_drift import pipeline, report, saved_models
-from keras_drift.accepted import Acceptance
-from keras_drift.compare import Tolerance
+from keras_drift import pipeline
 from keras_drift.errors import ExitCode, InputError
-from keras_drift.results import validate
-from keras_drift.verdicts import validate_verdicts
+from keras_drift.judge import saved_models
+from keras_drift.judge.accepted import Acceptance
+from keras_drift.judge.compare import Tolerance
+from keras_drift.render import report
+from keras_drift.store.results import validate
+from keras_drift.store.verdicts import validate_verdicts
 from probe.saving import optimizer_outcome
 
 TOLERANCES = [Tolerance("*", 1e-6, 1e-5)]

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT
 
+from keras_drift.envs.specs import SpecError, choose_baseline, load_spec, load_specs, marked_baselines, select
 from keras_drift.errors import InputError
-from keras_drift.specs import SpecError, choose_baseline, load_spec, load_specs, marked_baselines, select
 
 VALID = """
     requirements = ["keras==3.15.1", "jax[cpu]==0.10.2"]

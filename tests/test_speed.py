@@ -6,11 +6,12 @@ import pytest
 from conftest import make_result
 from test_attribute import TOL
 
-from keras_drift import pipeline, speed
+from keras_drift import pipeline
 from keras_drift.errors import ExitCode
-from keras_drift.report import summary_line
-from keras_drift.results import Result
-from keras_drift.verdicts import validate_verdicts
+from keras_drift.judge import speed
+from keras_drift.render.report import summary_line
+from keras_drift.store.results import Result
+from keras_drift.store.verdicts import validate_verdicts
 
 
 def timed(env: str, runs: dict[str, list[float]], steps: dict[str, int]) -> Result:

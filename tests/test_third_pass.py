@@ -15,7 +15,7 @@ import pytest
 from conftest import make_result
 
 from keras_drift.cli import main
-from keras_drift.results import write_result
+from keras_drift.store.results import write_result
 
 BASE = {"linear.reference.w": 0.6, "linear.reference.b": 0.8}
 RUN_ID = "20260101T000000Z-abcdef"
@@ -395,7 +395,8 @@ def test_a_cache_variable_naming_a_file_is_one_line(tmp_path, capsys, monkeypatc
 
 
 def test_an_internal_error_whose_traceback_cannot_be_saved_is_still_one_line_and_exit_5(tmp_path, capsys, monkeypatch):
-    from keras_drift import cli, environments
+    from keras_drift import cli
+    from keras_drift.envs import environments
 
     def broken(args):
         raise RuntimeError("a bug")
@@ -497,7 +498,7 @@ def test_a_noise_floor_larger_than_the_value_hides_no_drift(tmp_path):
 @pytest.mark.parametrize("answer", ['{"files": [{"filename": 5}]}', "null", '{"files": [7]}', '{"files": ' + DEEP + "}"],
                          ids=["filename a number", "null", "a file not an object", "nested 100,000 deep"])
 def test_an_index_answer_of_the_wrong_shape_is_unusable_input(monkeypatch, answer):
-    from keras_drift import releases
+    from keras_drift.envs import releases
     from keras_drift.errors import InputError
 
     monkeypatch.setattr(releases, "_read", lambda url: (answer.encode(), releases._JSON_TYPE))
@@ -538,7 +539,7 @@ def test_a_cache_that_is_a_file_is_refused_before_any_probe(tmp_path, capsys, co
 
 
 def test_a_report_into_a_folder_it_may_not_write_is_one_line(tmp_path, capsys, monkeypatch):
-    from keras_drift import results
+    from keras_drift.store import results
 
     run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", BASE))
 
@@ -552,7 +553,8 @@ def test_a_report_into_a_folder_it_may_not_write_is_one_line(tmp_path, capsys, m
 
 @pytest.mark.parametrize("value", ["", "relative"])
 def test_an_empty_or_relative_xdg_cache_home_puts_nothing_in_the_current_folder(tmp_path, monkeypatch, value):
-    from keras_drift import cli, environments
+    from keras_drift import cli
+    from keras_drift.envs import environments
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KERAS_DRIFT_CACHE")

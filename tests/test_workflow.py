@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from conftest import PROJECT_ROOT
 
-from keras_drift import cache
 from keras_drift.cli import _parser
+from keras_drift.execute import cache
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "nightly.yml"
 SHA_PINNED = re.compile(r"^[^@]+@[0-9a-f]{40}$")

@@ -27,11 +27,14 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift import compare, history, noise, pipeline, runner
-from keras_drift.cache import ResultCache
-from keras_drift.results import Result, write_json_atomically
-from keras_drift.specs import EnvSpec
-from keras_drift.verdicts import VERDICTS_FILE
+from keras_drift import pipeline
+from keras_drift.envs.specs import EnvSpec
+from keras_drift.execute import noise, runner
+from keras_drift.execute.cache import ResultCache
+from keras_drift.judge import compare
+from keras_drift.store import history
+from keras_drift.store.results import Result, write_json_atomically
+from keras_drift.store.verdicts import VERDICTS_FILE
 
 TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
@@ -229,10 +232,10 @@ def run_benchmark(
     by_kind = summary["warm_task_s_by_kind"]
     # what the built-in canaries add to a warm run: their seconds over the rest of the run's wall time
     summary["canary_share_of_warm"] = by_kind.get("canary", 0.0) / max(warm["wall_s"] - by_kind.get("canary", 0.0), 1e-9)
-    # and what the per-layer and per-gradient records add (keras_drift.localise), the same way
+    # and what the per-layer and per-gradient records add (keras_drift.judge.localise), the same way
     records_s = sum(result.get("timings", {}).get("records_s", 0.0) for result in warm["results"])
     summary["records_share_of_warm"] = records_s / max(warm["wall_s"] - records_s, 1e-9)
-    # and what saving every model task's model and the load phase add (keras_drift.saved_models), the same way
+    # and what saving every model task's model and the load phase add (keras_drift.judge.saved_models), the same way
     summary["saved_models_s"] = warm["saved_models_s"]
     summary["saved_models_share_of_warm"] = warm["saved_models_s"] / max(warm["wall_s"] - warm["saved_models_s"], 1e-9)
     summary["loads_s"] = warm["loads_s"]  # the loading alone, without the saving: the load phase's cost

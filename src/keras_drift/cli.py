@@ -20,31 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from keras_drift import (
-    accepted,
-    bisect_page,
-    bisecting,
-    cache,
-    compare,
-    environments,
-    experiment,
-    grouping,
-    history,
-    noise,
-    pipeline,
-    proofs,
-    releases,
-    report,
-    results,
-    runner,
-    runs,
-    saved_models,
-    speed,
-)
-from keras_drift.cache import ResultCache
-from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
-from keras_drift.results import printable
-from keras_drift.specs import (
+from keras_drift import pipeline
+from keras_drift.bisect import bisecting
+from keras_drift.envs import environments, releases
+from keras_drift.envs.specs import (
     NAME_RE,
     EnvSpec,
     choose_baseline,
@@ -55,8 +34,15 @@ from keras_drift.specs import (
     normalize_name,
     select,
 )
-from keras_drift.tables import shown_path
-from keras_drift.verdicts import Verdict
+from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
+from keras_drift.execute import cache, experiment, noise, runner
+from keras_drift.execute.cache import ResultCache
+from keras_drift.judge import accepted, compare, grouping, proofs, saved_models, speed
+from keras_drift.render import bisect_page, report
+from keras_drift.store import history, results, runs
+from keras_drift.store.results import printable
+from keras_drift.store.tables import shown_path
+from keras_drift.store.verdicts import Verdict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -381,7 +367,7 @@ def cmd_prune(args: argparse.Namespace) -> ExitCode:
 
 def cmd_lock(args: argparse.Namespace) -> ExitCode:
     """Write a hash-pinned lock beside every selected pinned environment (floating ones are skipped)."""
-    from keras_drift import locks
+    from keras_drift.envs import locks
 
     selected = _selection(args) if (args.envs or args.tags) else load_specs(Path(args.envs_dir))
     failed = 0
@@ -502,7 +488,7 @@ def _experiment(
     tolerances: list[compare.Tolerance], rerun: set[str],
 ) -> None:
     """Re-run each drifting task with recorded differences undone (in the environments just used) and
-    write what that proves to the run's ``experiments.json`` (:func:`keras_drift.experiment.explain_with_cache`)."""
+    write what that proves to the run's ``experiments.json`` (:func:`keras_drift.execute.experiment.explain_with_cache`)."""
     execute = _trial_executor(args, selected, run_dir, "explaining")
     proofs.save(run_dir, experiment.explain_with_cache(outcome, baseline, tolerances, execute, _results_cache(args),
                                                        args.explain_budget, args.jobs, rerun))

@@ -12,10 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift import accepted, attribute, compare, doors, history, localise, overview, proofs, report, runs, saved_models, speed
 from keras_drift.errors import ExitCode
-from keras_drift.results import Result, encode_scalar, write_json_atomically
-from keras_drift.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
+from keras_drift.judge import accepted, attribute, compare, doors, localise, overview, proofs, saved_models, speed
+from keras_drift.render import report
+from keras_drift.store import history, runs
+from keras_drift.store.results import Result, encode_scalar, write_json_atomically
+from keras_drift.store.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,9 @@ def judge(
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
     marked ``accepted``; beside them the changed behaviours and each training task's speed per step
     (``slower``/``faster`` beyond the factor ``slowdown``). The saved-model rules
-    (:mod:`keras_drift.saved_models`) add their rows to the verdicts and their changes to the behaviours.
-    ``environments``: see :func:`keras_drift.accepted.review`. Tasks run through another door to Keras
-    compare with what that door reaches elsewhere (:func:`keras_drift.doors.aligned`)."""
+    (:mod:`keras_drift.judge.saved_models`) add their rows to the verdicts and their changes to the behaviours.
+    ``environments``: see :func:`keras_drift.judge.accepted.review`. Tasks run through another door to Keras
+    compare with what that door reaches elsewhere (:func:`keras_drift.judge.doors.aligned`)."""
     results = doors.aligned(results)
     by_task = proofs.by_task(experiments)
     compared = doors.relevant(compare.compare(results, baseline, tolerances), results, baseline)

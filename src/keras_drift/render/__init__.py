@@ -1,0 +1,1 @@
+"""Rendering: the report page and the bisect page, from what judging computed."""

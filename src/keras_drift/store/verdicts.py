@@ -1,0 +1,56 @@
+"""The vocabulary of a comparison: what a metric's verdict can be and what can cause a drift, and the
+``verdicts.json`` contract (checked against ``schemas/verdicts.schema.json`` whenever a run writes it).
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from keras_drift.store.results import validate_document
+
+SCHEMA_VERSION = 1
+VERDICTS_FILE = "verdicts.json"
+
+
+class Label(str, enum.Enum):
+    """A closed set of strings that is also a ``str``: equal to, hashed like and printed as its value, so
+    it can be compared with what a JSON file or a DataFrame holds."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+class Verdict(Label):
+    """One metric of one environment against the baseline (the rule is in :mod:`keras_drift.judge.compare`)."""
+
+    IDENTICAL = "identical"
+    WITHIN_TOLERANCE = "within_tolerance"
+    DRIFT = "drift"
+    ACCEPTED = "accepted"  # a drift a reviewed entry of accepted.toml accepts, for the same cause
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    MISSING = "missing"
+
+
+class Cause(Label):
+    """Why a metric drifted (the rules are in :mod:`keras_drift.judge.attribute`)."""
+
+    API = "api"
+    DEFAULTS = "defaults"
+    RANDOM_STREAM = "random_stream"
+    METRIC_SEMANTICS = "metric_semantics"
+    NUMERICS = "numerics"
+    ENVIRONMENT = "environment"
+    UNEXPLAINED = "unexplained"
+
+
+def validate_verdicts(document: Any, source: Path | str) -> dict[str, Any]:
+    """Check a ``verdicts.json`` document; raise :class:`InputError` naming the file and the field."""
+    validate_document(document, "verdicts", source)
+    return document
+
