@@ -27,6 +27,15 @@ def test_generated_matrix_moves_floats_only():
     assert generated[2]["metrics"] == {"w": pytest.approx(1.002), "epochs": 3}
 
 
+def _plan(tmp_path, names, jobs):
+    """A drift plan whose environments are only names: the benchmark's runs are stand-ins here."""
+    from keras_drift.drift import DriftPlan, Judging
+
+    return DriftPlan(specs=tuple(SimpleNamespace(name=name) for name in names), baseline=names[0], run_dir=tmp_path / "unused",
+                     project_root=tmp_path, venvs_dir=tmp_path / "venvs", settings=None, judging=Judging(tolerances=(), history_window=7),
+                     jobs=jobs)
+
+
 def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch):
     """run_benchmark's ratios, with the timed runs replaced by known figures (the runs themselves are
     real probes, measured by `nox -s bench`, not here)."""
@@ -41,16 +50,16 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     bumped = {"install_s": 0.0, "start_import_s": 3.0, "compute_s": 4.0, "overhead_s": 0.2, "wall_s": 7.2}
     plans = []
 
-    def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings, results_cache, rerun):
-        plans.append((out.name, [spec.name for spec in specs], jobs, results_cache is not None, sorted(rerun)))
+    def timed_run(plan):
+        out = plan.run_dir
+        plans.append((out.name, [spec.name for spec in plan.specs], plan.jobs, plan.results_cache is not None, sorted(plan.rerun)))
+        assert plan.judging.history_window == 0 and plan.venvs_dir == tmp_path / "venvs"
         envs = {**costs, "new": bumped} if out.name == "review" else costs
         return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": envs, "saved_models_s": 1.3, "loads_s": 0.9,
                 "verdicts": {"a": "same"}, "cached": ["a", "b"] if out.name != "warm" else []}
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
-    specs = [SimpleNamespace(name="a"), SimpleNamespace(name="b")]
-    summary = run_benchmark(specs, "a", tmp_path, tmp_path, jobs=2, settings=None, venvs_dir=tmp_path / "venvs",
-                            bump=SimpleNamespace(name="new"))
+    summary = run_benchmark(_plan(tmp_path, ("a", "b"), jobs=2), tmp_path, cold=False, bump=SimpleNamespace(name="new"))
     # the warm run fills the cache without reading it (every env re-run); the cached run only reads it
     assert plans == [("warm", ["a", "b"], 1, True, ["a", "b"]), ("parallel", ["a", "b"], 2, False, []),
                      ("cached", ["a", "b"], 1, True, []), ("review", ["a", "b", "new"], 1, True, [])]
@@ -82,13 +91,13 @@ def test_the_cold_run_starts_from_an_empty_keras_drift_cache(tmp_path, monkeypat
     monkeypatch.setenv("KERAS_DRIFT_CACHE", str(tmp_path / "mine"))
     seen = {}
 
-    def timed_run(specs, baseline, root, venvs_dir, out, jobs, settings, results_cache, rerun):
-        seen[out.name] = os.environ["KERAS_DRIFT_CACHE"]
+    def timed_run(plan):
+        seen[plan.run_dir.name] = os.environ["KERAS_DRIFT_CACHE"]
         raise RuntimeError("stop after the first run")
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
     with pytest.raises(RuntimeError):
-        run_benchmark([SimpleNamespace(name="a")], "a", tmp_path, tmp_path, jobs=1, settings=None)
+        run_benchmark(_plan(tmp_path, ("a",), jobs=1), tmp_path)
     [(name, folder)] = seen.items()
     assert name == "cold" and folder.endswith("cold-cache") and not Path(folder).exists()  # JAX compiles afresh
     assert os.environ["KERAS_DRIFT_CACHE"] == str(tmp_path / "mine")  # and the user's cache is back

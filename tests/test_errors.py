@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from keras_drift import cli
+from keras_drift import cli, drift
 from keras_drift.bisect import bisecting
 from keras_drift.envs import environments, locks
 from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
@@ -49,5 +49,5 @@ def test_run_exits_2_when_an_environment_s_numbers_are_unknown(monkeypatch, tmp_
     (tmp_path / "envs" / "a.toml").write_text('requirements = ["keras==3.15.1"]\npython = "3.11"\nbackend = "jax"\n')
     outcomes = {"ok": [make_result("a", {"m": 1.0})], "failed": [make_result("a", {}, status="failed", reason="install failed")]}
     for said, code in (("ok", ExitCode.OK), ("failed", ExitCode.FAILED)):
-        monkeypatch.setattr(cli, "_execute", lambda *args, said=said, **kwargs: outcomes[said])
+        monkeypatch.setattr(drift, "probe", lambda plan, say, said=said: outcomes[said])
         assert cli.main(["run", "--envs", "a", "--envs-dir", str(tmp_path / "envs"), "--reports", str(tmp_path / "reports")]) == code

@@ -21,15 +21,15 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from keras_drift import pipeline
+from keras_drift import drift, pipeline
 from keras_drift.envs.specs import EnvSpec
-from keras_drift.execute import noise, runner
 from keras_drift.execute.cache import ResultCache
 from keras_drift.judge import compare
 from keras_drift.store import history
@@ -76,28 +76,15 @@ def task_seconds_by_kind(results: Sequence[Result]) -> dict[str, float]:
     return seconds
 
 
-def timed_run(
-    specs: Sequence[EnvSpec], baseline: str, root: Path, venvs_dir: Path, out: Path, jobs: int, settings: runner.ProbeSettings,
-    results_cache: ResultCache | None = None, rerun: Container[str] = (),
-) -> dict[str, Any]:
-    """One run as `keras-drift drift --no-explain` does it (probe everywhere or reuse cached results, load
-    the saved models, repeat the drifting tasks, then :func:`pipeline.render_run`), timed."""
+def timed_run(plan: drift.DriftPlan) -> dict[str, Any]:
+    """One run of the drift sequence as `keras-drift drift --no-explain` runs it (:func:`drift.run_drift`:
+    probe everywhere or reuse cached results, load the saved models, repeat the drifting tasks, render), timed."""
     started = time.monotonic()
-    tolerances = compare.load_tolerances()
-    results = runner.run_environments(specs, out, root, venvs_dir, jobs=jobs, settings=settings, results_cache=results_cache,
-                                      rerun=rerun, watch=runner.BaselineWatch.of(baseline, tolerances))
-    repeated: dict[str, dict[str, dict[str, Any]]] = {}
-    if settings.saved_models:  # as drift does it: the repeats ride along in a load process
-        repeats = noise.repeat_trials(compare.compare(results, baseline, tolerances), results, baseline, settings.repeats)
-        repeated = runner.run_load_phase(specs, results, out, root, venvs_dir, baseline, settings, jobs=jobs, results_cache=results_cache,
-                                         rerun=rerun, trials=repeats)
+    outcome = drift.run_drift(replace(plan, explain=False))
+    results, rendered = outcome.results, outcome.rendered
     # what each environment's load phase added to the run (runner: a process the repeats needed anyway is theirs)
     load_s = sum(result.get("timings", {}).get("load_s", 0.0) for result in results)
-    execute = runner.trial_executor(specs, out, root, venvs_dir, settings)
-    noise.repeat_drifting(results, baseline, tolerances, execute, settings.repeats, out, results_cache, jobs, repeated)
-    render_started = time.monotonic()
-    rendered = pipeline.render_run(out, results, baseline, tolerances, history_window=0)
-    render_s = time.monotonic() - render_started
+    render_s = outcome.seconds["render"]
     return {
         "wall_s": time.monotonic() - started,
         "render_s": render_s,
@@ -170,35 +157,31 @@ def render_generated(template: Result, count: int, out: Path, history_runs: int 
     return {"environments": count, "history_runs": history_runs, "render_s": elapsed, "html_bytes": page.stat().st_size}
 
 
-def run_benchmark(
-    specs: Sequence[EnvSpec],
-    baseline: str,
-    root: Path,
-    bench_dir: Path,
-    jobs: int,
-    settings: runner.ProbeSettings,
-    venvs_dir: Path | None = None,
-    bump: EnvSpec | None = None,
-) -> dict[str, Any]:
+def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, bump: EnvSpec | None = None) -> dict[str, Any]:
     """Cold, warm and parallel runs (result cache disabled), a cached re-run, a pre-bump review (``bump``
-    added to the selection), plus render timings; written as JSON under ``bench_dir``.
+    added to the selection), plus render timings; written as JSON under ``bench_dir``. Each run is the
+    drift sequence of ``plan`` (its environments, baseline, probe settings and ``jobs`` for the parallel
+    run), without explaining re-runs and without history.
 
-    Without ``venvs_dir`` the first run builds every environment in an empty folder (cold); with it,
-    the environments there are reused and the cold run is skipped.
+    With ``cold`` the first run builds every environment in an empty folder; without it, the environments
+    of ``plan.venvs_dir`` are reused and the cold run is skipped.
     """
+    specs, jobs = list(plan.specs), plan.jobs
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     work = Path(tempfile.mkdtemp(prefix=f"bench-{stamp}-", dir=bench_dir))
-    venvs = venvs_dir or work / "venvs"
+    venvs = work / "venvs" if cold else plan.venvs_dir
     results_cache, everyone = ResultCache(work / "cache"), {spec.name for spec in specs}
     runs = {}
     # name, selection, jobs, cache lookups: the warm run fills the cache without reading it
-    plan = ([("cold", specs, 1, None, ())] if venvs_dir is None else []) + [
+    planned = ([("cold", specs, 1, None, ())] if cold else []) + [
         ("warm", specs, 1, results_cache, everyone), ("parallel", specs, jobs, None, ()), ("cached", specs, 1, results_cache, ())]
     if bump is not None:
-        plan.append(("review", [*specs, bump], 1, results_cache, ()))
-    for name, selection, run_jobs, use_cache, rerun in plan:
+        planned.append(("review", [*specs, bump], 1, results_cache, ()))
+    judging = replace(plan.judging, history_window=0)
+    for name, selection, run_jobs, use_cache, rerun in planned:
         with _cache_folder(work / "cold-cache") if name == "cold" else contextlib.nullcontext():
-            runs[name] = timed_run(selection, baseline, root, venvs, work / name, run_jobs, settings, use_cache, rerun)
+            runs[name] = timed_run(replace(plan, specs=tuple(selection), run_dir=work / name, venvs_dir=venvs, jobs=run_jobs,
+                                           results_cache=use_cache, rerun=frozenset(rerun), judging=judging))
     warm, parallel, cached = runs["warm"], runs["parallel"], runs["cached"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {

@@ -16,11 +16,12 @@ import shlex
 import shutil
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
-from keras_drift import pipeline
+from keras_drift import drift, pipeline
 from keras_drift.bisect import bisecting
 from keras_drift.envs import environments, releases
 from keras_drift.envs.specs import (
@@ -35,7 +36,7 @@ from keras_drift.envs.specs import (
     select,
 )
 from keras_drift.errors import DriftError, ExitCode, InputError, Interrupted
-from keras_drift.execute import cache, experiment, noise, runner
+from keras_drift.execute import cache, experiment, runner
 from keras_drift.execute.cache import ResultCache
 from keras_drift.judge import accepted, compare, grouping, proofs, saved_models, speed
 from keras_drift.render import bisect_page, report
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a fault of keras-drift itself: one line here, the traceback in a file
         return _internal_error(exc, argv)
 
+
+T = TypeVar("T")
 
 # What the machine, not keras-drift, is at fault for when writing or reading a file the user named: unusable
 # input by the README's table (a folder that cannot be written), one line and exit 3.
@@ -107,7 +110,8 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     rerun = _rerun(args, selected)
     _results_cache(args)  # a cache folder that is a file is refused before anything runs
     run_dir = runs.given_run_dir(Path(args.run_dir)) if args.run_dir else runs.new_run_dir(Path(args.reports))
-    outcome = _execute(args, selected, run_dir, None, rerun)
+    plan = _drift_plan(args, selected, run_dir, "", [], rerun, adaptive=False)
+    outcome = _recorded(plan, lambda: drift.probe(plan, _say))
     print(run_dir)
     # no comparison here, but an environment whose numbers are unknown is still a failure (README's table)
     unknown = [r for r in outcome if r.status == "failed" or r.partial or r.errors]
@@ -124,20 +128,10 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
     _results_cache(args)  # a cache folder that is a file is refused before anything runs
-    run_dir = runs.new_run_dir(reports_dir)
-    outcome = _execute(args, selected, run_dir, baseline, rerun, adaptive=True, tolerances=tolerances)
-    try:
-        # the drifting tasks' repeats ride along in a load process where one runs (the baseline's)
-        repeats = noise.repeat_trials(compare.compare(outcome, baseline, tolerances), outcome, baseline, args.repeats)
-        repeated = _load_saved_models(args, selected, run_dir, outcome, baseline, user_models, repeats)
-        _measure_noise(args, selected, run_dir, outcome, baseline, tolerances, repeated)
-        if not args.no_explain:
-            _experiment(args, selected, run_dir, outcome, baseline, tolerances, rerun)
-        code = _render(run_dir, outcome, baseline, tolerances, args)
-    except KeyboardInterrupt:
-        _mark_incomplete(run_dir)
-        raise Interrupted(run_dir) from None
-    runs.point_latest(reports_dir, run_dir)
+    plan = _drift_plan(args, selected, runs.new_run_dir(reports_dir), baseline, tolerances, rerun, adaptive=True, user_models=user_models)
+    outcome = _recorded(plan, lambda: drift.run_drift(plan, say=_say))
+    code = _said(outcome.rendered)
+    runs.point_latest(reports_dir, plan.run_dir)
     return code
 
 
@@ -146,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
     run_dir = runs.resolve_run_dir(Path(args.run_dir))
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
-    return _render(run_dir, loaded, baseline, _tolerances(args), args)
+    return _render(run_dir, loaded, baseline, _judging(args, _tolerances(args)))
 
 
 def cmd_gate(args: argparse.Namespace) -> ExitCode:
@@ -250,7 +244,7 @@ def cmd_merge(args: argparse.Namespace) -> ExitCode:
         results.write_result(result, run_dir)
     runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
                                   "merged_from": str(args.folder), "environments": names, "baseline": baseline})
-    code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, tolerances, args)
+    code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, _judging(args, tolerances))
     runs.point_latest(reports_dir, run_dir)
     return code
 
@@ -286,7 +280,8 @@ def cmd_load(args: argparse.Namespace) -> ExitCode:
                 raise InputError(f"--artifacts: {env_folder}: cannot be copied: {' '.join(str(exc).split())[:300]}") from None
     for result in loaded:
         results.write_result(result, run_dir)
-    _load_saved_models(args, [spec], run_dir, loaded, baseline, user_models)
+    plan = _drift_plan(args, [spec], run_dir, baseline, [], _rerun(args, [spec]), adaptive=False, user_models=user_models)
+    drift.load_saved_models(plan, loaded, {}, _say)
     print(run_dir / results.RESULTS_DIR / f"{spec.name}.json")
     return ExitCode.OK
 
@@ -318,7 +313,7 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
         _results_cache(args), args.metric, args.pre, args.all_tasks, args.jobs, args.rerun is not None, not args.no_explain,
         args.explain_budget)
     try:
-        document = bisecting.run_bisect(request, lambda line: print(printable(line), file=sys.stderr, flush=True), _print_progress)
+        document = bisecting.run_bisect(request, _say, lambda result: _say(drift.progress_line(result)))
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
         raise Interrupted(run_dir) from None
@@ -394,120 +389,79 @@ def cmd_bench(args: argparse.Namespace) -> ExitCode:
     bench_dir = Path(args.reports) / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
     jobs = args.jobs if args.jobs > 1 else (os.cpu_count() or 1)
-    venvs_dir = None if not args.skip_cold else Path(args.venvs).resolve()
     bump = None
     if args.bump:
         bump = select(load_specs(Path(args.envs_dir)), names=[args.bump])[0]
         if bump in selected:
             raise InputError(f"--bump: {bump.name} is already selected; name an environment outside the selection")
-    summary = bench.run_benchmark(selected, baseline, Path(args.root).resolve(), bench_dir, jobs, _settings(args, adaptive=True),
-                                  venvs_dir, bump)
+    plan = replace(_drift_plan(args, selected, bench_dir, baseline, _tolerances(args), set(), adaptive=True), jobs=jobs)
+    summary = bench.run_benchmark(plan, bench_dir, cold=not args.skip_cold, bump=bump)
     print(bench.table(summary))
     return ExitCode.OK
 
 
-def _execute(
-    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, baseline: str | None, rerun: set[str], adaptive: bool = False,
-    tolerances: Sequence[compare.Tolerance] = (),
-) -> list[results.Result]:
-    """Probe (or reuse) every selected environment into ``run_dir``; with ``adaptive`` repeats and a
-    baseline, the baseline goes first and the others repeat their drifting tasks at once."""
+def _drift_plan(
+    args: argparse.Namespace, selected: Sequence[EnvSpec], run_dir: Path, baseline: str, tolerances: Sequence[compare.Tolerance],
+    rerun: set[str], *, adaptive: bool, user_models: Sequence[saved_models.UserModel] = (),
+) -> drift.DriftPlan:
+    """The frozen plan of a run (:class:`keras_drift.drift.DriftPlan`), built once from the arguments."""
+    return drift.DriftPlan(
+        specs=tuple(selected), baseline=baseline, run_dir=run_dir, project_root=Path(args.root).resolve(),
+        venvs_dir=Path(args.venvs).resolve(), settings=_settings(args, adaptive), judging=_judging(args, tolerances), jobs=args.jobs,
+        results_cache=_results_cache(args), rerun=frozenset(rerun), user_models=tuple(user_models),
+        explain=not getattr(args, "no_explain", True), explain_budget=getattr(args, "explain_budget", experiment.DEFAULT_BUDGET_S))
+
+
+def _judging(args: argparse.Namespace, tolerances: Sequence[compare.Tolerance]) -> drift.Judging:
+    """How a run is judged: the tolerances, the reviewed accepted drifts, ``--fail-on``, ``--slowdown``, every
+    environment the project defines (an accepted drift of one the run left out is not stale), ``--history``."""
+    acceptances = tuple(accepted.load_acceptances(Path(args.accepted))) if hasattr(args, "accepted") else ()  # `run`, `load`: none
+    return drift.Judging(
+        tolerances=tuple(tolerances), acceptances=acceptances,
+        fail_on=tuple(getattr(args, "fail_on", ())), slowdown=getattr(args, "slowdown", speed.DEFAULT_FACTOR),
+        environments=tuple(path.stem for path in environment_files(Path(getattr(args, "envs_dir", "envs")))),
+        history_window=getattr(args, "history", 0))
+
+
+def _recorded(plan: drift.DriftPlan, body: Callable[[], T]) -> T:
+    """Run ``body`` as this run, recorded in its ``run.json`` (started, then finished); Ctrl-C marks the run
+    incomplete and keeps what it has, a folder that cannot be written mid-run is unusable input."""
     info: dict[str, Any] = {
-        "run_id": run_dir.name,
+        "run_id": plan.run_dir.name,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": shlex.join(["keras-drift", *sys.argv[1:]]),
-        "environments": [spec.name for spec in selected],
-        "baseline": baseline,
+        "environments": [spec.name for spec in plan.specs],
+        "baseline": plan.baseline or None,
     }
     environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
-    runs.write_run_info(run_dir, info)
+    runs.write_run_info(plan.run_dir, info)
     try:
-        outcome = runner.run_environments(
-            selected,
-            run_dir,
-            project_root=Path(args.root).resolve(),
-            venvs_dir=Path(args.venvs).resolve(),
-            jobs=args.jobs,
-            settings=_settings(args, adaptive),
-            on_done=_print_progress,
-            results_cache=_results_cache(args),
-            rerun=rerun,
-            watch=runner.BaselineWatch.of(baseline, tolerances) if adaptive and baseline else None,
-        )
+        outcome = body()
     except KeyboardInterrupt:
-        _mark_incomplete(run_dir)
-        raise Interrupted(run_dir) from None
+        _mark_incomplete(plan.run_dir)
+        raise Interrupted(plan.run_dir) from None
     except OSError as exc:  # disk full, folder removed or unwritable mid-run
-        raise InputError(f"{run_dir}: cannot write the run: {exc.strerror or exc}") from None
+        if exc.errno not in _INPUT_ERRNOS:
+            raise
+        raise InputError(f"{plan.run_dir}: cannot write the run: {exc.strerror or exc}") from None
     info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    runs.write_run_info(run_dir, info)
+    runs.write_run_info(plan.run_dir, info)
     return outcome
 
 
-def _load_saved_models(
-    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
-    user_models: Sequence[saved_models.UserModel], trials: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """The load phase: every environment loads its own saved models, the baseline's (or, in the baseline,
-    every candidate's) and the user's files of ``--saved-models``; an environment that loads in a process
-    of its own runs its ``trials`` there first. The outcomes of the trials run, by environment and id."""
-    if args.no_saved_models:
-        return {}
-
-    def announce(result: results.Result) -> None:
-        phase = result.get("load_phase", {})
-        cached = f" (from the cache: {', '.join(phase['cached'])})" if phase.get("cached") else ""
-        detail = f": {phase['reason']}" if phase.get("reason") else cached
-        along = f", {phase['trials']} repeat run(s) before them" if phase.get("trials") else ""
-        print(f"{result.env:<28} loaded   {result['timings']['load_s']:6.1f} s: {len(result.get('loads', []))} attempt(s){along}{detail}",
-              file=sys.stderr, flush=True)
-
-    return runner.run_load_phase(selected, outcome, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), baseline,
-                                 _settings(args), user_models, args.jobs, announce, _results_cache(args), _rerun(args, selected), trials)
+def _say(line: str) -> None:
+    """A progress line on stderr: stdout is for what scripts parse (the summary line and the report's path)."""
+    print(printable(line), file=sys.stderr, flush=True)
 
 
-def _trial_executor(args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, doing: str) -> runner.Execute:
-    def announce(env: str, count: int) -> None:
-        print(f"{env:<28} {doing}: {count} re-run(s)", file=sys.stderr, flush=True)
-
-    return runner.trial_executor(selected, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), _settings(args), announce)
-
-
-def _measure_noise(
-    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
-    tolerances: list[compare.Tolerance], done: Mapping[str, Mapping[str, Any]],
-) -> None:
-    """Repeat the tasks with a drifting metric (in the candidate and the baseline), so that their noise
-    floors are measured, where the load phase has not (``done``); rewrite and re-cache the results that changed."""
-    execute = _trial_executor(args, selected, run_dir, "repeating drifting tasks")
-    noise.repeat_drifting(outcome, baseline, tolerances, execute, args.repeats, run_dir, _results_cache(args), args.jobs, done)
+def _render(run_dir: Path, loaded: list[results.Result], baseline: str, judging: drift.Judging) -> ExitCode:
+    j = judging
+    return _said(pipeline.render_run(run_dir, loaded, baseline, list(j.tolerances), j.history_window, list(j.acceptances),
+                                     list(j.fail_on), j.slowdown, list(j.environments)))
 
 
-def _experiment(
-    args: argparse.Namespace, selected: list[EnvSpec], run_dir: Path, outcome: list[results.Result], baseline: str,
-    tolerances: list[compare.Tolerance], rerun: set[str],
-) -> None:
-    """Re-run each drifting task with recorded differences undone (in the environments just used) and
-    write what that proves to the run's ``experiments.json`` (:func:`keras_drift.execute.experiment.explain_with_cache`)."""
-    execute = _trial_executor(args, selected, run_dir, "explaining")
-    proofs.save(run_dir, experiment.explain_with_cache(outcome, baseline, tolerances, execute, _results_cache(args),
-                                                       args.explain_budget, args.jobs, rerun))
-
-
-def _print_progress(result: results.Result) -> None:
-    detail = f": {result.reason}" if not result.ok else (f" (cached from {result.cached_from})" if result.cached_from else "")
-    wall = result.get("timings", {}).get("wall_s", 0.0)
-    print(f"{result.env:<28} {result.status:<8} {wall:6.1f} s{detail}", file=sys.stderr, flush=True)
-
-
-def _render(
-    run_dir: Path, loaded: list[results.Result], baseline: str, tolerances: list[compare.Tolerance], args: argparse.Namespace
-) -> ExitCode:
-    acceptances = accepted.load_acceptances(Path(args.accepted))
-    # every environment the project defines: an accepted drift of one this run left out is not stale
-    environments = [path.stem for path in environment_files(Path(getattr(args, "envs_dir", "envs")))]
-    rendered = pipeline.render_run(run_dir, loaded, baseline, tolerances, args.history, acceptances, args.fail_on, args.slowdown,
-                                   environments)
+def _said(rendered: pipeline.RenderedRun) -> ExitCode:
+    """Print a rendered run's warnings, its summary line and the report's path; its exit code."""
     for warning in rendered.warnings:
         print(f"keras-drift: warning: {printable(warning)}", file=sys.stderr)
     print(printable(rendered.summary))  # it names values from the results: no escape sequence reaches the terminal

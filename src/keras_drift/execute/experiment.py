@@ -79,23 +79,24 @@ def explain_with_cache(
     baseline: str,
     tolerances: Sequence[compare.Tolerance],
     execute: Execute,
-    results_cache: ResultCache,
+    results_cache: ResultCache | None,
     budget_s: float = DEFAULT_BUDGET_S,
     jobs: int = 1,
     rerun: Container[str] = (),
 ) -> list[Proof]:
     """:func:`explain` every environment against ``baseline``, reusing what ``results_cache`` holds for
     the same pair of results (unless ``rerun`` names the candidate) and keeping what was settled there;
-    what a spent budget or a failed re-run left open is not kept."""
+    what a spent budget or a failed re-run left open is not kept. Without a cache, everything is explained."""
     by_env = {result.env: result for result in results}
     keys = {env: proofs_key(result, by_env[baseline], tolerances, budget_s) for env, result in by_env.items() if env != baseline}
-    known = {env: results_cache.lookup_proofs(key) if key and env not in rerun else None for env, key in keys.items()}
+    known = {env: results_cache.lookup_proofs(key) if results_cache is not None and key and env not in rerun else None
+             for env, key in keys.items()}
     to_explain = [env for env, found in known.items() if found is None]
     table = compare.compare(results, baseline, tolerances)
     explained = explain(table[table["env"].isin([baseline, *to_explain])], results, baseline, tolerances, execute, budget_s, jobs)
     for env in to_explain:
         found = [proof for proof in explained if proof.env == env]
-        if keys[env] and all(proof.settled for proof in found):
+        if results_cache is not None and keys[env] and all(proof.settled for proof in found):
             results_cache.store_proofs(str(keys[env]), found)
     return [*explained, *(proof for found in known.values() for proof in found or [])]
 
