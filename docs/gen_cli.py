@@ -1,7 +1,7 @@
 """The CLI reference page, generated from the real ``keras-drift`` argument parser.
 
 Used by ``docs/hooks.py`` during ``mkdocs build`` (so ``nox -s docs`` and ``mkdocs serve`` always show the
-parser as it is) and by ``tests/test_docs.py``. Run alone it prints the page, or writes it:
+parser as it is) and by ``tests/unit/test_docs.py``. Run alone it prints the page, or writes it:
 ``python docs/gen_cli.py [OUT.md]``.
 """
 

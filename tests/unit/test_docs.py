@@ -23,7 +23,7 @@ import pytest
 from keras_drift import cli
 from keras_drift.errors import ExitCode
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 MKDOCS_YML = ROOT / "mkdocs.yml"

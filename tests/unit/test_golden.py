@@ -3,7 +3,7 @@
 The run is real (Keras 3.1.1 on JAX 0.4.26 against Keras 3.5.0 on JAX 0.4.31, recorded 2026-12-02, whose
 results sit in ``tests/data/recorded-run/``); judging it again must give the same document and the same
 lines, so a restructuring that changes behaviour shows here. Where a change is meant, regenerate with
-``pytest tests/test_golden.py --force-regen`` and review the diff of the golden files like any code.
+``pytest tests/unit/test_golden.py --force-regen`` and review the diff of the golden files like any code.
 """
 
 import shutil
