@@ -12,7 +12,6 @@ import fnmatch
 import json
 import math
 import os
-import shlex
 import shutil
 import sys
 import traceback
@@ -150,7 +149,7 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     loaded = results.load_results(run_dir)
     info = runs.read_run_info(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
-    expected = _expected(args.expect) or info.get("environments") or []
+    expected = _expected(args.expect) or list(info.environments)
     if args.candidate:
         candidate = find_environment([r.env for r in loaded], args.candidate, "--candidate", f"the results in {run_dir}")
         if candidate == baseline:
@@ -171,7 +170,7 @@ def cmd_gate(args: argparse.Namespace) -> ExitCode:
     incomplete = [f"  {name}: missing: no result in {run_dir}" for name in expected if normalize_name(name) not in present]
     incomplete += [f"  {result.env}: {result.status}: {printable(result.reason)}" for result in loaded if not result.ok]
     incomplete += _unmeasured(loaded, baseline)
-    if info.get("incomplete"):
+    if info.incomplete:
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
     for group in grouping.behaviour_groups(judged.behaviours, show=report.format_setting):  # each change once
         print(printable(f"  behaviour changed: {group.line()}"))
@@ -242,8 +241,7 @@ def cmd_merge(args: argparse.Namespace) -> ExitCode:
     run_dir = runs.new_run_dir(reports_dir)
     for result in loaded:
         results.write_result(result, run_dir)
-    runs.write_run_info(run_dir, {"run_id": run_dir.name, "command": shlex.join(["keras-drift", *sys.argv[1:]]),
-                                  "merged_from": str(args.folder), "environments": names, "baseline": baseline})
+    runs.write_run_info(run_dir, runs.RunInfo.started(run_dir, environments=names, baseline=baseline, merged_from=str(args.folder)))
     code = _render(run_dir, sorted(loaded, key=lambda r: r.env), baseline, _judging(args, tolerances))
     runs.point_latest(reports_dir, run_dir)
     return code
@@ -302,11 +300,8 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
     tolerances, settings = _tolerances(args), _settings(args, adaptive=True, saved_models=False)
     environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
     run_dir = runs.new_run_dir(Path(args.reports))
-    runs.write_run_info(run_dir, {
-        "run_id": run_dir.name, "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(["keras-drift", *sys.argv[1:]]), "environments": [good.name, bad.name], "baseline": good.name,
-        "bisect": f"{bisecting.BISECT_DIR}/{bisect_page.PAGE}",
-    })
+    runs.write_run_info(run_dir, runs.RunInfo.started(run_dir, environments=[good.name, bad.name], baseline=good.name,
+                                                      bisect=f"{bisecting.BISECT_DIR}/{bisect_page.PAGE}"))
     print(f"bisect {axis.package} {axis.good} -> {axis.bad}: {len(versions) - 2} release(s) between; {run_dir}", file=sys.stderr)
     request = bisecting.Request(
         good, bad, axis, versions, sources, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), settings, tolerances,
@@ -426,13 +421,7 @@ def _judging(args: argparse.Namespace, tolerances: Sequence[compare.Tolerance]) 
 def _recorded(plan: drift.DriftPlan, body: Callable[[], T]) -> T:
     """Run ``body`` as this run, recorded in its ``run.json`` (started, then finished); Ctrl-C marks the run
     incomplete and keeps what it has, a folder that cannot be written mid-run is unusable input."""
-    info: dict[str, Any] = {
-        "run_id": plan.run_dir.name,
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(["keras-drift", *sys.argv[1:]]),
-        "environments": [spec.name for spec in plan.specs],
-        "baseline": plan.baseline or None,
-    }
+    info = runs.RunInfo.started(plan.run_dir, environments=[spec.name for spec in plan.specs], baseline=plan.baseline)
     environments.builder()  # a bad $KERAS_DRIFT_BUILDER is unusable input, refused before anything runs
     runs.write_run_info(plan.run_dir, info)
     try:
@@ -444,8 +433,7 @@ def _recorded(plan: drift.DriftPlan, body: Callable[[], T]) -> T:
         if exc.errno not in _INPUT_ERRNOS:
             raise
         raise InputError(f"{plan.run_dir}: cannot write the run: {exc.strerror or exc}") from None
-    info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    runs.write_run_info(plan.run_dir, info)
+    runs.write_run_info(plan.run_dir, replace(info, finished_at=runs.now()))
     return outcome
 
 
@@ -506,8 +494,8 @@ def _tolerances(args: argparse.Namespace) -> list[compare.Tolerance]:
 
 def _recorded_baseline(run_dir: Path, loaded: list[results.Result], requested: str | None) -> str:
     """The baseline by the one rule, the run's recorded baseline preferred."""
-    recorded = runs.read_run_info(run_dir).get("baseline")
-    preferred = [recorded] if isinstance(recorded, str) else []
+    recorded = runs.read_run_info(run_dir).baseline
+    preferred = [recorded] if recorded else []
     return choose_baseline([r.env for r in loaded], requested, preferred, where=f"the results in {run_dir}")
 
 
@@ -537,9 +525,7 @@ def _expected(value: str | None) -> list[str]:
 
 
 def _mark_incomplete(run_dir: Path) -> None:
-    info = runs.read_run_info(run_dir)
-    info.update(incomplete=True, interrupted_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    runs.write_run_info(run_dir, info)
+    runs.write_run_info(run_dir, replace(runs.read_run_info(run_dir), incomplete=True, interrupted_at=runs.now()))
 
 
 def _save_traceback(argv: Sequence[str]) -> str:

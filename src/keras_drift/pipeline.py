@@ -111,7 +111,7 @@ def render_run(
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     history.write_history(run_dir, document)  # what later runs read of this one
     warnings = acceptance_warnings(judged)
-    path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir), run_dir / "report.html", past, news,
+    path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir).to_json(), run_dir / "report.html", past, news,
                          warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved,
                          first_screen=overview.overview(results, judged, baseline))
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)

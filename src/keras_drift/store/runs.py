@@ -12,8 +12,11 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,29 +94,66 @@ def resolve_run_dir(path: Path) -> Path:
     return run_dir.resolve()
 
 
-def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
+@dataclass(frozen=True, kw_only=True)
+class RunInfo:
+    """A run's provenance, its ``run.json``: the command, the environments and the baseline, when it started
+    and finished, whether it was interrupted, and where a merged or bisect run came from. Written by
+    :func:`write_run_info`, read back by :func:`read_run_info`: the one owner of the file's shape."""
+
+    run_id: str
+    command: str = ""
+    environments: tuple[str, ...] = ()
+    baseline: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    incomplete: bool = False
+    interrupted_at: str | None = None
+    merged_from: str | None = None
+    bisect: str | None = None  # the bisect page, relative to the run folder
+
+    @classmethod
+    def started(cls, run_dir: Path, *, environments: Sequence[str], baseline: str | None, **more: Any) -> RunInfo:
+        """The record of a run starting now in ``run_dir``, by the command line that runs."""
+        return cls(run_id=Path(run_dir).name, command=shlex.join(["keras-drift", *sys.argv[1:]]), environments=tuple(environments),
+                   baseline=baseline or None, started_at=now(), **more)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written, without the fields that are not set."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
+                if value not in (None, False, (), "")}
+
+
+def now() -> str:
+    """The time now, as ``run.json`` records times (UTC, seconds)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def write_run_info(run_dir: Path, info: RunInfo) -> None:
     """Record the run's provenance (command, selection, baseline, times) as ``run.json``."""
-    write_json_atomically(Path(run_dir) / RUN_FILE, info)
+    write_json_atomically(Path(run_dir) / RUN_FILE, info.to_json())
 
 
-def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """The run's provenance, or an empty record for a folder assembled elsewhere (a CI download)."""
+def read_run_info(run_dir: Path) -> RunInfo:
+    """The run's provenance; for a folder assembled elsewhere (a CI download), a record with its id only."""
     path = Path(run_dir) / RUN_FILE
     if not path.exists():
-        return {}
+        return RunInfo(run_id=Path(run_dir).name)
     try:
         info = json.loads(read_input(path))
     except (OSError, ValueError, RecursionError) as exc:
         raise InputError(f"{path}: cannot be read: {' '.join(str(exc).split())}") from None
     if not isinstance(info, dict):
         raise InputError(f"{path}: must be a JSON object, got {type(info).__name__}")
-    for key in ("baseline", "run_id", "command", "started_at"):
+    texts = ("run_id", "command", "baseline", "started_at", "finished_at", "interrupted_at", "merged_from", "bisect")
+    for key in texts:
         if info.get(key) is not None and not isinstance(info[key], str):
             raise InputError(f"{path}: {key}: must be a string, got {type(info[key]).__name__}")
     environments = info.get("environments")
     if environments is not None and not (isinstance(environments, list) and all(isinstance(n, str) for n in environments)):
         raise InputError(f"{path}: environments: must be a list of names")
-    return info
+    return RunInfo(environments=tuple(environments or ()), incomplete=bool(info.get("incomplete")),
+                   **{key: info[key] for key in texts if info.get(key) is not None and key != "run_id"},
+                   run_id=str(info.get("run_id") or Path(run_dir).name))
 
 
 def is_incomplete(run_dir: Path) -> bool:
