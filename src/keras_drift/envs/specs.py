@@ -20,6 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from keras_drift.errors import InputError
+from keras_drift.store.tables import nesting
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -210,7 +211,7 @@ def load_spec(path: Path) -> EnvSpec:
         raise SpecError(path, None, "is not a regular file")
     try:
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the TOML
-        if _nesting(text) > MAX_NESTING:
+        if nesting(text) > MAX_NESTING:
             raise SpecError(path, None, f"nested more than {MAX_NESTING} levels deep")
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -388,15 +389,3 @@ def _python_tuple(version: str) -> tuple[int, ...]:
 def _type_name(expected: type) -> str:
     names = {list: "list", str: "string", dict: "table", bool: "boolean"}
     return names.get(expected, expected.__name__)
-
-
-def _nesting(text: str) -> int:
-    """An upper bound of how deep the brackets of a TOML text nest (strings included, which only over-counts)."""
-    depth = deepest = 0
-    for character in text:
-        if character in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif character in "]}":
-            depth = max(0, depth - 1)
-    return deepest
