@@ -466,8 +466,9 @@ def _settings(args: argparse.Namespace, adaptive: bool = False, saved_models: bo
     if args.probes and not folder.is_dir():
         raise InputError(f"--probes: {args.probes}: no such folder")
     probes_dir = folder if folder.is_dir() else None
-    return runner.ProbeSettings(args.timeout, args.task_timeout, tuple(_split(args.tasks)), probes_dir, args.repeats, adaptive,
-                                saved_models and not args.no_saved_models, args.unsafe_load)
+    return runner.ProbeSettings(environment_timeout_s=args.timeout, task_timeout_s=args.task_timeout, tasks=tuple(_split(args.tasks)),
+                                probes_dir=probes_dir, repeats=args.repeats, adaptive=adaptive,
+                                saved_models=saved_models and not args.no_saved_models, unsafe_load=args.unsafe_load)
 
 
 def _results_cache(args: argparse.Namespace) -> ResultCache:

@@ -43,7 +43,7 @@ _TASK_SECTIONS = ("metrics", "series", "errors", "noise", "facts", "not_applicab
 _HOST_ONLY_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProbeSettings:
     """What every probe of a run is told: how long the whole environment may take (then its process group
     is killed) and each task in it (then that task fails with how far it got, and the next one runs), which
