@@ -305,9 +305,10 @@ def matrix_rows(verdicts: pd.DataFrame, environments: Sequence[str], baseline: s
     cells = text.pivot(index="metric", columns="env", values="cell").reindex(columns=list(environments))
     classes = verdicts.pivot(index="metric", columns="env", values="verdict").reindex(columns=list(environments))
     steady = [str(metric) for metric, row in classes.iterrows() if all(value == Verdict.IDENTICAL for value in row)]
+    named = set(steady)
     rows = [{"metric": str(metric), "cells": [("" if pd.isna(verdict) else str(verdict), "" if pd.isna(cell) else str(cell))
                                               for verdict, cell in zip(classes.loc[metric], cells.loc[metric], strict=True)]}
-            for metric in cells.index if str(metric) not in set(steady)]
+            for metric in cells.index if str(metric) not in named]
     return {"rows": rows, "steady": steady}
 
 
