@@ -362,9 +362,12 @@ def test_an_earlier_run_whose_history_is_unreadable_is_skipped_with_a_warning(tm
         {"accounts_for": ["linear.reference.w"]},
         {"differences": [{"key": 5, "baseline": 1, "candidate": 2}]},
         {"trials": [{"undone": "x"}]},
+        # found by the fuzz: a failed trial that undid a difference the proof does not list (KeyError, exit 5)
+        {"trials": [{"undone": [""], "applied": True, "error": None, "within": False, "max_rel_diff": 1.0}]},
         DEEP,
     ],
-    ids=["accounts_for names no difference", "a difference's key a number", "undone a string", "nested 100,000 deep"],
+    ids=["accounts_for names no difference", "a difference's key a number", "undone a string", "undone names no difference",
+         "nested 100,000 deep"],
 )
 def test_an_experiments_file_keras_drift_did_not_write_is_one_line(tmp_path, capsys, proof):
     run = run_folder(tmp_path, make_result("base", BASE), make_result("cand", {"linear.reference.w": 0.7, "linear.reference.b": 0.8}))

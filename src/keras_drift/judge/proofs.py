@@ -177,16 +177,21 @@ def _proof(entry: Any) -> Proof:
         raise ValueError(f"status: {entry.get('status')!r} is not one of {', '.join(_STATUSES)}")
     differences = tuple(_difference(item) for item in _strings_or_items(entry.get("differences"), "differences", dict))
     accounts_for = _strings_or_items(entry.get("accounts_for"), "accounts_for", str)
-    unknown = set(accounts_for) - {difference.key for difference in differences}
+    keys = {difference.key for difference in differences}
+    unknown = set(accounts_for) - keys
     if unknown:
         raise ValueError(f"accounts_for: {sorted(unknown)[0]!r} is none of the differences")
+    trials = tuple(_trial(trial) for trial in _strings_or_items(entry.get("trials"), "trials", dict))
+    undone = {key for trial in trials for key in trial.undone} - keys
+    if undone:  # the proof's sentence names each trial's undone differences
+        raise ValueError(f"trials/undone: {sorted(undone)[0]!r} is none of the differences")
     return Proof(
         env=entry["env"],
         task=entry["task"],
         status=entry["status"],
         accounts_for=tuple(accounts_for),
         differences=differences,
-        trials=tuple(_trial(trial) for trial in _strings_or_items(entry.get("trials"), "trials", dict)),
+        trials=trials,
         why=entry["why"],
         metrics=tuple(_strings_or_items(entry.get("metrics"), "metrics", str)),
         reverse=_trial(entry["reverse"]) if entry.get("reverse") else None,
