@@ -170,9 +170,3 @@ def test_a_later_crash_keeps_leaving_off_what_earlier_ones_left_off(tmp_path):
 def test_a_crash_with_nothing_to_resume_from_is_not_resumed(tmp_path, progress, partial):
     """No progress file, no result written yet, or a death outside any task (the import): nothing to resume."""
     assert runner.recovery(-signal.SIGSEGV, _died(tmp_path, progress, partial), []) is None
-
-
-def test_leaving_off_saving_and_loading_drops_their_arguments_with_their_values():
-    arguments = ["--repeats", "1", "--artifacts", "/a", "--load-after", "/p", "--tasks", "x"]
-    assert runner._without(arguments, ("saving",)) == ["--repeats", "1", "--load-after", "/p", "--tasks", "x"]
-    assert runner._without(arguments, ("loading", "saving", "compile-cache")) == ["--repeats", "1", "--tasks", "x"]

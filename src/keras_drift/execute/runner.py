@@ -486,8 +486,8 @@ def _probe(
         log_file.write(f"keras-drift: {step.record['what']}; resuming in a new process without {', '.join(step.without) or 'nothing'}\n")
         resume = Path(run_dir) / LOGS_DIR / f"{spec.name}.resume.json"
         write_json_atomically(resume, step.resume)
-        kept = _without(settings.arguments(repeat_up_front) + list(extra_arguments), step.without)
-        arguments = [*kept, "--resume", str(resume.resolve())]
+        # the probe's own --without switches a mechanism off, whatever other arguments ask for it
+        arguments = [*settings.arguments(repeat_up_front), *extra_arguments, "--resume", str(resume.resolve())]
         if step.without:
             arguments += ["--without", ",".join(step.without)]
     if returncode != 0:
@@ -556,23 +556,6 @@ def _progress(out: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) else None
-
-
-def _without(arguments: list[str], without: Sequence[str]) -> list[str]:
-    """``arguments`` less those that switch on a mechanism in ``without`` (saving and loading after the
-    tasks; the compile cache and records are switched off by the probe's ``--without``)."""
-    dropped = {"saving": ("--artifacts",), "loading": ("--load-after",)}
-    flags = {flag for name in without for flag in dropped.get(name, ())}
-    kept: list[str] = []
-    skip = False
-    for argument in arguments:
-        if skip:
-            skip = False
-        elif argument in flags:
-            skip = True
-        else:
-            kept.append(argument)
-    return kept
 
 
 def _signal_name(number: int) -> str:
