@@ -3,7 +3,7 @@
 import pandas as pd
 
 from keras_drift.judge.compare import UNSET
-from keras_drift.judge.grouping import Group, accepted_groups, behaviour_groups
+from keras_drift.judge.grouping import Group, behaviour_groups
 from keras_drift.store.verdicts import Verdict
 
 K3 = ("keras-3.15-jax", "keras-3.15-torch")
@@ -35,7 +35,9 @@ def test_keys_only_one_side_has_fold_into_one_line_per_family_with_the_same_keys
     ]
 
 
-def test_accepted_drifts_are_one_group_per_entry_with_each_environment_s_count():
+def test_accepted_drifts_are_one_entry_each_with_each_environment_s_metrics():
+    from keras_drift.render.report import accepted_entries
+
     verdicts = pd.DataFrame([
         ("keras-3.15-jax", "a.w", Verdict.ACCEPTED, "random_stream", "initial weights differ per backend"),
         ("keras-3.15-jax", "a.b", Verdict.ACCEPTED, "random_stream", "initial weights differ per backend"),
@@ -43,9 +45,11 @@ def test_accepted_drifts_are_one_group_per_entry_with_each_environment_s_count()
         ("keras-3.15-torch", "n.w", Verdict.ACCEPTED, "numerics", "Nadam changed"),
         ("keras-3.15-torch", "x.w", Verdict.DRIFT, "defaults", None),
     ], columns=["env", "metric", "verdict", "cause", "accepted_reason"])
-    assert [group.line() for group in accepted_groups(verdicts)] == [
-        "numerics: Nadam changed (keras-3.15-torch: 1)",
-        "random_stream: initial weights differ per backend (keras-3.15-jax: 2, keras-3.15-torch: 1)",
+    assert accepted_entries(verdicts) == [
+        {"cause": "numerics", "reason": "Nadam changed", "count": 1, "envs": [{"env": "keras-3.15-torch", "count": 1, "metrics": ["n.w"]}]},
+        {"cause": "random_stream", "reason": "initial weights differ per backend", "count": 3,
+         "envs": [{"env": "keras-3.15-jax", "count": 2, "metrics": ["a.w", "a.b"]},
+                  {"env": "keras-3.15-torch", "count": 1, "metrics": ["a.w"]}]},
     ]
 
 

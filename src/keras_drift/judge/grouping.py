@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from keras_drift.judge.compare import UNSET
-from keras_drift.store.verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -87,19 +86,6 @@ def _folded(rows: Iterable[Any]) -> list[Group]:
         owners = members[0] if len(members) == 1 else "{" + ", ".join(sorted(members)) + "}"
         said = [f"new keys {', '.join(new_keys)}"] * bool(new_keys) + [f"gone {', '.join(gone_keys)}"] * bool(gone_keys)
         groups.append(Group(f"{family + '.' if family else ''}{owners}: {'; '.join(said)}", envs))
-    return groups
-
-
-def accepted_groups(verdicts: pd.DataFrame) -> list[Group]:
-    """The accepted drifts, one group per accepted-drifts entry (its cause and reason), with each
-    environment and its number of metrics: ``numerics: <reason> (tf-2.12: 3, keras-3.15-jax: 12)``."""
-    if "accepted_reason" not in verdicts.columns:
-        return []
-    rows = verdicts[verdicts["verdict"] == Verdict.ACCEPTED]
-    groups = []
-    for (cause, reason), group in rows.groupby(["cause", "accepted_reason"], sort=True):
-        counts = group.groupby("env").size()
-        groups.append(Group(f"{cause}: {reason}", tuple(f"{env}: {count}" for env, count in sorted(counts.items()))))
     return groups
 
 
