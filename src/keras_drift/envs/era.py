@@ -13,16 +13,10 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
-import urllib.error
 from collections.abc import Mapping
-
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from keras_drift.envs import releases
 from keras_drift.envs.specs import EnvSpec
-from keras_drift.errors import InputError
 
 # A companion release published beside a pin (jaxlib beside jax, tensorflow-io beside tensorflow) can be
 # uploaded minutes to hours after it: a day keeps it in without reaching into the next release cycle.
@@ -51,33 +45,5 @@ def _primary(environment: Mapping[str, str]) -> releases.Source:
 
 @functools.lru_cache(maxsize=256)
 def _newest_upload(pins: tuple[tuple[str, str], ...], source: releases.Source) -> datetime.datetime | None:
-    uploads = [uploaded for package, version in pins if (uploaded := upload_time(package, version, source)) is not None]
+    uploads = [uploaded for package, version in pins if (uploaded := releases.upload_time(package, version, source)) is not None]
     return max(uploads) + MARGIN if uploads else None
-
-
-def upload_time(package: str, version: str, source: releases.Source) -> datetime.datetime | None:
-    """When the last file of ``package`` ``version`` was uploaded to ``source`` (its wheels for some
-    interpreters may come later than the first file: the resolver must still see them), or ``None``
-    where the index does not say (no JSON form, no ``upload-time``, or no such release)."""
-    project = canonicalize_name(package)
-    try:
-        wanted = Version(version)
-        body, content_type = releases._read(source.url.rstrip("/") + f"/{project}/")
-    except (InvalidVersion, FileNotFoundError):
-        return None
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:  # not on the primary index (an extra index or a find-links folder holds it)
-            return None
-        raise InputError(f"{source.named_by}: {source.url}: the index answered HTTP {exc.code} for {project}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{source.named_by}: {source.url}: unreachable while reading {project}'s upload dates ({exc})") from None
-    if not content_type.startswith(releases._JSON_TYPE):
-        return None
-    try:
-        files = json.loads(body)["files"]
-        times = [str(entry["upload-time"]) for entry in files if isinstance(entry, dict) and entry.get("upload-time")
-                 and releases._version_of(str(entry.get("filename", "")), project) == wanted]
-        parsed = [datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) for text in times]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{source.named_by}: {source.url}: not a simple index answer for {project} ({exc})") from None
-    return max(parsed) if parsed else None

@@ -9,6 +9,7 @@ the simple repository API: its JSON form (PEP 691) where the server offers it, e
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -109,6 +110,34 @@ def notes_url(package: str, version: str, primary: Source) -> str | None:
     declared = [str(url) for label, url in urls.items() if _NOTES_LABEL.search(str(label)) and str(url).startswith("https://")]
     github = [str(url).rstrip("/") for url in urls.values() if re.fullmatch(r"https://github\.com/[^/]+/[^/]+/?", str(url))]
     return declared[0] if declared else (f"{github[0]}/releases" if github else page)
+
+
+def upload_time(package: str, version: str, source: Source) -> datetime.datetime | None:
+    """When the last file of ``package`` ``version`` was uploaded to ``source`` (its wheels for some
+    interpreters may come later than the first file: the resolver must still see them), or ``None``
+    where the index does not say (no JSON form, no ``upload-time``, or no such release)."""
+    project = canonicalize_name(package)
+    try:
+        wanted = Version(version)
+        body, content_type = _read(source.url.rstrip("/") + f"/{project}/")
+    except (InvalidVersion, FileNotFoundError):
+        return None
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:  # not on the primary index (an extra index or a find-links folder holds it)
+            return None
+        raise InputError(f"{source.named_by}: {source.url}: the index answered HTTP {exc.code} for {project}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{source.named_by}: {source.url}: unreachable while reading {project}'s upload dates ({exc})") from None
+    if not content_type.startswith(_JSON_TYPE):
+        return None
+    try:
+        files = json.loads(body)["files"]
+        times = [str(entry["upload-time"]) for entry in files if isinstance(entry, dict) and entry.get("upload-time")
+                 and _version_of(str(entry.get("filename", "")), project) == wanted]
+        parsed = [datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) for text in times]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{source.named_by}: {source.url}: not a simple index answer for {project} ({exc})") from None
+    return max(parsed) if parsed else None
 
 
 def _urls(value: str) -> list[str]:
