@@ -16,7 +16,7 @@ from conftest import PROJECT_ROOT, make_result
 from test_attribute import TOL
 
 from keras_drift.cli import main
-from keras_drift.envs import environments
+from keras_drift.envs import environments, shipped
 from keras_drift.envs.specs import load_spec
 from keras_drift.execute import cache, runner
 from keras_drift.execute.cache import ResultCache, cache_key
@@ -29,10 +29,11 @@ FUTURE = 'requirements = ["keras==3.15.1"]\npython = "3.99"\nbackend = "jax"\n'
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project root with a copy of the probe, whose source the key digests."""
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root with a copy of the probe, which stands in for the shipped one whose source the key digests."""
     root = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT / "probe", root / "probe", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(shipped, "probe_root", lambda: root)
     return root
 
 
@@ -42,30 +43,30 @@ def locked(write_env, name: str = "future", text: str = FUTURE):
     return load_spec(path)
 
 
-def keyed(result: Result, spec, root: Path, settings: ProbeSettings | None = None) -> Result:
-    result["spec"] = {"cache_key": cache_key(spec, (settings or ProbeSettings()).record(), root)}
+def keyed(result: Result, spec, settings: ProbeSettings | None = None) -> Result:
+    result["spec"] = {"cache_key": cache_key(spec, (settings or ProbeSettings()).record())}
     return result
 
 
 def test_the_key_changes_with_the_lock_the_probe_the_variables_and_the_selection(write_env, project):
     spec = locked(write_env)
     record = ProbeSettings().record()
-    key = cache_key(spec, record, project)
-    assert cache_key(load_spec(spec.path), record, project) == key  # same inputs, same key
+    key = cache_key(spec, record)
+    assert cache_key(load_spec(spec.path), record) == key  # same inputs, same key
     spec.lock_path.write_text("keras==3.15.1 --hash=sha256:bb\n")
-    assert cache_key(spec, record, project) != key
+    assert cache_key(spec, record) != key
     spec.lock_path.write_text("keras==3.15.1 --hash=sha256:aa\n")
     (project / "probe" / "tasks.py").write_text((project / "probe" / "tasks.py").read_text() + "\n# changed\n")
-    changed_probe = cache_key(spec, record, project)
+    changed_probe = cache_key(spec, record)
     assert changed_probe != key
-    assert cache_key(locked(write_env, text=FUTURE + 'env = { XLA_FLAGS = "--x" }\n'), record, project) != changed_probe
-    assert cache_key(spec, ProbeSettings(tasks=("linear.*",)).record(), project) != changed_probe
+    assert cache_key(locked(write_env, text=FUTURE + 'env = { XLA_FLAGS = "--x" }\n'), record) != changed_probe
+    assert cache_key(spec, ProbeSettings(tasks=("linear.*",)).record()) != changed_probe
 
 
 def test_a_cached_result_stands_in_for_the_probe_until_a_rerun_is_asked(write_env, project, tmp_path):
     spec = locked(write_env)
     store = ResultCache(tmp_path / "cache")
-    store.store(keyed(make_result("future", {"linear.defaults.w": 0.43}), spec, project), "20261122T010000Z-aaaaaa")
+    store.store(keyed(make_result("future", {"linear.defaults.w": 0.43}), spec), "20261122T010000Z-aaaaaa")
     # the interpreter does not exist: a probe would be skipped, so an ok result can only come from the cache
     hit = run_environment(spec, tmp_path / "run", project, tmp_path / "venvs", ProbeSettings(), store)
     assert (hit.status, hit.metrics, hit.cached_from) == ("ok", {"linear.defaults.w": 0.43}, "20261122T010000Z-aaaaaa")
@@ -82,18 +83,18 @@ def test_floating_and_unlocked_environments_are_never_reused(write_env, project,
     floating = locked(write_env, "nightly", FUTURE.replace("keras==3.15.1", "keras>=3") + 'tags = ["nightly"]\n')
     unlocked = load_spec(write_env("unlocked", FUTURE))
     for spec in (floating, unlocked):
-        store.store(keyed(make_result(spec.name, {"m": 1.0}), spec, project), "20261122T010000Z-aaaaaa")
+        store.store(keyed(make_result(spec.name, {"m": 1.0}), spec), "20261122T010000Z-aaaaaa")
         assert run_environment(spec, tmp_path / "run", project, tmp_path / "venvs", ProbeSettings(), store).status == "skipped"
 
 
 def test_only_complete_results_are_stored_and_a_reused_one_keeps_its_origin(write_env, project, tmp_path):
     spec = locked(write_env)
     store = ResultCache(tmp_path / "cache")
-    key = cache_key(spec, ProbeSettings().record(), project)
-    store.store(keyed(make_result("future", {}, status="failed", reason="probe crashed"), spec, project), "20261122T010000Z-aaaaaa")
-    store.store(keyed(make_result("future", {"m": 1.0}, partial=True), spec, project), "20261122T010000Z-aaaaaa")
+    key = cache_key(spec, ProbeSettings().record())
+    store.store(keyed(make_result("future", {}, status="failed", reason="probe crashed"), spec), "20261122T010000Z-aaaaaa")
+    store.store(keyed(make_result("future", {"m": 1.0}, partial=True), spec), "20261122T010000Z-aaaaaa")
     assert store.lookup(key) is None
-    store.store(keyed(make_result("future", {"m": 1.0}), spec, project), "20261122T010000Z-aaaaaa")
+    store.store(keyed(make_result("future", {"m": 1.0}), spec), "20261122T010000Z-aaaaaa")
     reused = store.lookup(key)
     assert reused is not None
     store.store(reused, "20261123T010000Z-bbbbbb")
@@ -110,7 +111,7 @@ def test_an_environment_whose_last_result_showed_noise_repeats_every_task_up_fro
     adaptive = ProbeSettings(adaptive=True)
     run_environment(spec, tmp_path / "a", project, tmp_path / "venvs", adaptive, store, reuse=False)
     run_environment(spec, tmp_path / "b", project, tmp_path / "venvs", ProbeSettings(adaptive=False), store, reuse=False)
-    noisy = keyed(make_result("future", {"m": 1.0}, noise={"m": 0.002}), spec, project, adaptive)
+    noisy = keyed(make_result("future", {"m": 1.0}, noise={"m": 0.002}), spec, adaptive)
     store.store(noisy, "20261122T010000Z-aaaaaa")
     run_environment(spec, tmp_path / "c", project, tmp_path / "venvs", adaptive, store, reuse=False)
     run_environment(locked(write_env, "threads", FUTURE + "deterministic = false\n"), tmp_path / "d", project,
@@ -202,8 +203,8 @@ def test_prune_drops_the_programs_jax_compiled_before_the_oldest_kept_run(tmp_pa
 def test_two_writers_and_a_reader_never_see_half_an_entry(write_env, project, tmp_path):
     spec = locked(write_env)
     store = ResultCache(tmp_path / "cache")
-    key = cache_key(spec, ProbeSettings().record(), project)
-    big = keyed(make_result("future", {f"m{i}": float(i) for i in range(3000)}), spec, project)
+    key = cache_key(spec, ProbeSettings().record())
+    big = keyed(make_result("future", {f"m{i}": float(i) for i in range(3000)}), spec)
     store.store(big, "20261122T010000Z-aaaaaa")
     misses: list[int] = []
 
@@ -230,7 +231,7 @@ def test_a_result_that_saved_models_keeps_its_files_and_is_a_miss_without_them(w
     saved = tmp_path / "first" / "artifacts" / "future"
     (saved / "classifier.shared_init").mkdir(parents=True)
     (saved / "classifier.shared_init" / "model.h5").write_bytes(b"weights")
-    result = keyed(make_result("future", {"m": 1.0}, artifacts={"classifier.shared_init": {"formats": {}}}), spec, project, settings)
+    result = keyed(make_result("future", {"m": 1.0}, artifacts={"classifier.shared_init": {"formats": {}}}), spec, settings)
     store.store(result, "20261122T010000Z-aaaaaa", saved)
     hit = run_environment(spec, tmp_path / "run", project, tmp_path / "venvs", settings, store)
     assert hit.cached_from == "20261122T010000Z-aaaaaa"
@@ -238,7 +239,7 @@ def test_a_result_that_saved_models_keeps_its_files_and_is_a_miss_without_them(w
     shutil.rmtree(tmp_path / "cache" / f"{result['spec']['cache_key']}.artifacts")
     assert run_environment(spec, tmp_path / "run2", project, tmp_path / "venvs", settings, store).status == "skipped"
     # saving models or not is part of the key: a result without files never stands in for one with them
-    assert cache_key(spec, settings.record(), project) != cache_key(spec, ProbeSettings().record(), project)
+    assert cache_key(spec, settings.record()) != cache_key(spec, ProbeSettings().record())
 
 
 def test_a_load_phase_is_kept_per_source_so_a_new_environment_loads_only_what_it_trades(write_env, tmp_path, monkeypatch):

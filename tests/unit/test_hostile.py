@@ -13,6 +13,7 @@ from conftest import PROJECT_ROOT, make_result
 
 from keras_drift import pipeline
 from keras_drift.cli import main
+from keras_drift.envs import shipped
 from keras_drift.store.results import write_result
 
 BASE = {"linear.reference.w": 0.6, "linear.reference.b": 0.8}
@@ -276,6 +277,7 @@ def test_a_killed_probe_keeps_its_finished_tasks_and_a_slow_task_fails_alone(tmp
         canaries_file.write("\nCANARIES = ()\n")
     with (project / "probe" / "compat.py").open("a") as compat_file:
         compat_file.write("\n\ndef load_keras(compile_cache=\"\"):\n    return None  # no framework: the stand-in tasks need none\n")
+    monkeypatch.setattr(shipped, "probe_root", lambda: project)  # this copy stands in for the probe keras-drift ships
     (project / "envs").mkdir()
     for name, kill in (("whole", ""), ("killed", "1")):
         (project / "envs" / f"{name}.toml").write_text(

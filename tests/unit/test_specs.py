@@ -106,9 +106,13 @@ def test_shipped_environments_cover_the_default_matrix():
     assert choose_baseline(list(default), None, marked_baselines(default.values())) == "tf-2.15"
 
 
-def test_hooks_must_exist_beside_the_envs_folder(write_env, tmp_path):
-    with pytest.raises(SpecError, match=r"bad.toml: hooks\[0\]: 'no-such-hook' is not a hook; available: none"):
+def test_a_hook_is_the_projects_own_beside_the_envs_folder_else_keras_drifts(write_env, tmp_path):
+    shipped = sorted(path.stem.replace("_", "-") for path in (PROJECT_ROOT / "probe" / "hooks").glob("*.py") if path.stem != "__init__")
+    with pytest.raises(SpecError, match=rf"bad.toml: hooks\[0\]: 'no-such-hook' is not a hook; available: {', '.join(shipped)}$"):
         load_spec(write_env("bad", VALID + 'hooks = ["no-such-hook"]\n'))
+    # a hook keras-drift ships is found with no hooks folder in the project
+    file = shipped[0].replace("-", "_") + ".py"
+    assert load_spec(write_env("shipped", VALID + f'hooks = ["{shipped[0]}"]\n')).hook_files == [PROJECT_ROOT / "probe" / "hooks" / file]
     hooks = tmp_path / "probe" / "hooks"
     hooks.mkdir(parents=True)
     (hooks / "my_shim.py").write_text("X = 1\n")

@@ -31,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 from keras_drift import pipeline
 from keras_drift.bisect.boundaries import Boundary, Search
 from keras_drift.envs import environments, locks, releases
-from keras_drift.envs.specs import EnvSpec, hook_path, load_spec
+from keras_drift.envs.specs import EnvSpec, hook_path, load_spec, project_hook_path
 from keras_drift.errors import EnvironmentFailed, InputError
 from keras_drift.execute import experiment, runner
 from keras_drift.execute.cache import ResultCache
@@ -142,7 +142,7 @@ def synthesise(good: EnvSpec, bad: EnvSpec, axis: Axis, version: Version, folder
     good_lock = locks.pins(good.lock_path) if good.lock_path.is_file() else {}
     hooks = list(dict.fromkeys([*good.hooks, *bad.hooks]))
     for hook in hooks:  # beside the generated file, where the spec looks for them
-        target = hook_path(path, hook)
+        target = project_hook_path(path, hook)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(hook_path(good.path if hook in good.hooks else bad.path, hook), target)
     tried, error = [], ""

@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from keras_drift.envs import shipped
 from keras_drift.errors import InputError
 from keras_drift.store.tables import nesting
 
@@ -82,18 +83,22 @@ ERA_RULES = (
 )
 
 
-# keras-drift's own start-up hooks, which :data:`ERA_RULES` add.
-SHIPPED_HOOKS = Path(__file__).resolve().parents[3] / "probe" / "hooks"
-
-
-def hook_path(spec_path: Path, name: str) -> Path:
-    """The file of a start-up hook an environment file names: ``probe/hooks/`` beside the ``envs/`` folder
-    the file is in (the folder of a link, not of its target)."""
+def project_hook_path(spec_path: Path, name: str) -> Path:
+    """Where a project keeps a start-up hook of its own: ``probe/hooks/`` beside the ``envs/`` folder the
+    environment file is in (the folder of a link, not of its target)."""
     return spec_path.absolute().parent.parent / "probe" / "hooks" / f"{name.replace('-', '_')}.py"
 
 
+def hook_path(spec_path: Path, name: str) -> Path:
+    """The file of a start-up hook an environment file names: the project's own (:func:`project_hook_path`),
+    else keras-drift's (:func:`keras_drift.envs.shipped.hooks_dir`)."""
+    own = project_hook_path(spec_path, name)
+    return own if own.is_file() else shipped.hooks_dir() / own.name
+
+
 def _available_hooks(spec_path: Path) -> str:
-    found = sorted(p.stem.replace("_", "-") for p in hook_path(spec_path, "x").parent.glob("*.py") if p.stem != "__init__")
+    folders = (project_hook_path(spec_path, "x").parent, shipped.hooks_dir())
+    found = sorted({p.stem.replace("_", "-") for folder in folders for p in folder.glob("*.py") if p.stem != "__init__"})
     return ", ".join(found) or "none"
 
 
@@ -171,11 +176,9 @@ class EnvSpec:
 
     @property
     def hook_files(self) -> list[Path]:
-        """The start-up hook files this environment installs (see ``probe/hooks/__init__.py``): those beside
-        its ``envs/`` folder, and keras-drift's own for a hook it added where that folder has none."""
-        found = [hook_path(self.path, name) for name in self.hooks]
-        return [SHIPPED_HOOKS / path.name if name in self.hooks_added and not path.is_file() else path
-                for name, path in zip(self.hooks, found, strict=True)]
+        """The start-up hook files this environment installs (see ``probe/hooks/__init__.py``): the project's
+        own where it has one of the name, else keras-drift's (:func:`hook_path`)."""
+        return [hook_path(self.path, name) for name in self.hooks]
 
     def process_env(self, cache_dir: Path) -> dict[str, str]:
         """Environment variables the probe runs with: the backend, then the spec's own table, in which

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from keras_drift.envs import shipped
 from keras_drift.envs.specs import EnvSpec
 from keras_drift.errors import InputError
 from keras_drift.judge import proofs
@@ -42,7 +43,6 @@ from keras_drift.store.results import Result, write_json_atomically
 
 CACHE_DIR = "cache"
 LOAD_SECTIONS = ("loads", "user_models", "load_phase")
-PROBE_DIR = "probe"
 # The names of what the cache writes (keys are 24 hex digits): a result, proofs and a load parcel. Pruning
 # deletes nothing else, so a cache folder pointed at a project folder loses none of the project's files.
 ENTRY_RE = re.compile(r"(?:proofs-|loads-)?[0-9a-f]{24}\.json")
@@ -66,16 +66,16 @@ def machine_fingerprint() -> dict[str, Any]:
     return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu, "cores": os.cpu_count()}
 
 
-def source_digest(project_root: Path) -> str:
-    """A digest of the probe's source (every file under ``probe/``, hooks included)."""
+def source_digest() -> str:
+    """A digest of the shipped probe's source (every file under ``probe/``, hooks included)."""
     digest = hashlib.sha256()
-    folder = Path(project_root) / PROBE_DIR
+    folder = shipped.probe_dir()
     for path in sorted(folder.rglob("*.py")):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def cache_key(spec: EnvSpec, probe_record: dict[str, Any], project_root: Path) -> str:
+def cache_key(spec: EnvSpec, probe_record: dict[str, Any]) -> str:
     """The key of a result: equal keys give equal results (see the module docstring for what goes in).
     ``probe_record`` is what the probe settings record (task selection, user probes, time limit)."""
     parts = {
@@ -85,7 +85,7 @@ def cache_key(spec: EnvSpec, probe_record: dict[str, Any], project_root: Path) -
         "backend": spec.backend,
         "variables": spec.env_vars,
         "deterministic": spec.deterministic,
-        "probe": source_digest(project_root),
+        "probe": source_digest(),
         "settings": probe_record,
         "machine": machine_fingerprint(),
     }

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from filelock import FileLock
 
-from keras_drift.envs import environments
+from keras_drift.envs import environments, shipped
 from keras_drift.envs.specs import EnvSpec
 from keras_drift.errors import EnvironmentFailed, InputError
 from keras_drift.execute.cache import ResultCache, cache_key, load_key, reusable, user_files
@@ -259,7 +259,7 @@ def run_environment(
     started = time.monotonic()
     probe_record = settings.record()
     spec_record = {**_spec_record(spec), **probe_record}
-    spec_record["cache_key"] = key = cache_key(spec, probe_record, project_root)
+    spec_record["cache_key"] = key = cache_key(spec, probe_record)
     artifacts = artifacts_folder(run_dir, spec.name)
     cached = results_cache.lookup(key, artifacts) if results_cache is not None and reuse and reusable(spec) else None
     if cached is not None:
@@ -637,7 +637,7 @@ def _probe_process(
     cache = environments.cache_dir()
     env.update(spec.process_env(cache))
     compiled = environments.compiled_programs_dir(cache, spec.name)  # JAX keeps its programs there between runs
-    command = [str(python), "-m", "probe", "--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled), *arguments]
+    command = shipped.launch_command(python, ["--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled), *arguments])
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
     # A session of its own, so a timeout kills the probe and every process it started.
