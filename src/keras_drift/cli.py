@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_arguments(argv)
         _check_cache_variable()
-        args = _parser().parse_args(argv)
+        args = _rooted(_parser().parse_args(argv))
         return int(args.handler(args))
     except DriftError as exc:  # every error keras-drift raises on purpose: one line, and the code it means
         print(f"keras-drift: {exc.label}: {printable(exc.line())}", file=sys.stderr)
@@ -136,7 +136,7 @@ def cmd_drift(args: argparse.Namespace) -> ExitCode:
 
 def cmd_report(args: argparse.Namespace) -> ExitCode:
     """Re-render a run's verdicts and report from its result files, touching no environment."""
-    run_dir = runs.resolve_run_dir(Path(args.run_dir))
+    run_dir = _finished_run(args)
     loaded = results.load_results(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
     return _render(run_dir, loaded, baseline, _judging(args, _tolerances(args)))
@@ -145,7 +145,7 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
 def cmd_gate(args: argparse.Namespace) -> ExitCode:
     """Judge a finished run: 0 no drift and every expected environment ran, 1 drift, 2 an environment
     failed, was skipped or is missing (or the run was interrupted), 3 unusable input."""
-    run_dir = runs.resolve_run_dir(Path(args.run_dir))
+    run_dir = _finished_run(args)
     loaded = results.load_results(run_dir)
     info = runs.read_run_info(run_dir)
     baseline = _recorded_baseline(run_dir, loaded, args.baseline)
@@ -414,7 +414,7 @@ def _judging(args: argparse.Namespace, tolerances: Sequence[compare.Tolerance]) 
     return drift.Judging(
         tolerances=tuple(tolerances), acceptances=acceptances,
         fail_on=tuple(getattr(args, "fail_on", ())), slowdown=getattr(args, "slowdown", speed.DEFAULT_FACTOR),
-        environments=tuple(path.stem for path in environment_files(Path(getattr(args, "envs_dir", "envs")))),
+        environments=tuple(path.stem for path in environment_files(Path(getattr(args, "envs_dir", None) or Path(args.root) / "envs"))),
         history_window=getattr(args, "history", 0))
 
 
@@ -455,6 +455,28 @@ def _said(rendered: pipeline.RenderedRun) -> ExitCode:
     print(printable(rendered.summary))  # it names values from the results: no escape sequence reaches the terminal
     print(rendered.report_path)
     return rendered.exit_code
+
+
+# The paths a command's arguments default to, under ``--root``: the project's layout (``keras-drift init`` writes it).
+_UNDER_ROOT = {"envs_dir": "envs", "reports": "reports", "accepted": accepted.DEFAULT_FILE, "saved_models": saved_models.DEFAULT_FILE,
+               "venvs": ".drift-envs"}
+
+
+def _finished_run(args: argparse.Namespace) -> Path:
+    """The run folder ``report`` and ``gate`` read: the one named, else ``reports/latest`` in ``--root``."""
+    return runs.resolve_run_dir(Path(args.run_dir) if args.run_dir else Path(args.root) / "reports" / runs.LATEST)
+
+
+def _rooted(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments with every path left out filled in under ``--root``, so every command works from any
+    folder that holds a project (a path given on the command line stays relative to the current folder)."""
+    root = Path(args.root)
+    if not root.is_dir():
+        raise InputError(f"--root: {args.root}: no such folder")
+    for name, default in _UNDER_ROOT.items():
+        if getattr(args, name, "") is None:
+            setattr(args, name, str(root / default))
+    return args
 
 
 def _settings(args: argparse.Namespace, adaptive: bool = False, saved_models: bool = True) -> runner.ProbeSettings:
@@ -600,18 +622,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keras-drift", description=(__doc__ or "").splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
+    project = _Parser(add_help=False)
+    project.add_argument("--root", default=".", help="the project folder: envs/, probes/, accepted.toml, reports/ and .drift-envs/ "
+                                                      "are looked for in it unless named (default: the current folder)")
+
     selection = _Parser(add_help=False)
     selection.add_argument("--envs", help="comma-separated environment names (default: those tagged 'default')")
     selection.add_argument("--tags", help="comma-separated tags; environments carrying any of them are selected")
-    selection.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
+    selection.add_argument("--envs-dir", help="folder of environment files (default: envs in --root)")
 
     execution = _Parser(add_help=False)
-    execution.add_argument("--reports", default="reports", help="where run folders are written (default: reports)")
-    execution.add_argument("--root", default=".", help="project root holding probe/ (default: .)")
+    execution.add_argument("--reports", help="where run folders are written (default: reports in --root)")
     execution.add_argument(
-        "--venvs",
-        default=os.environ.get("KERAS_DRIFT_VENVS", ".drift-envs"),
-        help="where environments are built and reused (default: $KERAS_DRIFT_VENVS or .drift-envs)",
+        "--venvs", default=os.environ.get("KERAS_DRIFT_VENVS"),
+        help="where environments are built and reused (default: $KERAS_DRIFT_VENVS, else .drift-envs in --root)",
     )
     execution.add_argument("-j", "--jobs", type=_positive_count, default=1, help="environments run at once (default: 1)")
     execution.add_argument(
@@ -619,7 +643,7 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds per environment before its probe is killed (default: %(default)g)",
     )
     execution.add_argument("--tasks", help="comma-separated globs of task names to run, e.g. 'optimizer.*,linear.*' (default: all)")
-    execution.add_argument("--probes", help="folder of your own probe modules (default: probes/ in the project root, if any)")
+    execution.add_argument("--probes", help="folder of your own probe modules (default: probes in --root, if there is one)")
     execution.add_argument(
         "--repeats", type=_positive_count, default=runner.ProbeSettings.repeats,
         help="most runs of a task with the same seeds, their spread being the noise floor; `drift` repeats only the "
@@ -636,16 +660,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     execution.add_argument("--no-saved-models", action="store_true",
                            help="do not save model tasks' trained models, nor load them across environments")
-    execution.add_argument("--saved-models", default=saved_models.DEFAULT_FILE, metavar="FILE",
-                           help="your own model files to load in every environment (default: saved-models.toml; a missing file lists none)")
+    execution.add_argument("--saved-models", metavar="FILE",
+                           help=f"your own model files to load in every environment (default: {saved_models.DEFAULT_FILE} in --root; "
+                                "a missing file lists none)")
     execution.add_argument("--unsafe-load", action="store_true",
                            help="load saved models with the library's safe mode off (lambdas and arbitrary code run: trusted files only)")
 
     comparison = _Parser(add_help=False)
     comparison.add_argument("--baseline", help="environment the others are compared with")
     comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
-    comparison.add_argument("--accepted", default=accepted.DEFAULT_FILE,
-                            help="the reviewed accepted-drifts file (default: accepted.toml; a missing file accepts nothing)")
+    comparison.add_argument("--accepted",
+                            help=f"the reviewed accepted-drifts file (default: {accepted.DEFAULT_FILE} in --root; a missing file accepts nothing)")
     comparison.add_argument(
         "--fail-on", type=_fail_on, default=(), metavar="behaviour,slowdown",
         help="also fail (exit 1) when an API behaviour or resolved default changed (behaviour), or a training task is slower "
@@ -659,11 +684,11 @@ def _parser() -> argparse.ArgumentParser:
         "--history", type=int, default=history.DEFAULT_WINDOW, help="earlier runs shown in the report's history (0: none)"
     )
 
-    run = commands.add_parser("run", parents=[selection, execution], help=cmd_run.__doc__)
+    run = commands.add_parser("run", parents=[project, selection, execution], help=cmd_run.__doc__)
     run.add_argument("--run-dir", help="write into this run folder instead of a new one (a CI matrix job)")
     run.set_defaults(handler=cmd_run)
 
-    drift = commands.add_parser("drift", parents=[selection, execution, comparison], help=cmd_drift.__doc__)
+    drift = commands.add_parser("drift", parents=[project, selection, execution, comparison], help=cmd_drift.__doc__)
     drift.add_argument("--no-explain", action="store_true", help="do not re-run drifting tasks to prove their causes")
     drift.add_argument(
         "--explain-budget", type=_positive_seconds, default=experiment.DEFAULT_BUDGET_S,
@@ -671,26 +696,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     drift.set_defaults(handler=cmd_drift)
 
-    rerender = commands.add_parser("report", parents=[comparison], help=cmd_report.__doc__)
-    rerender.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
+    rerender = commands.add_parser("report", parents=[project, comparison], help=cmd_report.__doc__)
+    rerender.add_argument("run_dir", nargs="?", help="run folder (default: reports/latest in --root)")
     rerender.set_defaults(handler=cmd_report)
 
-    gate = commands.add_parser("gate", parents=[comparison], help=cmd_gate.__doc__)
-    gate.add_argument("run_dir", nargs="?", default="reports/latest", help="run folder (default: reports/latest)")
+    gate = commands.add_parser("gate", parents=[project, comparison], help=cmd_gate.__doc__)
+    gate.add_argument("run_dir", nargs="?", help="run folder (default: reports/latest in --root)")
     gate.add_argument("--candidate", help="judge only this environment against the baseline")
     gate.add_argument("--expect", help="environments that must have run (names, or the JSON line of `keras-drift list`); "
                                        "default: the run's own selection from run.json")
     gate.set_defaults(handler=cmd_gate)
 
-    merge = commands.add_parser("merge", parents=[comparison], help=cmd_merge.__doc__)
+    merge = commands.add_parser("merge", parents=[project, comparison], help=cmd_merge.__doc__)
     merge.add_argument("folder", help="folder holding result JSONs at any depth")
-    merge.add_argument("--reports", default="reports", help="where the merged run folder is written")
-    merge.add_argument("--envs-dir", default="envs", help="env files; the one marked baseline is the default baseline")
+    merge.add_argument("--reports", help="where the merged run folder is written (default: reports in --root)")
+    merge.add_argument("--envs-dir", help="env files; the one marked baseline is the default baseline (default: envs in --root)")
     merge.add_argument("--expect", help="environments that must have a result (names, or the JSON line of `keras-drift list`); "
                                         "each one missing becomes a failed result")
     merge.set_defaults(handler=cmd_merge)
 
-    accepting = commands.add_parser("accept", parents=[comparison], help=cmd_accept.__doc__)
+    accepting = commands.add_parser("accept", parents=[project, comparison], help=cmd_accept.__doc__)
     accepting.add_argument("run_dir", help="a finished run folder (e.g. reports/latest)")
     accepting.add_argument("--env", required=True, help="the environment whose drifts are accepted")
     accepting.add_argument("--metric", default="*", help="a glob of the metrics accepted (default: every drifting one)")
@@ -698,30 +723,30 @@ def _parser() -> argparse.ArgumentParser:
     accepting.add_argument("--expires", help="a date (2027-06-30) after which the entry fails the run until renewed")
     accepting.set_defaults(handler=cmd_accept)
 
-    pruning = commands.add_parser("prune", help=cmd_prune.__doc__)
-    pruning.add_argument("--reports", default="reports", help="the reports folder (default: reports)")
+    pruning = commands.add_parser("prune", parents=[project], help=cmd_prune.__doc__)
+    pruning.add_argument("--reports", help="the reports folder (default: reports in --root)")
     pruning.add_argument("--keep", type=int, required=True, help="how many of the newest runs to keep")
     pruning.add_argument("--cache", help="the result cache folder (default: cache/ in --reports)")
     pruning.set_defaults(handler=cmd_prune)
 
-    lock = commands.add_parser("lock", parents=[selection], help=cmd_lock.__doc__)
+    lock = commands.add_parser("lock", parents=[project, selection], help=cmd_lock.__doc__)
     lock.set_defaults(handler=cmd_lock)
 
-    benchmark = commands.add_parser("bench", parents=[selection, execution], help=cmd_bench.__doc__)
+    benchmark = commands.add_parser("bench", parents=[project, selection, execution], help=cmd_bench.__doc__)
     benchmark.add_argument("--skip-cold", action="store_true", help="reuse .drift-envs instead of a cold build")
     benchmark.add_argument("--bump", help="an environment outside the selection: the pre-bump review adds it to the cached selection")
     benchmark.set_defaults(handler=cmd_bench)
 
-    loading = commands.add_parser("load", parents=[execution], help=cmd_load.__doc__)
+    loading = commands.add_parser("load", parents=[project, execution], help=cmd_load.__doc__)
     loading.add_argument("--env", required=True, help="the environment that loads (this runner's)")
     loading.add_argument("--results", required=True, help="folder holding every environment's result JSON at any depth")
     loading.add_argument("--artifacts", required=True, help="folder holding the environments' saved models (<env>/<task>/) at any depth")
     loading.add_argument("--run-dir", required=True, help="where the results, the saved models and the loading result are written")
     loading.add_argument("--baseline", help="the environment the others are compared with (default: the one marked in --envs-dir)")
-    loading.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
+    loading.add_argument("--envs-dir", help="folder of environment files (default: envs in --root)")
     loading.set_defaults(handler=cmd_load)
 
-    bisection = commands.add_parser("bisect", parents=[execution], help=cmd_bisect.__doc__)
+    bisection = commands.add_parser("bisect", parents=[project, execution], help=cmd_bisect.__doc__)
     bisection.add_argument("--good", required=True, help="the environment file whose results are right (e.g. the one in use today)")
     bisection.add_argument("--bad", required=True, help="the environment file whose results moved")
     bisection.add_argument("--package", help="the package to bisect, when the two files pin more than one differently")
@@ -730,7 +755,7 @@ def _parser() -> argparse.ArgumentParser:
     bisection.add_argument("--all-tasks", action="store_true",
                            help="probe every task in each release (default: the tasks that differ between the ends)")
     bisection.add_argument("--index-url", help="the index to list and install releases from (default: uv's, from your pip configuration)")
-    bisection.add_argument("--envs-dir", default="envs", help="folder of environment files (default: envs)")
+    bisection.add_argument("--envs-dir", help="folder of environment files (default: envs in --root)")
     bisection.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
     bisection.add_argument("--no-explain", action="store_true", help="do not re-run the first bad release to prove its cause")
     bisection.add_argument(
@@ -739,7 +764,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     bisection.set_defaults(handler=cmd_bisect)
 
-    listing = commands.add_parser("list", parents=[selection], help=cmd_list.__doc__)
+    listing = commands.add_parser("list", parents=[project, selection], help=cmd_list.__doc__)
     listing.set_defaults(handler=cmd_list)
     return parser
 
