@@ -142,7 +142,7 @@ def verdicts_document(
     for result in results:
         rows = verdicts[verdicts["env"] == result.env]
         environments[result.env] = {
-            "status": result.status,
+            "status": str(result.status),
             "reason": result.reason,
             "cached_from": result.cached_from,
             "repeated_tasks": result.repeated_tasks,

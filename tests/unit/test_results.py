@@ -4,7 +4,7 @@ import math
 import pytest
 from conftest import make_result
 
-from keras_drift.store.results import InputError, load_result, load_results, write_result
+from keras_drift.store.results import InputError, Status, load_result, load_results, status_result, write_result
 
 
 def test_result_round_trips_with_non_finite_values(tmp_path):
@@ -48,3 +48,14 @@ def test_load_results_needs_a_results_folder(tmp_path):
     write_result(make_result("b", {}), tmp_path)
     write_result(make_result("a", {}), tmp_path)
     assert [r["env"] for r in load_results(tmp_path)] == ["a", "b"]
+
+
+def test_a_status_is_a_status_in_code_and_its_text_in_the_file(tmp_path):
+    path = write_result(status_result("env-a", Status.SKIPPED, "no wheel for this Python"), tmp_path)
+    assert json.loads(path.read_text())["status"] == "skipped"
+    loaded = load_result(path)
+    assert loaded.status is Status.SKIPPED and loaded.status == "skipped" and f"{loaded.status}" == "skipped"
+    assert not loaded.ok and load_result(write_result(make_result("env-b", {}), tmp_path)).ok
+    assert status_result("env-c", "failed", "it died").status is Status.FAILED  # its value does as well
+    with pytest.raises(ValueError, match="'done' is not a valid Status"):
+        status_result("env-d", "done", "")

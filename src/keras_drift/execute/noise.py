@@ -24,7 +24,7 @@ import pandas as pd
 from keras_drift.execute.cache import ResultCache
 from keras_drift.execute.runner import Execute
 from keras_drift.judge import compare
-from keras_drift.store.results import Result, decode, write_result
+from keras_drift.store.results import Result, Status, decode, write_result
 from keras_drift.store.verdicts import Verdict
 
 
@@ -49,7 +49,7 @@ def tasks_to_repeat(verdicts: pd.DataFrame, results: Sequence[Result], baseline:
         task = by_env[str(row.env)].task_of(str(row.metric))
         for env in (str(row.env), baseline):
             declaration = by_env[env].tasks.get(task, {})
-            if declaration.get("status") == "ok" and declaration.get("repeat", True) and declaration.get("runs", repeats) < repeats:
+            if declaration.get("status") == Status.OK and declaration.get("repeat", True) and declaration.get("runs", repeats) < repeats:
                 wanted.setdefault(env, set()).add(task)
     return {env: sorted(tasks) for env, tasks in sorted(wanted.items())}
 

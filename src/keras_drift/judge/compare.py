@@ -25,7 +25,7 @@ from typing import Any, TypeGuard
 import pandas as pd
 
 from keras_drift.errors import ExitCode, InputError
-from keras_drift.store.results import Result
+from keras_drift.store.results import Result, Status
 from keras_drift.store.tables import parse_toml, read_toml
 from keras_drift.store.verdicts import Verdict
 
@@ -132,7 +132,7 @@ def exit_code(verdicts: pd.DataFrame, results: Sequence[Result] = ()) -> ExitCod
     and a partial result (the probe stopped before its last task) has numbers unknown whatever its status; a
     run whose environments were all skipped measured nothing, which no gate may read as "no drift"."""
     found = set(verdicts["verdict"])
-    if Verdict.FAILED in found or any(result.status == "failed" or result.partial for result in results):
+    if Verdict.FAILED in found or any(result.status == Status.FAILED or result.partial for result in results):
         return ExitCode.FAILED
     if results and not any(result.ok for result in results):  # every environment skipped: nothing was measured
         return ExitCode.FAILED
@@ -200,7 +200,7 @@ def _verdict(
     result: Result, reference: Result, metric: str, tolerance: Tolerance, floor: float
 ) -> tuple[Verdict, Any, Any]:
     for side in (result, reference):
-        if side.status == "skipped":
+        if side.status == Status.SKIPPED:
             return Verdict.SKIPPED, None, None
         if not side.ok and not side.partial:
             return Verdict.FAILED, None, None

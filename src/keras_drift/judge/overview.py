@@ -16,7 +16,7 @@ import pandas as pd
 
 from keras_drift.judge.accepted import Review
 from keras_drift.judge.grouping import behaviour_groups
-from keras_drift.store.results import Result
+from keras_drift.store.results import Result, Status
 from keras_drift.store.verdicts import Verdict
 
 # The grid's columns: key, heading, the report section a cell links to.
@@ -52,7 +52,7 @@ def overview(results: Sequence[Result], judged: Review, baseline: str) -> Overvi
     rows = []
     for result in candidates:
         mine = verdicts[verdicts["env"] == result.env] if not verdicts.empty else verdicts
-        failed: Any = result.status if result.status != "ok" else int((mine["verdict"] == Verdict.FAILED).sum()) if not mine.empty else 0
+        failed: Any = result.status if result.status != Status.OK else _count(mine, Verdict.FAILED)
         rows.append({
             "env": result.env,
             "drifting": _count(mine, Verdict.DRIFT),

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from keras_drift.store.results import Result
+from keras_drift.store.results import Result, Status
 
 DEFAULT_FACTOR = 2.0
 MIN_STEPS = 20
@@ -35,7 +35,7 @@ def per_step_times(result: Result, task: str) -> list[float]:
         per_step = cut_short.get("seconds_per_step")
         return [float(per_step)] if isinstance(per_step, (int, float)) and 0 < per_step < math.inf else []
     steps = timings.get("steps", {}).get(task, 0)
-    if steps < MIN_STEPS or result.tasks.get(task, {}).get("status") != "ok":
+    if steps < MIN_STEPS or result.tasks.get(task, {}).get("status") != Status.OK:
         return []
     compiling = timings.get("compile_s", {})
     times = [(seconds - compiling.get(key, 0.0)) / steps for key, seconds in timings.get("tasks_s", {}).items()

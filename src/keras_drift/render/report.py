@@ -28,7 +28,7 @@ from keras_drift.judge.localise import Localisation, Part
 from keras_drift.judge.overview import COLUMNS as OVERVIEW_COLUMNS
 from keras_drift.judge.overview import Overview
 from keras_drift.store.history import History, as_numbers
-from keras_drift.store.results import Result, write_text_atomically
+from keras_drift.store.results import Result, Status, write_text_atomically
 from keras_drift.store.verdicts import Verdict
 
 VERDICT_LABELS = {
@@ -193,7 +193,7 @@ def summary_line(
         if not rows.empty:
             envs = rows["env"].nunique()
             line += f"; {len(rows)} task{'s' if len(rows) > 1 else ''} {verdict} in {envs} environment{'s' if envs > 1 else ''}"
-    for status in ("failed", "skipped"):
+    for status in (Status.FAILED, Status.SKIPPED):
         count = sum(1 for result in results if result.status == status)
         if count:
             line += f"; {count} environment{'s' if count > 1 else ''} {status}"
@@ -279,17 +279,17 @@ def coverage_lines(results: Sequence[Result]) -> list[str]:
         if not result.tasks:
             lines.append(f"{result.env}: {result.status}, no task ran" + (f" ({result.reason})" if result.reason else ""))
             continue
-        by_status: dict[str, list[str]] = {}
+        by_status: dict[Status, list[str]] = {}
         for task, declared in result.tasks.items():
-            by_status.setdefault(declared.get("status", "failed"), []).append(task)
-        families = sorted({result.tasks[task].get("family", task) for task in by_status.get("ok", [])})
-        line = f"{result.env}: {len(by_status.get('ok', []))} tasks ran ({', '.join(families)})"
-        skipped = by_status.get("skipped", [])
+            by_status.setdefault(Status(declared.get("status", Status.FAILED)), []).append(task)
+        ran, skipped, failed = (by_status.get(status, []) for status in (Status.OK, Status.SKIPPED, Status.FAILED))
+        families = sorted({result.tasks[task].get("family", task) for task in ran})
+        line = f"{result.env}: {len(ran)} tasks ran ({', '.join(families)})"
         if skipped:
             reasons = "; ".join(f"{task}: {result.get('not_applicable', {}).get(task, '')}" for task in skipped)
             line += f"; {len(skipped)} skipped ({reasons})"
-        if by_status.get("failed"):
-            line += f"; {len(by_status['failed'])} failed ({', '.join(by_status['failed'])})"
+        if failed:
+            line += f"; {len(failed)} failed ({', '.join(failed)})"
         lines.append(line)
     return lines
 

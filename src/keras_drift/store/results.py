@@ -16,6 +16,7 @@ import jsonschema
 from packaging.utils import canonicalize_name
 
 from keras_drift.errors import InputError
+from keras_drift.store.labels import Label
 from keras_drift.store.tables import read_input
 
 SCHEMA_VERSION = 1
@@ -28,6 +29,15 @@ _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
+class Status(Label):
+    """How an environment's probe ended (a result's ``status``), and how one of its tasks did (``tasks`` ->
+    ``status``) or its load phase (``load_phase`` -> ``status``: ``ok`` or ``failed``)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 class Result(dict[str, Any]):
     """One environment's result: the JSON contract of ``results/<env>.json`` (a plain dict, so it is
     written as it is read), with accessors for the nested sections the pipeline reads."""
@@ -37,13 +47,12 @@ class Result(dict[str, Any]):
         return self["env"]
 
     @property
-    def status(self) -> str:
-        """``ok``, ``failed`` or ``skipped``."""
-        return self["status"]
+    def status(self) -> Status:
+        return Status(self["status"])
 
     @property
     def ok(self) -> bool:
-        return self["status"] == "ok"
+        return self.status == Status.OK
 
     @property
     def partial(self) -> bool:
@@ -356,12 +365,13 @@ def write_text_atomically(path: Path, text: str) -> None:
         raise
 
 
-def status_result(env: str, status: str, reason: str, log_tail: str = "", **extra: Any) -> Result:
-    """The result of an environment that produced no probe output: ``failed`` or ``skipped``."""
+def status_result(env: str, status: Status | str, reason: str, log_tail: str = "", **extra: Any) -> Result:
+    """The result of an environment that produced no probe output: ``status`` is :attr:`Status.FAILED` or
+    :attr:`Status.SKIPPED` (or its value)."""
     return Result({
         "schema_version": SCHEMA_VERSION,
         "env": env,
-        "status": status,
+        "status": Status(status).value,
         "metrics": {},
         "series": {},
         "errors": {},

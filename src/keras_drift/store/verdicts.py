@@ -4,25 +4,14 @@
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Any
 
+from keras_drift.store.labels import Label
 from keras_drift.store.results import validate_document
 
 SCHEMA_VERSION = 1
 VERDICTS_FILE = "verdicts.json"
-
-
-class Label(str, enum.Enum):
-    """A closed set of strings that is also a ``str``: equal to, hashed like and printed as its value, so
-    it can be compared with what a JSON file or a DataFrame holds."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __hash__(self) -> int:
-        return hash(self.value)
 
 
 class Verdict(Label):
