@@ -156,7 +156,7 @@ def verdicts_document(
                     "tolerance": {"atol": row.atol, "rtol": row.rtol},
                     "noise_floor": row.noise_floor,
                     "verdict": str(row.verdict),
-                    **({"cause": str(row.cause), "evidence": row.evidence, "proof": row.proof}
+                    **({"cause": str(row.cause), "evidence": row.evidence, "proof": str(row.proof)}
                        if row.verdict in (Verdict.DRIFT, Verdict.ACCEPTED) else {}),
                     **({"accepted_reason": row.accepted_reason} if row.verdict == Verdict.ACCEPTED else {}),
                 }
@@ -185,7 +185,7 @@ def verdicts_document(
         "closest_to_oracle": compare.closest_to_oracle(results),
         "environments": environments,
         "experiments": [
-            {"env": proof.env, "task": proof.task, "status": proof.status, "accounts_for": list(proof.accounts_for),
+            {"env": proof.env, "task": proof.task, "status": str(proof.status), "accounts_for": list(proof.accounts_for),
              "metrics": list(proof.metrics), "why": proof.why, "sentence": proof.sentence(),
              "interventions": [_trial_document(trial, "undone") for trial in proof.trials],
              "reverse": None if proof.reverse is None else _trial_document(proof.reverse, "redone")}

@@ -175,12 +175,18 @@ def test_proofs_survive_the_run_folder(tmp_path):
     found = run(base_result(), other, simulated_probe({"fit.epochs"}))
     proofs.save(tmp_path, found)
     assert proofs.load(tmp_path) == found
-    assert json.loads((tmp_path / proofs.EXPERIMENTS_FILE).read_text())["proofs"][0]["accounts_for"] == ["fit.epochs"]
+    written = json.loads((tmp_path / proofs.EXPERIMENTS_FILE).read_text())["proofs"][0]
+    assert written["accounts_for"] == ["fit.epochs"] and written["status"] == "proven"
+    assert [proof.status for proof in proofs.load(tmp_path)] == [proofs.ProofStatus.PROVEN]
+    assert all(type(proof.status) is proofs.ProofStatus for proof in proofs.load(tmp_path))
 
 
 def test_a_damaged_experiments_file_is_one_line_naming_it(tmp_path):
     (tmp_path / proofs.EXPERIMENTS_FILE).write_text('{"proofs": [{"env": 1}]}')
     with pytest.raises(proofs.InputError, match=r"experiments\.json: not an experiments file"):
+        proofs.load(tmp_path)
+    (tmp_path / proofs.EXPERIMENTS_FILE).write_text('{"proofs": [{"env": "a", "task": "t", "why": "", "status": "maybe"}]}')
+    with pytest.raises(proofs.InputError, match=r"status: 'maybe' is not one of proven, ruled_out, not_tried$"):
         proofs.load(tmp_path)
 
 

@@ -25,7 +25,7 @@ from keras_drift.execute.cache import ResultCache, proofs_key
 from keras_drift.execute.runner import Execute
 from keras_drift.judge import compare
 from keras_drift.judge.attribute import undoable_differences
-from keras_drift.judge.proofs import INITIAL_WEIGHTS, Difference, Proof, Trial
+from keras_drift.judge.proofs import INITIAL_WEIGHTS, Difference, Proof, ProofStatus, Trial
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Verdict
 
@@ -66,7 +66,7 @@ def explain(
             break
         if clock() >= deadline:
             for case in pending:
-                case.proof = _proof(case, "not_tried", why=f"not proven: the explain budget ({budget_s:g} s) was spent first")
+                case.proof = _proof(case, ProofStatus.NOT_TRIED, why=f"not proven: the explain budget ({budget_s:g} s) was spent first")
             break
         _round(pending, size, by_env, base, tolerances, execute, jobs)
     if clock() < deadline:
@@ -111,7 +111,7 @@ def _cases(verdicts: pd.DataFrame, by_env: Mapping[str, Result], base: Result) -
     for (env, task), metrics in sorted(grouped.items()):
         case = _Case(env, task, tuple(metrics), tuple(undoable_differences(task, by_env[env], base)), [])
         if not case.differences:
-            case.proof = _proof(case, "not_tried", why="no recorded difference of this task can be undone by a re-run")
+            case.proof = _proof(case, ProofStatus.NOT_TRIED, why="no recorded difference of this task can be undone by a re-run")
         cases.append(case)
     return cases
 
@@ -154,7 +154,7 @@ def _confirm_in_reverse(
     planned = []
     for case in cases:
         proof = case.proof
-        if proof is None or proof.status != "proven":
+        if proof is None or proof.status != ProofStatus.PROVEN:
             continue
         result, by_key = by_env[case.env], {difference.key: difference for difference in case.differences}
         overrides = {key: result.initial_arrays(case.task) if key == INITIAL_WEIGHTS else by_key[key].candidate
@@ -176,14 +176,14 @@ def _settle(case: _Case, size: int) -> None:
     ruled out when all together do not, or nothing is left to try."""
     fixing = [trial for trial in case.trials if trial.within and len(trial.undone) == size]
     if fixing:
-        case.proof = _proof(case, "proven", accounts_for=fixing[0].undone)
+        case.proof = _proof(case, ProofStatus.PROVEN, accounts_for=fixing[0].undone)
         return
     together = [trial for trial in case.trials if len(trial.undone) == len(case.differences)]
     if together and not together[0].within:
-        case.proof = _proof(case, "ruled_out") if not together[0].error else _proof(
-            case, "not_tried", why=f"not proven: the re-run with every difference undone failed ({together[0].error})")
+        case.proof = _proof(case, ProofStatus.RULED_OUT) if not together[0].error else _proof(
+            case, ProofStatus.NOT_TRIED, why=f"not proven: the re-run with every difference undone failed ({together[0].error})")
     elif size + 1 >= len(case.differences):  # the next size is all of them, already tried (and it fixed it)
-        case.proof = _proof(case, "proven", accounts_for=together[0].undone)
+        case.proof = _proof(case, ProofStatus.PROVEN, accounts_for=together[0].undone)
 
 
 def _trial(case: _Case, subset: tuple[str, ...], outcome: Mapping[str, Any], result: Result, base: Result,
@@ -217,7 +217,7 @@ def _trial_id(task: str, subset: tuple[str, ...]) -> str:
     return task + "|" + "+".join(subset)
 
 
-def _proof(case: _Case, status: str, accounts_for: tuple[str, ...] = (), why: str = "") -> Proof:
+def _proof(case: _Case, status: ProofStatus, accounts_for: tuple[str, ...] = (), why: str = "") -> Proof:
     return Proof(env=case.env, task=case.task, status=status, accounts_for=accounts_for, differences=case.differences,
                  trials=tuple(case.trials), why=why, metrics=case.metrics)
 

@@ -34,9 +34,9 @@ import pandas as pd
 
 from keras_drift.judge import compare
 from keras_drift.judge.compare import UNSET
-from keras_drift.judge.proofs import API_PREFIX, INITIAL_WEIGHTS, Difference, Proof
+from keras_drift.judge.proofs import API_PREFIX, INITIAL_WEIGHTS, Difference, Proof, ProofStatus
 from keras_drift.store.results import Result
-from keras_drift.store.verdicts import Cause, Verdict
+from keras_drift.store.verdicts import Cause, Certainty, Verdict
 
 # Which API probes a metric's value passes through, by metric-name glob.
 METRIC_API = {
@@ -79,16 +79,19 @@ def attribute(
 def explain(
     metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], proof: Proof | None = None,
     tolerances: Sequence[compare.Tolerance] = (),
-) -> tuple[Cause, str, str]:
+) -> tuple[Cause, str, Certainty]:
     """The cause of one drifting metric, the evidence for it as one sentence, and its proof: ``proven``,
     ``suspected`` or ``unexplained``."""
     if proof is not None and proof.cause is not None:
-        return proof.cause, proof.sentence(), "proven"
-    ruled_out = {difference.key for difference in proof.differences} if proof is not None and proof.status == "ruled_out" else set()
+        return proof.cause, proof.sentence(), Certainty.PROVEN
+    ruled_out = ({difference.key for difference in proof.differences}
+                 if proof is not None and proof.status == ProofStatus.RULED_OUT else set())
     cause, evidence, proven = _rules(metric, result, base, drifting, ruled_out, tolerances)
     if ruled_out:
         evidence = f"{evidence}; {proof.sentence()}" if proof is not None else evidence
-    return cause, evidence, "proven" if proven else ("unexplained" if cause == Cause.UNEXPLAINED else "suspected")
+    if proven:
+        return cause, evidence, Certainty.PROVEN
+    return cause, evidence, Certainty.UNEXPLAINED if cause == Cause.UNEXPLAINED else Certainty.SUSPECTED
 
 
 def undoable_differences(task: str, result: Result, base: Result) -> list[Difference]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from keras_drift.judge import compare
-from keras_drift.judge.proofs import Proof
+from keras_drift.judge.proofs import Proof, ProofStatus
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Verdict
 
@@ -235,7 +235,7 @@ def localisations(
                             if result.defaults.get(key) != base.defaults.get(key))
             proof = (proofs or {}).get((env, task))
             located = replace(located, layer_defaults=changed,
-                               undone_by=", ".join(proof.accounts_for) if proof is not None and proof.status == "proven" else "")
+                               undone_by=", ".join(proof.accounts_for) if proof is not None and proof.status == ProofStatus.PROVEN else "")
         if located is not None and holder != task:
             own = [r.facts(task).get("initial_weights", {}).get("sha256") for r in (result, base)]
             located = replace(located, initial_weights_differ=None not in own and own[0] != own[1])

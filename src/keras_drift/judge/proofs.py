@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_drift.errors import InputError
+from keras_drift.store.labels import Label
 from keras_drift.store.results import write_json_atomically
 from keras_drift.store.tables import read_input
 from keras_drift.store.verdicts import Cause
@@ -22,6 +23,14 @@ EXPERIMENTS_FILE = "experiments.json"
 INITIAL_WEIGHTS = "initial_weights"
 # The key of an API behaviour difference: ``api.`` and the behaviour probe's name (``api.SGD(lr=0.1)``).
 API_PREFIX = "api."
+
+
+class ProofStatus(Label):
+    """What an experiment established about one (environment, task): see :class:`Proof`."""
+
+    PROVEN = "proven"
+    RULED_OUT = "ruled_out"
+    NOT_TRIED = "not_tried"
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ class Proof:
 
     env: str
     task: str
-    status: str
+    status: ProofStatus
     accounts_for: tuple[str, ...] = ()
     differences: tuple[Difference, ...] = ()
     trials: tuple[Trial, ...] = ()
@@ -95,7 +104,7 @@ class Proof:
     def cause(self) -> Cause | None:
         """The proven cause: the API when an API call's behaviour is among what accounts for it, else
         defaults when a default is, else the random stream."""
-        if self.status != "proven":
+        if self.status != ProofStatus.PROVEN:
             return None
         causes = {difference.cause for difference in self.differences if difference.key in self.accounts_for}
         for cause in (Cause.API, Cause.DEFAULTS):
@@ -107,12 +116,12 @@ class Proof:
     def settled(self) -> bool:
         """Whether another experiment on the same results would end the same: proven, ruled out, or nothing
         to undo (not a spent budget or a failed re-run)."""
-        return self.status != "not_tried" or not self.differences
+        return self.status != ProofStatus.NOT_TRIED or not self.differences
 
     def sentence(self) -> str:
         """The experiment in one sentence, as a reviewer checks it."""
         by_key = {difference.key: difference for difference in self.differences}
-        if self.status == "proven":
+        if self.status == ProofStatus.PROVEN:
             undone = ", ".join(by_key[key].undone() for key in self.accounts_for)
             sentence = f"re-running {self.task} in {self.env} with {undone} brings {self.task}.* within tolerance"
             failed = [trial for trial in self.trials if len(trial.undone) == 1 and trial.applied and not trial.within]
@@ -123,7 +132,7 @@ class Proof:
                 outcome = "reproduces the drift" if self.reverse.within else "does not reproduce the drift"
                 sentence += f"; the reverse, the baseline with {redone}, {outcome}"
             return sentence
-        if self.status == "ruled_out":
+        if self.status == ProofStatus.RULED_OUT:
             tried = ", ".join(by_key[key].undone() for key in by_key)
             each = " (each alone and together)" if len(by_key) > 1 else ""
             return f"re-running {self.task} in {self.env} with {tried}{each} leaves the drift"
@@ -165,16 +174,13 @@ def by_task(proofs: Iterable[Proof]) -> dict[tuple[str, str], Proof]:
     return {(proof.env, proof.task): proof for proof in proofs}
 
 
-_STATUSES = ("proven", "ruled_out", "not_tried")
-
-
 def _proof(entry: Any) -> Proof:
     """One proof of an experiments file, its fields checked (TypeError or ValueError naming the field)."""
     _expect(entry, dict, "proof")
     for key in ("env", "task", "why"):
         _expect(entry.get(key), str, key)
-    if entry.get("status") not in _STATUSES:
-        raise ValueError(f"status: {entry.get('status')!r} is not one of {', '.join(_STATUSES)}")
+    if entry.get("status") not in tuple(ProofStatus):
+        raise ValueError(f"status: {entry.get('status')!r} is not one of {', '.join(ProofStatus)}")
     differences = tuple(_difference(item) for item in _strings_or_items(entry.get("differences"), "differences", dict))
     accounts_for = _strings_or_items(entry.get("accounts_for"), "accounts_for", str)
     keys = {difference.key for difference in differences}
@@ -188,7 +194,7 @@ def _proof(entry: Any) -> Proof:
     return Proof(
         env=entry["env"],
         task=entry["task"],
-        status=entry["status"],
+        status=ProofStatus(entry["status"]),
         accounts_for=tuple(accounts_for),
         differences=differences,
         trials=trials,

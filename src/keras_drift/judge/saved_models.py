@@ -36,7 +36,7 @@ from keras_drift.errors import InputError
 from keras_drift.judge.compare import COLUMNS, Tolerance, tolerance_for
 from keras_drift.store.results import Result
 from keras_drift.store.tables import read_tables
-from keras_drift.store.verdicts import Cause, Verdict
+from keras_drift.store.verdicts import Cause, Certainty, Verdict
 
 DEFAULT_FILE = "saved-models.toml"
 DIRECTIONS = ("upgrade", "rollback", "control")
@@ -52,8 +52,6 @@ ADVICE = {
 _KEYS = {"name", "path", "input", "reference"}
 # The outcomes of an attempt that did not give the saving side's predictions ("n/a": the method does not exist here).
 FAILURES = ("fails", "differs", "no predictions")
-# A load that fails is its own experiment: the attempt shows the drift, nothing is inferred.
-PROVEN = "proven"
 
 
 @dataclass(frozen=True)
@@ -231,7 +229,7 @@ def _upgrade_verdict(table: pd.DataFrame, row: Mapping[Any, Any], own: Mapping[A
     if row["outcome"] in FAILURES:
         evidence = f"{row['outcome']}: {row['detail']}{_working(table, row)}"
         return (row["loaded_with"], name, _cell(row), _cell(own), row["max_abs_diff"], None, tolerance.atol, tolerance.rtol, 0.0,
-                Verdict.DRIFT, Cause.API, evidence, PROVEN)
+                Verdict.DRIFT, Cause.API, evidence, Certainty.PROVEN)  # a failed load is its own experiment
     verdict = Verdict.IDENTICAL if row["max_abs_diff"] == 0 else Verdict.WITHIN_TOLERANCE
     return (row["loaded_with"], name, _cell(row), _cell(own), row["max_abs_diff"], None, tolerance.atol, tolerance.rtol, 0.0,
             verdict, None, None, None)
@@ -314,5 +312,5 @@ def _user_verdicts(users: pd.DataFrame, tolerances: Sequence[Tolerance]) -> list
         verdict = Verdict.DRIFT if not within else Verdict.IDENTICAL if difference == 0 else Verdict.WITHIN_TOLERANCE
         evidence = f"{row['outcome']}: {row['detail']}" if verdict == Verdict.DRIFT else None
         rows.append((row["env"], name, row["outcome"], f"{row['reference']} loads it", difference, None, tolerance.atol,
-                     tolerance.rtol, 0.0, verdict, Cause.API if evidence else None, evidence, PROVEN if evidence else None))
+                     tolerance.rtol, 0.0, verdict, Cause.API if evidence else None, evidence, Certainty.PROVEN if evidence else None))
     return rows

@@ -29,7 +29,7 @@ from keras_drift.judge.overview import COLUMNS as OVERVIEW_COLUMNS
 from keras_drift.judge.overview import Overview
 from keras_drift.store.history import History, as_numbers
 from keras_drift.store.results import Result, Status, write_text_atomically
-from keras_drift.store.verdicts import Verdict
+from keras_drift.store.verdicts import Certainty, Verdict
 
 VERDICT_LABELS = {
     Verdict.IDENTICAL: "identical",
@@ -498,10 +498,10 @@ def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
         findings.sort(key=lambda finding: PROOF_ORDER.index(finding["proof"]) if finding["proof"] in PROOF_ORDER else len(PROOF_ORDER))
         lines.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]),
                       "proof": findings[0]["proof"], "findings": findings})
-    return sorted(lines, key=lambda line: line["proof"] != "proven")
+    return sorted(lines, key=lambda line: line["proof"] != Certainty.PROVEN)
 
 
-PROOF_ORDER = ("proven", "suspected", "unexplained")
+PROOF_ORDER = (Certainty.PROVEN, Certainty.SUSPECTED, Certainty.UNEXPLAINED)
 
 
 def accepted_entries(verdicts: pd.DataFrame) -> list[dict[str, Any]]:

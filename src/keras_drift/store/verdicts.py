@@ -1,5 +1,6 @@
-"""The vocabulary of a comparison: what a metric's verdict can be and what can cause a drift, and the
-``verdicts.json`` contract (checked against ``schemas/verdicts.schema.json`` whenever a run writes it).
+"""The vocabulary of a comparison: what a metric's verdict can be, what can cause a drift and how sure that
+cause is, and the ``verdicts.json`` contract (checked against ``schemas/verdicts.schema.json`` whenever a
+run writes it).
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ class Cause(Label):
     NUMERICS = "numerics"
     ENVIRONMENT = "environment"
     UNEXPLAINED = "unexplained"
+
+
+class Certainty(Label):
+    """How sure the cause of a drift is, its ``proof`` in ``verdicts.json`` (decided by
+    :mod:`keras_drift.judge.attribute` and :mod:`keras_drift.judge.saved_models`)."""
+
+    PROVEN = "proven"  # by an experiment (a re-run with the difference undone) or an observed fact
+    SUSPECTED = "suspected"  # inferred by a rule: plausible, not shown
+    UNEXPLAINED = "unexplained"  # no rule holds
 
 
 def validate_verdicts(document: Any, source: Path | str) -> dict[str, Any]:
