@@ -6,6 +6,7 @@ from conftest import make_result
 from keras_drift.judge.attribute import attribute
 from keras_drift.judge.compare import Tolerance, behaviour_changes, compare
 from keras_drift.render.report import render, summary_line
+from keras_drift.store.verdicts import Cause, Certainty
 
 TOL = [Tolerance("*", 1e-6, 1e-5)]
 EVIL = '<script>alert("x")</script>'
@@ -130,6 +131,8 @@ def test_why_they_drift_has_one_line_per_environment_and_cause_with_each_finding
     findings = lines[0]["findings"]
     assert [(finding["proof"], finding["evidence"]) for finding in findings] == [("proven", "replayed weights"), ("suspected", "the twin agrees")]
     assert [row["metric"] for row in findings[0]["rows"]] == ["linear.defaults.w", "linear.defaults.b"]  # largest change first
+    assert all(type(finding["proof"]) is Certainty for line in lines for finding in line["findings"])
+    assert all(type(line["proof"]) is Certainty and type(line["cause"]) is Cause for line in lines)
 
 
 def test_the_first_steps_are_drawn_with_the_parting_step_marked():

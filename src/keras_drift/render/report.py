@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import jinja2
 import numpy as np
@@ -29,7 +29,7 @@ from keras_drift.judge.overview import COLUMNS as OVERVIEW_COLUMNS
 from keras_drift.judge.overview import Overview
 from keras_drift.store.history import History, as_numbers
 from keras_drift.store.results import Result, Status, write_text_atomically
-from keras_drift.store.verdicts import Certainty, Verdict
+from keras_drift.store.verdicts import Cause, Certainty, Verdict
 
 VERDICT_LABELS = {
     Verdict.IDENTICAL: "identical",
@@ -486,22 +486,45 @@ def fold_one_sided(table: pd.DataFrame, by_owner: bool) -> DiffSection:
     return DiffSection(table[~partial], lines)
 
 
-def cause_summary(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+class Finding(TypedDict):
+    """One distinct (proof, evidence) of a :class:`CauseLine`: the metrics it covers and their verdict rows
+    (largest change first)."""
+
+    proof: Certainty
+    evidence: str
+    metrics: list[str]
+    rows: list[dict[str, Any]]
+
+
+class CauseLine(TypedDict):
+    """The drifts of one environment that one cause explains, as the report's "why" section and ``gate``
+    show them: how many, its best proof and its findings (the best first)."""
+
+    env: str
+    cause: Cause
+    count: int
+    metrics: list[str]
+    proof: Certainty
+    findings: list[Finding]
+
+
+# The order of findings, and of cause lines (proven first).
+PROOF_ORDER = (Certainty.PROVEN, Certainty.SUSPECTED, Certainty.UNEXPLAINED)
+
+
+def cause_summary(verdicts: pd.DataFrame) -> list[CauseLine]:
     """One line per (environment, cause), with the metrics it covers, its best proof (proven before
     suspected) and its ``findings``: each distinct (proof, evidence) once, with its metrics and their verdict
     rows (largest change first). Proven causes first."""
     drifting = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     lines = []
     for (env, cause), group in drifting.groupby(["env", "cause"], sort=True):
-        findings = [{"proof": proof, "evidence": evidence, "metrics": list(rows["metric"]), "rows": drifting_rows(rows)}
+        findings = [Finding(proof=Certainty(proof), evidence=str(evidence), metrics=list(rows["metric"]), rows=drifting_rows(rows))
                     for (proof, evidence), rows in group.groupby(["proof", "evidence"], sort=True)]
-        findings.sort(key=lambda finding: PROOF_ORDER.index(finding["proof"]) if finding["proof"] in PROOF_ORDER else len(PROOF_ORDER))
-        lines.append({"env": env, "cause": cause, "count": len(group), "metrics": list(group["metric"]),
-                      "proof": findings[0]["proof"], "findings": findings})
+        findings.sort(key=lambda finding: PROOF_ORDER.index(finding["proof"]))
+        lines.append(CauseLine(env=str(env), cause=Cause(cause), count=len(group), metrics=list(group["metric"]),
+                               proof=findings[0]["proof"], findings=findings))
     return sorted(lines, key=lambda line: line["proof"] != Certainty.PROVEN)
-
-
-PROOF_ORDER = (Certainty.PROVEN, Certainty.SUSPECTED, Certainty.UNEXPLAINED)
 
 
 def accepted_entries(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
