@@ -303,12 +303,12 @@ def cmd_bisect(args: argparse.Namespace) -> ExitCode:
     runs.write_run_info(run_dir, runs.RunInfo.started(run_dir, environments=[good.name, bad.name], baseline=good.name,
                                                       bisect=f"{bisecting.BISECT_DIR}/{bisect_page.PAGE}"))
     print(f"bisect {axis.package} {axis.good} -> {axis.bad}: {len(versions) - 2} release(s) between; {run_dir}", file=sys.stderr)
-    request = bisecting.Request(
-        good, bad, axis, versions, sources, run_dir, Path(args.root).resolve(), Path(args.venvs).resolve(), settings, tolerances,
-        _results_cache(args), args.metric, args.pre, args.all_tasks, args.jobs, args.rerun is not None, not args.no_explain,
-        args.explain_budget)
+    rerun = bisecting.probed_names(good, bad, axis, versions) if args.rerun is not None else set()
+    plan = replace(_drift_plan(args, [good, bad], run_dir, "", tolerances, rerun, adaptive=True), settings=settings)
+    request = bisecting.Request(plan=plan, axis=axis, versions=tuple(versions), sources=tuple(sources), metric=args.metric, pre=args.pre,
+                                all_tasks=args.all_tasks)
     try:
-        document = bisecting.run_bisect(request, _say, lambda result: _say(drift.progress_line(result)))
+        document = bisecting.run_bisect(request, say=_say)
     except KeyboardInterrupt:
         _mark_incomplete(run_dir)
         raise Interrupted(run_dir) from None

@@ -2,7 +2,9 @@
 riding along), repeat the tasks that drift, explain the drifts by re-runs, render the run.
 
 ``keras-drift drift`` and the benchmark both run it (the benchmark without the explaining re-runs), from
-one frozen :class:`DriftPlan` that the command line builds from its arguments; each step is a field of
+one frozen :class:`DriftPlan` that the command line builds from its arguments; ``keras-drift bisect``
+(:mod:`keras_drift.bisect.bisecting`) runs its probe step for each round of releases and its explain step
+at each first bad release, each with a plan of its own environments. Each step is a field of
 :class:`Stages`, so the sequence runs offline in the tests against stand-in stages, as nox's
 ``execute_workflow`` names its steps once.
 """
@@ -82,7 +84,7 @@ class Stages:
     probe: Callable[[DriftPlan, Say], list[Result]]
     load: Callable[[DriftPlan, list[Result], Mapping[str, Sequence[Mapping[str, Any]]], Say], Repeated]
     repeat: Callable[[DriftPlan, list[Result], Repeated, Say], None]
-    explain: Callable[[DriftPlan, list[Result], Say], None]
+    explain: Callable[[DriftPlan, list[Result], Say], list[proofs.Proof]]
     render: Callable[[DriftPlan, list[Result]], pipeline.RenderedRun]
 
 
@@ -105,7 +107,7 @@ def run_drift(plan: DriftPlan, *, stages: Stages | None = None, say: Say = lambd
     repeated = timed("load", lambda: stages.load(plan, results, trials, say)) if plan.settings.saved_models else {}
     timed("repeat", lambda: stages.repeat(plan, results, repeated, say))
     if plan.explain:
-        timed("explain", lambda: stages.explain(plan, results, say))
+        timed("explain", lambda: proofs.save(plan.run_dir, stages.explain(plan, results, say)))
     rendered = timed("render", lambda: stages.render(plan, results))
     return Outcome(results, rendered, seconds)
 
@@ -116,8 +118,8 @@ def real_stages() -> Stages:
 
 
 def probe(plan: DriftPlan, say: Say) -> list[Result]:
-    """Probe (or reuse) every environment; with a baseline (``keras-drift run`` has none), it goes first and
-    the others repeat what drifts from it at once."""
+    """Probe (or reuse) every environment; with a baseline (``keras-drift run`` and a bisect's rounds have
+    none), it goes first and the others repeat what drifts from it at once."""
     return runner.run_environments(
         list(plan.specs), plan.run_dir, plan.project_root, plan.venvs_dir, jobs=plan.jobs, settings=plan.settings,
         on_done=lambda result: say(progress_line(result)), results_cache=plan.results_cache, rerun=plan.rerun,
@@ -153,12 +155,12 @@ def _repeat(plan: DriftPlan, results: list[Result], repeated: Repeated, say: Say
                           plan.results_cache, plan.jobs, repeated)
 
 
-def _explain(plan: DriftPlan, results: list[Result], say: Say) -> None:
-    """Re-run each drifting task with recorded differences undone and write what that proves to the run's
-    ``experiments.json``."""
+def _explain(plan: DriftPlan, results: list[Result], say: Say) -> list[proofs.Proof]:
+    """Re-run each drifting task with recorded differences undone: what that proves (:func:`run_drift`
+    writes it to the run's ``experiments.json``)."""
     execute = _trial_executor(plan, "explaining", say)
-    proofs.save(plan.run_dir, experiment.explain_with_cache(results, plan.baseline, list(plan.judging.tolerances), execute,
-                                                            plan.results_cache, plan.explain_budget, plan.jobs, plan.rerun))
+    return experiment.explain_with_cache(results, plan.baseline, list(plan.judging.tolerances), execute, plan.results_cache,
+                                         plan.explain_budget, plan.jobs, plan.rerun)
 
 
 def _render(plan: DriftPlan, results: list[Result]) -> pipeline.RenderedRun:

@@ -8,6 +8,10 @@ the metrics that differ between the two ends; :class:`keras_drift.bisect.boundar
 next, per metric family. At each first bad release the drift is attributed (and, unless told not to,
 proven by experiment) against the last good release, the pair that brackets the change.
 
+The probing and the proving are the drift sequence's (:mod:`keras_drift.drift`): each round of releases is
+its probe step, each first bad release its explain step, with the request's plan narrowed to their
+environments.
+
 Probed results go through the result cache like any other, so a second bisect over an overlapping range
 probes nothing already probed with the same install key.
 """
@@ -18,7 +22,7 @@ import fnmatch
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,14 +32,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from keras_drift import pipeline
+from keras_drift import drift, pipeline
 from keras_drift.bisect.boundaries import Boundary, Search
 from keras_drift.envs import environments, locks, releases
 from keras_drift.envs.specs import EnvSpec, hook_path, load_spec, project_hook_path
 from keras_drift.errors import EnvironmentFailed, InputError
-from keras_drift.execute import experiment, runner
-from keras_drift.execute.cache import ResultCache
-from keras_drift.judge import accepted, compare, localise, proofs
+from keras_drift.judge import accepted, compare, localise
 from keras_drift.store.results import Result, encode_scalar, validate_document, write_json_atomically
 from keras_drift.store.verdicts import Verdict
 
@@ -77,9 +79,6 @@ class Probed:
     install: Install
     result: Result | None = None
     step: int = 0
-
-
-Progress = Callable[[str], None]
 
 
 def pins(spec: EnvSpec) -> dict[str, Requirement]:
@@ -131,13 +130,23 @@ def releases_between(axis: Axis, sources: Sequence[releases.Source], pre: bool) 
     return [axis.good, *inner, axis.bad]
 
 
+def release_name(good: EnvSpec, axis: Axis, version: Version) -> str:
+    """The name of the environment :func:`synthesise` writes for ``version`` of the axis package."""
+    return f"{good.name}--{axis.package}-{version}"
+
+
+def probed_names(good: EnvSpec, bad: EnvSpec, axis: Axis, versions: Sequence[Version]) -> set[str]:
+    """Every environment a bisect over ``versions`` (good end first, bad end last) may probe: the two ends
+    and the release synthesised for each version between them (what ``--rerun`` probes again)."""
+    return {good.name, bad.name, *(release_name(good, axis, version) for version in versions[1:-1])}
+
+
 def synthesise(good: EnvSpec, bad: EnvSpec, axis: Axis, version: Version, folder: Path) -> Probed:
     """An environment for ``version`` of the axis package, written (file, lock, hooks) under ``folder``,
     installed the first way of :func:`install_ladder` that resolves, with the start-up hooks of both ends
     (they only let an old library import on this interpreter). The way taken and the dependencies that
     moved off the good end's lock are recorded; when no way resolves, why not."""
-    name = f"{good.name}--{axis.package}-{version}"
-    path = folder / "envs" / f"{name}.toml"
+    path = folder / "envs" / f"{release_name(good, axis, version)}.toml"
     own = _with_version(pins(good)[axis.package], version)
     good_lock = locks.pins(good.lock_path) if good.lock_path.is_file() else {}
     hooks = list(dict.fromkeys([*good.hooks, *bad.hooks]))
@@ -223,47 +232,39 @@ class EndFailed(EnvironmentFailed):
         return f"cannot compare with an end that failed: {self}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Request:
-    """What a bisect is asked: the two ends, the axis and its releases (good end first), which metrics
-    count, where things run, and whether boundaries are proven by experiment."""
+    """What a bisect is asked: the axis, its releases (good end first) and the sources listing them, which
+    metrics count (a glob), whether pre-releases are searched, and whether each release probes every task
+    or only those that differ between the ends; and ``plan``, the drift plan of its first round: the two
+    ends (good first) without a baseline (the bisect compares each release with the good end itself), where
+    things run, what every probe is told, the tolerances, how many at a time, the result cache, what
+    ``--rerun`` probes again (:func:`probed_names`), and whether (within how many seconds) each first bad
+    release is explained. Every later round, and each explaining, is this plan with its own environments."""
 
-    good: EnvSpec
-    bad: EnvSpec
+    plan: drift.DriftPlan
     axis: Axis
-    versions: Sequence[Version]
-    sources: Sequence[releases.Source]
-    run_dir: Path
-    project_root: Path
-    venvs_dir: Path
-    settings: runner.ProbeSettings
-    tolerances: Sequence[compare.Tolerance]
-    results_cache: ResultCache
+    versions: tuple[Version, ...]
+    sources: tuple[releases.Source, ...]
     metric: str = "*"
     pre: bool = False
     all_tasks: bool = False
-    jobs: int = 1
-    rerun: bool = False
-    explain: bool = True
-    explain_budget_s: float = experiment.DEFAULT_BUDGET_S
 
 
-def run_bisect(request: Request, progress: Progress, on_done: Callable[[Result], None] = lambda result: None) -> dict[str, Any]:
-    """Probe the two ends, then the releases the search asks for, step by step; attribute each family's
-    first bad release against its last good one; write and return ``bisect/bisect.json``."""
+def run_bisect(request: Request, *, say: drift.Say, stages: drift.Stages | None = None) -> dict[str, Any]:
+    """Probe the two ends, then the releases the search asks for, round by round, each round the drift
+    sequence's probe step (``stages``: the real ones unless the tests hand in stand-ins); attribute each
+    family's first bad release against its last good one; write and return ``bisect/bisect.json``."""
     started = time.monotonic()
-    good, bad, axis = request.good, request.bad, request.axis
-
-    def probe(specs: list[EnvSpec], settings: runner.ProbeSettings) -> list[Result]:
-        rerun = {spec.name for spec in specs} if request.rerun else set()
-        return runner.run_environments(specs, request.run_dir, request.project_root, request.venvs_dir, request.jobs, settings,
-                                       on_done, request.results_cache, rerun)
-
-    good_result, bad_result = probe([good, bad], request.settings)
+    stages = stages or drift.real_stages()
+    plan, axis = request.plan, request.axis
+    good, bad = plan.specs
+    tolerances = plan.judging.tolerances
+    good_result, bad_result = stages.probe(plan, say)
     for result in (good_result, bad_result):
         if not result.ok:
             raise EndFailed(f"{result.env}: {result.status}: {result.reason}")
-    table = compare.compare([good_result, bad_result], good.name, request.tolerances)
+    table = compare.compare([good_result, bad_result], good.name, tolerances)
     rows = table[(table["env"] == bad.name) & table["verdict"].isin(_DIFFERING_AT_ENDS)]
     metrics = sorted(metric for metric in rows["metric"] if fnmatch.fnmatchcase(metric, request.metric))
     families = sorted({compare.family(metric) for metric in metrics})
@@ -274,28 +275,29 @@ def run_bisect(request: Request, progress: Progress, on_done: Callable[[Result],
     drifting_tasks = {bad_result.task_of(metric) for metric in metrics}
     twins = {f"{task.rsplit('.', 1)[0]}.{localise.TWIN}" for task in drifting_tasks}  # they hold the per-layer records
     tasks = tuple(sorted(drifting_tasks | twins.intersection(bad_result.tasks)))
-    settings = request.settings if request.all_tasks else replace(request.settings, tasks=tasks)
+    rounds = plan if request.all_tasks else replace(plan, settings=replace(plan.settings, tasks=tasks))
     step = 0
-    while families and (chosen := search.next_versions(request.jobs)):
+    while families and (chosen := search.next_versions(plan.jobs)):
         step += 1
-        progress(f"step {step}: probing {axis.package} {', '.join(chosen)}")
-        batch = [synthesise(good, bad, axis, Version(version), request.run_dir / BISECT_DIR) for version in chosen]
+        say(f"step {step}: probing {axis.package} {', '.join(chosen)}")
+        batch = [synthesise(good, bad, axis, Version(version), plan.run_dir / BISECT_DIR) for version in chosen]
         runnable = [entry for entry in batch if entry.spec is not None]
-        for entry, result in zip(runnable, probe([entry.spec for entry in runnable if entry.spec], settings), strict=True):
+        found_now = stages.probe(replace(rounds, specs=tuple(entry.spec for entry in runnable if entry.spec)), say)
+        for entry, result in zip(runnable, found_now, strict=True):
             entry.result = result
         for entry in batch:
             entry.step = step
             probed[entry.version] = entry
             if note := _install_note(axis.package, entry):
-                progress(note)
-            search.record(entry.version, _differing(good_result, entry.result, metrics, request.tolerances))
+                say(note)
+            search.record(entry.version, _differing(good_result, entry.result, metrics, tolerances))
     found = search.boundaries() if families else []
-    judged = {(boundary.last_good, boundary.first_bad): _judge_pair(probed[boundary.last_good], probed[boundary.first_bad], request,
-                                                                      settings, progress)
+    judged = {(boundary.last_good, boundary.first_bad): _judge_pair(probed[boundary.last_good], probed[boundary.first_bad],
+                                                                      rounds=rounds, stages=stages, say=say)
               for boundary in found}
     document = {
         "schema_version": SCHEMA_VERSION,
-        "run_id": request.run_dir.name,
+        "run_id": plan.run_dir.name,
         "package": axis.package,
         "good": {"env": good.name, "version": str(axis.good)},
         "bad": {"env": bad.name, "version": str(axis.bad)},
@@ -304,14 +306,14 @@ def run_bisect(request: Request, progress: Progress, on_done: Callable[[Result],
         "pre": request.pre,
         "metrics": metrics,
         "families": families,
-        "tasks": list(settings.tasks),
+        "tasks": list(rounds.settings.tasks),
         "steps": step,
         "versions": [_version_entry(version, probed.get(version), search) for version in map(str, request.versions)],
         "boundaries": [_boundary_entry(boundary, judged[boundary.last_good, boundary.first_bad], metrics, request)
                        for boundary in found],
         "wall_s": round(time.monotonic() - started, 1),
     }
-    path = request.run_dir / BISECT_DIR / BISECT_FILE
+    path = plan.run_dir / BISECT_DIR / BISECT_FILE
     validate_document(document, "bisect", path)
     write_json_atomically(path, document)
     return document
@@ -356,18 +358,16 @@ def _version_entry(version: str, entry: Probed | None, search: Search) -> dict[s
     }
 
 
-def _judge_pair(low: Probed, high: Probed, request: Request, settings: runner.ProbeSettings, progress: Progress) -> accepted.Review:
+def _judge_pair(low: Probed, high: Probed, *, rounds: drift.DriftPlan, stages: drift.Stages, say: drift.Say) -> accepted.Review:
     """The verdicts of the first bad release against the last good one, with causes, and with proofs when
-    the request asks for experiments (re-runs in the two environments, cached like ``drift``'s)."""
+    the plan explains: the drift sequence's explain step over the two, the last good one its baseline
+    (re-runs in the two environments, cached like ``drift``'s)."""
     assert low.result is not None and high.result is not None and low.spec and high.spec  # both were probed to be compared
     pair, baseline = [low.result, high.result], low.result.env
-    found: list[proofs.Proof] = []
-    if request.explain:
-        execute = runner.trial_executor([low.spec, high.spec], request.run_dir, request.project_root, request.venvs_dir, settings,
-                                        lambda env, count: progress(f"{env}: proving causes: {count} re-run(s)"))
-        found = experiment.explain_with_cache(pair, baseline, request.tolerances, execute, request.results_cache,
-                                              request.explain_budget_s, request.jobs)
-    return pipeline.judge(pair, baseline, request.tolerances, experiments=found)
+    # --rerun probes again; the proofs cached for the pair are reused, as a bisect always has
+    plan = replace(rounds, specs=(low.spec, high.spec), baseline=baseline, rerun=frozenset())
+    found = stages.explain(plan, pair, say) if plan.explain else []
+    return pipeline.judge(pair, baseline, plan.judging.tolerances, experiments=found)
 
 
 def _boundary_entry(boundary: Boundary, review: accepted.Review, metrics: Sequence[str], request: Request) -> dict[str, Any]:
