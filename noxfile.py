@@ -1,7 +1,8 @@
 """Sessions of keras-drift. Thin by design: each session installs the package and calls its command.
 
-Probe sessions are generated from ``envs/``, one per environment file: adding an environment is adding
-a file. ``nox -l`` lists them.
+The sessions every project gets (drift, report, gate, lock, bisect, and one probe session per file in
+``envs/``: adding an environment is adding a file) come from :mod:`keras_drift.nox`; the developer's own
+(bench, tests, lint, docs) are here. ``nox -l`` lists them.
 """
 
 from __future__ import annotations
@@ -13,53 +14,20 @@ import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "src"))
-from keras_drift.envs.specs import load_specs  # noqa: E402  (stdlib + packaging only)
-from keras_drift.errors import InputError  # noqa: E402  (stdlib only)
+from keras_drift.nox import add_sessions  # noqa: E402  (nox, stdlib and packaging only)
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["drift"]
-WORKFLOWS = [str(path.relative_to(ROOT)) for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))]
+# This repository's workflows, and the one `keras-drift init` writes into a project.
+WORKFLOWS = [*(str(path.relative_to(ROOT)) for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))),
+             "src/keras_drift/templates/project/keras-drift.yml"]
 
 
 def _install_host(session: nox.Session, extras: str = "") -> None:
     # Compiled to bytecode as installed (pip always does; uv when asked): where PYTHONDONTWRITEBYTECODE is
     # set, as on many CI images, every keras-drift command would compile pandas and matplotlib from source.
     session.install("-e", f".{extras}", env={"UV_COMPILE_BYTECODE": "1"})
-
-
-@nox.session
-def drift(session: nox.Session) -> None:
-    """Build/reuse the selected environments, run the probe in each, compare, render the report.
-
-    Arguments after -- go to `keras-drift drift`, e.g. `nox -s drift -- --envs tf-2.15,keras-3.15-jax`.
-    """
-    _install_host(session)
-    session.run("keras-drift", "drift", *session.posargs)
-
-
-@nox.session
-def report(session: nox.Session) -> None:
-    """Re-render verdicts and report from existing results (default: reports/latest)."""
-    _install_host(session)
-    session.run("keras-drift", "report", *session.posargs)
-
-
-@nox.session
-def bisect(session: nox.Session) -> None:
-    """Name the first release where the numbers move, between two env files.
-
-    E.g. `nox -s bisect -- --good keras-0.3.3-theano --bad keras-1.2.0-theano` (see `keras-drift bisect --help`).
-    """
-    _install_host(session)
-    session.run("keras-drift", "bisect", *session.posargs)
-
-
-@nox.session
-def lock(session: nox.Session) -> None:
-    """Write envs/<name>.lock.txt (every dependency pinned with hashes) for each pinned environment."""
-    _install_host(session)
-    session.run("keras-drift", "lock", *session.posargs)
 
 
 @nox.session
@@ -101,22 +69,6 @@ def docs(session: nox.Session) -> None:
         session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
-def _probe_session(name: str):
-    def probe(session: nox.Session) -> None:
-        _install_host(session)
-        session.run("keras-drift", "run", "--envs", name, *session.posargs)
-
-    probe.__doc__ = f"Run the probe in the {name} environment only (results under reports/)."
-    return probe
-
-
-try:
-    _SPECS = load_specs(ROOT / "envs")
-except InputError as error:
-    # `nox -s drift` still runs and reports this with exit code 3; only the per-env sessions are missing.
-    print(f"noxfile: no probe sessions: {error}", file=sys.stderr)
-    _SPECS = []
-
-for _spec in _SPECS:
-    # Tagged with the env's own tags too, so `nox -t keras3` runs the probe sessions of those envs.
-    nox.session(name=f"probe-{_spec.name}", tags=["probe", *_spec.tags])(_probe_session(_spec.name))
+# drift, report, gate, lock, bisect and probe-<env> (one per env file): the sessions any project gets from
+# keras_drift.nox, here each installing this checkout first.
+add_sessions(ROOT, install=_install_host)

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from keras_drift import drift, pipeline
+from keras_drift import __version__, drift, pipeline
 from keras_drift.bisect import bisecting
 from keras_drift.envs import environments, releases
 from keras_drift.envs.specs import (
@@ -101,6 +101,26 @@ def _check_arguments(argv: Sequence[str]) -> None:
 def _check_cache_variable() -> None:
     """Refuse an unusable ``$KERAS_DRIFT_CACHE`` before anything runs (see :func:`environments.cache_path`)."""
     environments.cache_path()
+
+
+def cmd_init(args: argparse.Namespace) -> ExitCode:
+    """Start a project: envs/current.toml (this interpreter's frameworks, or --from), envs/proposed.toml (the
+    newest releases), probes/, accepted.toml, noxfile.py, the nightly workflow, .gitignore entries; a file
+    that exists is left alone."""
+    from keras_drift import scaffold
+
+    if args.from_file:
+        current = scaffold.requirement_pins(Path(args.from_file), args.backend)
+    else:
+        current = scaffold.installed_pins(args.backend)
+    proposed: scaffold.Pins | str
+    try:
+        proposed = scaffold.newest_pins(current, releases.index_sources(args.index_url, environments.installer_variables()))
+    except InputError as exc:  # no index here: the project still starts, without the proposed environment
+        proposed = f"the newest releases could not be read ({exc.line()})"
+    scaffold.init_project(Path(args.dir), current, proposed, _say)
+    _say(f"next: `keras-drift drift{'' if args.dir == '.' else ' --root ' + args.dir}` compares the environments in envs/")
+    return ExitCode.OK
 
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
@@ -470,6 +490,8 @@ def _finished_run(args: argparse.Namespace) -> Path:
 def _rooted(args: argparse.Namespace) -> argparse.Namespace:
     """The arguments with every path left out filled in under ``--root``, so every command works from any
     folder that holds a project (a path given on the command line stays relative to the current folder)."""
+    if not hasattr(args, "root"):  # `init`: its folder is its argument
+        return args
     root = Path(args.root)
     if not root.is_dir():
         raise InputError(f"--root: {args.root}: no such folder")
@@ -620,7 +642,17 @@ _factor = _number_above(float, 1, "a factor above 1, such as 2")
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keras-drift", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"keras-drift {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    starting = commands.add_parser("init", help=cmd_init.__doc__)
+    starting.add_argument("dir", nargs="?", default=".", help="the project folder (default: the current folder)")
+    starting.add_argument("--from", dest="from_file", metavar="REQUIREMENTS",
+                          help="pin envs/current.toml to this requirements file's frameworks instead of this interpreter's")
+    starting.add_argument("--backend", choices=("tensorflow", "jax", "torch"),
+                          help="the Keras 3 backend to pin (default: $KERAS_BACKEND, else the first installed of these)")
+    starting.add_argument("--index-url", help="the index to read the newest releases from (default: uv's, from your pip configuration)")
+    starting.set_defaults(handler=cmd_init)
 
     project = _Parser(add_help=False)
     project.add_argument("--root", default=".", help="the project folder: envs/, probes/, accepted.toml, reports/ and .drift-envs/ "
@@ -670,7 +702,8 @@ def _parser() -> argparse.ArgumentParser:
     comparison.add_argument("--baseline", help="environment the others are compared with")
     comparison.add_argument("--tolerances", help="a tolerance TOML replacing the packaged one")
     comparison.add_argument("--accepted",
-                            help=f"the reviewed accepted-drifts file (default: {accepted.DEFAULT_FILE} in --root; a missing file accepts nothing)")
+                            help=f"the reviewed accepted-drifts file (default: {accepted.DEFAULT_FILE} in --root; "
+                                 "a missing file accepts nothing)")
     comparison.add_argument(
         "--fail-on", type=_fail_on, default=(), metavar="behaviour,slowdown",
         help="also fail (exit 1) when an API behaviour or resolved default changed (behaviour), or a training task is slower "

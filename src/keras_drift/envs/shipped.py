@@ -1,8 +1,9 @@
 """What keras-drift ships into every environment: the probe package and its start-up hooks.
 
 The probe runs inside each pinned environment, so it travels with keras-drift itself, never with the
-user's project: a wheel carries it as ``keras_drift/_probe/probe/`` (``pyproject.toml`` force-includes
-the repository's ``probe/`` there), and a source checkout (an editable install, this repository's own
+user's project: a wheel carries it as ``keras_drift/_probe/probe/`` (``pyproject.toml`` maps the
+repository's ``probe/`` there, and its ``probes/``, the template of a user's own probe modules, beside
+it), and a source checkout (an editable install, this repository's own
 noxfile) has it at the repository's root. Environments get it from here, whatever folder a command runs
 in; the user's own probe modules (``probes/``) stay in the user's project.
 """
@@ -39,6 +40,12 @@ def hooks_dir() -> Path:
     """keras-drift's own start-up hooks (``probe/hooks/``): those an environment file may name and those
     :data:`keras_drift.envs.specs.ERA_RULES` add."""
     return probe_dir() / "hooks"
+
+
+def example_probes() -> Path:
+    """The template of a user's probe modules (this repository's ``probes/``), which ``keras-drift init``
+    copies into a new project."""
+    return probe_root() / "probes"
 
 
 def launch_command(python: Path, arguments: list[str]) -> list[str]:

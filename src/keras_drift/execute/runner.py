@@ -637,7 +637,8 @@ def _probe_process(
     cache = environments.cache_dir()
     env.update(spec.process_env(cache))
     compiled = environments.compiled_programs_dir(cache, spec.name)  # JAX keeps its programs there between runs
-    command = shipped.launch_command(python, ["--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled), *arguments])
+    command = shipped.launch_command(python, ["--out", str(out.resolve()), "--env", spec.name, "--compile-cache", str(compiled),
+                                              *arguments])
     log_file.write("$ " + " ".join(command) + "\n")
     log_file.flush()
     # A session of its own, so a timeout kills the probe and every process it started.
