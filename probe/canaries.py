@@ -4,14 +4,16 @@ Each is fed NumPy inputs and, where it has weights, NumPy weights, so a differen
 never the random stream's (the dropout canary alone draws random numbers, on purpose). Where the point
 is a default, a canary runs twice: with the library's defaults and with explicit hyper-parameters, so a
 changed default and a changed formula are told apart. What a version lacks is left out with its reason
-(``facts["unavailable"]``) or, for a whole task, skipped. Python 3.6 syntax; versions differ in compat only.
+(``facts["unavailable"]``) or, for a whole task, skipped. Python 3.6 syntax; versions differ in the helper
+modules only (:mod:`probe.models`, :mod:`probe.optimizers`, :mod:`probe.training`, ...).
 """
 
 import inspect
 
 import numpy as np
 
-from probe import compat, records, saving
+from probe import configs, frameworks, models, optimizers, records, saving, spelling, training
+from probe.state import STATE
 from probe.task import Task, seeded, shared_weights, start_from
 
 SEED = 11
@@ -53,7 +55,7 @@ def activation_functions(keras):
     x = np.array([POINTS], "float32")
     for name in ELEMENTWISE:
         if getattr(keras.activations, name, None) is None:
-            unavailable[name] = "no activations.%s in Keras %s" % (name, compat.keras_version(keras))
+            unavailable[name] = "no activations.%s in Keras %s" % (name, frameworks.keras_version(keras))
             continue
         output = _activate(keras, name, x, recorded)
         for point, value in zip(POINTS, output[0]):
@@ -70,10 +72,10 @@ def activation_functions(keras):
 
 
 def _activate(keras, name, x, recorded):
-    compat.reset(keras, SEED)
-    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Activation", name, **first)], x.shape[1:])
+    frameworks.reset(keras, SEED)
+    model = models.model_of(keras, lambda first: [models.layer(keras, "Activation", name, **first)], x.shape[1:])
     records.extend(recorded, records.take(keras, "activation.functions", model, x, label=name))
-    return compat.predict(model, x, keras)
+    return models.predict(model, x, keras)
 
 
 # -- losses and metrics ----------------------------------------------------------------------------------
@@ -93,9 +95,9 @@ def loss_functions(keras):
     """Losses on fixed predictions, as ``evaluate`` reports them (the reduction actually applied)."""
     cases = (
         ("bce_probabilities", lambda: "binary_crossentropy", BINARY_PROBABILITIES, BINARY_TRUE, None),
-        ("bce_logits", lambda: compat.loss_object(keras, "BinaryCrossentropy", from_logits=True), BINARY_LOGITS, BINARY_TRUE, None),
+        ("bce_logits", lambda: models.loss_object(keras, "BinaryCrossentropy", from_logits=True), BINARY_LOGITS, BINARY_TRUE, None),
         ("cce_probabilities", lambda: "categorical_crossentropy", CATEGORICAL_PROBABILITIES, CATEGORICAL_TRUE, None),
-        ("cce_logits", lambda: compat.loss_object(keras, "CategoricalCrossentropy", from_logits=True),
+        ("cce_logits", lambda: models.loss_object(keras, "CategoricalCrossentropy", from_logits=True),
          CATEGORICAL_LOGITS, CATEGORICAL_TRUE, None),
         ("mse", lambda: "mse", REGRESSION_PREDICTED, REGRESSION_TRUE, None),
         ("mse_zero_sample_weights", lambda: "mse", REGRESSION_PREDICTED, REGRESSION_TRUE, SAMPLE_WEIGHTS),
@@ -104,12 +106,12 @@ def loss_functions(keras):
     for name, make_loss, predicted, true, weights in cases:
         try:
             loss = make_loss()
-        except compat.NotApplicable as reason:
+        except frameworks.NotApplicable as reason:
             unavailable[name] = str(reason)
             continue
         model = _identity(keras, predicted.shape[1:])
-        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), loss)
-        metrics["loss.functions." + name] = compat.evaluate_all(model, predicted, true, weights)[0]
+        models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), loss)
+        metrics["loss.functions." + name] = models.evaluate_all(model, predicted, true, weights)[0]
     return metrics, {}, {"unavailable": unavailable}
 
 
@@ -129,8 +131,8 @@ def metric_accuracy(keras):
     metrics = {}
     for name, loss, predicted, true in cases:
         model = _identity(keras, predicted.shape[1:])
-        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), loss, ["accuracy"])
-        metrics["metric.accuracy." + name] = compat.evaluate_all(model, predicted, true)[-1]
+        models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), loss, ["accuracy"])
+        metrics["metric.accuracy." + name] = models.evaluate_all(model, predicted, true)[-1]
     return metrics, {}, {}
 
 
@@ -141,33 +143,33 @@ MASKED_TARGET = np.array([[[2.0], [2.0], [9.0], [9.0]], [[1.0], [1.0], [1.0], [9
 def loss_masked(keras):
     """MSE of a sequence model whose padded steps are masked: are they left out, and of which mean?"""
     if getattr(keras.layers, "TimeDistributed", None) is None:
-        raise compat.NotApplicable("no layers.TimeDistributed in Keras %s" % compat.keras_version(keras))
-    compat.reset(keras, SEED)
-    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Masking", mask_value=0.0, **first),
-                                                  keras.layers.TimeDistributed(compat.layer(keras, "Dense", units=1))], (4, 1))
+        raise frameworks.NotApplicable("no layers.TimeDistributed in Keras %s" % frameworks.keras_version(keras))
+    frameworks.reset(keras, SEED)
+    model = models.model_of(keras, lambda first: [models.layer(keras, "Masking", mask_value=0.0, **first),
+                                                  keras.layers.TimeDistributed(models.layer(keras, "Dense", units=1))], (4, 1))
     model.set_weights([np.ones((1, 1), "float32"), np.zeros((1,), "float32")])  # the identity on each step
     recorded = records.take(keras, "loss.masked", model, MASKED_INPUT, MASKED_TARGET, "mse")  # the masked loss's gradient
-    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
-    return {"loss.masked.mse": compat.evaluate_all(model, MASKED_INPUT, MASKED_TARGET)[0]}, {}, recorded
+    models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    return {"loss.masked.mse": models.evaluate_all(model, MASKED_INPUT, MASKED_TARGET)[0]}, {}, recorded
 
 
 def metric_two_outputs(keras):
     """A two-output model compiled with loss_weights: what evaluate and the history report, per output."""
-    if compat.keras_major(keras) < 2:
-        raise compat.NotApplicable("per-output metrics by output name need Keras 2 or later")
-    compat.reset(keras, SEED)
+    if frameworks.keras_major(keras) < 2:
+        raise frameworks.NotApplicable("per-output metrics by output name need Keras 2 or later")
+    frameworks.reset(keras, SEED)
     inputs = keras.Input(shape=(2,))
-    regression = compat.layer(keras, "Dense", units=1, name="regression")(inputs)
-    decision = compat.layer(keras, "Dense", units=1, activation="sigmoid", name="decision")(inputs)
+    regression = models.layer(keras, "Dense", units=1, name="regression")(inputs)
+    decision = models.layer(keras, "Dense", units=1, activation="sigmoid", name="decision")(inputs)
     model = keras.models.Model(inputs, [regression, decision])
     model.set_weights([np.array([[1.0], [-1.0]], "float32"), np.zeros(1, "float32"),
                        np.array([[0.5], [0.5]], "float32"), np.zeros(1, "float32")])
-    model.compile(optimizer=compat.optimizer(keras, "SGD", learning_rate=0.0), loss=["mse", "binary_crossentropy"],
+    model.compile(optimizer=optimizers.optimizer(keras, "SGD", learning_rate=0.0), loss=["mse", "binary_crossentropy"],
                   loss_weights=[1.0, 0.5], metrics={"regression": ["mae"], "decision": ["accuracy"]})
     x = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [-1.0, 1.0]], "float32")
     targets = [np.array([[1.0], [0.0], [0.0], [-1.0]], "float32"), np.array([[1.0], [0.0], [1.0], [0.0]], "float32")]
-    values = compat.evaluate_all(model, x, targets)
-    history = compat.fit(model, x, targets, None, epochs=1, batch_size=4, shuffle=False)
+    values = models.evaluate_all(model, x, targets)
+    history = training.fit(model, x, targets, None, epochs=1, batch_size=4, shuffle=False)
     metrics = dict(("metric.two_outputs.evaluate[%d]" % index, value) for index, value in enumerate(values))
     metrics["metric.two_outputs.history_keys"] = ",".join(sorted(history))
     return metrics, {}, {}
@@ -175,8 +177,8 @@ def metric_two_outputs(keras):
 
 def _identity(keras, shape):
     """A model that outputs its input, so ``evaluate`` judges the given predictions as they are."""
-    compat.reset(keras, SEED)
-    return compat.model_of(keras, lambda first: [compat.layer(keras, "Activation", "linear", **first)], shape)
+    frameworks.reset(keras, SEED)
+    return models.model_of(keras, lambda first: [models.layer(keras, "Activation", "linear", **first)], shape)
 
 
 # -- optimizers ------------------------------------------------------------------------------------------
@@ -188,12 +190,12 @@ def optimizer_clipping(keras):
     not have): an option a version accepts but cannot run is a behaviour measured, not a task that failed."""
     metrics, not_accepted, recorded = {}, {}, {}
     for name, clip in (("clipnorm", {"clipnorm": 0.5}), ("clipvalue", {"clipvalue": 0.05})):
-        compat.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
-        instance, ignored = compat.optimizer_accepting(keras, "SGD", learning_rate=0.1, **clip)
+        frameworks.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
+        instance, ignored = optimizers.optimizer_accepting(keras, "SGD", learning_rate=0.1, **clip)
         not_accepted[name] = ignored
         try:
             metrics.update(_trained(keras, instance, "optimizer.clipping." + name, recorded, "optimizer.clipping", name))
-        except compat.NotApplicable:
+        except frameworks.NotApplicable:
             raise
         except Exception as exc:  # the library raised inside its own clipping: recorded as this option's outcome
             metrics["optimizer.clipping.%s.outcome" % name] = "error: " + type(exc).__name__
@@ -210,10 +212,10 @@ def optimizer_task(variant, label, class_name, explicit, defaults):
     wanted = explicit if variant == "explicit" else defaults
 
     def run(keras):
-        compat.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
-        instance, ignored = compat.optimizer_accepting(keras, class_name, **wanted)
+        frameworks.reset(keras, SEED)  # before the optimizer: on graph backends its variables join the new graph
+        instance, ignored = optimizers.optimizer_accepting(keras, class_name, **wanted)
         if set(ignored) & set(defaults):  # e.g. no amsgrad yet: this optimizer does not exist here
-            raise compat.NotApplicable("optimizers.%s takes no %s in Keras %s" % (class_name, ", ".join(ignored), compat.keras_version(keras)))
+            raise frameworks.NotApplicable("optimizers.%s takes no %s in Keras %s" % (class_name, ", ".join(ignored), frameworks.keras_version(keras)))
         recorded = {}
         found = _trained(keras, instance, "optimizer.%s.%s" % (variant, label), recorded, "optimizer.%s.%s" % (variant, label))
         cls = type(instance)  # which class the door reached (tf.keras 2.11 and 2.12: not import keras's)
@@ -231,19 +233,16 @@ def _trained(keras, instance, prefix, recorded, task_name, label=""):
     (applying an optimizer directly can differ from it: tf.keras 2.15's Nadam does). Its records (forward
     and gradient at the start) go to ``recorded``: when they agree, the drift is the optimizer's."""
     x, y, weights = optimizer_problem()
-    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=1, **first)], (3,))
+    model = models.model_of(keras, lambda first: [models.layer(keras, "Dense", units=1, **first)], (3,))
     model.set_weights(weights)
     records.extend(recorded, _problem_records(keras, task_name, model, x, y, label))
-    compat.compile_model(model, instance, "mse")
+    models.compile_model(model, instance, "mse")
     for _ in range(OPTIMIZER_STEPS):
-        compat.train_on_batch(model, x, y)
-    kernel, bias = compat.dense_weights(model.layers[-1])
+        training.train_on_batch(model, x, y)
+    kernel, bias = models.dense_weights(model.layers[-1])
     found = dict((prefix + ".w%d" % index, float(value)) for index, value in enumerate(kernel.ravel()))
     found[prefix + ".b"] = float(bias.ravel()[0])
     return found
-
-
-_PROBLEM_RECORDS = {}
 
 
 def _problem_records(keras, task_name, model, x, y, label):
@@ -251,12 +250,12 @@ def _problem_records(keras, task_name, model, x, y, label):
     optimizer canary: the same model, weights and batch, whatever the optimizer (the gradient is read
     with a plain SGD step of its own), so each would record the same numbers. Compiling a gradient step
     per canary cost seconds on Theano."""
-    if "taken" not in _PROBLEM_RECORDS:
+    if STATE.optimizer_problem_records is None:
         taken = records.take(keras, task_name, model, x, y, "mse")
         if not taken:  # records are off in this process (re-runs)
             return {}
-        _PROBLEM_RECORDS["taken"] = taken
-    return records.relabelled(_PROBLEM_RECORDS["taken"], label)
+        STATE.optimizer_problem_records = taken
+    return records.relabelled(STATE.optimizer_problem_records, label)
 
 
 # -- recurrent layers ------------------------------------------------------------------------------------
@@ -278,32 +277,32 @@ def recurrent_explicit(keras):
 
 
 def _recurrent(keras, variant, settings):
-    if compat.keras_major(keras) < 2:
-        raise compat.NotApplicable("recurrent weights of Keras %s are laid out per gate; not converted" % compat.keras_version(keras))
+    if frameworks.keras_major(keras) < 2:
+        raise frameworks.NotApplicable("recurrent weights of Keras %s are laid out per gate; not converted" % frameworks.keras_version(keras))
     metrics, resolved, unavailable, recorded = {}, {}, {}, {}
     trains = variant == "explicit"  # its GRU takes a few steps: its gradients are recorded too
     for short, class_name in RECURRENT_CLASSES:
         cls = getattr(keras.layers, class_name)
-        given = dict((key, value) for key, value in settings.items() if compat.accepts(cls, key))
+        given = dict((key, value) for key, value in settings.items() if spelling.accepts(cls, key))
         if "reset_after" in settings and short == "gru" and "reset_after" not in given:
-            unavailable["gru.reset_after"] = "GRU has no reset_after in Keras %s" % compat.keras_version(keras)
-        compat.reset(keras, SEED)
-        model = compat.model_of(keras, lambda first: [compat.layer(keras, class_name, units=3, **dict(given, **first))],
+            unavailable["gru.reset_after"] = "GRU has no reset_after in Keras %s" % frameworks.keras_version(keras)
+        frameworks.reset(keras, SEED)
+        model = models.model_of(keras, lambda first: [models.layer(keras, class_name, units=3, **dict(given, **first))],
                                 RECURRENT_INPUT.shape[1:])
         rng = seeded(SEED + 2)  # the same numbers in the same shapes: the layout of Keras 2 and later
         model.set_weights([rng.uniform(-0.5, 0.5, size=np.shape(array)).astype("float32") for array in model.get_weights()])
         target = np.ones((2, 3), "float32") if trains and short == "gru" else None
         records.extend(recorded, records.take(keras, "recurrent." + variant, model, RECURRENT_INPUT, target, "mse", label=short))
-        output = compat.predict(model, RECURRENT_INPUT, keras)
+        output = models.predict(model, RECURRENT_INPUT, keras)
         for index, value in enumerate(output.ravel()):
             metrics["recurrent.%s.%s[%d]" % (variant, short, index)] = float(value)
         if target is not None:  # a few steps through time: its gradients, not only its forward pass
-            compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.1), "mse")
+            models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.1), "mse")
             for _ in range(3):
-                loss = compat.train_on_batch(model, RECURRENT_INPUT, target)
+                loss = training.train_on_batch(model, RECURRENT_INPUT, target)
             metrics["recurrent.%s.%s.trained_loss" % (variant, short)] = loss
         if variant == "defaults":
-            for key, value in compat.layer_defaults(model.layers[-1], RECURRENT_KEYS).items():
+            for key, value in configs.layer_defaults(model.layers[-1], RECURRENT_KEYS).items():
                 resolved["%s.%s" % (short, key)] = value
     return metrics, {}, dict(recorded, resolved_defaults=resolved, unavailable=unavailable)
 
@@ -315,22 +314,22 @@ NORMALISATION_INPUT = seeded(SEED + 3).normal(2.0, 3.0, size=(6, 4)).astype("flo
 
 def batchnorm_train_step(keras):
     """One training step of a BatchNormalization layer: its moving mean and variance afterwards."""
-    compat.reset(keras, SEED)
-    model = compat.model_of(keras, lambda first: [compat.layer(keras, "BatchNormalization", **first)], (4,))
+    frameworks.reset(keras, SEED)
+    model = models.model_of(keras, lambda first: [models.layer(keras, "BatchNormalization", **first)], (4,))
     recorded = records.take(keras, "batchnorm.train_step", model, NORMALISATION_INPUT)
-    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
-    compat.train_on_batch(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"))
+    models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    training.train_on_batch(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"))
     return _batchnorm_state(model.layers[-1], "batchnorm.train_step", recorded)
 
 
 def batchnorm_frozen(keras):
     """A BatchNormalization with ``trainable=False`` inside ``fit()``: do its moving statistics move?"""
-    compat.reset(keras, SEED)
-    model = compat.model_of(keras, lambda first: [compat.layer(keras, "BatchNormalization", **first)], (4,))
+    frameworks.reset(keras, SEED)
+    model = models.model_of(keras, lambda first: [models.layer(keras, "BatchNormalization", **first)], (4,))
     model.layers[-1].trainable = False
     recorded = records.take(keras, "batchnorm.frozen", model, NORMALISATION_INPUT)
-    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
-    compat.fit(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"), None, epochs=1, batch_size=6, shuffle=False)
+    models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+    training.fit(model, NORMALISATION_INPUT, np.zeros((6, 4), "float32"), None, epochs=1, batch_size=6, shuffle=False)
     return _batchnorm_state(model.layers[-1], "batchnorm.frozen", recorded)
 
 
@@ -341,7 +340,7 @@ def _batchnorm_state(layer, prefix, recorded):
     for name, array in zip(("moving_mean", "moving_variance"), arrays[2:4]):
         for index, value in enumerate(array.ravel()[:2]):
             metrics["%s.%s[%d]" % (prefix, name, index)] = float(value)
-    resolved = dict(("batchnorm." + key, value) for key, value in compat.layer_defaults(layer, ("momentum", "epsilon")).items())
+    resolved = dict(("batchnorm." + key, value) for key, value in configs.layer_defaults(layer, ("momentum", "epsilon")).items())
     return metrics, {}, dict(recorded, resolved_defaults=resolved)
 
 
@@ -353,28 +352,28 @@ def upsampling(keras):
     metrics, unavailable, recorded = {}, {}, {}
     for method in ("nearest", "bilinear"):
         cls = keras.layers.UpSampling2D
-        if method != "nearest" and not compat.accepts(cls, "interpolation"):
-            unavailable[method] = "UpSampling2D has no interpolation in Keras %s" % compat.keras_version(keras)
+        if method != "nearest" and not spelling.accepts(cls, "interpolation"):
+            unavailable[method] = "UpSampling2D has no interpolation in Keras %s" % frameworks.keras_version(keras)
             continue
         settings = {"size": (2, 2), "data_format": "channels_last"}
-        if compat.accepts(cls, "interpolation"):
+        if spelling.accepts(cls, "interpolation"):
             settings["interpolation"] = method
-        compat.reset(keras, SEED)
-        model = compat.model_of(keras, lambda first: [compat.layer(keras, "UpSampling2D", **dict(settings, **first))], (2, 2, 1))
+        frameworks.reset(keras, SEED)
+        model = models.model_of(keras, lambda first: [models.layer(keras, "UpSampling2D", **dict(settings, **first))], (2, 2, 1))
         records.extend(recorded, records.take(keras, "resizing.upsampling", model, IMAGE, label=method))
-        for index, value in enumerate(compat.predict(model, IMAGE, keras).ravel()):
+        for index, value in enumerate(models.predict(model, IMAGE, keras).ravel()):
             metrics["resizing.upsampling.%s[%d]" % (method, index)] = float(value)
     return metrics, {}, dict(recorded, unavailable=unavailable)
 
 
 def dtype_float64_input(keras):
     """float64 inputs into a Dense layer: the dtype and the values that come out."""
-    compat.reset(keras, SEED)
-    model = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=2, **first)], (3,))
+    frameworks.reset(keras, SEED)
+    model = models.model_of(keras, lambda first: [models.layer(keras, "Dense", units=2, **first)], (3,))
     model.set_weights([np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], "float32"), np.array([0.01, -0.02], "float32")])
     x = np.array([[1.0 / 3.0, 2.0 / 3.0, 1.0]], "float64")
     recorded = records.take(keras, "dtype.float64_input", model, x)
-    output = compat.predict(model, x, keras)
+    output = models.predict(model, x, keras)
     metrics = dict(("dtype.float64_input.out[%d]" % index, float(value)) for index, value in enumerate(output.ravel()))
     metrics["dtype.float64_input.dtype"] = str(output.dtype)
     return metrics, {}, recorded
@@ -385,14 +384,14 @@ def dropout_stream(keras):
     metrics, recorded = {}, {}
     x = np.ones((16, 8), "float32")
     for short, class_name, setting in (("dropout", "Dropout", {"rate": 0.5}), ("noise", "GaussianNoise", {"stddev": 0.5})):
-        compat.reset(keras, SEED)
-        model = compat.model_of(
-            keras, lambda first: [compat.layer(keras, class_name, **dict(setting, **first)), compat.layer(keras, "Dense", units=1)], (8,))
+        frameworks.reset(keras, SEED)
+        model = models.model_of(
+            keras, lambda first: [models.layer(keras, class_name, **dict(setting, **first)), models.layer(keras, "Dense", units=1)], (8,))
         model.set_weights([np.full((8, 1), 0.1, "float32"), np.zeros((1,), "float32")])
         # forward only: in inference these layers pass their input on; a gradient would draw a mask
         records.extend(recorded, records.take(keras, "dropout.stream", model, x, label=short))
-        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), "mse")
-        metrics["dropout.stream.%s_loss" % short] = compat.train_on_batch(model, x, np.zeros((16, 1), "float32"))
+        models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), "mse")
+        metrics["dropout.stream.%s_loss" % short] = training.train_on_batch(model, x, np.zeros((16, 1), "float32"))
     return metrics, {}, recorded
 
 
@@ -403,27 +402,27 @@ NESTED_STEPS = 3
 
 def nested_model(keras):
     """A functional model around a nested Sequential (Dense, BatchNormalization), with a Dense head."""
-    if compat.keras_major(keras) < 2:
-        raise compat.NotApplicable("the nested model uses the functional API of Keras 2 and later")
-    inner = compat.model_of(keras, lambda first: [compat.layer(keras, "Dense", units=8, activation="relu", **first),
-                                                  compat.layer(keras, "BatchNormalization")], (6,))
+    if frameworks.keras_major(keras) < 2:
+        raise frameworks.NotApplicable("the nested model uses the functional API of Keras 2 and later")
+    inner = models.model_of(keras, lambda first: [models.layer(keras, "Dense", units=8, activation="relu", **first),
+                                                  models.layer(keras, "BatchNormalization")], (6,))
     inputs = keras.Input(shape=(6,))
-    return keras.models.Model(inputs, compat.layer(keras, "Dense", units=1)(inner(inputs)))
+    return keras.models.Model(inputs, models.layer(keras, "Dense", units=1)(inner(inputs)))
 
 
 def nested_sequential(keras):
     """Three Adam steps of a functional model around a nested Sequential, from NumPy weights."""
-    compat.reset(keras, SEED)
+    frameworks.reset(keras, SEED)
     model = nested_model(keras)
     weights = shared_weights(model, SEED)  # Dense kernel and bias, BatchNormalization's four, Dense head
     weights[2] += 1.0  # gamma near 1
     weights[5] += 1.0  # a moving variance is positive
     facts = start_from(model, weights)
     facts.update(records.take(keras, "nested.sequential", model, NESTED_X, NESTED_Y, "mse"))
-    compat.compile_model(model, compat.optimizer(keras, "Adam", learning_rate=0.01), "mse")
-    losses = [compat.train_on_batch(model, NESTED_X, NESTED_Y) for _ in range(NESTED_STEPS)]
+    models.compile_model(model, optimizers.optimizer(keras, "Adam", learning_rate=0.01), "mse")
+    losses = [training.train_on_batch(model, NESTED_X, NESTED_Y) for _ in range(NESTED_STEPS)]
     saving.keep(model)
-    metrics = {"nested.sequential.loss": losses[-1], "nested.sequential.evaluate_loss": compat.evaluate(model, NESTED_X, NESTED_Y)}
+    metrics = {"nested.sequential.loss": losses[-1], "nested.sequential.evaluate_loss": models.evaluate(model, NESTED_X, NESTED_Y)}
     return metrics, {}, facts
 
 

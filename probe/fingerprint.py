@@ -4,7 +4,8 @@ import os
 import platform
 import sys
 
-from probe import compat
+from probe import frameworks
+from probe.state import STATE
 
 # Variables that change what a framework computes or how (threads, oneDNN, XLA, determinism, backend).
 RELEVANT_ENV_PREFIXES = (
@@ -25,12 +26,12 @@ def collect(keras, seeding):
         "cpu_count": os.cpu_count(),
         "keras_module": keras.__name__,
         # the door the tasks went through, and what every other door reaches differently
-        "front_door": compat.DOORS[0][0] if compat.DOORS else "keras",
-        "front_doors": compat.door_differences(),
-        "keras_version": compat.keras_version(keras),
-        "backend": compat.backend_name(keras),
+        "front_door": STATE.doors[0][0] if STATE.doors else "keras",
+        "front_doors": frameworks.door_differences(),
+        "keras_version": frameworks.keras_version(keras),
+        "backend": frameworks.backend_name(keras),
         "seeding": seeding,
-        "distributions": compat.installed_distributions(),
+        "distributions": frameworks.installed_distributions(),
         "env_vars": dict(
             (key, value) for key, value in sorted(os.environ.items()) if key.startswith(RELEVANT_ENV_PREFIXES)
         ),

@@ -1,12 +1,13 @@
 """What the library does when not told: resolved defaults and the behaviour of API calls that changed.
 
 Every probe here is caught and recorded: a call that raises is itself the finding (``error: TypeError``),
-never a crash of the probe. Version differences stay in :mod:`probe.compat`.
+never a crash of the probe. Version differences stay in the helper modules (:mod:`probe.optimizers`, :mod:`probe.models`,
+:mod:`probe.training`, :mod:`probe.configs`).
 """
 
 import numpy as np
 
-from probe import compat
+from probe import configs, models, optimizers, training
 
 OPTIMIZERS = ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam")
 # (short name, the loss string the tasks compile, its class, the output activation, targets)
@@ -24,9 +25,9 @@ def resolved_defaults(keras):
     found = {}
     for name in OPTIMIZERS:
         try:
-            instance = compat.optimizer(keras, name)
-            config = compat.optimizer_config(instance)
-            rest = compat.optimizer_config_rest(instance)
+            instance = optimizers.optimizer(keras, name)
+            config = configs.optimizer_config(instance)
+            rest = configs.optimizer_config_rest(instance)
         except Exception as exc:
             found["optimizer." + name] = _error(exc)
             continue
@@ -36,19 +37,19 @@ def resolved_defaults(keras):
         for key, value in rest.items():
             found[RAW + "optimizer." + name + "." + key] = value
     try:
-        layer = compat.dense(keras, 1, input_dim=1)
-        model = compat.sequential(keras, [layer], input_dim=1)
-        for part, initializer in compat.initializer_names(model.layers[-1]).items():
+        layer = models.dense(keras, 1, input_dim=1)
+        model = models.sequential(keras, [layer], input_dim=1)
+        for part, initializer in configs.initializer_names(model.layers[-1]).items():
             found["dense." + part + "_initializer"] = initializer
-        for part, config in compat.initializer_configs(model.layers[-1]).items():
+        for part, config in configs.initializer_configs(model.layers[-1]).items():
             found[RAW + "dense." + part + "_initializer"] = config
-        for key, value in compat.fit_signature_defaults(model).items():
+        for key, value in training.fit_signature_defaults(model).items():
             found["fit." + key] = value
     except Exception as exc:
         found["dense"] = _error(exc)
     for short, loss, class_name, activation, targets in LOSSES:
         _record(found, "loss." + short + ".reduction", _compiled_reduction, keras, loss, activation, targets)
-        _record(found, RAW + "loss." + class_name + ".reduction", compat.stated_loss_reduction, keras, class_name)
+        _record(found, RAW + "loss." + class_name + ".reduction", configs.stated_loss_reduction, keras, class_name)
     return found
 
 
@@ -66,7 +67,7 @@ def _compiled_reduction(keras, loss, activation, targets):
     model = _zero_model(keras, loss, activation)
     x = np.ones((len(targets), 1), "float32")
     y = np.array(targets, "float32").reshape(-1, 1)
-    reported = compat.train_on_batch(model, x, y)
+    reported = training.train_on_batch(model, x, y)
     per_sample = _per_sample_loss(loss, y.ravel())
     return _which(reported, {"sum_over_batch_size": float(np.mean(per_sample)), "sum": float(np.sum(per_sample))})
 
@@ -97,7 +98,7 @@ def api_behaviour(keras):
 
 def _sgd_lr(keras):
     instance = keras.optimizers.SGD(lr=0.1)
-    learning_rate = compat.optimizer_config(instance).get("learning_rate")
+    learning_rate = configs.optimizer_config(instance).get("learning_rate")
     if learning_rate is not None and abs(learning_rate - 0.1) < 1e-6:
         return "honoured"
     return "ignored (learning_rate=%s)" % learning_rate
@@ -105,7 +106,7 @@ def _sgd_lr(keras):
 
 def _adam_decay(keras):
     instance = keras.optimizers.Adam(decay=0.01)
-    decay = compat.optimizer_config(instance).get("decay")
+    decay = configs.optimizer_config(instance).get("decay")
     if decay is not None and abs(decay - 0.01) < 1e-6:
         return "honoured"
     return "ignored (decay not in the optimizer's config)"
@@ -113,9 +114,9 @@ def _adam_decay(keras):
 
 def _zero_model(keras, loss="mse", activation=None):
     """Dense(1) at zero weights under plain SGD with learning rate 0: its losses are known exactly."""
-    model = compat.sequential(keras, [compat.dense(keras, 1, activation=activation, input_dim=1)], input_dim=1)
+    model = models.sequential(keras, [models.dense(keras, 1, activation=activation, input_dim=1)], input_dim=1)
     model.set_weights([np.zeros((1, 1), "float32"), np.zeros((1,), "float32")])
-    compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=0.0), loss)
+    models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=0.0), loss)
     return model
 
 
@@ -123,8 +124,8 @@ def _train_on_batch_second_call(keras):
     model = _zero_model(keras)
     x = np.ones((4, 1), "float32")
     first_y, second_y = np.ones((4, 1), "float32"), np.full((4, 1), 3.0, "float32")
-    first = compat.train_on_batch(model, x, first_y)  # 1.0 at zero weights
-    second = compat.train_on_batch(model, x, second_y)  # 9.0 for this batch alone
+    first = training.train_on_batch(model, x, first_y)  # 1.0 at zero weights
+    second = training.train_on_batch(model, x, second_y)  # 9.0 for this batch alone
     return _which(second, {"that batch's loss": 9.0, "running mean over calls": (first + 9.0) / 2})
 
 
@@ -133,7 +134,7 @@ def _evaluate_short_last_batch(keras):
     count = 40  # batches of 32 and 8
     x = np.ones((count, 1), "float32")
     y = np.concatenate([np.ones(32), np.full(8, 3.0)]).reshape(-1, 1).astype("float32")
-    loss = compat.evaluate(model, x, y)
+    loss = models.evaluate(model, x, y)
     sample_mean = float(np.mean(y ** 2))  # (32 * 1 + 8 * 9) / 40 = 2.6
     return _which(loss, {"sample-weighted mean": sample_mean, "mean of batch means": (1.0 + 9.0) / 2})
 

@@ -6,7 +6,7 @@ builds), at its fixed initial weights, on a fixed batch: every layer's output in
 nested model's or a wrapper's own layers first, named by path: ``head/dense#2``,
 ``bidirectional#1/forward``), with the names of the outputs it received; and the loss gradient of every
 trainable weight. An array of up to :data:`WHOLE_UP_TO` values is kept whole, a larger one as a fingerprint (shape,
-checksum, mean, std, largest magnitude, first values). Version differences live in ``probe.compat``.
+checksum, mean, std, largest magnitude, first values). Version differences live in ``probe.graphs``.
 
 Python 3.6 syntax: the probe runs in era-authentic interpreters.
 """
@@ -17,25 +17,23 @@ import time
 
 import numpy as np
 
-from probe import compat, progress
+from probe import frameworks, graphs, models, optimizers, progress, training
+from probe.state import STATE
 
 WHOLE_UP_TO = 4096
 # One plain SGD step at this rate reads the gradient back as (before - after) / rate: a power of two, so
 # the division is exact, and large, so the rounding of the weights themselves hardly touches it.
 GRADIENT_RATE = 1024.0
-_TAKEN = set()
-_ENABLED = [True]
-SPENT = [0.0]  # seconds this process spent taking records: the benchmark reports their share
 
 
 def disable():
     """Take no records in this process: a re-run (``--trials``) keeps only metrics."""
-    _ENABLED[0] = False
+    STATE.records_enabled = False
 
 
 def enabled():
     """Whether this process takes records (not after :func:`disable`)."""
-    return _ENABLED[0]
+    return STATE.records_enabled
 
 
 def summary(array):
@@ -70,9 +68,9 @@ def forward(keras, model, x, prefix="", input_names=None, owners=None):
     composite's record then names their outputs as its inputs, so that a difference it only carries is
     not taken for its own); ``owners`` collects ``(path, layer)`` of the layers that hold weights, for
     :func:`gradients`."""
-    graph = compat.layer_graph(keras, model)
-    values = iter(compat.evaluate_tensors(keras, model, [t for _, _, produced in graph for t in produced], x))
-    inputs = compat.model_inputs(keras, model)
+    graph = graphs.layer_graph(keras, model)
+    values = iter(graphs.evaluate_tensors(keras, model, [t for _, _, produced in graph for t in produced], x))
+    inputs = graphs.model_inputs(keras, model)
     names = dict((id(tensor), (input_names or ["input:%d" % k if len(inputs) > 1 else "input" for k in range(len(inputs))])[k])
                  for k, tensor in enumerate(inputs))
     known = dict((id(tensor), array) for tensor, array in zip(inputs, x if isinstance(x, (list, tuple)) else [x]))
@@ -90,8 +88,8 @@ def forward(keras, model, x, prefix="", input_names=None, owners=None):
             inner = [{"path": path + "/" + role, "class": type(part).__name__, "inputs": received_names[:1], "value": summary(output)}
                      for role, part, output in parts]
             if owners is not None:  # a wrapper's weights are named after the layer of it that holds them
-                owners.extend((path + "/" + role, part) for role, part, _ in parts if compat.trainable_variables(part))
-                if not parts and compat.trainable_variables(layer):
+                owners.extend((path + "/" + role, part) for role, part, _ in parts if graphs.trainable_variables(part))
+                if not parts and graphs.trainable_variables(layer):
                     owners.append((path, layer))
         records.extend(inner)
         carried = _outputs_of(inner) or received_names
@@ -107,7 +105,7 @@ def wrapped(keras, wrapper, x):
     directions) on the wrapper's input ``x``; none for any other layer. Where they cannot be run on their
     own, the wrapper stays one record: a record that costs the others nothing."""
     try:
-        return compat.wrapped_outputs(keras, wrapper, x)
+        return graphs.wrapped_outputs(keras, wrapper, x)
     except Exception:
         return []
 
@@ -122,21 +120,21 @@ def gradients(keras, model, owners, loss, x, y):
     """The gradient of the loss ``loss`` for each trainable weight of ``owners`` at the model's current
     weights: one plain SGD step (every version and backend takes one; none shares a gradient API), read
     back and undone; or, where a step cannot be trusted for it, the backend's own gradients
-    (``compat.graph_gradients``). The model is left compiled with that SGD: the task compiles it again."""
+    (``graphs.graph_gradients``). The model is left compiled with that SGD: the task compiles it again."""
     variables, seen = [], {}
     for path, layer in owners:
-        for variable in compat.trainable_variables(layer):
-            name = "%s/%s" % (path, compat.weight_name(layer, variable))
+        for variable in graphs.trainable_variables(layer):
+            name = "%s/%s" % (path, graphs.weight_name(layer, variable))
             seen[name] = seen.get(name, 0) + 1
             variables.append((name if seen[name] == 1 else "%s#%d" % (name, seen[name]), variable))
     before = model.get_weights()
     try:
-        compat.compile_model(model, compat.optimizer(keras, "SGD", learning_rate=GRADIENT_RATE), loss)
-        found = compat.graph_gradients(keras, model, [variable for _, variable in variables], x, y)
+        models.compile_model(model, optimizers.optimizer(keras, "SGD", learning_rate=GRADIENT_RATE), loss)
+        found = graphs.graph_gradients(keras, model, [variable for _, variable in variables], x, y)
         if found is None:
-            start = [compat.variable_value(keras, variable) for _, variable in variables]
-            compat.train_on_batch(model, x, y, counted=False)  # not one of the task's training steps
-            end = [compat.variable_value(keras, variable) for _, variable in variables]
+            start = [graphs.variable_value(keras, variable) for _, variable in variables]
+            training.train_on_batch(model, x, y, counted=False)  # not one of the task's training steps
+            end = [graphs.variable_value(keras, variable) for _, variable in variables]
             found = [(np.asarray(a, "float64") - np.asarray(b, "float64")) / GRADIENT_RATE for a, b in zip(start, end)]
     finally:
         model.set_weights(before)
@@ -148,9 +146,9 @@ def take(keras, task_name, model, x, y=None, loss=None, label=""):
     ``gradients``; once per task, model ``label`` and probe process (repeats and re-runs take none),
     restoring the weights. A task of several models labels each: its paths start ``<label>/``. Where the
     version keeps no layer graph, ``records_skipped`` says why."""
-    if (task_name, label) in _TAKEN or not _ENABLED[0]:
+    if (task_name, label) in STATE.records_taken or not STATE.records_enabled:
         return {}
-    _TAKEN.add((task_name, label))
+    STATE.records_taken.add((task_name, label))
     owners = []
     prefix = label + "/" if label else ""
     started = time.time()
@@ -159,13 +157,13 @@ def take(keras, task_name, model, x, y=None, loss=None, label=""):
         facts = {"layers": forward(keras, model, x, prefix=prefix, owners=owners)}
         if y is not None and loss is not None:
             facts["gradients"] = gradients(keras, model, owners, loss, x, y)
-    except compat.NotApplicable as reason:
+    except frameworks.NotApplicable as reason:
         return {"records_skipped": str(reason)}
     except Exception as exc:  # a record that cannot be taken must not cost the task its metrics
         return {"records_skipped": "could not be taken%s: %s: %s" % (
             " for " + label if label else "", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")}
     finally:
-        SPENT[0] += time.time() - started
+        STATE.records_seconds += time.time() - started
         progress.phase(previous)
     return facts
 

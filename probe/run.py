@@ -29,8 +29,9 @@ import signal
 import time
 import traceback
 
-from probe import canaries, compat, fingerprint, introspect, oracle, overrides, progress, records, saving, tasks
+from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, tasks
 from probe.numbers import json_scalar, plain
+from probe.state import STATE
 from probe.task import select, through_door, touches
 
 SCHEMA_VERSION = 1
@@ -94,9 +95,9 @@ def main(argv=None):
         return
 
     started = time.time()
-    keras = compat.load_keras(args.compile_cache)
-    for _, module in compat.DOORS or [(None, keras)]:
-        compat.watch_api_calls(module)
+    keras = frameworks.load_keras(args.compile_cache)
+    for _, module in STATE.doors or [(None, keras)]:
+        optimizers.watch_api_calls(module)
     import_s = time.time() - started
     progress.start(args.out, _mechanisms(args))
     result = {
@@ -112,7 +113,7 @@ def main(argv=None):
         result.update(_load_json(args.resume))
     result["timings"]["import_s"] += import_s  # every process's import, after a restart too
     crashed = result.pop("crashed", {})
-    seeding = compat.seed_everything(keras, tasks.SEED)
+    seeding = frameworks.seed_everything(keras, tasks.SEED)
     for key, empty in (("facts", {}), ("noise", {}), ("not_applicable", {}), ("tasks", {})):
         result.setdefault(key, empty)
     result.update(repeats=max(1, args.repeats), partial=True)
@@ -145,7 +146,7 @@ def main(argv=None):
     if args.load_after:
         _load_after(args, keras, result, available, custom_objects)
     result["timings"]["total_s"] = time.time() - started
-    result["timings"]["records_s"] = result["timings"].get("records_s", 0.0) + records.SPENT[0]
+    result["timings"]["records_s"] = result["timings"].get("records_s", 0.0) + STATE.records_seconds
     del result["partial"]
     write_atomically(args.out, result)
     progress.finish()
@@ -153,7 +154,7 @@ def main(argv=None):
 
 def _mechanisms(args):
     """The optional mechanisms in force in this process (see :data:`progress.MECHANISMS`)."""
-    return [name for name, on in (("compile-cache", compat.COMPILE_CACHE_ON[0]), ("records", records.enabled()),
+    return [name for name, on in (("compile-cache", STATE.compile_cache_on), ("records", records.enabled()),
                                   ("saving", bool(args.artifacts)), ("loading", bool(args.load_after or args.load)))
             if on]
 
@@ -207,10 +208,10 @@ def _after_probe(args, trials, load_plan):
     """A probe process after the probes: ``trials`` first, each as a fresh trials process runs it (one
     task under its overrides, records off), then the ``load_plan``, if any."""
     started = time.time()
-    keras = compat.load_keras(args.compile_cache)
-    for _, module in compat.DOORS or [(None, keras)]:
-        compat.watch_api_calls(module)
-    compat.seed_everything(keras, tasks.SEED)
+    keras = frameworks.load_keras(args.compile_cache)
+    for _, module in STATE.doors or [(None, keras)]:
+        optimizers.watch_api_calls(module)
+    frameworks.seed_everything(keras, tasks.SEED)
     records.disable()
     progress.start(args.out, _mechanisms(args))
     result = {"schema_version": SCHEMA_VERSION, "env": args.env, "trials": {}, "errors": {}, "partial": True,
@@ -238,18 +239,18 @@ def _trial(keras, trial, by_name, task_timeout):
     """One run of one task with the trial's overrides in force: its metrics, final weights, the overrides
     it applied, its error, seconds and training steps."""
     outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
-    started, steps_before = time.time(), compat.STEPS[0]
+    started, steps_before = time.time(), STATE.steps
     overrides.start(trial.get("overrides", {}))
     try:
         if trial["task"] not in by_name:
-            raise compat.NotApplicable("no task %s here" % trial["task"])
+            raise frameworks.NotApplicable("no task %s here" % trial["task"])
         with _budget(task_timeout):
             metrics, _, facts = by_name[trial["task"]].run(keras)
         outcome["metrics"] = dict((key, json_scalar(value)) for key, value in metrics.items())
         outcome["final_weights"] = facts.get("final_weights")
     except TaskTimeout:
         outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
-    except compat.SlowTask as slow:
+    except pace.SlowTask as slow:
         outcome["error"] = str(slow)
     except Exception as exc:
         outcome["error"] = _error_text(exc)
@@ -257,7 +258,7 @@ def _trial(keras, trial, by_name, task_timeout):
     finally:
         outcome["applied"] = overrides.stop()
     outcome["seconds"] = time.time() - started
-    outcome["steps"] = compat.STEPS[0] - steps_before
+    outcome["steps"] = STATE.steps - steps_before
     return outcome
 
 
@@ -267,7 +268,7 @@ def available_tasks(folder, result):
     (:func:`door_tasks`), and the user's custom objects, as ``(tasks, custom_objects)``."""
     found, custom_objects = user_probes(folder, result)
     every = list(tasks.TASKS) + list(canaries.CANARIES) + found
-    return every + door_tasks(every, compat.DOORS, compat.door_differences()), custom_objects
+    return every + door_tasks(every, STATE.doors, frameworks.door_differences()), custom_objects
 
 
 # The settings prefix a differing class of a namespace is declared under (``optimizer.Adam.``, ``dense.``).
@@ -275,7 +276,7 @@ _DECLARED_AS = {"optimizers": "optimizer.%s.", "layers": "%s.", "losses": "loss.
 
 
 def door_tasks(every, doors, differences):
-    """The tasks that call a class another door reaches as another object (see :func:`compat.door_differences`),
+    """The tasks that call a class another door reaches as another object (see :func:`frameworks.door_differences`),
     run through that door too (:func:`task.through_door`): on TensorFlow 2.11 and 2.12, ``import keras``
     gives the legacy optimizers where ``tf.keras`` gives the new ones."""
     modules = dict(doors)
@@ -336,23 +337,23 @@ def _time_out(signum, frame):
     raise TaskTimeout()
 
 
-# A task projected to take longer than this is cut short (see :class:`compat.Pace`); at most half its budget.
+# A task projected to take longer than this is cut short (see :class:`pace.Pace`); at most half its budget.
 SLOW_TASK_S = 120.0
 
 
 @contextlib.contextmanager
 def _budget(timeout_s):
     """Raise :class:`TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit), and
-    :class:`compat.SlowTask` once its steps show it would take far longer than a task should."""
+    :class:`pace.SlowTask` once its steps show it would take far longer than a task should."""
     tasks.PROGRESS.update(step=0, of=0)
-    compat.PACE.start(min(SLOW_TASK_S, timeout_s / 2) if timeout_s > 0 else SLOW_TASK_S, tasks.PROGRESS)
+    pace.PACE.start(min(SLOW_TASK_S, timeout_s / 2) if timeout_s > 0 else SLOW_TASK_S, tasks.PROGRESS)
     if timeout_s > 0:
         signal.signal(signal.SIGALRM, _time_out)
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
         yield
     finally:
-        compat.PACE.stop()
+        pace.PACE.stop()
         if timeout_s > 0:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -371,21 +372,19 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
         with _budget(timeout_s):
             repeat = 0
             while repeat < planned:
-                task_started, steps_before, compiling_before = time.time(), compat.STEPS[0], compat.COMPILE_SECONDS[0]
-                compat.API_CALLS.clear()
-                del compat.STEP_LOSSES[:]
-                saving.TRAINED[0] = None
+                task_started, steps_before, compiling_before = time.time(), STATE.steps, STATE.compile_seconds
+                STATE.start_task_run()
                 try:
                     metrics, series, facts = task.run(keras)
-                    if compat.API_CALLS:
-                        facts = dict(facts, api_calls=sorted(compat.API_CALLS))
-                    if compat.STEP_LOSSES:
-                        facts = dict(facts, step_losses=[json_scalar(loss) for loss in compat.STEP_LOSSES])
+                    if STATE.api_calls:
+                        facts = dict(facts, api_calls=sorted(STATE.api_calls))
+                    if STATE.step_losses:
+                        facts = dict(facts, step_losses=[json_scalar(loss) for loss in STATE.step_losses])
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
-                    result["timings"].setdefault("steps", {})[name] = compat.STEPS[0] - steps_before
-                    if compat.COMPILE_SECONDS[0] > compiling_before:
-                        result["timings"].setdefault("compile_s", {})[name + "#" + str(repeat)] = compat.COMPILE_SECONDS[0] - compiling_before
+                    result["timings"].setdefault("steps", {})[name] = STATE.steps - steps_before
+                    if STATE.compile_seconds > compiling_before:
+                        result["timings"].setdefault("compile_s", {})[name + "#" + str(repeat)] = STATE.compile_seconds - compiling_before
                 if repeat == 0:  # later repeats only measure the noise
                     _keep(name, metrics, series, facts, result)
                     if artifacts and task.saving is not None:
@@ -394,11 +393,11 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
                         planned = watch["repeats"]
                 runs.append(metrics)
                 repeat += 1
-    except compat.NotApplicable as reason:
+    except frameworks.NotApplicable as reason:
         result["not_applicable"][name] = str(reason)
         result["tasks"][name]["status"] = "skipped"
         return
-    except compat.SlowTask as slow:  # a slowdown to report, with what its first steps measured; not a failure
+    except pace.SlowTask as slow:  # a slowdown to report, with what its first steps measured; not a failure
         result["not_applicable"][name] = str(slow)
         measured = dict((key, json_scalar(value)) for key, value in slow.measured.items())
         result["tasks"][name].update(status="skipped", cut_short=measured)

@@ -2,7 +2,7 @@
 and load the files other environments wrote.
 
 Saving (``--artifacts DIR``) follows a model task's first run. ``DIR/<task>/`` gets one file or folder per
-format (:data:`compat.SAVED_FORMATS`), the fixed batch the model is judged on (``x.npy``, ``y.npy``) and
+format (:data:`formats.SAVED_FORMATS`), the fixed batch the model is judged on (``x.npy``, ``y.npy``) and
 ``manifest.json``: what each format holds, and what the model computed before it was saved (predictions
 on the batch, the loss on it, the optimizer's class, iteration count and slot fingerprint).
 
@@ -18,7 +18,7 @@ their predictions alone. The rebuild methods build the
 architecture with this environment's own code of the task (:class:`Saving`). The user's own model files
 are loaded the same way, their predictions kept for the host to compare between environments.
 
-Python 3.6 syntax; versions differ in compat only.
+Python 3.6 syntax; versions differ in the helper modules only (:mod:`probe.formats` above all).
 """
 
 import json
@@ -29,8 +29,9 @@ import traceback
 
 import numpy as np
 
-from probe import compat
+from probe import formats, frameworks, models, optimizers, training
 from probe.numbers import json_scalar
+from probe.state import STATE
 
 # The most a task's artifacts may take on disk, all formats together; a format that would pass it is
 # deleted and recorded as not saved, with its size.
@@ -40,8 +41,6 @@ MAX_PREDICTION_VALUES = 10000
 # Slot fingerprints closer than this (relative) count as the same optimizer state.
 SLOT_RTOL = 1e-4
 MANIFEST = "manifest.json"
-# The model the running task trained, offered for saving (see :func:`keep`).
-TRAINED = [None]
 
 
 class Saving:
@@ -57,13 +56,13 @@ class Saving:
 
 def keep(model):
     """Offer the model a task has just trained for saving (the probe saves it after the task's first run)."""
-    TRAINED[0] = model
+    STATE.trained_model = model
 
 
 def save(keras, task_name, saving, folder):
     """Save the model offered by :func:`keep` under ``folder/<task_name>`` in every format this Keras
     writes; return its manifest (``None`` when no model was offered)."""
-    model, TRAINED[0] = TRAINED[0], None
+    model, STATE.trained_model = STATE.trained_model, None
     if model is None:
         return None
     target = os.path.join(folder, task_name)
@@ -75,22 +74,22 @@ def save(keras, task_name, saving, folder):
     np.save(os.path.join(target, "y.npy"), np.asarray(y), allow_pickle=False)
     manifest = {
         "task": task_name,
-        "keras": compat.keras_version(keras),
-        "backend": compat.backend_name(keras),
-        "predictions": _finite(compat.predict(model, x, keras)),
-        "evaluate_loss": _finite(compat.batch_loss(model, x, y)),
-        "optimizer": compat.optimizer_state(keras, model),
+        "keras": frameworks.keras_version(keras),
+        "backend": frameworks.backend_name(keras),
+        "predictions": _finite(models.predict(model, x, keras)),
+        "evaluate_loss": _finite(models.batch_loss(model, x, y)),
+        "optimizer": formats.optimizer_state(keras, model),
         "formats": {},
     }
-    missing = compat.saving_formats(keras)
+    missing = formats.saving_formats(keras)
     used = 0
-    for name, filename, methods in compat.SAVED_FORMATS:
+    for name, filename, methods in formats.SAVED_FORMATS:
         if name in missing:
             manifest["formats"][name] = {"saved": False, "reason": missing[name]}
             continue
         path = os.path.join(target, filename)
         try:
-            compat.save_as(keras, model, name, path)
+            formats.save_as(keras, model, name, path)
         except Exception as exc:  # a format this version fails to write is a finding, not a crash
             manifest["formats"][name] = {"saved": False, "reason": "saving failed: " + error_line(exc)}
             traceback.print_exc()
@@ -123,10 +122,10 @@ def load_source(keras, source, tasks, custom_objects, unsafe, record):
         try:
             with open(os.path.join(folder, task_name, MANIFEST)) as handle:
                 manifest = json.load(handle)
-            formats = sorted(manifest["formats"].items())
+            saved_formats = sorted(manifest["formats"].items())
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # a task whose saving was cut short left no usable manifest: nothing was promised
-        for format_name, saved in formats:
+        for format_name, saved in saved_formats:
             for method in saved.get("methods", []) if saved.get("saved") else []:
                 where = os.path.join(folder, task_name)
                 started = time.time()
@@ -146,12 +145,12 @@ def load_user_model(keras, model, custom_objects, unsafe):
     try:
         x = np.load(model["input"], allow_pickle=False)
         _fresh_graph(keras)
-        if os.path.isdir(model["path"]) and compat.keras_major(keras) >= 3:
+        if os.path.isdir(model["path"]) and frameworks.keras_major(keras) >= 3:
             predict = _inference_layer(keras, model["path"])
             outcome["method"] = "TFSMLayer"
         else:
-            loaded = compat.load_model(keras, model["path"], custom_objects, unsafe)
-            predict = lambda batch: compat.predict(loaded, batch, keras)  # noqa: E731
+            loaded = formats.load_model(keras, model["path"], custom_objects, unsafe)
+            predict = lambda batch: models.predict(loaded, batch, keras)  # noqa: E731
             outcome["method"] = "load_model"
         outcome["loaded"] = True
         values = np.asarray(predict(x), dtype="float64")
@@ -175,7 +174,7 @@ def _attempt(keras, where, manifest, saved, method, task, custom_objects, unsafe
         y = np.load(os.path.join(where, "y.npy"), allow_pickle=False)
         _fresh_graph(keras)
         model, predict = _loaded(keras, method, path, where, saved, task, custom_objects, unsafe)
-    except compat.NotApplicable as reason:
+    except frameworks.NotApplicable as reason:
         outcome["skipped"] = str(reason)
         return outcome
     except Exception as exc:
@@ -195,17 +194,17 @@ def _attempt(keras, where, manifest, saved, method, task, custom_objects, unsafe
         # an inference-only layer; or the architecture this environment's own code built (its task trained
         # it here): what the file brings is the weights, and the predictions judge them
         return outcome
-    compat.run_eagerly(keras, model)
+    formats.run_eagerly(keras, model)
     if method == "load_model":
         # the file's own compile config (a rebuilt model is compiled here, by the task's code: its loss is the
         # loading side's, which the metric comparisons already cover)
         try:
-            outcome["evaluate_diff"] = abs(compat.batch_loss(model, x, y) - float(manifest["evaluate_loss"]))
+            outcome["evaluate_diff"] = abs(models.batch_loss(model, x, y) - float(manifest["evaluate_loss"]))
         except Exception as exc:
             outcome["evaluate_error"] = error_line(exc)
         outcome["optimizer"], outcome["optimizer_detail"] = optimizer_outcome(manifest.get("optimizer"), _state(keras, model))
     try:
-        compat.train_on_batch(model, x, y, counted=False)
+        training.train_on_batch(model, x, y, counted=False)
         outcome["trains"] = True
     except Exception as exc:
         outcome.update(trains=False, train_error=error_line(exc))
@@ -217,36 +216,36 @@ def _loaded(keras, method, path, where, saved, task, custom_objects, unsafe):
     if method == "TFSMLayer":
         return None, _inference_layer(keras, path)
     if method == "load_model":
-        model = compat.load_model(keras, path, custom_objects, unsafe)
+        model = formats.load_model(keras, path, custom_objects, unsafe)
     else:
         if method == "model_from_json+load_weights":
             with open(path) as handle:
-                model = compat.model_from_json(keras, handle.read(), custom_objects)
+                model = formats.model_from_json(keras, handle.read(), custom_objects)
             model.load_weights(os.path.join(where, saved["weights"]))
             # an architecture from the file has no optimizer: compiled afresh, as the task's own code would
-            compat.compile_model(model, compat.optimizer(keras, "Adam"), task.saving.loss if task and task.saving else "mse")
+            models.compile_model(model, optimizers.optimizer(keras, "Adam"), task.saving.loss if task and task.saving else "mse")
         else:
             if task is None or task.saving is None:
-                raise compat.NotApplicable("no model task of this name here to rebuild the architecture from")
+                raise frameworks.NotApplicable("no model task of this name here to rebuild the architecture from")
             model = task.saving.build(keras)
             model.load_weights(path)
-    return model, lambda batch: compat.predict(model, batch, keras)
+    return model, lambda batch: models.predict(model, batch, keras)
 
 
 def _fresh_graph(keras):
     """A new graph for the next file on a graph backend; an eager one needs none (and it costs 0.2 s)."""
-    if not compat.eager(keras):
-        compat.reset(keras, 0)
+    if not frameworks.eager(keras):
+        frameworks.reset(keras, 0)
 
 
 def _inference_layer(keras, path):
-    layer = compat.tfsm_layer(keras, path)
-    return lambda batch: compat.call_layer(keras, layer, batch)
+    layer = formats.tfsm_layer(keras, path)
+    return lambda batch: formats.call_layer(keras, layer, batch)
 
 
 def _state(keras, model):
     try:
-        return compat.optimizer_state(keras, model)
+        return formats.optimizer_state(keras, model)
     except Exception as exc:
         return {"error": error_line(exc)}
 

@@ -3,7 +3,7 @@
 A task is a name (``family.name``; its metrics are ``family.name.<metric>``), a function of the Keras module
 whose docstring's first line says what it isolates, the resolved defaults it depends on (prefixes of the
 keys in ``introspection.defaults``, so the defaults diff and the cause rules know), and the defaults it sets
-explicitly (so they are never blamed). A task that cannot run in a version raises ``compat.NotApplicable``
+explicitly (so they are never blamed). A task that cannot run in a version raises ``frameworks.NotApplicable``
 with the reason and is ``skipped``, never ``failed``.
 
 ``facts`` may hold ``resolved_defaults`` (``{key: value}``): the defaults a task found in force (e.g.
@@ -17,7 +17,7 @@ import hashlib
 
 import numpy as np
 
-from probe import compat, overrides, records, saving
+from probe import frameworks, overrides, records, saving
 
 # Models up to this many weight values record them whole, so another environment can replay them.
 REPLAYABLE_VALUES = 5000
@@ -61,7 +61,7 @@ class Task(object):
 
 
 def through_door(task, door, module):
-    """``task`` run through another door to Keras (``module``, see :func:`compat.front_doors`), named by
+    """``task`` run through another door to Keras (``module``, see :func:`frameworks.front_doors`), named by
     it: ``optimizer.Adam.defaults@keras``, its metrics and series ``optimizer.Adam.defaults@keras.w``. It saves
     no models: the documented door's task does."""
     name = "%s@%s" % (task.name, door)
@@ -156,7 +156,7 @@ def model_tasks(name, build, train, defaults=(), seed=7, sample=None, loss=None)
 
     def make(variant, share):
         def run(keras):
-            compat.reset(keras, seed)
+            frameworks.reset(keras, seed)
             model = build(keras)
             facts = start_from(model, shared_weights(model, seed) if share else None)
             if share and sample is not None:

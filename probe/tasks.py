@@ -9,7 +9,7 @@ The metric names are the contract: they never change.
 
 import numpy as np
 
-from probe import compat, introspect, records, saving
+from probe import frameworks, introspect, models, optimizers, records, saving, training
 from probe.task import Task, start_from, weights_fingerprint, whole_weights
 
 SEED = 1
@@ -65,8 +65,8 @@ def shared_classifier_weights():
 
 def classifier_model(keras):
     """The classifier: Dense(32, relu) then Dense(1, sigmoid), with the library's initial weights."""
-    hidden = compat.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
-    return compat.sequential(keras, [hidden, compat.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
+    hidden = models.dense(keras, CLASSIFIER_HIDDEN, activation="relu", input_dim=CLASSIFIER_FEATURES)
+    return models.sequential(keras, [hidden, models.dense(keras, 1, activation="sigmoid")], CLASSIFIER_FEATURES)
 
 
 def classifier_sample():
@@ -78,22 +78,22 @@ def classifier_sample():
 def linear_reference(keras):
     """The raw-TensorFlow style of the original comparison: zero init, SGD with learning rate 0.1."""
     weights = [np.zeros((1, 1), "float32"), np.zeros((1,), "float32")]
-    return _linear_fit(keras, "reference", weights, lambda: compat.optimizer(keras, "SGD", learning_rate=0.1))
+    return _linear_fit(keras, "reference", weights, lambda: optimizers.optimizer(keras, "SGD", learning_rate=0.1))
 
 
 def linear_defaults(keras):
     """What ``Dense(1)`` and ``optimizer="sgd"`` give with the library's own defaults."""
-    return _linear_fit(keras, "defaults", None, lambda: compat.named_optimizer(keras, "sgd"))
+    return _linear_fit(keras, "defaults", None, lambda: optimizers.named_optimizer(keras, "sgd"))
 
 
 def linear_shared_init(keras):
     """NumPy-provided initial weights, default optimizer: isolates the optimizer from the initializer."""
-    return _linear_fit(keras, "shared_init", shared_linear_weights(), lambda: compat.named_optimizer(keras, "sgd"))
+    return _linear_fit(keras, "shared_init", shared_linear_weights(), lambda: optimizers.named_optimizer(keras, "sgd"))
 
 
 def linear_raw_tf(keras):
     """The original raw-TensorFlow program: graph mode, zero variables, GradientDescentOptimizer(0.1)."""
-    tf = compat.tensorflow_v1()
+    tf = frameworks.tensorflow_v1()
     x, y = (array.ravel() for array in linear_data())
     graph = tf.Graph()
     with graph.as_default():
@@ -101,7 +101,7 @@ def linear_raw_tf(keras):
         b = tf.Variable(tf.zeros([1]))
         loss = tf.reduce_mean(tf.square(w * x + b - y))
         train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
-        initialize = compat.tf_variables_initializer(tf)
+        initialize = frameworks.tf_variables_initializer(tf)
     series = {"step": [], "w": [], "b": [], "loss": []}
     with tf.Session(graph=graph) as session:
         session.run(initialize)
@@ -142,30 +142,30 @@ TASKS = (
 
 def _linear_fit(keras, variant, weights, make_optimizer):
     # The optimizer is made after the reset: on graph backends its variables belong to the new graph.
-    compat.reset(keras, SEED)
+    frameworks.reset(keras, SEED)
     x, y = linear_data()
-    model = compat.sequential(keras, [compat.dense(keras, 1, input_dim=1)], input_dim=1)
+    model = models.sequential(keras, [models.dense(keras, 1, input_dim=1)], input_dim=1)
     facts = start_from(model, weights)
     if variant == "shared_init":
         facts.update(records.take(keras, "linear." + variant, model, x[:RECORD_BATCH], y[:RECORD_BATCH], "mse"))
-    initial_w, initial_b = compat.dense_weights(model.layers[-1])
-    compat.compile_model(model, make_optimizer(), "mse")
+    initial_w, initial_b = models.dense_weights(model.layers[-1])
+    models.compile_model(model, make_optimizer(), "mse")
     series = {"step": [], "w": [], "b": [], "loss": []}
     loss, step = None, 0
     while step < LINEAR_STEPS:
         PROGRESS.update(step=step, of=LINEAR_STEPS)
-        loss = compat.train_on_batch(model, x, y)
+        loss = training.train_on_batch(model, x, y)
         if step % RECORD_EVERY == 0 or step == LINEAR_STEPS - 1:
-            w, b = compat.dense_weights(model.layers[-1])
+            w, b = models.dense_weights(model.layers[-1])
             series["step"].append(step)
             series["w"].append(float(w.ravel()[0]))
             series["b"].append(float(b.ravel()[0]))
             series["loss"].append(loss)
         step += 1
-        if compat.FIRST_STEPS <= step < LINEAR_STEPS:
+        if training.FIRST_STEPS <= step < LINEAR_STEPS:
             # Steps neither recorded nor among the first (whose losses are kept) run together, at less cost.
             recorded_next = min(-(-step // RECORD_EVERY) * RECORD_EVERY, LINEAR_STEPS - 1)
-            compat.train_steps(keras, model, x, y, recorded_next - step)
+            training.train_steps(keras, model, x, y, recorded_next - step)
             step = recorded_next
     facts["final_weights"] = weights_fingerprint(model)
     prefix = "linear." + variant + "."
@@ -180,16 +180,16 @@ def _linear_fit(keras, variant, weights, make_optimizer):
 
 
 def _classifier_fit(keras, variant, weights, fit_settings):
-    compat.reset(keras, SEED)
+    frameworks.reset(keras, SEED)
     x, y, x_val, y_val = classifier_data()
     model = classifier_model(keras)
     facts = start_from(model, weights)
     if weights is not None:
         facts.update(records.take(keras, "classifier." + variant, model, *classifier_sample(), loss="binary_crossentropy"))
-    compat.compile_model(model, compat.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
-    counter = compat.batch_counter(keras)
-    raw_history = compat.fit(model, x, y, (x_val, y_val), counter=counter, **fit_settings)
-    history = compat.canonical_history(raw_history)
+    models.compile_model(model, optimizers.optimizer(keras, "Adam"), "binary_crossentropy", ["accuracy"])
+    counter = training.batch_counter(keras)
+    raw_history = training.fit(model, x, y, (x_val, y_val), counter=counter, **fit_settings)
+    history = training.canonical_history(raw_history)
     if weights is not None:
         saving.keep(model)
     facts["history_keys"] = sorted(raw_history)
@@ -198,7 +198,7 @@ def _classifier_fit(keras, variant, weights, fit_settings):
     prefix = "classifier." + variant + "."
     metrics = dict((prefix + key, values[-1]) for key, values in history.items() if values)
     metrics[prefix + "epochs"] = len(history.get("loss", []))
-    metrics[prefix + "evaluate_loss"] = compat.evaluate(model, x, y)
+    metrics[prefix + "evaluate_loss"] = models.evaluate(model, x, y)
     metrics[prefix + "batches_per_epoch"] = counter.batches // max(1, metrics[prefix + "epochs"])
     if not fit_settings:
         # What fit() really did with its defaults, beside the defaults its signature declares.

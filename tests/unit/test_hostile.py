@@ -275,8 +275,8 @@ def test_a_killed_probe_keeps_its_finished_tasks_and_a_slow_task_fails_alone(tmp
         tasks_file.write(FAKE_TASKS)  # later definitions win: these are the tasks now
     with (project / "probe" / "canaries.py").open("a") as canaries_file:
         canaries_file.write("\nCANARIES = ()\n")
-    with (project / "probe" / "compat.py").open("a") as compat_file:
-        compat_file.write("\n\ndef load_keras(compile_cache=\"\"):\n    return None  # no framework: the stand-in tasks need none\n")
+    with (project / "probe" / "frameworks.py").open("a") as frameworks_file:
+        frameworks_file.write("\n\ndef load_keras(compile_cache=\"\"):\n    return None  # no framework: the stand-in tasks need none\n")
     monkeypatch.setattr(shipped, "probe_root", lambda: project)  # this copy stands in for the probe keras-drift ships
     (project / "envs").mkdir()
     for name, kill in (("whole", ""), ("killed", "1")):

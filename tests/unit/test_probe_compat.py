@@ -1,6 +1,9 @@
-"""The probe's compatibility layer, tested on the signatures old and new Keras versions really had."""
+"""The probe's compatibility helpers (probe.frameworks, probe.spelling, probe.optimizers, probe.training, probe.pace,
+probe.configs, ...), tested on the signatures old and new Keras versions really had, and the facade user probes
+import (probe.compat)."""
 
 import ast
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -8,7 +11,8 @@ import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
-from probe import compat, overrides
+from probe import compat, configs, frameworks, optimizers, overrides, pace, spelling, training
+from probe.state import STATE
 
 
 class SGDKeras03:  # keras 0.3.3 / 2.2: keras.optimizers.SGD
@@ -40,7 +44,7 @@ def fit_keras1(x, y, batch_size=32, nb_epoch=10, verbose=1, shuffle=True, valida
     ],
 )
 def test_spell_translates_canonical_arguments(target, canonical, spelled):
-    assert compat.spell(target, **canonical) == spelled
+    assert spelling.spell(target, **canonical) == spelled
 
 
 @pytest.mark.parametrize("path", sorted([*(PROJECT_ROOT / "probe").glob("*.py"), *(PROJECT_ROOT / "probes").glob("*.py")]), ids=lambda p: p.name)
@@ -54,7 +58,7 @@ def test_distribution_scan_reads_dist_info_and_egg_info(tmp_path, monkeypatch):
     (tmp_path / "six-1.16.0.egg-info").mkdir()
     (tmp_path / "six-1.16.0.egg-info" / "PKG-INFO").write_text("Name: six\nVersion: 1.16.0\n")
     monkeypatch.setattr("sys.path", [str(tmp_path), str(tmp_path / "missing")])
-    assert compat._scan_distributions() == {"keras": "0.3.3", "six": "1.16.0"}
+    assert frameworks._scan_distributions() == {"keras": "0.3.3", "six": "1.16.0"}
 
 
 class FakeLayer:
@@ -78,7 +82,7 @@ class FakeLayer:
     ],
 )
 def test_initializer_names_are_spelled_one_way(config, expected):
-    assert compat.initializer_names(FakeLayer(config)) == expected
+    assert configs.initializer_names(FakeLayer(config)) == expected
 
 
 @pytest.mark.parametrize(
@@ -93,7 +97,7 @@ def test_initializer_names_are_spelled_one_way(config, expected):
     ],
 )
 def test_initializer_configs_keep_what_the_canonical_name_drops(config, expected):
-    assert compat.initializer_configs(FakeLayer(config)) == expected
+    assert configs.initializer_configs(FakeLayer(config)) == expected
 
 
 def test_optimizer_config_values_that_are_not_scalars_are_kept_as_text():
@@ -102,8 +106,8 @@ def test_optimizer_config_values_that_are_not_scalars_are_kept_as_text():
             return {"learning_rate": {"class_name": "ExponentialDecay", "config": {"decay_steps": 10, "decay_rate": 0.5}},
                     "beta_1": 0.9, "betas": [0.9, 0.999]}
 
-    assert compat.optimizer_config(WithSchedule()) == {"beta_1": 0.9}
-    assert compat.optimizer_config_rest(WithSchedule()) == {
+    assert configs.optimizer_config(WithSchedule()) == {"beta_1": 0.9}
+    assert configs.optimizer_config_rest(WithSchedule()) == {
         "learning_rate": "ExponentialDecay(decay_rate=0.5, decay_steps=10)", "betas": "[0.9, 0.999]"}
 
 
@@ -112,8 +116,8 @@ def test_the_stated_loss_reduction_is_kept_as_the_library_spells_it():
         reduction = "auto"  # tf.keras 2: what "auto" does is the canonical key's job, not this one's
 
     keras_2 = SimpleNamespace(losses=SimpleNamespace(MeanSquaredError=MeanSquaredError))
-    assert compat.stated_loss_reduction(keras_2, "MeanSquaredError") == "auto"
-    assert compat.stated_loss_reduction(SimpleNamespace(), "MeanSquaredError") == "(no loss class)"
+    assert configs.stated_loss_reduction(keras_2, "MeanSquaredError") == "auto"
+    assert configs.stated_loss_reduction(SimpleNamespace(), "MeanSquaredError") == "(no loss class)"
 
 
 class SGDIgnoringLr:  # tf.keras 2.11-2.15: lr= lands in **kwargs and is ignored
@@ -128,23 +132,23 @@ class SGDCallingItsParent(SGDIgnoringLr):  # a library subclass passing lr= on: 
 
 def test_an_lr_spelling_is_noted_and_respelt_only_when_an_intervention_asks():
     keras = SimpleNamespace(optimizers=SimpleNamespace(SGD=SGDIgnoringLr, Inner=SGDCallingItsParent, schedules=object()))
-    compat.watch_api_calls(keras)
-    compat.watch_api_calls(keras)  # twice: still one wrapper
+    optimizers.watch_api_calls(keras)
+    optimizers.watch_api_calls(keras)  # twice: still one wrapper
     assert keras.optimizers.SGD is SGDIgnoringLr  # the class itself stays: old Keras calls super(SGD, self)
     assert SGDIgnoringLr.__init__.__wrapped__.__name__ == "__init__" and not hasattr(SGDIgnoringLr.__init__.__wrapped__, "__wrapped__")
-    assert compat.spell(SGDIgnoringLr, learning_rate=0.1) == {"learning_rate": 0.1}  # the real signature still shows
-    compat.API_CALLS.clear()
-    assert keras.optimizers.SGD(learning_rate=0.1).learning_rate == 0.1 and not compat.API_CALLS
+    assert spelling.spell(SGDIgnoringLr, learning_rate=0.1) == {"learning_rate": 0.1}  # the real signature still shows
+    STATE.api_calls.clear()
+    assert keras.optimizers.SGD(learning_rate=0.1).learning_rate == 0.1 and not STATE.api_calls
     assert keras.optimizers.SGD(lr=0.1).learning_rate == 0.01  # as the library does it: ignored
-    assert compat.API_CALLS == {compat.LR_KEYWORD_CALL}
-    compat.API_CALLS.clear()
+    assert STATE.api_calls == {optimizers.LR_KEYWORD_CALL}
+    STATE.api_calls.clear()
     keras.optimizers.Inner()
-    compat.optimizer(keras, "SGD", learning_rate=0.1)  # the probe's own spelling is not the task's
-    assert not compat.API_CALLS
-    overrides.start({"api." + compat.LR_KEYWORD_CALL: "honoured"})
+    optimizers.optimizer(keras, "SGD", learning_rate=0.1)  # the probe's own spelling is not the task's
+    assert not STATE.api_calls
+    overrides.start({"api." + optimizers.LR_KEYWORD_CALL: "honoured"})
     assert keras.optimizers.SGD(lr=0.1).learning_rate == 0.1  # spelt as this version honours it
     assert overrides.stop() == ["api.SGD(lr=0.1)"]
-    overrides.start({"api." + compat.LR_KEYWORD_CALL: "error: ValueError"})  # no spelling reproduces an error
+    overrides.start({"api." + optimizers.LR_KEYWORD_CALL: "error: ValueError"})  # no spelling reproduces an error
     assert keras.optimizers.SGD(lr=0.1).learning_rate == 0.01
     assert overrides.stop() == []
 
@@ -215,21 +219,21 @@ class FakeCallbacks:  # keras.callbacks, as far as batch_counter needs it
     ],
 )
 def test_fit_step_losses_are_each_batch_s_own(logs, expected, monkeypatch):
-    monkeypatch.setattr(compat, "STEP_LOSSES", [])
-    counter = compat.batch_counter(SimpleNamespace(callbacks=FakeCallbacks))
+    monkeypatch.setattr(STATE, "step_losses", [])
+    counter = training.batch_counter(SimpleNamespace(callbacks=FakeCallbacks))
     counter.samples, counter.batch_size = 10, 4
     for _epoch in range(2):  # the running mean starts again each epoch
         for batch, entry in enumerate(logs):
             counter.on_batch_end(batch, dict(entry))
-    assert compat.STEP_LOSSES == pytest.approx(expected * 2)
+    assert STATE.step_losses == pytest.approx(expected * 2)
     assert counter.batches == 6
 
 
 def test_only_the_first_steps_losses_are_kept(monkeypatch):
-    monkeypatch.setattr(compat, "STEP_LOSSES", [])
-    for step in range(compat.FIRST_STEPS + 5):
-        compat.note_step_loss(step)
-    assert compat.STEP_LOSSES == list(range(compat.FIRST_STEPS))
+    monkeypatch.setattr(STATE, "step_losses", [])
+    for step in range(training.FIRST_STEPS + 5):
+        training.note_step_loss(step)
+    assert STATE.step_losses == list(range(training.FIRST_STEPS))
 
 
 WATCH = {"metrics": {"t.loss": 1.0, "t.w": 0.5, "t.name": "adam", "t.nan": "NaN"}, "repeats": 3,
@@ -342,8 +346,8 @@ def test_a_reset_clears_the_session_without_keras_3_s_full_garbage_collection():
         calls.append(("tf.keras", None))
 
     for clear in (keras_3_clear_session, tf_keras_clear_session):
-        compat.reset(SimpleNamespace(backend=SimpleNamespace(clear_session=clear)), seed=3)
-    compat.reset(SimpleNamespace(backend=SimpleNamespace()), seed=3)  # Keras 0.3: no session to clear
+        frameworks.reset(SimpleNamespace(backend=SimpleNamespace(clear_session=clear)), seed=3)
+    frameworks.reset(SimpleNamespace(backend=SimpleNamespace()), seed=3)  # Keras 0.3: no session to clear
     assert calls == [("keras 3", False), ("tf.keras", None)]
 
 
@@ -386,7 +390,7 @@ def test_a_task_far_too_slow_per_step_is_cut_short_with_its_pace_and_the_library
     from probe.task import Task
 
     clock = _Clock()
-    monkeypatch.setattr(compat.time, "time", clock.time)
+    monkeypatch.setattr(pace.time, "time", clock.time)
     monkeypatch.setattr(run.time, "time", clock.time)
 
     class Retracing:
@@ -398,10 +402,10 @@ def test_a_task_far_too_slow_per_step_is_cut_short_with_its_pace_and_the_library
     def fit(keras):
         for step in range(1001):
             tasks.PROGRESS.update(step=step, of=1001)
-            compat.train_on_batch(Retracing(), None, None)
+            training.train_on_batch(Retracing(), None, None)
         return {"fit.w": 1.0}, {}, {}
 
-    compat.listen_for_warnings()
+    pace.listen_for_warnings()
     result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "not_applicable": {}, "repeats": 1,
               "timings": {"tasks_s": {}}, "tasks": {}}
     run._run_task(Task("fit", fit), None, result, timeout_s=900)
@@ -418,15 +422,15 @@ def test_a_task_far_too_slow_per_step_is_cut_short_with_its_pace_and_the_library
 def test_a_slow_first_step_is_not_held_against_the_pace(monkeypatch):
     """Theano compiles for 100 s at the first step, then steps take 20 ms: 1001 steps are 20 s, within pace."""
     clock = _Clock()
-    monkeypatch.setattr(compat.time, "time", clock.time)
-    pace = compat.Pace()
-    pace.start(60.0, {"of": 1001})
+    monkeypatch.setattr(pace.time, "time", clock.time)
+    watch = pace.Pace()
+    watch.start(60.0, {"of": 1001})
     clock.now += 100.0
-    pace.step()
+    watch.step()
     for _ in range(1000):
         clock.now += 0.02
-        pace.step()
-    assert pace.steps == 1001
+        watch.step()
+    assert watch.steps == 1001
 
 
 def test_steps_outside_a_task_are_not_paced(monkeypatch):
@@ -434,12 +438,12 @@ def test_steps_outside_a_task_are_not_paced(monkeypatch):
     from probe import run
 
     clock = _Clock()
-    monkeypatch.setattr(compat.time, "time", clock.time)
+    monkeypatch.setattr(pace.time, "time", clock.time)
     with run._budget(900):
-        compat.PACE.step()
+        pace.PACE.step()
     for _ in range(100):  # 100 load attempts of 10 s each: far past any task's pace, and none is cut short
         clock.now += 10.0
-        compat.PACE.step()
+        pace.PACE.step()
 
 
 def test_the_version_of_a_door_that_does_not_say_it_is_its_package_s():
@@ -450,7 +454,7 @@ def test_the_version_of_a_door_that_does_not_say_it_is_its_package_s():
     package.__version__ = "2.15.0"
     sys.modules["fakekeras"] = package
     try:
-        assert compat.keras_version(door) == "2.15.0" and compat.keras_major(door) == 2
+        assert frameworks.keras_version(door) == "2.15.0" and frameworks.keras_major(door) == 2
     finally:
         del sys.modules["fakekeras"]
 
@@ -460,7 +464,7 @@ def test_steps_run_as_one_fit_call_count_in_the_pace(monkeypatch):
     3 ms a step, and so on: about 5 ms per step, 5 s projected for 1001 steps, within pace. (Counting only
     the single calls, as the first version did, reads 0.25 s per step and cuts a healthy fit short.)"""
     clock = _Clock()
-    monkeypatch.setattr(compat.time, "time", clock.time)
+    monkeypatch.setattr(pace.time, "time", clock.time)
 
     class Model:
         def train_on_batch(self, x, y):
@@ -471,12 +475,54 @@ def test_steps_run_as_one_fit_call_count_in_the_pace(monkeypatch):
             clock.now += 0.1 + 0.003 * len(x)
 
     keras = SimpleNamespace(__version__="2.15.0")
-    compat.PACE.start(120.0, {"of": 1001})
+    pace.PACE.start(120.0, {"of": 1001})
     model = Model()
     for _ in range(20):
-        compat.train_on_batch(model, np.zeros((1, 1)), np.zeros((1, 1)))
+        training.train_on_batch(model, np.zeros((1, 1)), np.zeros((1, 1)))
     for _ in range(19):
-        compat.train_steps(keras, model, np.zeros((1, 1)), np.zeros((1, 1)), 49)
-        compat.train_on_batch(model, np.zeros((1, 1)), np.zeros((1, 1)))
-    assert compat.PACE.steps == 20 + 19 * 50
-    compat.PACE.stop()
+        training.train_steps(keras, model, np.zeros((1, 1)), np.zeros((1, 1)), 49)
+        training.train_on_batch(model, np.zeros((1, 1)), np.zeros((1, 1)))
+    assert pace.PACE.steps == 20 + 19 * 50
+    pace.PACE.stop()
+
+
+def _names_used_through_the_facade(text):
+    return set(re.findall(r"\bcompat\.([A-Za-z_]\w*)", text))
+
+
+def test_the_facade_gives_user_probes_every_name_the_template_the_docs_and_the_test_probes_use():
+    """User probe modules import ``probe.compat``: whatever the template, the docs and the probes the tests run
+    call through it must still be there, and be the helper the probe itself uses (one NotApplicable class)."""
+    sources = [*(PROJECT_ROOT / "probes").glob("*.py"), *(PROJECT_ROOT / "docs").rglob("*.md"),
+               PROJECT_ROOT / "tests" / "middle_layer_probe.py", PROJECT_ROOT / "tests" / "e2e" / "test_e2e.py"]
+    used = set()
+    for path in sources:
+        used |= _names_used_through_the_facade(path.read_text().replace("tf.compat.", "").replace("compat.v1", "").replace("compat.py", ""))
+    assert {"NotApplicable", "keras_major", "optimizer", "fit", "canonical_history", "evaluate"} <= used
+    assert sorted(name for name in used if not hasattr(compat, name)) == []
+    assert compat.NotApplicable is frameworks.NotApplicable and compat.SlowTask is pace.SlowTask
+    assert compat.fit is training.fit and compat.optimizer is optimizers.optimizer
+
+
+def test_the_probe_s_own_modules_import_the_helpers_directly_not_the_facade():
+    for path in sorted((PROJECT_ROOT / "probe").rglob("*.py")):
+        if path.name == "compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in ("probe", "probe.compat"):
+                assert node.module == "probe" and "compat" not in [alias.name for alias in node.names], path
+            elif isinstance(node, ast.Import):
+                assert "probe.compat" not in [alias.name for alias in node.names], path
+
+
+def test_a_task_run_starts_from_empty_notes_and_keeps_the_process_counts():
+    from probe.state import ProcessState
+
+    state = ProcessState()
+    state.steps, state.compile_seconds = 7, 1.5
+    state.api_calls.add(optimizers.LR_KEYWORD_CALL)
+    state.step_losses.append(0.5)
+    state.trained_model = object()
+    state.start_task_run()
+    assert (state.api_calls, state.step_losses, state.trained_model) == (set(), [], None)
+    assert (state.steps, state.compile_seconds) == (7, 1.5)
