@@ -16,7 +16,7 @@ MECHANISMS = ("compile-cache", "records", "saving", "loading")
 # What the probe does when it is not inside any task: importing the framework, introspecting, and so on.
 OUTSIDE = ""
 
-_STATE = {"path": "", "task": OUTSIDE, "phase": "import", "mechanisms": []}
+_STATE = {"path": "", "task": OUTSIDE, "phase": "import", "mechanisms": [], "of": []}
 
 
 def start(out_path, mechanisms):
@@ -25,11 +25,14 @@ def start(out_path, mechanisms):
     _write()
 
 
-def enter(task, phase):
+def enter(task, phase, of=None):
     """The probe now runs ``task`` (``OUTSIDE`` for none) in ``phase`` (``task``, ``records``, ``saving``,
-    ``loading``, or a section such as ``introspection``); return the previous ``(task, phase)``."""
+    ``loading``, or a section such as ``introspection``), the ``(n, total)`` of ``of`` when given (what a
+    person watching the run is shown: task n of N); return the previous ``(task, phase)``."""
     previous = (_STATE["task"], _STATE["phase"])
     _STATE.update(task=task, phase=phase)
+    if of is not None:
+        _STATE["of"] = list(of)
     _write()
     return previous
 
@@ -51,5 +54,5 @@ def _write():
         return
     temporary = _STATE["path"] + ".tmp"
     with open(temporary, "w") as handle:
-        json.dump({"task": _STATE["task"], "phase": _STATE["phase"], "mechanisms": _STATE["mechanisms"]}, handle)
+        json.dump(dict((key, _STATE[key]) for key in ("task", "phase", "mechanisms", "of")), handle)
     os.replace(temporary, _STATE["path"])

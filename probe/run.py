@@ -121,14 +121,15 @@ def main(argv=None):
     watch = _load_json(args.repeat_drifting) if args.repeat_drifting else None
     if args.artifacts:
         result.setdefault("artifacts", {})
-    for task in select(available, wanted):
+    chosen = list(select(available, wanted))
+    for number, task in enumerate(chosen, start=1):
+        progress.enter(task.name, "task", of=(number, len(chosen)))
         if task.name in result["tasks"]:  # finished by an earlier process of this environment (--resume)
             continue
         if task.name in crashed:  # it died natively with nothing left to leave off: recorded, not run again
             result["tasks"][task.name] = dict(task.declaration(), status="failed")
             result["errors"][task.name] = crashed[task.name]
         else:
-            progress.enter(task.name, "task")
             _run_task(task, keras, result, args.task_timeout, watch, args.artifacts)
         write_atomically(args.out, result)
     sections = (
@@ -218,8 +219,8 @@ def _after_probe(args, trials, load_plan):
               "timings": {"import_s": time.time() - started}}
     available, custom_objects = available_tasks(args.probes, result)
     by_name = dict((task.name, task) for task in available)
-    for trial in trials:
-        progress.enter(trial["task"], "task")
+    for number, trial in enumerate(trials, start=1):
+        progress.enter(trial["task"], "task", of=(number, len(trials)))
         result["trials"][trial["id"]] = _trial(keras, trial, by_name, args.task_timeout)
         write_atomically(args.out, result)
     if load_plan is not None:

@@ -355,15 +355,20 @@ JAX_PROGRAM = re.compile(r"^[A-Za-z0-9_.]+-[0-9a-f]{64}-(cache|atime)\Z")
 
 
 def _run(command: list[str], env: dict[str, str], log: Log) -> None:
+    """Run one build step, its output logged line by line as it comes (what it downloads shows while it
+    downloads: the live progress reads the log)."""
     log("$ " + " ".join(command))
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    for stream in (completed.stdout, completed.stderr):
-        if stream.strip():
-            log(stream.rstrip())
-    if completed.returncode != 0:
+    output = []
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace") as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if line.strip():
+                log(line.rstrip())
+    if process.returncode != 0:
         # "uv pip", "uv venv"; for `python -m pip` and `python -m virtualenv` the module's name
         step = command[2] if command[1] == "-m" else f"{Path(command[0]).name} {command[1]}"
-        raise BuildFailed(f"{step} failed: {first_error(completed.stderr or completed.stdout)}")
+        raise BuildFailed(f"{step} failed: {first_error(''.join(output))}")
 
 
 def first_error(output: str) -> str:

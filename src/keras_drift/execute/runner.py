@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -23,11 +24,21 @@ from typing import IO, Any
 
 from filelock import FileLock
 
+from keras_drift import __version__
 from keras_drift.envs import environments, shipped
 from keras_drift.envs.specs import EnvSpec
 from keras_drift.errors import EnvironmentFailed, InputError
 from keras_drift.execute.cache import ResultCache, cache_key, load_key, reusable, user_files
-from keras_drift.store.results import Result, encode, load_result, printable, status_result, write_json_atomically, write_result
+from keras_drift.store.results import (
+    RESULTS_DIR,
+    Result,
+    encode,
+    load_result,
+    printable,
+    status_result,
+    write_json_atomically,
+    write_result,
+)
 
 LOG_TAIL_LINES = 40
 LOGS_DIR = "logs"
@@ -313,6 +324,7 @@ def run_environment(
     timings["install_s"] = install_s
     timings["wall_s"] = time.monotonic() - started
     result["spec"] = spec_record
+    result["tool_version"] = __version__  # a cached result keeps the version that probed it
     write_result(result, run_dir)
     if results_cache is not None:
         results_cache.store(result, Path(run_dir).name, artifacts)
@@ -546,6 +558,63 @@ def recovery(returncode: int, out: Path, restarts: Sequence[Mapping[str, Any]]) 
         resume["crashed"][task] = f"crashed natively: {signal_name} while running (no optional mechanism was in force)"
     return Recovery(tuple(sorted(set(without) | ({suspect} if suspect else set()))), resume,
                     {"what": what, "task": task, "phase": phase, "signal": signal_name, "without": sorted({suspect} if suspect else set())})
+
+
+# A probe process's progress file (``<out>.running``) by what the process does: the probe itself, the load
+# phase, re-runs (repeats and explaining).
+_RUNNING_RE = re.compile(r"(?P<env>.+)\.(?P<kind>probe|loads|trials-[0-9a-f]{8}\.out)\.json\.running\Z")
+_DOING = {"probe": "probing", "loads": "loading", "trials": "re-running"}
+_LOG_RE = re.compile(r"(?P<env>.+?)(?P<aux>\.loads|\.trials-[0-9a-f]{8})?\.log\Z")
+# What a build step logs that says what it is doing (uv's lines: `Downloading tensorflow (585.0MiB)`).
+_BUILD_LINE = re.compile(r"^\s*(Downloading|Resolved|Prepared|Installed|Building|Built|Using CPython|Creating)\b")
+_LOG_TAIL_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What one environment's processes are doing now: ``building`` (with what the installer last said it
+    downloads or installs), ``probing``, ``loading`` or ``re-running`` (with the task and its ``n`` of
+    ``total``)."""
+
+    env: str
+    doing: str
+    detail: str = ""
+    n: int = 0
+    total: int = 0
+
+
+def activities(run_dir: Path) -> list[Activity]:
+    """What every environment of the run is doing now, read from the files its processes write as they go
+    (the build log, each probe process's progress file): nothing here waits for a process, so a display
+    can poll it. An environment whose result is written and runs no process is not listed."""
+    logs, found = Path(run_dir) / LOGS_DIR, {}
+    for path in sorted(logs.glob("*.running")) if logs.is_dir() else []:
+        match = _RUNNING_RE.match(path.name)
+        where = _progress(path.with_suffix("")) if match else None
+        if match is None or where is None:
+            continue
+        of = where.get("of")
+        n, total = of if isinstance(of, list) and len(of) == 2 and all(isinstance(x, int) for x in of) else (0, 0)
+        detail = str(where.get("task") or where.get("phase") or "")
+        found[match["env"]] = Activity(match["env"], _DOING[match["kind"].split("-")[0]], detail, n, total)
+    for log in sorted(logs.glob("*.log")) if logs.is_dir() else []:
+        match = _LOG_RE.match(log.name)  # an environment's own log, not that of its loads or re-runs
+        if match is None or match["aux"] or match["env"] in found or (Path(run_dir) / RESULTS_DIR / f"{match['env']}.json").exists():
+            continue
+        found[match["env"]] = Activity(match["env"], "building", _last_build_line(log))
+    return [found[env] for env in sorted(found)]
+
+
+def _last_build_line(log: Path) -> str:
+    """The last line of an environment's log in which the installer says what it is doing."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - _LOG_TAIL_BYTES))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if _BUILD_LINE.match(line)]
+    return lines[-1] if lines else ""
 
 
 def _progress(out: Path) -> dict[str, Any] | None:

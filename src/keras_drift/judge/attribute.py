@@ -230,7 +230,7 @@ def _settable(value: Any) -> bool:
 
 
 def _respellable(behaviour: Any) -> bool:
-    """A behaviour a re-run can give a call by spelling it (:func:`probe.compat.watch_api_calls`)."""
+    """A behaviour a re-run can give a call by spelling it (:func:`probe.optimizers.watch_api_calls`)."""
     return isinstance(behaviour, str) and (behaviour == "honoured" or behaviour.startswith("ignored"))
 
 
