@@ -29,8 +29,8 @@ def test_every_error_raised_on_purpose_is_one_line_and_its_code(monkeypatch, cap
     def handler(args: argparse.Namespace) -> ExitCode:
         raise error
 
-    parser = cli._parser()
-    monkeypatch.setattr(cli, "_parser", lambda: parser)
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
     monkeypatch.setattr(parser, "parse_args", lambda argv: argparse.Namespace(handler=handler))
     assert cli.main(["list"]) == code
     assert capsys.readouterr().err == line + "\n"

@@ -407,7 +407,7 @@ def test_an_internal_error_whose_traceback_cannot_be_saved_is_still_one_line_and
     def no_cache() -> Path:
         raise NotADirectoryError(20, "Not a directory", str(tmp_path / "file"))
 
-    monkeypatch.setattr(cli, "cmd_list", broken)
+    monkeypatch.setattr(cli.listing, "command", broken)
     monkeypatch.setattr(environments, "cache_dir", no_cache)
     assert main(["list", "--envs-dir", str(tmp_path)]) == 5
     err = capsys.readouterr().err
@@ -567,7 +567,7 @@ def test_an_empty_or_relative_xdg_cache_home_puts_nothing_in_the_current_folder(
     def broken(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_list", broken)
+    monkeypatch.setattr(cli.listing, "command", broken)
     assert main(["list"]) == 5
     assert sorted(path.name for path in tmp_path.iterdir()) == ["home"]
     assert environments.cache_dir() == tmp_path / "home" / ".cache" / "keras-drift"

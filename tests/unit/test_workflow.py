@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from conftest import PROJECT_ROOT
 
-from keras_drift.cli import _parser
+from keras_drift.cli import build_parser
 from keras_drift.execute import cache
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "nightly.yml"
@@ -96,7 +96,7 @@ def test_probe_jobs_carry_the_result_cache_from_night_to_night():
 
 
 def test_every_command_in_the_workflow_exists():
-    commands = set(_parser()._subparsers._group_actions[0].choices)
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
     listed = subprocess.run([sys.executable, "-m", "nox", "-l", "--json", "-t", "probe", "-f", str(PROJECT_ROOT / "noxfile.py")],
                             capture_output=True, text=True, check=True)
     sessions = {entry["session"] for entry in json.loads(listed.stdout)}
