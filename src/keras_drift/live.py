@@ -4,7 +4,8 @@ What each environment is doing is read every half second from the files its proc
 (:func:`keras_drift.execute.runner.activities`): what the installer downloads while it builds, task n of N
 while it probes, what it loads or re-runs. On a terminal that is one live line per environment (rich),
 with the steps' lines (an environment done, loaded, explaining...) printed above them; elsewhere, a CI
-log, plain lines: the steps' lines, and one line each time an environment starts a new phase.
+log, plain lines: the steps' lines, one line each time an environment starts a new phase, and one per
+package it downloads while it builds.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Live:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="keras-drift-progress", daemon=True)
         self._lock = threading.Lock()
-        self._phases: dict[str, str] = {}  # plain lines: the phase each environment was last said to be in
+        self._phases: dict[str, tuple[str, str]] = {}  # plain lines: each environment's phase and download last said
         self._rows: dict[str, TaskID] = {}
         self._progress = Progress(
             TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -85,8 +86,11 @@ class Live:
 
     def _plain(self, now: dict[str, Activity]) -> None:
         for env, activity in now.items():
-            if self._phases.get(env) != activity.doing:
-                self._phases[env] = activity.doing
+            # a new phase, or a new download while building (what it downloads, one line per package)
+            download = activity.detail if activity.doing == "building" and activity.detail.startswith("Downloading") else ""
+            phase = self._phases.get(env, ("", ""))
+            if phase[0] != activity.doing or (download and download != phase[1]):
+                self._phases[env] = (activity.doing, download or phase[1])
                 of = f" (task {activity.n} of {activity.total})" if activity.total else ""
                 print(describe(activity) + of, file=self._stream, flush=True)
         for env in set(self._phases) - set(now):

@@ -38,10 +38,12 @@ def test_each_environment_is_building_probing_loading_or_re_running_by_its_files
     (logs / "done.log").write_text(BUILD_LOG)  # finished and running nothing: not listed
     (tmp_path / "results" / "done.json").write_text("{}")
     (logs / "broken.probe.json.running").write_text("{not json")  # being written: skipped until readable
+    (logs / "d.log").write_text(BUILD_LOG + "Installed 41 packages in 2s\n$ /venvs/d/bin/python -c import runpy, sys; ... probe\n")
     assert activities(tmp_path) == [
         Activity("a", "building", "Downloading tensorflow (585.0MiB)"),
         Activity("b", "probing", "linear.defaults", 3, 40),
         Activity("c", "re-running", "classifier.defaults", 1, 2),
+        Activity("d", "probing"),  # its probe was launched: between two probe processes, or writing its result
         Activity("tf-2.12", "loading", "loading"),
     ]
     assert activities(tmp_path / "no-run-yet") == []
@@ -55,6 +57,12 @@ def test_plain_lines_say_each_new_phase_once(tmp_path):
     shown = Live(tmp_path, stream=stream, terminal=False)
     shown.refresh()
     shown.refresh()  # nothing new: nothing said
+    with (logs / "a.log").open("a") as log:
+        log.write(" Downloaded tensorflow\nDownloading jax (2.1MiB)\n")
+    shown.refresh()  # still building: a new download is said
+    with (logs / "a.log").open("a") as log:
+        log.write(" Downloaded jax\nPrepared 41 packages in 9s\n")
+    shown.refresh()  # still building: the installer's other lines are not
     running(logs, "a.probe.json", task="linear.defaults", phase="task", of=[1, 40])
     shown.refresh()
     running(logs, "a.probe.json", task="linear.raw", phase="task", of=[2, 40])
@@ -62,6 +70,7 @@ def test_plain_lines_say_each_new_phase_once(tmp_path):
     shown.say("a                            ok          9.0 s")
     assert stream.getvalue().splitlines() == [
         f"{'a':<28} building: Downloading tensorflow (585.0MiB)",
+        f"{'a':<28} building: Downloading jax (2.1MiB)",
         f"{'a':<28} probing: linear.defaults (task 1 of 40)",
         f"{'a':<28} ok          9.0 s",
     ]

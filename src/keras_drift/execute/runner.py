@@ -601,20 +601,25 @@ def activities(run_dir: Path) -> list[Activity]:
         match = _LOG_RE.match(log.name)  # an environment's own log, not that of its loads or re-runs
         if match is None or match["aux"] or match["env"] in found or (Path(run_dir) / RESULTS_DIR / f"{match['env']}.json").exists():
             continue
-        found[match["env"]] = Activity(match["env"], "building", _last_build_line(log))
+        found[match["env"]] = _from_log(match["env"], log)
     return [found[env] for env in sorted(found)]
 
 
-def _last_build_line(log: Path) -> str:
-    """The last line of an environment's log in which the installer says what it is doing."""
+def _from_log(env: str, log: Path) -> Activity:
+    """What an environment with no probe process running is doing, by its log: building (with the
+    installer's last line that says what it does), or, once a probe was launched, probing (between two
+    probe processes, or writing its result)."""
     try:
         with log.open("rb") as handle:
             handle.seek(max(0, log.stat().st_size - _LOG_TAIL_BYTES))
-            tail = handle.read().decode("utf-8", errors="replace")
+            tail = handle.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
-        return ""
-    lines = [line.strip() for line in tail.splitlines() if _BUILD_LINE.match(line)]
-    return lines[-1] if lines else ""
+        tail = []
+    commands = [line for line in tail if line.startswith("$ ")]
+    if commands and shipped.PACKAGE in commands[-1] and "runpy" in commands[-1]:
+        return Activity(env, "probing")
+    said = [line.strip() for line in tail if _BUILD_LINE.match(line)]
+    return Activity(env, "building", said[-1] if said else "")
 
 
 def _progress(out: Path) -> dict[str, Any] | None:
