@@ -10,6 +10,7 @@ from keras_drift.cli import common, options
 from keras_drift.envs.specs import choose_baseline, load_specs, marked_baselines, normalize_name
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.store import results, runs
+from keras_drift.store.results import Status
 
 
 def command(args: argparse.Namespace) -> ExitCode:
@@ -20,7 +21,7 @@ def command(args: argparse.Namespace) -> ExitCode:
     present = {normalize_name(result.env) for result in loaded}
     for name in common.expected(args.expect):  # a probe job that died uploads nothing: its env fails here
         if normalize_name(name) not in present:
-            loaded.append(results.status_result(name, "failed", f"no result for this environment in {args.folder}"))
+            loaded.append(results.status_result(name, Status.FAILED, f"no result for this environment in {args.folder}"))
     names = sorted(result.env for result in loaded)
     envs_dir = Path(args.envs_dir)
     marked = marked_baselines(load_specs(envs_dir)) if envs_dir.is_dir() else []

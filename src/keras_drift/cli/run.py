@@ -10,6 +10,7 @@ from keras_drift import drift
 from keras_drift.cli import common, options
 from keras_drift.errors import ExitCode
 from keras_drift.store import runs
+from keras_drift.store.results import Status
 
 
 def command(args: argparse.Namespace) -> ExitCode:
@@ -22,7 +23,7 @@ def command(args: argparse.Namespace) -> ExitCode:
     outcome = common.recorded(plan, lambda say: drift.probe(plan, say))
     print(run_dir)
     # no comparison here, but an environment whose numbers are unknown is still a failure (README's table)
-    unknown = [r for r in outcome if r.status == "failed" or r.partial or r.errors]
+    unknown = [r for r in outcome if r.status == Status.FAILED or r.partial or r.errors]
     return ExitCode.FAILED if unknown else ExitCode.OK
 
 
