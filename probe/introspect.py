@@ -3,11 +3,19 @@
 Every probe here is caught and recorded: a call that raises is itself the finding (``error: TypeError``),
 never a crash of the probe. Version differences stay in the helper modules (:mod:`probe.optimizers`, :mod:`probe.models`,
 :mod:`probe.training`, :mod:`probe.configs`).
+
+Beside them, the public API surface a user reaches through the documented door (:func:`api_surface`) and
+what every other door reaches differently (:func:`door_surfaces`): each public name of the namespaces users
+call, its kind and its signature as one canonical string, so that the host can say which names a bump adds
+or removes and whose parameters or defaults change (``keras_drift.judge.surface``).
 """
+
+import inspect
 
 import numpy as np
 
 from probe import configs, models, optimizers, training
+from probe.state import STATE
 
 OPTIMIZERS = ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam")
 # (short name, the loss string the tasks compile, its class, the output activation, targets)
@@ -148,3 +156,180 @@ def _which(value, candidates):
 
 def _error(exc):
     return "error: " + type(exc).__name__
+
+
+# -- the public API surface ------------------------------------------------------------------------------
+
+# The namespaces whose public names make the surface, dotted under the door (``optimizers.schedules`` is
+# ``keras.optimizers.schedules``); one an environment lacks (``ops`` before Keras 3) is left out.
+SURFACE_NAMESPACES = ("layers", "activations", "initializers", "losses", "metrics", "optimizers", "optimizers.schedules",
+                      "callbacks", "regularizers", "constraints", "models", "utils", "ops", "backend")
+# The packages whose classes, functions and submodules belong to the surface, besides the door's own
+# (``tensorflow`` for ``tf.keras`` before TensorFlow 2.6): a name a namespace merely imported (``np``,
+# ``defaultdict``, ``absolute_import``, and ``tf.nn.relu6`` in Keras 2.11's implementation package) is not
+# the library's API.
+SURFACE_OWNERS = ("keras", "tf_keras")
+# A default longer than this, or one whose text names a memory address, is written as ``<its type>``.
+DEFAULT_CHARS = 60
+UNKNOWN = "unknown"
+_SURFACES = {}  # module name -> its surface, computed once per process
+
+
+def api_surface(keras):
+    """``{namespace: {name: {"kind", "signature"}}}`` of the door ``keras``: every public name (no leading
+    underscore) of :data:`SURFACE_NAMESPACES` that the library defines, its kind (``class``, ``function``,
+    ``module`` or ``other``) and, for classes (their ``__init__``) and functions, the signature as a canonical
+    string (:func:`signature_text`). Never raises: a name that cannot be read is left out."""
+    name = getattr(keras, "__name__", "")
+    if name not in _SURFACES:
+        owners = set(SURFACE_OWNERS) | set([name.split(".")[0]])
+        found = {}
+        for namespace in SURFACE_NAMESPACES:
+            space = _namespace(keras, namespace)
+            if space is not None:
+                found[namespace] = _entries(space, owners)
+        _SURFACES[name] = found
+    return _SURFACES[name]
+
+
+def door_surfaces():
+    """``{door: {namespace: {name: entry or None}}}`` for every door but the documented one (``STATE.doors``):
+    the entries its surface holds that the documented door's does not (another signature or kind, or a
+    name only it has), and ``None`` for a name it lacks. Empty where there is one door (Keras 3)."""
+    if len(STATE.doors) < 2:
+        return {}
+    documented = api_surface(STATE.doors[0][1])
+    found = {}
+    for door, module in STATE.doors[1:]:
+        other = api_surface(module)
+        delta = {}
+        for namespace in sorted(set(documented) | set(other)):
+            ours, theirs = documented.get(namespace, {}), other.get(namespace, {})
+            changed = dict((name, theirs.get(name)) for name in sorted(set(ours) | set(theirs)) if ours.get(name) != theirs.get(name))
+            if changed:
+                delta[namespace] = changed
+        found[door] = delta
+    return found
+
+
+def _namespace(keras, dotted):
+    """The module at ``dotted`` under ``keras`` (``None`` where there is none)."""
+    space = keras
+    for part in dotted.split("."):
+        try:
+            space = getattr(space, part, None)
+        except Exception:  # a lazy module that fails to load: not part of this environment's surface
+            return None
+        if space is None or not inspect.ismodule(space):
+            return None
+    return space
+
+
+def _entries(space, owners):
+    found = {}
+    for name in sorted(dir(space)):
+        if name.startswith("_"):
+            continue
+        try:
+            value = getattr(space, name)
+        except Exception:  # a deprecated or lazy name that raises when read
+            continue
+        kind = _kind(value, owners)
+        if kind is None:
+            continue
+        entry = {"kind": kind}
+        if kind in ("class", "function"):
+            entry["signature"] = signature_text(value)
+        found[name] = entry
+    return found
+
+
+def _kind(value, owners):
+    """``class``, ``function``, ``module`` or ``other``; ``None`` for what the library does not own."""
+    if inspect.ismodule(value):
+        return "module" if _root(value.__name__) in owners else None
+    if inspect.isclass(value):
+        return "class" if _root(getattr(value, "__module__", None)) in owners else None
+    if callable(value):
+        module = getattr(value, "__module__", None) or type(value).__module__
+        return "function" if _root(module) in owners else None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return "other"
+    return "other" if _root(type(value).__module__) in owners else None
+
+
+def _root(module):
+    return str(module or "").split(".")[0]
+
+
+def signature_text(value):
+    """The parameters of a function (of a class's ``__init__``, without ``self``) as one canonical string,
+    ``(units, activation=None, *, name=None, **kwargs)``: names, kinds (``/`` after positional-only ones,
+    ``*`` before keyword-only ones) and defaults (:func:`default_text`), no annotations. From
+    ``inspect.signature``, else the argspec; ``unknown`` where neither can read it."""
+    target = value.__init__ if inspect.isclass(value) else value
+    try:
+        parameters = [(p.name, p.kind, p.default) for p in inspect.signature(target).parameters.values()]
+    except Exception:
+        parameters = _argspec(target)
+        if parameters is None:
+            return UNKNOWN
+    if inspect.isclass(value) and parameters and parameters[0][1] in (inspect.Parameter.POSITIONAL_ONLY,
+                                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        parameters = parameters[1:]  # self
+    return _format(parameters)
+
+
+def _argspec(target):
+    """``[(name, kind, default)]`` from the argspec, for callables ``inspect.signature`` cannot read."""
+    try:
+        spec = inspect.getfullargspec(target)
+    except Exception:
+        return None
+    empty, kinds = inspect.Parameter.empty, inspect.Parameter
+    defaults = list(spec.defaults or ())
+    positional = [(name, kinds.POSITIONAL_OR_KEYWORD, empty) for name in spec.args]
+    for index in range(len(defaults)):
+        name, kind, _ = positional[len(positional) - len(defaults) + index]
+        positional[len(positional) - len(defaults) + index] = (name, kind, defaults[index])
+    found = positional + ([(spec.varargs, kinds.VAR_POSITIONAL, empty)] if spec.varargs else [])
+    found += [(name, kinds.KEYWORD_ONLY, (spec.kwonlydefaults or {}).get(name, empty)) for name in spec.kwonlyargs]
+    return found + ([(spec.varkw, kinds.VAR_KEYWORD, empty)] if spec.varkw else [])
+
+
+def _format(parameters):
+    kinds = inspect.Parameter
+    parts, starred, positional_only = [], False, False
+    for name, kind, default in parameters:
+        if kind == kinds.POSITIONAL_ONLY:
+            positional_only = True
+        elif positional_only:
+            parts.append("/")
+            positional_only = False
+        if kind == kinds.VAR_POSITIONAL:
+            parts.append("*" + name)
+            starred = True
+        elif kind == kinds.VAR_KEYWORD:
+            parts.append("**" + name)
+        else:
+            if kind == kinds.KEYWORD_ONLY and not starred:
+                parts.append("*")
+                starred = True
+            parts.append(name if default is kinds.empty else name + "=" + default_text(default))
+    if positional_only:
+        parts.append("/")
+    return "(" + ", ".join(parts) + ")"
+
+
+def default_text(value):
+    """A default as the surface writes it: the ``repr`` of a plain value (a NumPy scalar as its Python
+    value), ``<name>`` for a class or function, ``<type>`` for anything whose ``repr`` is long or names a
+    memory address (it would differ from run to run)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if inspect.isclass(value) or inspect.isroutine(value):
+        return "<%s>" % getattr(value, "__qualname__", getattr(value, "__name__", type(value).__name__))
+    text = repr(value)
+    if len(text) > DEFAULT_CHARS or " at 0x" in text:
+        return "<%s>" % type(value).__name__
+    return text
