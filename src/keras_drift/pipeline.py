@@ -5,19 +5,20 @@ render ``report.html``. ``drift``, ``report``, ``merge`` and ``bench`` all call 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from keras_drift.errors import ExitCode
-from keras_drift.judge import accepted, attribute, compare, doors, localise, overview, proofs, saved_models, speed
+from keras_drift.judge import accepted, attribute, compare, doors, localise, overview, proofs, reproductions, saved_models, speed, surface
+from keras_drift.judge.surface import SurfaceDiff
 from keras_drift.render import report
 from keras_drift.store import history, runs
 from keras_drift.store.results import Result, encode_scalar, write_json_atomically
-from keras_drift.store.verdicts import SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
+from keras_drift.store.verdicts import API_SURFACE, REPRODUCTION, SCHEMA_VERSION, VERDICTS_FILE, Verdict, validate_verdicts
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,16 @@ class RenderedRun:
         return ExitCode(self.document["exit_code"])
 
 
+@dataclass(frozen=True)
+class Judged(accepted.Review):
+    """A judged run: the reviewed verdicts and what was judged beside them (:class:`accepted.Review`), with
+    the API surface's diff (:func:`keras_drift.judge.surface.diff`) and the reproduction snippet of each
+    drifting sweep metric by ``(environment, metric)`` (:func:`keras_drift.judge.reproductions.reproductions`)."""
+
+    surface: SurfaceDiff = field(default_factory=SurfaceDiff)
+    reproductions: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
 def judge(
     results: Sequence[Result],
     baseline: str,
@@ -42,11 +53,12 @@ def judge(
     experiments: Sequence[proofs.Proof] = (),
     slowdown: float = speed.DEFAULT_FACTOR,
     environments: Collection[str] = (),
-) -> accepted.Review:
+) -> Judged:
     """One row per (environment, metric) with its verdict, the cause, evidence and proof of each drift
     (``experiments``: what re-runs proved, where they ran), and the drifts that reviewed entries accept
-    marked ``accepted``; beside them the changed behaviours and each training task's speed per step
-    (``slower``/``faster`` beyond the factor ``slowdown``). The saved-model rules
+    marked ``accepted``; beside them the changed behaviours, each training task's speed per step
+    (``slower``/``faster`` beyond the factor ``slowdown``), the API surface's diff and the reproduction
+    snippets of drifting sweep metrics. The saved-model rules
     (:mod:`keras_drift.judge.saved_models`) add their rows to the verdicts and their changes to the behaviours.
     ``environments``: see :func:`keras_drift.judge.accepted.review`. Tasks run through another door to Keras
     compare with what that door reaches elsewhere (:func:`keras_drift.judge.doors.aligned`)."""
@@ -64,20 +76,24 @@ def judge(
     behaviours = compare.behaviour_changes(results, baseline)
     if not saved.behaviours.empty:
         behaviours = pd.concat([behaviours, saved.behaviours], ignore_index=True) if not behaviours.empty else saved.behaviours
-    return replace(accepted.review(verdicts, list(acceptances), baseline, environments=environments), behaviours=behaviours,
-                   speed=speed.speed_table(results, baseline, slowdown), localisations=located, saved=saved)
+    reviewed = accepted.review(verdicts, list(acceptances), baseline, environments=environments)
+    kept = {part.name: getattr(reviewed, part.name) for part in fields(reviewed)}
+    return Judged(**{**kept, "behaviours": behaviours, "speed": speed.speed_table(results, baseline, slowdown), "localisations": located,
+                     "saved": saved}, surface=surface.diff(results, baseline),
+                  reproductions=reproductions.reproductions(reviewed.verdicts, results, baseline))
 
 
 FAIL_ON = ("behaviour", "slowdown")
 
 
-def exit_code(judged: accepted.Review, results: Sequence[Result], fail_on: Sequence[str] = ()) -> ExitCode:
+def exit_code(judged: Judged, results: Sequence[Result], fail_on: Sequence[str] = ()) -> ExitCode:
     """The run's exit code: an expired acceptance fails it as a drift would (FAILED still comes first), and
-    so does a changed behaviour when ``fail_on`` names ``behaviour``, and a slower task when it names
-    ``slowdown``."""
+    so does a changed behaviour when ``fail_on`` names ``behaviour`` (a removed API name that a task calls
+    is one), and a slower task when it names ``slowdown``."""
     code = compare.exit_code(judged.verdicts, results)
     slower = (judged.speed["verdict"] == speed.SLOWER).any()
-    if code == ExitCode.OK and (judged.expired or ("behaviour" in fail_on and not judged.behaviours.empty)
+    changed = not judged.behaviours.empty or bool(judged.surface.called)
+    if code == ExitCode.OK and (judged.expired or ("behaviour" in fail_on and changed)
                                 or ("slowdown" in fail_on and slower)):
         return ExitCode.DRIFT
     return code
@@ -113,7 +129,8 @@ def render_run(
     warnings = acceptance_warnings(judged)
     path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir).to_json(), run_dir / "report.html", past, news,
                          warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved,
-                         first_screen=overview.overview(results, judged, baseline))
+                         first_screen=overview.overview(results, judged, baseline, judged.surface), surface=judged.surface,
+                         reproductions=judged.reproductions)
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)
     return RenderedRun(document, summary, path, (*past.warnings, *warnings))
 
@@ -126,7 +143,7 @@ def _trial_document(trial: proofs.Trial, overrides_key: str) -> dict[str, Any]:
 
 
 def verdicts_document(
-    judged: accepted.Review,
+    judged: Judged,
     results: Sequence[Result],
     baseline: str,
     run_id: str,
@@ -136,7 +153,8 @@ def verdicts_document(
     slowdown: float = speed.DEFAULT_FACTOR,
 ) -> dict[str, Any]:
     """The ``verdicts.json`` contract (``schemas/verdicts.schema.json``): per environment, per metric, the
-    row of :func:`judge`, with cause and evidence on drifting and accepted rows."""
+    row of :func:`judge`, with cause and evidence on drifting and accepted rows (and the reproduction
+    snippet of a sweep metric's); the API surface's diff where any result recorded a surface."""
     verdicts = judged.verdicts
     environments = {}
     for result in results:
@@ -159,6 +177,8 @@ def verdicts_document(
                     **({"cause": str(row.cause), "evidence": row.evidence, "proof": str(row.proof)}
                        if row.verdict in (Verdict.DRIFT, Verdict.ACCEPTED) else {}),
                     **({"accepted_reason": row.accepted_reason} if row.verdict == Verdict.ACCEPTED else {}),
+                    **({REPRODUCTION: judged.reproductions[(result.env, row.metric)]}
+                       if (result.env, row.metric) in judged.reproductions else {}),
                 }
                 for row in rows.itertuples()
             },
@@ -195,6 +215,7 @@ def verdicts_document(
             {"env": row["env"], "metric": row["metric"], "previous_verdict": row["previous_verdict"]} for row in new_drift
         ],
         "artifacts": _artifacts_document(judged.saved, results),
+        **({API_SURFACE: judged.surface.document()} if judged.surface.recorded else {}),
     }
 
 

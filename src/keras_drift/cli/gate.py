@@ -12,6 +12,7 @@ from keras_drift.cli import common, options
 from keras_drift.envs.specs import find_environment, normalize_name
 from keras_drift.errors import ExitCode, InputError
 from keras_drift.judge import accepted, grouping, proofs
+from keras_drift.judge.surface import SurfaceDiff
 from keras_drift.render import report
 from keras_drift.store import results, runs
 from keras_drift.store.results import printable
@@ -34,6 +35,8 @@ def command(args: argparse.Namespace) -> ExitCode:
     judged = pipeline.judge(loaded, baseline, common.tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir),
                             args.slowdown)
     print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours, judged.speed)))
+    for called in judged.surface.called:  # a removed name the tasks call breaks their code: first
+        print(printable(f"  api surface: {called.line()}"))
     for cause in report.cause_summary(judged.verdicts):  # one line per environment and cause, its findings below
         print(printable(f"  {cause['env']}: {cause['cause']}, {cause['count']} metric(s)"))
         for finding in cause["findings"]:
@@ -49,12 +52,23 @@ def command(args: argparse.Namespace) -> ExitCode:
         incomplete.append(f"  the run was interrupted ({run_dir / runs.RUN_FILE} says incomplete)")
     for group in grouping.behaviour_groups(judged.behaviours, show=report.format_setting):  # each change once
         print(printable(f"  behaviour changed: {group.line()}"))
+    for line in _surface_lines(judged.surface):
+        print(printable(line))
     for env, verdict, rows in _speed_lines(report.speed_rows(judged.speed)["changed"]):
         tasks = ", ".join(f"{row['task']} {row['baseline_ms']} -> {row['ms']} ms ({row['ratio']})" for row in rows)
         print(printable(f"  {env}: {len(rows)} task(s) {verdict} per step: {tasks}"))
     for line in incomplete + [f"  {warning}" for warning in pipeline.acceptance_warnings(judged)]:
         print(line)
     return ExitCode.FAILED if incomplete else pipeline.exit_code(judged, loaded, args.fail_on)
+
+
+def _surface_lines(surface: SurfaceDiff) -> list[str]:
+    """One line per environment (and per other door where it differs) with the API surface's changes
+    against the baseline, where any result recorded a surface."""
+    if not surface.recorded:
+        return []
+    lines = [f"  {found.label()}: api surface: {found.line()}" for found in surface.diffs]
+    return lines + [f"  {env}: api surface: not recorded" for env in surface.not_recorded]
 
 
 def _speed_lines(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:

@@ -27,6 +27,7 @@ from keras_drift.judge.compare import oracle_distances
 from keras_drift.judge.localise import Localisation, Part
 from keras_drift.judge.overview import COLUMNS as OVERVIEW_COLUMNS
 from keras_drift.judge.overview import Overview
+from keras_drift.judge.surface import EnvDiff, SignatureChange, SurfaceDiff
 from keras_drift.store.history import History, as_numbers
 from keras_drift.store.results import Result, Status, write_text_atomically
 from keras_drift.store.verdicts import Cause, Certainty, Verdict
@@ -58,6 +59,8 @@ def render(
     localisations: Mapping[tuple[str, str], Localisation] | None = None,
     saved: saved_models.Judgement | None = None,
     first_screen: Overview | None = None,
+    surface: SurfaceDiff | None = None,
+    reproductions: Mapping[tuple[str, str], str] | None = None,
 ) -> Path:
     """Write ``report.html`` for this run to ``out`` and return its path.
 
@@ -66,7 +69,9 @@ def render(
     ``behaviours`` the changed behaviours the verdict line counts, ``speed`` the per-step times of the
     training tasks (:func:`keras_drift.judge.speed.speed_table`), ``localisations`` where each drifting model's
     numbers part (:mod:`keras_drift.judge.localise`), ``saved`` what the load phase found of the saved models
-    (:mod:`keras_drift.judge.saved_models`), ``first_screen`` the headline and the grid (:mod:`keras_drift.judge.overview`).
+    (:mod:`keras_drift.judge.saved_models`), ``first_screen`` the headline and the grid (:mod:`keras_drift.judge.overview`),
+    ``surface`` the API surface's diff (:mod:`keras_drift.judge.surface`) and ``reproductions`` the snippet of
+    each drifting sweep metric by ``(environment, metric)`` (:mod:`keras_drift.judge.reproductions`).
     """
     past = past or History()
     environment = jinja2.Environment(
@@ -87,7 +92,9 @@ def render(
         accepted=accepted_entries(verdicts),
         behaviour_groups=grouping.behaviour_groups(behaviours, show=format_setting) if behaviours is not None else [],
         first_screen=first_screen,
-        overview_columns=OVERVIEW_COLUMNS,
+        overview_columns=first_screen.columns if first_screen is not None else OVERVIEW_COLUMNS,
+        surface=surface_section(surface),
+        reproductions=dict(reproductions or {}),
         acceptance_warnings=list(acceptance_warnings),
         oracle=oracle_html(results),
         new_drift=list(new_drift),
@@ -105,6 +112,67 @@ def render(
     )
     write_text_atomically(out, html)
     return out
+
+
+# The "API surface" section lists the names and changed signatures within a budget of characters, shared
+# evenly by the groups of environments that changed (at least SURFACE_GROUP_MIN each), the removed names
+# first, then the changed signatures, then the added names, at most SURFACE_LIST_SHOWN of one list (so that
+# Keras 3's 137 fewer backend functions leave room for the rest); the rest only counted (verdicts.json has
+# every one). The default matrix's page is near its 300 KiB budget, and tf.keras 2 -> Keras 3 changes
+# hundreds: a section of 4.8 KB for tf.keras 2.11 against Keras 3.15 on three backends.
+SURFACE_BUDGET = 3000
+SURFACE_GROUP_MIN = 500
+SURFACE_LIST_SHOWN = 12
+SURFACE_INLINE = 8  # a list of more entries is folded behind its count
+
+
+def surface_section(surface: SurfaceDiff | None) -> dict[str, Any]:
+    """The "API surface" section: the removed names that tasks call first, then each group of environments
+    with the same changes (through the same door): one line of counts, the counts per namespace, and the
+    names within :data:`SURFACE_BUDGET`; empty where no result recorded a surface."""
+    if surface is None or not surface.recorded:
+        return {}
+    groups: list[tuple[list[str], EnvDiff]] = []
+    for found in surface.diffs:
+        same = next((group for group in groups if group[1].door == found.door and group[1].same_changes(found)), None)
+        if same is not None:
+            same[0].append(found.env)
+        else:
+            groups.append(([found.env], found))
+    changed = [(envs, found) for envs, found in groups if not found.empty]
+    budget = max(SURFACE_GROUP_MIN, SURFACE_BUDGET // max(1, len(changed)))
+    return {"called": [found.line() for found in surface.called],
+            "changed": [{"label": ", ".join(envs) + (f" through {found.door}" if found.door else ""), "line": found.line(),
+                         "by_namespace": _namespace_counts(found), "lists": _surface_lists(found, budget)} for envs, found in changed],
+            "identical": [found.label() for found in surface.diffs if found.empty], "not_recorded": list(surface.not_recorded)}
+
+
+def _namespace_counts(found: EnvDiff) -> str:
+    """``layers −3 +30 ~25 · ops +341``: per namespace, the names removed, added and changed."""
+    parts = []
+    for namespace in sorted(set(found.added) | set(found.removed) | set(found.changed)):
+        counts = ((len(found.removed.get(namespace, ())), "−"), (len(found.added.get(namespace, ())), "+"),
+                  (len(found.changed.get(namespace, ())), "~"))
+        parts.append(namespace + " " + " ".join(f"{sign}{count}" for count, sign in counts if count))
+    return " · ".join(parts)
+
+
+def _surface_lists(found: EnvDiff, budget: int) -> list[dict[str, Any]]:
+    """The lists of one group within ``budget`` characters: removed names, changed signatures (one line
+    each), added names, per namespace; each ``{"what", "namespace", "count", "shown", "more", "folded"}``."""
+    lists = []
+    for what, source in (("removed", found.removed), ("signatures changed", found.changed), ("added", found.added)):
+        for namespace, entries in source.items():
+            texts = [entry.text() if isinstance(entry, SignatureChange) else entry for entry in entries]
+            shown: list[str] = []
+            for text in texts:
+                if budget < len(text) or len(shown) == SURFACE_LIST_SHOWN:
+                    break
+                shown.append(text)
+                budget -= len(text) + 2
+            lists.append({"what": what, "namespace": namespace, "count": len(texts), "shown": shown, "more": len(texts) - len(shown),
+                          "folded": len(texts) > SURFACE_INLINE})
+    return [listed for listed in lists if listed["shown"]]
 
 
 # A cell's class by its outcome: "loads" with a lost optimizer or training is "warn" (see saved_model_matrices).

@@ -1,6 +1,11 @@
 """The vocabulary of a comparison: what a metric's verdict can be, what can cause a drift and how sure that
 cause is, and the ``verdicts.json`` contract (checked against ``schemas/verdicts.schema.json`` whenever a
 run writes it).
+
+Two parts of the contract appear only where the results hold what they speak of, so that a run judged
+from older results writes the same document as before: the top-level :data:`API_SURFACE` (the public API
+surface's diff, where any result recorded a surface: :mod:`keras_drift.judge.surface`) and a row's
+:data:`REPRODUCTION` (the snippet of a drifting sweep metric: :mod:`keras_drift.judge.reproductions`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from keras_drift.store.results import validate_document
 
 SCHEMA_VERSION = 1
 VERDICTS_FILE = "verdicts.json"
+API_SURFACE = "api_surface"  # the top-level key of the API surface's diff
+REPRODUCTION = "reproduction"  # a drifting sweep metric's row: the snippet that reproduces it
 
 
 class Verdict(Label):
