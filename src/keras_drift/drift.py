@@ -151,16 +151,18 @@ def _repeat(plan: DriftPlan, results: list[Result], repeated: Repeated, say: Say
     """Repeat the tasks with a drifting metric (in the candidate and the baseline) where the load phase has
     not, so that their noise floors are measured; the results that changed are rewritten and re-cached."""
     execute = _trial_executor(plan, "repeating drifting tasks", say)
-    noise.repeat_drifting(results, plan.baseline, list(plan.judging.tolerances), execute, plan.settings.repeats, plan.run_dir,
-                          plan.results_cache, plan.jobs, repeated)
+    noise.repeat_drifting(results, baseline=plan.baseline, tolerances=list(plan.judging.tolerances), execute=execute,
+                          repeats=plan.settings.repeats, run_dir=plan.run_dir,
+                          results_cache=plan.results_cache, jobs=plan.jobs, done=repeated)
 
 
 def _explain(plan: DriftPlan, results: list[Result], say: Say) -> list[proofs.Proof]:
     """Re-run each drifting task with recorded differences undone: what that proves (:func:`run_drift`
     writes it to the run's ``experiments.json``)."""
     execute = _trial_executor(plan, "explaining", say)
-    return experiment.explain_with_cache(results, plan.baseline, list(plan.judging.tolerances), execute, plan.results_cache,
-                                         plan.explain_budget, plan.jobs, plan.rerun)
+    return experiment.explain_with_cache(results, baseline=plan.baseline, tolerances=list(plan.judging.tolerances), execute=execute,
+                                         results_cache=plan.results_cache,
+                                         budget_s=plan.explain_budget, jobs=plan.jobs, rerun=plan.rerun)
 
 
 def _render(plan: DriftPlan, results: list[Result]) -> pipeline.RenderedRun:

@@ -51,7 +51,7 @@ def simulated_probe(needed: set[str], calls: list[list[str]] | None = None, reve
 
 
 def run(base: dict, other: dict, execute, **options: Any) -> list[proofs.Proof]:
-    return explain(compare([base, other], "base", TOL), [base, other], "base", TOL, execute, **options)
+    return explain(compare([base, other], "base", TOL), [base, other], baseline="base", tolerances=TOL, execute=execute, **options)
 
 
 def causes(base: dict, other: dict, found: list[proofs.Proof]) -> dict[str, tuple[str, str, str]]:

@@ -50,8 +50,8 @@ def verdict_of(base: Result, other: Result, metric: str) -> str:
 def test_only_the_drifting_task_is_repeated_in_the_candidate_and_the_baseline():
     base, other = pair()
     calls: list[tuple[str, list[str]]] = []
-    changed = noise.measure(compare([base, other], "base", TOL), [base, other], "base",
-                            simulated_probe({"base": 0.7433, "other": 0.70}, calls), repeats=3)
+    changed = noise.measure(compare([base, other], "base", TOL), [base, other], baseline="base",
+                            execute=simulated_probe({"base": 0.7433, "other": 0.70}, calls), repeats=3)
     assert sorted(calls) == [("base", ["classifier.defaults#1", "classifier.defaults#2"]),
                              ("other", ["classifier.defaults#1", "classifier.defaults#2"])]
     assert {result.env for result in changed} == {"base", "other"}
@@ -66,8 +66,8 @@ def test_a_noisy_repeat_widens_the_tolerance_by_its_spread():
     # = 0.0400084, still drift. Repeats at 0.65 measure 0.05: 0.0433 <= 0.0500084, within tolerance.
     for repeat_loss, expected in ((0.66, "drift"), (0.65, "within_tolerance")):
         base, other = pair()
-        noise.measure(compare([base, other], "base", TOL), [base, other], "base",
-                      simulated_probe({"base": 0.7433, "other": repeat_loss}, []), repeats=2)
+        noise.measure(compare([base, other], "base", TOL), [base, other], baseline="base",
+                      execute=simulated_probe({"base": 0.7433, "other": repeat_loss}, []), repeats=2)
         assert other.noise["classifier.defaults.loss"] == pytest.approx(0.70 - repeat_loss)
         assert verdict_of(base, other, "classifier.defaults.loss") == expected
 
@@ -75,7 +75,7 @@ def test_a_noisy_repeat_widens_the_tolerance_by_its_spread():
 def test_nothing_is_repeated_where_nothing_drifts_or_a_repeat_cannot_measure_anything():
     base, other = pair(candidate_loss=0.7433)
     calls: list[tuple[str, list[str]]] = []
-    assert noise.measure(compare([base, other], "base", TOL), [base, other], "base", simulated_probe({}, calls), 2) == []
+    assert noise.measure(compare([base, other], "base", TOL), [base, other], baseline="base", execute=simulated_probe({}, calls), repeats=2) == []
     base, other = pair()
     for result in (base, other):
         result["tasks"]["classifier.defaults"]["repeat"] = False  # fed only NumPy: a repeat measures zero
@@ -93,7 +93,7 @@ def test_a_failed_repeat_is_recorded_and_measures_nothing():
         return {trial["id"]: {"task": trial["task"], "metrics": {}, "applied": [], "error": "not run: the probe timed out"}
                 for trial in trials}
 
-    noise.measure(compare([base, other], "base", TOL), [base, other], "base", failing, repeats=2)
+    noise.measure(compare([base, other], "base", TOL), [base, other], baseline="base", execute=failing, repeats=2)
     assert other.tasks["classifier.defaults"]["repeat_error"] == "not run: the probe timed out"
     assert other.repeated_tasks == {} and "classifier.defaults.loss" not in other.noise
 
@@ -123,11 +123,11 @@ def test_repeats_a_load_process_already_ran_are_not_run_again():
     probe = simulated_probe({"base": 0.7433, "other": 0.70}, calls)
     done = {"base": probe("base", trials["base"])}
     calls.clear()
-    noise.measure(verdicts, [base, other], "base", probe, repeats=3, done=done)
+    noise.measure(verdicts, [base, other], baseline="base", execute=probe, repeats=3, done=done)
     assert calls == [("other", ["classifier.defaults#1", "classifier.defaults#2"])]
     assert base.repeated_tasks == {"classifier.defaults": 3} and other.repeated_tasks == {"classifier.defaults": 3}
     # a load process that stopped before its last repeat leaves the environment's repeats to a process of their own
     base, other = pair()
     calls.clear()
-    noise.measure(verdicts, [base, other], "base", probe, repeats=3, done={"base": {"classifier.defaults#1": done["base"]["classifier.defaults#1"]}})
+    noise.measure(verdicts, [base, other], baseline="base", execute=probe, repeats=3, done={"base": {"classifier.defaults#1": done["base"]["classifier.defaults#1"]}})
     assert sorted(env for env, _ in calls) == ["base", "other"] and base.repeated_tasks == {"classifier.defaults": 3}

@@ -28,7 +28,8 @@ def command(args: argparse.Namespace) -> ExitCode:
         bump = select(load_specs(Path(args.envs_dir)), names=[args.bump])[0]
         if bump in selected:
             raise InputError(f"--bump: {bump.name} is already selected; name an environment outside the selection")
-    plan = replace(common.drift_plan(args, selected, bench_dir, baseline, common.tolerances(args), set(), adaptive=True), jobs=jobs)
+    plan = replace(common.drift_plan(args, selected, bench_dir, baseline=baseline, tolerances=common.tolerances(args), rerun=set(),
+                   adaptive=True), jobs=jobs)
     summary = bench.run_benchmark(plan, bench_dir, cold=not args.skip_cold, bump=bump)
     print(bench.table(summary))
     return ExitCode.OK

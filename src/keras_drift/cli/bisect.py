@@ -41,7 +41,8 @@ def command(args: argparse.Namespace) -> ExitCode:
                                                       bisect=f"{bisecting.BISECT_DIR}/{bisect_page.PAGE}"))
     print(f"bisect {axis.package} {axis.good} -> {axis.bad}: {len(versions) - 2} release(s) between; {run_dir}", file=sys.stderr)
     rerun = bisecting.probed_names(good, bad, axis, versions) if args.rerun is not None else set()
-    plan = replace(common.drift_plan(args, [good, bad], run_dir, "", tolerances, rerun, adaptive=True), settings=settings)
+    plan = replace(common.drift_plan(args, [good, bad], run_dir, baseline="", tolerances=tolerances, rerun=rerun, adaptive=True),
+                   settings=settings)
     request = bisecting.Request(plan=plan, axis=axis, versions=tuple(versions), sources=tuple(sources), metric=args.metric, pre=args.pre,
                                 all_tasks=args.all_tasks)
     try:

@@ -25,7 +25,8 @@ def command(args: argparse.Namespace) -> ExitCode:
     reports_dir = Path(args.reports)
     runs.check_latest(reports_dir)
     common.results_cache(args)  # a cache folder that is a file is refused before anything runs
-    plan = common.drift_plan(args, selected, runs.new_run_dir(reports_dir), baseline, tolerances, rerun, adaptive=True,
+    plan = common.drift_plan(args, selected, runs.new_run_dir(reports_dir), baseline=baseline, tolerances=tolerances, rerun=rerun,
+                             adaptive=True,
                              user_models=user_models)
     outcome = common.recorded(plan, lambda say: drift.run_drift(plan, say=say))
     code = common.said(outcome.rendered)

@@ -39,7 +39,8 @@ def command(args: argparse.Namespace) -> ExitCode:
                 raise InputError(f"--artifacts: {env_folder}: cannot be copied: {' '.join(str(exc).split())[:300]}") from None
     for result in loaded:
         results.write_result(result, run_dir)
-    plan = common.drift_plan(args, [spec], run_dir, baseline, [], common.rerun(args, [spec]), adaptive=False, user_models=user_models)
+    plan = common.drift_plan(args, [spec], run_dir, baseline=baseline, tolerances=[], rerun=common.rerun(args, [spec]), adaptive=False,
+                             user_models=user_models)
     drift.load_saved_models(plan, loaded, {}, common.say)
     print(run_dir / results.RESULTS_DIR / f"{spec.name}.json")
     return ExitCode.OK

@@ -19,7 +19,7 @@ def command(args: argparse.Namespace) -> ExitCode:
     rerun = common.rerun(args, selected)
     common.results_cache(args)  # a cache folder that is a file is refused before anything runs
     run_dir = runs.given_run_dir(Path(args.run_dir)) if args.run_dir else runs.new_run_dir(Path(args.reports))
-    plan = common.drift_plan(args, selected, run_dir, "", [], rerun, adaptive=False)
+    plan = common.drift_plan(args, selected, run_dir, baseline="", tolerances=[], rerun=rerun, adaptive=False)
     outcome = common.recorded(plan, lambda say: drift.probe(plan, say))
     print(run_dir)
     # no comparison here, but an environment whose numbers are unknown is still a failure (README's table)

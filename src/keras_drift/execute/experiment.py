@@ -47,7 +47,7 @@ class _Case:
 def explain(
     verdicts: pd.DataFrame,
     results: Sequence[Result],
-    baseline: str,
+    *, baseline: str,
     tolerances: Sequence[compare.Tolerance],
     execute: Execute,
     budget_s: float = DEFAULT_BUDGET_S,
@@ -68,7 +68,7 @@ def explain(
             for case in pending:
                 case.proof = _proof(case, ProofStatus.NOT_TRIED, why=f"not proven: the explain budget ({budget_s:g} s) was spent first")
             break
-        _round(pending, size, by_env, base, tolerances, execute, jobs)
+        _round(pending, size, by_env=by_env, base=base, tolerances=tolerances, execute=execute, jobs=jobs)
     if clock() < deadline:
         _confirm_in_reverse(cases, by_env, base, tolerances, execute)
     return [case.proof for case in cases if case.proof is not None]
@@ -76,7 +76,7 @@ def explain(
 
 def explain_with_cache(
     results: Sequence[Result],
-    baseline: str,
+    *, baseline: str,
     tolerances: Sequence[compare.Tolerance],
     execute: Execute,
     results_cache: ResultCache | None,
@@ -93,7 +93,8 @@ def explain_with_cache(
              for env, key in keys.items()}
     to_explain = [env for env, found in known.items() if found is None]
     table = compare.compare(results, baseline, tolerances)
-    explained = explain(table[table["env"].isin([baseline, *to_explain])], results, baseline, tolerances, execute, budget_s, jobs)
+    explained = explain(table[table["env"].isin([baseline, *to_explain])], results, baseline=baseline, tolerances=tolerances,
+                        execute=execute, budget_s=budget_s, jobs=jobs)
     for env in to_explain:
         found = [proof for proof in explained if proof.env == env]
         if results_cache is not None and keys[env] and all(proof.settled for proof in found):
@@ -117,7 +118,7 @@ def _cases(verdicts: pd.DataFrame, by_env: Mapping[str, Result], base: Result) -
 
 
 def _round(
-    cases: Sequence[_Case], size: int, by_env: Mapping[str, Result], base: Result,
+    cases: Sequence[_Case], size: int, *, by_env: Mapping[str, Result], base: Result,
     tolerances: Sequence[compare.Tolerance], execute: Execute, jobs: int,
 ) -> None:
     """Try every subset of ``size`` differences of each case (round 1 also tries all of them together),
@@ -140,7 +141,7 @@ def _round(
     for env, tried in planned.items():
         for case, subset in tried:
             outcome = outcomes[env].get(_trial_id(case.task, subset), {"error": "no outcome"})
-            case.trials.append(_trial(case, subset, outcome, by_env[env], base, tolerances))
+            case.trials.append(_trial(case, subset, outcome, result=by_env[env], base=base, tolerances=tolerances))
     for case in cases:
         _settle(case, size)
 
@@ -167,7 +168,7 @@ def _confirm_in_reverse(
                                   for case, _, trial_id, overrides in planned])
     for case, proof, trial_id, _ in planned:
         outcome = outcomes.get(trial_id, {"error": "no outcome"})
-        reverse = _trial(case, proof.accounts_for, outcome, by_env[case.env], base, tolerances, aim=by_env[case.env])
+        reverse = _trial(case, proof.accounts_for, outcome, result=by_env[case.env], base=base, tolerances=tolerances, aim=by_env[case.env])
         case.proof = replace(proof, reverse=reverse)
 
 
@@ -186,7 +187,7 @@ def _settle(case: _Case, size: int) -> None:
         case.proof = _proof(case, ProofStatus.PROVEN, accounts_for=together[0].undone)
 
 
-def _trial(case: _Case, subset: tuple[str, ...], outcome: Mapping[str, Any], result: Result, base: Result,
+def _trial(case: _Case, subset: tuple[str, ...], outcome: Mapping[str, Any], *, result: Result, base: Result,
            tolerances: Sequence[compare.Tolerance], aim: Result | None = None) -> Trial:
     """What one re-run showed: whether it ran, whether the task reached every override (one it never
     reached changed nothing), whether every drifting metric is within tolerance of ``aim``'s (default: the

@@ -29,12 +29,13 @@ from keras_drift.store.verdicts import Verdict
 
 
 def repeat_drifting(
-    results: Sequence[Result], baseline: str, tolerances: Sequence[compare.Tolerance], execute: Execute, repeats: int,
+    results: Sequence[Result], *, baseline: str, tolerances: Sequence[compare.Tolerance], execute: Execute, repeats: int,
     run_dir: Path, results_cache: ResultCache | None = None, jobs: int = 1, done: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """What ``drift`` does after its first pass: compare, :func:`measure` where something drifts, and
     rewrite (and re-cache) the results that changed."""
-    for result in measure(compare.compare(results, baseline, tolerances), results, baseline, execute, repeats, jobs, done):
+    for result in measure(compare.compare(results, baseline, tolerances), results, baseline=baseline, execute=execute, repeats=repeats,
+                          jobs=jobs, done=done):
         write_result(result, run_dir)
         if results_cache is not None:
             results_cache.store(result, Path(run_dir).name)
@@ -64,7 +65,7 @@ def repeat_trials(verdicts: pd.DataFrame, results: Sequence[Result], baseline: s
 
 
 def measure(
-    verdicts: pd.DataFrame, results: Sequence[Result], baseline: str, execute: Execute, repeats: int, jobs: int = 1,
+    verdicts: pd.DataFrame, results: Sequence[Result], *, baseline: str, execute: Execute, repeats: int, jobs: int = 1,
     done: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Result]:
     """Run the trials of :func:`repeat_trials` (one ``execute`` per environment, ``jobs`` at a time; an

@@ -70,14 +70,14 @@ def attribute(
         if row.verdict == Verdict.DRIFT:
             result = by_env[str(row.env)]
             proof = (proofs or {}).get((result.env, result.task_of(str(row.metric))))
-            found = explain(str(row.metric), result, by_env[baseline], drifting, proof, tolerances)
+            found = explain(str(row.metric), result, base=by_env[baseline], drifting=drifting, proof=proof, tolerances=tolerances)
         for name, value in zip(columns, found, strict=True):
             columns[name].append(value)
     return verdicts.assign(**{name: pd.Series(values, index=verdicts.index, dtype=object) for name, values in columns.items()})
 
 
 def explain(
-    metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], proof: Proof | None = None,
+    metric: str, result: Result, *, base: Result, drifting: set[tuple[str, str]], proof: Proof | None = None,
     tolerances: Sequence[compare.Tolerance] = (),
 ) -> tuple[Cause, str, Certainty]:
     """The cause of one drifting metric, the evidence for it as one sentence, and its proof: ``proven``,
@@ -86,7 +86,7 @@ def explain(
         return proof.cause, proof.sentence(), Certainty.PROVEN
     ruled_out = ({difference.key for difference in proof.differences}
                  if proof is not None and proof.status == ProofStatus.RULED_OUT else set())
-    cause, evidence, proven = _rules(metric, result, base, drifting, ruled_out, tolerances)
+    cause, evidence, proven = _rules(metric, result, base=base, drifting=drifting, ruled_out=ruled_out, tolerances=tolerances)
     if ruled_out:
         evidence = f"{evidence}; {proof.sentence()}" if proof is not None else evidence
     if proven:
@@ -119,7 +119,7 @@ def undoable_differences(task: str, result: Result, base: Result) -> list[Differ
 
 
 def _rules(
-    metric: str, result: Result, base: Result, drifting: set[tuple[str, str]], ruled_out: set[str],
+    metric: str, result: Result, *, base: Result, drifting: set[tuple[str, str]], ruled_out: set[str],
     tolerances: Sequence[compare.Tolerance],
 ) -> tuple[Cause, str, bool]:
     """The first rule of the module docstring that holds (``ruled_out`` differences left out), its evidence,
