@@ -33,8 +33,8 @@ INPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, 
 
 
 def drift_plan(
-    args: argparse.Namespace, selected: Sequence[EnvSpec], run_dir: Path, baseline: str, tolerances: Sequence[compare.Tolerance],
-    rerun: set[str], *, adaptive: bool, user_models: Sequence[saved_models.UserModel] = (),
+    args: argparse.Namespace, selected: Sequence[EnvSpec], run_dir: Path, *, baseline: str, tolerances: Sequence[compare.Tolerance],
+    rerun: set[str], adaptive: bool, user_models: Sequence[saved_models.UserModel] = (),
 ) -> drift.DriftPlan:
     """The frozen plan of a run (:class:`keras_drift.drift.DriftPlan`), built once from the arguments."""
     return drift.DriftPlan(
