@@ -139,7 +139,7 @@ def render_generated(template: Result, count: int, out: Path, history_runs: int 
     baseline = results[0].env
     tolerances = compare.load_tolerances()
     reports = out / f"history-{count}x{history_runs}"
-    document = pipeline.verdicts_document(pipeline.judge(results, baseline, tolerances), results, baseline, "generated")
+    document = pipeline.verdicts_document(pipeline.judge(results, baseline, tolerances), results, baseline, run_id="generated")
     releases = {release: released(document, release) for release in range(0, history_runs, RELEASE_EVERY)}
     for day in range(history_runs):
         run = reports / f"2025{day:04d}T000000Z-000000"
@@ -150,7 +150,7 @@ def render_generated(template: Result, count: int, out: Path, history_runs: int 
     current = reports / "20260101T000000Z-ffffff"
     current.mkdir(parents=True)
     started = time.monotonic()
-    rendered = pipeline.render_run(current, results, baseline, tolerances, history_window=history_runs)
+    rendered = pipeline.render_run(current, results, baseline, tolerances=tolerances, history_window=history_runs)
     elapsed = time.monotonic() - started
     page = rendered.report_path.replace(out / f"generated-{count}x{history_runs}.html")  # kept to look at
     shutil.rmtree(reports)

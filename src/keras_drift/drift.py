@@ -167,8 +167,10 @@ def _explain(plan: DriftPlan, results: list[Result], say: Say) -> list[proofs.Pr
 
 def _render(plan: DriftPlan, results: list[Result]) -> pipeline.RenderedRun:
     judging = plan.judging
-    return pipeline.render_run(plan.run_dir, results, plan.baseline, list(judging.tolerances), judging.history_window,
-                               list(judging.acceptances), list(judging.fail_on), judging.slowdown, list(judging.environments))
+    return pipeline.render_run(plan.run_dir, results, plan.baseline, tolerances=list(judging.tolerances),
+                               history_window=judging.history_window,
+                               acceptances=list(judging.acceptances), fail_on=list(judging.fail_on), slowdown=judging.slowdown,
+                                                environments=list(judging.environments))
 
 
 def progress_line(result: Result) -> str:

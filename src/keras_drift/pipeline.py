@@ -49,7 +49,7 @@ def judge(
     results: Sequence[Result],
     baseline: str,
     tolerances: Sequence[compare.Tolerance],
-    acceptances: Sequence[accepted.Acceptance] = (),
+    *, acceptances: Sequence[accepted.Acceptance] = (),
     experiments: Sequence[proofs.Proof] = (),
     slowdown: float = speed.DEFAULT_FACTOR,
     environments: Collection[str] = (),
@@ -109,7 +109,7 @@ def render_run(
     run_dir: Path,
     results: Sequence[Result],
     baseline: str,
-    tolerances: Sequence[compare.Tolerance],
+    *, tolerances: Sequence[compare.Tolerance],
     history_window: int = history.DEFAULT_WINDOW,
     acceptances: Sequence[accepted.Acceptance] = (),
     fail_on: Sequence[str] = (),
@@ -120,15 +120,19 @@ def render_run(
     run's ``verdicts.json`` and ``report.html``; ``environments`` are all the project defines (an accepted
     drift is stale only if the run left out none of those it names)."""
     experiments = proofs.load(run_dir)
-    judged = judge(results, baseline, tolerances, acceptances, experiments, slowdown, environments)
+    judged = judge(results, baseline, tolerances, acceptances=acceptances, experiments=experiments, slowdown=slowdown,
+                   environments=environments)
     past = history.load_history(run_dir.parent, run_dir, history_window)
     news = history.new_drift(judged.verdicts, past)
-    document = verdicts_document(judged, results, baseline, run_dir.name, news, experiments, fail_on, slowdown)
+    document = verdicts_document(judged, results, baseline, run_id=run_dir.name, new_drift=news, experiments=experiments, fail_on=fail_on,
+                                 slowdown=slowdown)
     write_json_atomically(run_dir / VERDICTS_FILE, validate_verdicts(document, run_dir / VERDICTS_FILE))
     history.write_history(run_dir, document)  # what later runs read of this one
     warnings = acceptance_warnings(judged)
-    path = report.render(results, judged.verdicts, baseline, runs.read_run_info(run_dir).to_json(), run_dir / "report.html", past, news,
-                         warnings, judged.behaviours, judged.speed, judged.localisations, judged.saved,
+    path = report.render(results, judged.verdicts, baseline=baseline, run_info=runs.read_run_info(run_dir).to_json(),
+                         out=run_dir / "report.html", past=past, new_drift=news,
+                         acceptance_warnings=warnings, behaviours=judged.behaviours, speed=judged.speed,
+                             localisations=judged.localisations, saved=judged.saved,
                          first_screen=overview.overview(results, judged, baseline, judged.surface), surface=judged.surface,
                          reproductions=judged.reproductions)
     summary = report.summary_line(results, judged.verdicts, baseline, judged.behaviours, judged.speed)
@@ -146,7 +150,7 @@ def verdicts_document(
     judged: Judged,
     results: Sequence[Result],
     baseline: str,
-    run_id: str,
+    *, run_id: str,
     new_drift: Sequence[dict[str, Any]] = (),
     experiments: Sequence[proofs.Proof] = (),
     fail_on: Sequence[str] = (),

@@ -74,7 +74,7 @@ def test_a_metric_only_one_side_has_is_missing():
 
 def test_verdicts_document_is_json_ready_with_counts():
     results = [make_result("base", {"w": 0.5, "n": math.nan}), make_result("new", {"w": 0.4, "n": math.nan})]
-    document = verdicts_document(judge_run(results, "base", [TOL]), results, "base", "run-1")
+    document = verdicts_document(judge_run(results, "base", [TOL]), results, "base", run_id="run-1")
     validate_verdicts(json.loads(json.dumps(document, allow_nan=False)), "verdicts.json")  # JSON-ready, and the schema holds
     row = document["environments"]["new"]["metrics"]["w"]
     evidence = row.pop("evidence")

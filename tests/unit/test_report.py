@@ -48,7 +48,7 @@ def test_summary_line_names_the_same_behaviour_changes_whatever_the_order_of_res
 def test_report_is_self_contained_escaped_and_shows_every_environment(tmp_path):
     results = _results()
     verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
-    path = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html")
+    path = render(results, verdicts, baseline="tf-2.15", run_info={"run_id": "r1"}, out=tmp_path / "report.html")
     html = path.read_text()
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert EVIL not in html and "&lt;script&gt;" in html
@@ -106,7 +106,7 @@ def test_a_single_point_series_is_a_table_not_a_plot(tmp_path):
     for result, loss in zip(results, (0.5, 0.25), strict=True):
         result["series"] = {"classifier.defaults": {"epoch": [0], "loss": [loss], "val_loss": [loss * 2]}}
     verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
-    html = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html").read_text()
+    html = render(results, verdicts, baseline="tf-2.15", run_info={"run_id": "r1"}, out=tmp_path / "report.html").read_text()
     trajectories = html.split("<h2>Trajectories</h2>")[1].split("<h2")[0]
     assert "<svg" not in trajectories and "classifier.defaults (a single point)" in trajectories
     assert "<td>0.25</td>" in trajectories and "<td>0.5</td>" in trajectories and "<td>1</td>" in trajectories
@@ -162,7 +162,7 @@ def test_the_report_names_each_restart_each_task_cut_short_the_door_and_how_the_
     jax["tasks"] = {"linear.defaults": {"family": "linear", "status": "skipped",
                                         "cut_short": {"reason": "cut short after 21 of 1001 steps: 0.6 s per step"}}}
     verdicts = attribute(compare(results, "tf-2.15", TOL), results, "tf-2.15")
-    html = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html").read_text()
+    html = render(results, verdicts, baseline="tf-2.15", run_info={"run_id": "r1"}, out=tmp_path / "report.html").read_text()
     problems = html.split('<h2 id="failures">Failures and skips</h2>')[1].split("<h2")[0]
     assert "the probe died 1 time(s) and was resumed" in problems
     assert "probe died of SIGSEGV (signal 11) in task classifier.defaults (task); resumed without compile-cache" in problems

@@ -11,7 +11,7 @@ from keras_drift.render.report import render
 def test_report_in_headless_chromium(tmp_path):
     results = _results()
     verdicts = attribute(compare(results, "tf-2.15", [Tolerance("*", 1e-6, 1e-5)]), results, "tf-2.15")
-    report = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html")
+    report = render(results, verdicts, baseline="tf-2.15", run_info={"run_id": "r1"}, out=tmp_path / "report.html")
     check = open_report(report, "constructed-report")
     assert check.console_errors == []
     assert check.requests == [report.resolve().as_uri()], "the report must request nothing but itself"
@@ -28,7 +28,7 @@ def test_printed_report_has_no_clipped_table_and_no_blank_page(tmp_path):
 
     results = _results()
     verdicts = attribute(compare(results, "tf-2.15", [Tolerance("*", 1e-6, 1e-5)]), results, "tf-2.15")
-    report = render(results, verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html")
+    report = render(results, verdicts, baseline="tf-2.15", run_info={"run_id": "r1"}, out=tmp_path / "report.html")
     printed = print_report(report)
     assert printed.clipped == []
     assert printed.page_texts and all(text.strip() for text in printed.page_texts), "no blank page"
@@ -50,7 +50,7 @@ def test_a_wide_saved_models_section_scrolls_on_screen_and_fits_the_printed_page
                 for env in envs[1:]]
     saved = saved_models.judge(results, envs[0], TOLERANCES)
     verdicts = attribute(compare(results, envs[0], TOLERANCES), results, envs[0])
-    report = render(results, verdicts, envs[0], {"run_id": "r1"}, tmp_path / "report.html", saved=saved)
+    report = render(results, verdicts, baseline=envs[0], run_info={"run_id": "r1"}, out=tmp_path / "report.html", saved=saved)
     check = open_report(report, "saved-models-report")
     assert check.console_errors == [] and "Saved models" in check.text and error in check.text
     assert not check.overflows_narrow
@@ -69,6 +69,6 @@ def test_the_first_screen_answers_the_question_without_scrolling(tmp_path):
     judged = pipeline.judge(results, "tf-2.15", [Tolerance("*", 1e-6, 1e-5)])
     screen = overview(results, judged, "tf-2.15")
     assert screen.headline.startswith("1 environment(s) failed") and not screen.clean
-    report = render(results, judged.verdicts, "tf-2.15", {"run_id": "r1"}, tmp_path / "report.html", first_screen=screen)
+    report = render(results, judged.verdicts, baseline="tf-2.15", run_info={"run_id": "r1"}, out=tmp_path / "report.html", first_screen=screen)
     bottoms = first_screen(report, "first-screen", ("p.headline", "table.glance", "li.cause-line"))
     assert all(bottom is not None and bottom <= 800 for bottom in bottoms.values()), bottoms

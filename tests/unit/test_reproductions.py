@@ -47,12 +47,12 @@ def test_a_drifting_sweep_metric_carries_its_snippet_into_verdicts_and_the_repor
     del new["sweep"][GLOROT]
     judged = pipeline.judge([base, new], "base", TOL)
     assert judged.reproductions == {("new", GLOROT_STD): SNIPPET}
-    document = validate_verdicts(pipeline.verdicts_document(judged, [base, new], "base", "run"), "verdicts.json")
+    document = validate_verdicts(pipeline.verdicts_document(judged, [base, new], "base", run_id="run"), "verdicts.json")
     rows = document["environments"]["new"]["metrics"]
     assert rows[GLOROT_STD]["verdict"] == "drift" and rows[GLOROT_STD]["reproduction"] == SNIPPET
     assert "reproduction" not in rows["sweep.layers.Dense(units=2).call.mean"]  # identical: nothing to reproduce
     assert "reproduction" not in rows["linear.defaults.w"] and "reproduction" not in document["environments"]["base"]["metrics"][GLOROT_STD]
-    html = render([base, new], judged.verdicts, "base", {"run_id": "r"}, tmp_path / "report.html",
+    html = render([base, new], judged.verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html",
                   reproductions=judged.reproductions).read_text()
     drifting = html.split("<h2>Drifting metrics</h2>")[1].split("<h2")[0]
     assert (f'<td>{GLOROT_STD}<details class="reproduce"><summary>reproduce</summary><pre>import keras\n' in drifting)
@@ -64,6 +64,6 @@ def test_results_without_a_sweep_carry_no_reproduction():
     base, new = make_result("base", {"sweep.x.Y().mean": 1.0}), make_result("new", {"sweep.x.Y().mean": 2.0})
     judged = pipeline.judge([base, new], "base", TOL)
     assert judged.reproductions == {}
-    document = pipeline.verdicts_document(judged, [base, new], "base", "run")
+    document = pipeline.verdicts_document(judged, [base, new], "base", run_id="run")
     assert document["environments"]["new"]["metrics"]["sweep.x.Y().mean"]["verdict"] == "drift"
     assert "reproduction" not in document["environments"]["new"]["metrics"]["sweep.x.Y().mean"]

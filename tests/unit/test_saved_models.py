@@ -90,9 +90,9 @@ def test_the_pipeline_fails_on_an_upgrade_drift_and_an_acceptance_accepts_it():
     found = results([attempt("base", "control")], [attempt("base", "upgrade", loaded=False, error="ValueError: x")])
     judged = pipeline.judge(found, "base", TOLERANCES)
     assert pipeline.exit_code(judged, found) == ExitCode.DRIFT
-    accepted = pipeline.judge(found, "base", TOLERANCES, [Acceptance("new", "saved.*", "api", "reviewed: we rebuild in code")])
+    accepted = pipeline.judge(found, "base", TOLERANCES, acceptances=[Acceptance("new", "saved.*", "api", "reviewed: we rebuild in code")])
     assert pipeline.exit_code(accepted, found) == ExitCode.OK
-    document = pipeline.verdicts_document(accepted, found, "base", "run")
+    document = pipeline.verdicts_document(accepted, found, "base", run_id="run")
     validate_verdicts(document, "verdicts.json")
     assert document["environments"]["new"]["metrics"]["saved.m.h5.load_model"]["verdict"] == "accepted"
     assert [row["outcome"] for row in document["artifacts"]["attempts"]] == ["loads", "fails"]
@@ -195,7 +195,7 @@ def test_the_report_puts_upgrade_first_and_shows_a_failures_line_below_its_cell(
 def test_acceptance_dates_still_apply_to_saved_drifts():
     found = results([attempt("base", "control")], [attempt("base", "upgrade", loaded=False, error="ValueError: x")])
     expired = Acceptance("new", "saved.*", "api", "old", dt.date(2000, 1, 1))
-    judged = pipeline.judge(found, "base", TOLERANCES, [expired])
+    judged = pipeline.judge(found, "base", TOLERANCES, acceptances=[expired])
     assert pipeline.exit_code(judged, found) == ExitCode.DRIFT and judged.expired == (expired,)
 
 

@@ -85,7 +85,7 @@ def test_a_slowdown_is_reported_and_fails_only_when_asked(tmp_path):
     assert pipeline.exit_code(judged, [base, other], fail_on=("slowdown",)) == ExitCode.DRIFT
     assert summary_line([base, other], judged.verdicts, "base", judged.behaviours, judged.speed).endswith(
         "; 1 task slower in 1 environment")
-    document = pipeline.verdicts_document(judged, [base, other], "base", "run", fail_on=("slowdown",))
+    document = pipeline.verdicts_document(judged, [base, other], "base", run_id="run", fail_on=("slowdown",))
     validate_verdicts(document, tmp_path / "verdicts.json")
     assert document["speed"]["factor"] == 2.0
     [row] = document["speed"]["tasks"]

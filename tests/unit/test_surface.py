@@ -179,7 +179,7 @@ def _surfaced(env, surface, calls=(), constructed=(), **extra):
 def test_a_run_without_surfaces_has_no_diff_and_a_missing_one_is_named():
     plain = [make_result("base", {"m.w": 0.5}), make_result("new", {"m.w": 0.5})]
     assert not diff(plain, "base").recorded and diff(plain, "base").document()["environments"] == []
-    document = pipeline.verdicts_document(pipeline.judge(plain, "base", TOL), plain, "base", "run")
+    document = pipeline.verdicts_document(pipeline.judge(plain, "base", TOL), plain, "base", run_id="run")
     assert "api_surface" not in document
     mixed = [_surfaced("base", BEFORE), make_result("old", {"m.w": 0.5}), _surfaced("new", AFTER)]
     found = diff(mixed, "base")
@@ -218,7 +218,7 @@ def test_a_removed_name_a_task_calls_is_a_finding_that_fails_on_behaviour():
     assert judged.behaviours.empty  # nothing else changed: the removal alone fails a run that fails on behaviour
     assert pipeline.exit_code(judged, [base, new]) == ExitCode.OK
     assert pipeline.exit_code(judged, [base, new], ("behaviour",)) == ExitCode.DRIFT
-    document = validate_verdicts(pipeline.verdicts_document(judged, [base, new], "base", "run", fail_on=("behaviour",)), "verdicts.json")
+    document = validate_verdicts(pipeline.verdicts_document(judged, [base, new], "base", run_id="run", fail_on=("behaviour",)), "verdicts.json")
     assert document["exit_code"] == ExitCode.DRIFT
     assert document["api_surface"]["removed_and_called"][1] == {"env": "new", "door": None, "name": "layers.Old",
                                                                 "tasks": ["linear.defaults"], "calls": ["keras.layers.Old"]}
@@ -249,7 +249,7 @@ def test_the_report_lists_the_called_removal_first_then_each_environment_folded(
     assert screen.columns[-1] == ("surface", "API names removed or changed", "surface")
     assert {row["env"]: row["surface"] for row in screen.rows} == {"one": 6, "two": 6, "same": 0}
     assert "Also: 2 removed API name(s) that the tasks call." in screen.headline
-    html = render(results, judged.verdicts, "base", {"run_id": "r"}, tmp_path / "report.html", first_screen=screen,
+    html = render(results, judged.verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html", first_screen=screen,
                   surface=judged.surface).read_text()
     section = html.split('<h2 id="surface">API surface</h2>')[1].split("<h2")[0]
     assert section.index("layers.Old is removed, and called by linear.defaults") < section.index("one, two</strong>: 102 added")
@@ -285,7 +285,7 @@ def test_a_report_of_results_without_a_surface_has_no_section_and_the_grid_as_be
     judged = pipeline.judge(results, "base", TOL)
     screen = overview(results, judged, "base", judged.surface)
     assert "surface" not in screen.rows[0] and len(screen.columns) == 6
-    html = render(results, judged.verdicts, "base", {"run_id": "r"}, tmp_path / "report.html", first_screen=screen,
+    html = render(results, judged.verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html", first_screen=screen,
                   surface=judged.surface).read_text()
     assert "<h2 id=\"surface\">" not in html and "API names removed" not in html
 

@@ -53,7 +53,7 @@ def command(args: argparse.Namespace) -> ExitCode:
         raise Interrupted(run_dir) from None
     page = bisect_page.render(document, run_dir / bisecting.BISECT_DIR / bisect_page.PAGE)
     probed = sorted(results.load_results(run_dir), key=lambda result: result.env != good.name)
-    pipeline.render_run(run_dir, probed, good.name, tolerances)
+    pipeline.render_run(run_dir, probed, good.name, tolerances=tolerances)
     for line in bisect_page.terminal_lines(document):
         print(printable(line))
     print(page)

@@ -83,8 +83,9 @@ def say(line: str) -> None:
 
 def render(run_dir: Path, loaded: list[results.Result], baseline: str, judging: drift.Judging) -> ExitCode:
     j = judging
-    return said(pipeline.render_run(run_dir, loaded, baseline, list(j.tolerances), j.history_window, list(j.acceptances),
-                                     list(j.fail_on), j.slowdown, list(j.environments)))
+    return said(pipeline.render_run(run_dir, loaded, baseline, tolerances=list(j.tolerances), history_window=j.history_window,
+                acceptances=list(j.acceptances),
+                                     fail_on=list(j.fail_on), slowdown=j.slowdown, environments=list(j.environments)))
 
 
 def said(rendered: pipeline.RenderedRun) -> ExitCode:

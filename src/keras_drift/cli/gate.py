@@ -32,8 +32,9 @@ def command(args: argparse.Namespace) -> ExitCode:
             raise InputError(f"--candidate: {candidate!r} is the baseline; name the environment to judge against it")
         loaded = [result for result in loaded if result.env in (baseline, candidate)]
         expected = [baseline, candidate]
-    judged = pipeline.judge(loaded, baseline, common.tolerances(args), accepted.load_acceptances(Path(args.accepted)), proofs.load(run_dir),
-                            args.slowdown)
+    judged = pipeline.judge(loaded, baseline, common.tolerances(args), acceptances=accepted.load_acceptances(Path(args.accepted)),
+                            experiments=proofs.load(run_dir),
+                            slowdown=args.slowdown)
     print(printable(report.summary_line(loaded, judged.verdicts, baseline, judged.behaviours, judged.speed)))
     for called in judged.surface.called:  # a removed name the tasks call breaks their code: first
         print(printable(f"  api surface: {called.line()}"))

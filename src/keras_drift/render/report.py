@@ -48,7 +48,7 @@ STEPS_WIDTH, STEPS_HEIGHT = 560, 130
 def render(
     results: Sequence[Result],
     verdicts: pd.DataFrame,
-    baseline: str,
+    *, baseline: str,
     run_info: dict[str, Any],
     out: Path,
     past: History | None = None,
@@ -427,7 +427,7 @@ def _plot(results: Sequence[Result], name: str, x_key: str, columns: list[str]) 
              f'aria-label="{escape(name)}: {escape(", ".join(columns))} by {escape(x_key)}">']
     for panel, column in enumerate(columns):
         log = column == "loss" and x_key == "step"
-        parts.append(_panel(drawn, x_key, column, log, PANEL_WIDTH * panel, f"{name}: {column}{' (log)' if log else ''}"))
+        parts.append(_panel(drawn, x_key, column, log=log, left=PANEL_WIDTH * panel, title=f"{name}: {column}{' (log)' if log else ''}"))
     for index, (env, colour, _) in enumerate(drawn):
         x, y = 50 + (index % 4) * 190, PANEL_HEIGHT + 12 + 16 * (index // 4)
         parts.append(f'<line x1="{x}" x2="{x + 16}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>'
@@ -435,7 +435,7 @@ def _plot(results: Sequence[Result], name: str, x_key: str, columns: list[str]) 
     return "".join(parts) + "</svg>"
 
 
-def _panel(drawn: Sequence[tuple[str, str, dict[str, list[Any]]]], x_key: str, column: str, log: bool, left: int, title: str) -> str:
+def _panel(drawn: Sequence[tuple[str, str, dict[str, list[Any]]]], x_key: str, column: str, *, log: bool, left: int, title: str) -> str:
     """One panel: a frame, its title, the extreme values of both axes, and one polyline per environment
     (points whose value is not finite, or not positive on a log scale, left out)."""
     curves = []
