@@ -32,6 +32,7 @@ from keras_drift.execute.cache import ResultCache, cache_key, load_key, reusable
 from keras_drift.store.results import (
     RESULTS_DIR,
     Result,
+    Status,
     encode,
     load_result,
     printable,
@@ -302,17 +303,17 @@ def run_environment(
                     told += ["--artifacts", str(artifacts.resolve()), "--load-after", str(plan.resolve())]
                 result = _probe(spec, environment.python, run_dir, project_root, settings, log_file, repeat_up_front, told)
                 if "loads" in result:
-                    result["load_phase"] = {"status": "ok", "reason": "", "sources": [source["env"] for source in planned],
+                    result["load_phase"] = {"status": Status.OK, "reason": "", "sources": [source["env"] for source in planned],
                                             "cached": [], "in_probe": [_parcel(source) for source in planned]}
             # The probe process from start to exit: interpreter start, framework import, compute.
             result.setdefault("timings", {})["probe_process_s"] = time.monotonic() - started - install_s
         except environments.InterpreterMissing as exc:
-            result = status_result(spec.name, "skipped", str(exc))
+            result = status_result(spec.name, Status.SKIPPED, str(exc))
             install_s = 0.0
         except (environments.BuildFailed, ProbeFailed, OSError) as exc:
             log(f"keras-drift: {exc}")
             log_file.flush()
-            result = status_result(spec.name, "failed", str(exc), _tail(log_path))
+            result = status_result(spec.name, Status.FAILED, str(exc), _tail(log_path))
             partial = exc.partial if isinstance(exc, ProbeFailed) else None
             if partial is not None:  # the tasks it finished are kept, marked partial, and compared
                 result.update({key: value for key, value in partial.items() if key not in result or key in _TASK_SECTIONS})
@@ -431,7 +432,7 @@ def _load_in(
     result["user_models"] = gathered.get(USER_PARCEL, [])
     ran_trials = written.get("trials") if isinstance(written.get("trials"), dict) else None
     trial_outcomes = {str(key): value for key, value in (ran_trials or {}).items() if isinstance(value, dict)}
-    result["load_phase"] = {"status": "failed" if problem else "ok", "reason": f"the load probe {problem}" if problem else "",
+    result["load_phase"] = {"status": Status.FAILED if problem else Status.OK, "reason": f"the load probe {problem}" if problem else "",
                             "sources": [source["env"] for source in sources], "cached": sorted(cached), "in_probe": sorted(in_probe),
                             "trials": len(trial_outcomes)}
     # A process that ran repeats as well would have started for them anyway (a process of their own
