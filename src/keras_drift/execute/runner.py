@@ -34,6 +34,7 @@ from keras_drift.store.results import (
     Result,
     Status,
     encode,
+    encode_scalar,
     load_result,
     printable,
     status_result,
@@ -231,7 +232,10 @@ def _baseline_file(watch: BaselineWatch | None, finished: Mapping[str, Result], 
     if baseline is None or not baseline.get("metrics"):
         return None
     path = Path(run_dir) / LOGS_DIR / f"{env}.baseline.json"
-    write_json_atomically(path, {"baseline": watch.baseline, "metrics": baseline["metrics"], "repeats": repeats,
+    # NaN and infinities as the result files spell them (a diverged loss, a swept activation at 1000): the
+    # probe compares its own values in that spelling
+    metrics = {key: encode_scalar(value) for key, value in baseline["metrics"].items()}
+    write_json_atomically(path, {"baseline": watch.baseline, "metrics": metrics, "repeats": repeats,
                                  "tolerances": [list(row) for row in watch.tolerances]})
     return path
 
