@@ -29,7 +29,7 @@ import signal
 import time
 import traceback
 
-from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, tasks
+from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, sweep, tasks
 from probe.numbers import json_scalar, plain
 from probe.state import STATE
 from probe.task import select, through_door, touches
@@ -68,6 +68,10 @@ def main(argv=None):
         help="optional mechanisms to leave off, comma-separated (%s): one was in force when an earlier process died natively"
              % ", ".join(progress.MECHANISMS))
     parser.add_argument(
+        "--sweep", choices=sweep.MODES, default=sweep.DEFAULT_MODE,
+        help="the API sweep (probe/sweep.py), run after the other tasks: a fixed core plus the classes they constructed "
+             "(targeted), every public entry (full), or none (off)")
+    parser.add_argument(
         "--resume", default="",
         help='the partial result of an earlier process of this environment: its finished tasks are kept and not run again, '
              'and those it names under "crashed" ({task: reason}) are recorded as failed')
@@ -85,6 +89,7 @@ def main(argv=None):
         args.artifacts = ""
     if "loading" in args.without:
         args.load_after = ""
+    sweep.SETTINGS.mode = args.sweep
     progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:
@@ -96,8 +101,7 @@ def main(argv=None):
 
     started = time.time()
     keras = frameworks.load_keras(args.compile_cache)
-    for _, module in STATE.doors or [(None, keras)]:
-        optimizers.watch_api_calls(module)
+    _watch(keras)
     import_s = time.time() - started
     progress.start(args.out, _mechanisms(args))
     result = {
@@ -126,6 +130,8 @@ def main(argv=None):
         progress.enter(task.name, "task", of=(number, len(chosen)))
         if task.name in result["tasks"]:  # finished by an earlier process of this environment (--resume)
             continue
+        if task.kind == "sweep":  # the classes the tasks before it constructed, this process's and a resumed one's
+            sweep.SETTINGS.called = sweep.called_in(result["facts"])
         if task.name in crashed:  # it died natively with nothing left to leave off: recorded, not run again
             result["tasks"][task.name] = dict(task.declaration(), status="failed")
             result["errors"][task.name] = crashed[task.name]
@@ -151,6 +157,14 @@ def main(argv=None):
     del result["partial"]
     write_atomically(args.out, result)
     progress.finish()
+
+
+def _watch(keras):
+    """Watch every door's optimizers for the ``lr=`` spelling (:func:`optimizers.watch_api_calls`) and the
+    public classes the tasks construct (:func:`sweep.watch_constructions`)."""
+    for _, module in STATE.doors or [(None, keras)]:
+        optimizers.watch_api_calls(module)
+        sweep.watch_constructions(module)
 
 
 def _mechanisms(args):
@@ -210,8 +224,7 @@ def _after_probe(args, trials, load_plan):
     task under its overrides, records off), then the ``load_plan``, if any."""
     started = time.time()
     keras = frameworks.load_keras(args.compile_cache)
-    for _, module in STATE.doors or [(None, keras)]:
-        optimizers.watch_api_calls(module)
+    _watch(keras)
     frameworks.seed_everything(keras, tasks.SEED)
     records.disable()
     progress.start(args.out, _mechanisms(args))
@@ -266,10 +279,11 @@ def _trial(keras, trial, by_name, task_timeout):
 def available_tasks(folder, result):
     """Every task this probe can run, the built-in ones and the user's (:func:`user_probes`), then each of
     them again through every other door to Keras that reaches other classes than the documented one
-    (:func:`door_tasks`), and the user's custom objects, as ``(tasks, custom_objects)``."""
+    (:func:`door_tasks`), then the API sweep's (last: a targeted sweep exercises what the others
+    constructed), and the user's custom objects, as ``(tasks, custom_objects)``."""
     found, custom_objects = user_probes(folder, result)
     every = list(tasks.TASKS) + list(canaries.CANARIES) + found
-    return every + door_tasks(every, STATE.doors, frameworks.door_differences()), custom_objects
+    return every + door_tasks(every, STATE.doors, frameworks.door_differences()) + sweep.tasks(), custom_objects
 
 
 # The settings prefix a differing class of a namespace is declared under (``optimizer.Adam.``, ``dense.``).
@@ -379,6 +393,8 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
                     metrics, series, facts = task.run(keras)
                     if STATE.api_calls:
                         facts = dict(facts, api_calls=sorted(STATE.api_calls))
+                    if STATE.constructed:
+                        facts = dict(facts, constructed=sorted(STATE.constructed))
                     if STATE.step_losses:
                         facts = dict(facts, step_losses=[json_scalar(loss) for loss in STATE.step_losses])
                 finally:
@@ -478,6 +494,8 @@ def _keep(name, metrics, series, facts, result):
         result["series"][series_name] = _json_series(columns)
     recomputed = oracle.recompute(name, facts.get("final_arrays"))
     facts = dict(facts, recomputed=recomputed) if recomputed else dict(facts)
+    if "sweep" in facts:  # the sweep's entries, with their snippets: a section of the result of their own
+        result.setdefault("sweep", {}).update(facts.pop("sweep"))
     non_finite = sorted(key for key, value in metrics.items() if isinstance(value, float) and not math.isfinite(value))
     if non_finite:  # training diverged: the values are kept and compared (NaN against a number is a drift)
         facts["non_finite"] = non_finite

@@ -28,6 +28,9 @@ class ProcessState(object):
       inside the library (:func:`probe.optimizers.watch_api_calls`).
     - ``api_calls``: the behaviour probes whose spelling the running task used (its facts record them as
       ``api_calls``).
+    - ``constructed``: the public classes (``layers.Dense``) the running task constructed itself, not the
+      library on its behalf (its facts record them as ``constructed``; the targeted sweep,
+      :mod:`probe.sweep`, exercises them).
     - ``steps``: training steps taken in this process (``train_on_batch`` calls and ``fit`` batches): the
       probe divides a task's time by its steps, so speed compares per step across versions whose ``fit()``
       defaults differ.
@@ -49,6 +52,7 @@ class ProcessState(object):
         self.compile_cache_on = False
         self.watch_depth = 0
         self.api_calls = set()
+        self.constructed = set()
         self.steps = 0
         self.step_losses = []
         self.warnings = []
@@ -59,8 +63,10 @@ class ProcessState(object):
         self.trained_model = None
 
     def start_task_run(self):
-        """One run of a task starts: no API spelling noted, no step loss kept, no trained model offered."""
+        """One run of a task starts: no API spelling or construction noted, no step loss kept, no trained model
+        offered."""
         self.api_calls.clear()
+        self.constructed.clear()
         del self.step_losses[:]
         self.trained_model = None
 
