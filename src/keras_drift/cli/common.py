@@ -114,7 +114,8 @@ def settings(args: argparse.Namespace, adaptive: bool = False, saved_models: boo
     return runner.ProbeSettings(environment_timeout_s=args.timeout, task_timeout_s=args.task_timeout,
                                 tasks=tuple(options.split(args.tasks)),
                                 probes_dir=probes_dir, repeats=args.repeats, adaptive=adaptive,
-                                saved_models=saved_models and not args.no_saved_models, unsafe_load=args.unsafe_load)
+                                saved_models=saved_models and not args.no_saved_models, unsafe_load=args.unsafe_load,
+                                sweep=args.sweep)
 
 
 def results_cache(args: argparse.Namespace) -> ResultCache:

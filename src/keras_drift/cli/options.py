@@ -130,6 +130,12 @@ def shared() -> Shared:
         "--task-timeout", type=positive_seconds, default=runner.ProbeSettings.task_timeout_s,
         help="seconds per task before it fails and the next task runs (default: %(default)g)",
     )
+    execution.add_argument(
+        "--sweep", choices=("targeted", "full", "off"), default=runner.ProbeSettings.sweep,
+        help="the API sweep after the tasks: a fixed core plus the classes the tasks constructed (targeted), every public "
+             "layer, initializer, activation, loss, metric, optimizer and schedule (full; the nightly's), or none (off) "
+             "(default: %(default)s)",
+    )
     execution.add_argument("--no-saved-models", action="store_true",
                            help="do not save model tasks' trained models, nor load them across environments")
     execution.add_argument("--saved-models", metavar="FILE",

@@ -64,7 +64,9 @@ class ProbeSettings:
     of each task measure the noise: ``repeats`` up front, or (``adaptive``) one run, repeated afterwards
     only where a metric drifts (:mod:`keras_drift.execute.noise`) or the environment is not deterministic. With
     ``saved_models`` each model task's trained model is saved for the load phase (:func:`run_load_phase`),
-    whose loads leave the library's safe mode on unless ``unsafe_load``."""
+    whose loads leave the library's safe mode on unless ``unsafe_load``. ``sweep`` is the API sweep's mode
+    (``probe/sweep.py``): a fixed core plus the classes the tasks constructed (``targeted``), every public
+    entry (``full``, the nightly's), or none (``off``)."""
 
     environment_timeout_s: float = 1800.0
     task_timeout_s: float = 900.0
@@ -74,10 +76,12 @@ class ProbeSettings:
     adaptive: bool = False
     saved_models: bool = False
     unsafe_load: bool = False
+    sweep: str = "targeted"
 
     def arguments(self, repeat_up_front: bool = True) -> list[str]:
         """The probe's command-line arguments for these settings."""
-        arguments = ["--task-timeout", f"{self.task_timeout_s:g}", "--repeats", str(self.repeats if repeat_up_front else 1)]
+        arguments = ["--sweep", self.sweep, "--task-timeout", f"{self.task_timeout_s:g}",
+                     "--repeats", str(self.repeats if repeat_up_front else 1)]
         if self.tasks:
             arguments += ["--tasks", ",".join(self.tasks)]
         if self.probes_dir is not None:
@@ -85,12 +89,13 @@ class ProbeSettings:
         return arguments
 
     def record(self) -> dict[str, Any]:
-        """What a result records of them: the task selection and a digest of the user's probe modules."""
+        """What a result records of them: the task selection, a digest of the user's probe modules, the task
+        time limit, whether models are saved, and the sweep's mode (each changes the result: its cache key)."""
         digest = hashlib.sha256()
         for path in sorted(self.probes_dir.glob("*.py")) if self.probes_dir else []:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None,
-                "task_timeout_s": self.task_timeout_s, "saved_models": self.saved_models}
+                "task_timeout_s": self.task_timeout_s, "saved_models": self.saved_models, "sweep": self.sweep}
 
 
 @dataclass(frozen=True)
