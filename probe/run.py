@@ -139,7 +139,8 @@ def main(argv=None):
             _run_task(task, keras, result, args.task_timeout, watch, args.artifacts)
         write_atomically(args.out, result)
     sections = (
-        ("introspection", lambda: {"defaults": _defaults(keras, result), "api": introspect.api_behaviour(keras)}),
+        ("introspection", lambda: {"defaults": _defaults(keras, result), "api": introspect.api_behaviour(keras),
+                                   "api_surface": introspect.api_surface(keras), "api_surface_doors": introspect.door_surfaces()}),
         ("oracle", lambda: dict((dtype, oracle.expected(dtype)) for dtype in ("float64", "float32"))),
         ("fingerprint", lambda: fingerprint.collect(keras, seeding)),
     )

@@ -66,7 +66,8 @@ class ProbeSettings:
     ``saved_models`` each model task's trained model is saved for the load phase (:func:`run_load_phase`),
     whose loads leave the library's safe mode on unless ``unsafe_load``. ``sweep`` is the API sweep's mode
     (``probe/sweep.py``): a fixed core plus the classes the tasks constructed (``targeted``), every public
-    entry (``full``, the nightly's), or none (``off``)."""
+    entry (``full``), or none (``off``, the default while the sweep is a preview: its drifts are not yet told
+    apart by cause, and the targeted sweep costs more than issue 39's budget)."""
 
     environment_timeout_s: float = 1800.0
     task_timeout_s: float = 900.0
@@ -76,7 +77,7 @@ class ProbeSettings:
     adaptive: bool = False
     saved_models: bool = False
     unsafe_load: bool = False
-    sweep: str = "targeted"
+    sweep: str = "off"
 
     def arguments(self, repeat_up_front: bool = True) -> list[str]:
         """The probe's command-line arguments for these settings."""
