@@ -176,6 +176,14 @@ def _surfaced(env, surface, calls=(), constructed=(), **extra):
     return result
 
 
+def test_the_diff_is_the_same_whichever_order_the_run_had_its_results_in():
+    """`drift` judges its results in the order they ran, `report` in the order of their files' names: the
+    verdicts it writes must be the same (a `report` re-render changes nothing)."""
+    ran = [_surfaced("base", BEFORE), _surfaced("zeta", AFTER), _surfaced("alpha", AFTER)]
+    assert [entry.env for entry in diff(ran, "base").diffs] == ["alpha", "zeta"]
+    assert diff(ran, "base") == diff(list(reversed(ran)), "base")
+
+
 def test_a_run_without_surfaces_has_no_diff_and_a_missing_one_is_named():
     plain = [make_result("base", {"m.w": 0.5}), make_result("new", {"m.w": 0.5})]
     assert not diff(plain, "base").recorded and diff(plain, "base").document()["environments"] == []

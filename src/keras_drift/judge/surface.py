@@ -318,7 +318,7 @@ def diff(results: Sequence[Result], baseline: str) -> SurfaceDiff:
         return SurfaceDiff(True, not_recorded=missing)
     doors = sorted({door for result in results for door in (result.get("introspection", {}).get("api_surface_doors") or {})})
     diffs: list[EnvDiff] = []
-    for result in results:
+    for result in sorted(results, key=lambda result: result.env):  # the same order whichever order the run had
         if result.env == baseline or not recorded(result):
             continue
         documented = compare_surfaces(result.env, None, surface_of(base), surface_of(result))
