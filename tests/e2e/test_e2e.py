@@ -47,7 +47,7 @@ def drift_in(work: Path, names: tuple[str, ...], *extra: str, cache: Path | None
     selected = sorted(path.stem for path in (work / "envs").glob("*.toml"))
     completed = keras_drift(
         "drift", "--envs", ",".join(selected), "--envs-dir", str(work / "envs"), "--reports", str(work / "reports"),
-        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "2", *extra, cwd=work, cache=cache,
+        "--venvs", str(work / "venvs"), "--probes", str(PROJECT_ROOT / "probes"), "-j", "2", *extra, cwd=work, cache=cache,
     )
     print(completed.stdout, completed.stderr, sep="\n")
     return completed
@@ -212,7 +212,7 @@ def test_parallel_run_gives_the_same_results_as_sequential(drift_run):
     sequential = work / "sequential"
     completed = keras_drift(
         "run", "--envs", ",".join(ENVS[1:]), "--envs-dir", str(work / "envs"), "--run-dir", str(sequential),
-        "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), "-j", "1", "--rerun", cwd=work, cache=work / "keras-drift-cache",
+        "--venvs", str(work / "venvs"), "--probes", str(PROJECT_ROOT / "probes"), "-j", "1", "--rerun", cwd=work, cache=work / "keras-drift-cache",
     )
     assert completed.returncode == 0, completed.stderr
     for name in ENVS[1:]:
@@ -271,7 +271,7 @@ def test_a_second_run_reuses_cached_results_until_a_lock_changes(drift_run):
     work, _ = drift_run
     pair = ",".join(ENVS[1:])
     options = ("--envs-dir", str(work / "envs"), "--reports", str(work / "again"), "--venvs", str(work / "venvs"),
-               "--root", str(PROJECT_ROOT), "--cache", str(work / "reports" / "cache"), "--baseline", ENVS[1], "-j", "2")
+               "--probes", str(PROJECT_ROOT / "probes"), "--cache", str(work / "reports" / "cache"), "--baseline", ENVS[1], "-j", "2")
     first = keras_drift("drift", "--envs", pair, *options, cwd=work)
     assert first.returncode == 0, first.stderr
     # from the fixture's run, or the sequential run of another test, whichever stored last; no probe ran, but

@@ -43,7 +43,7 @@ def work(tmp_path_factory):
 def bisect(work, *extra):
     completed = keras_drift(
         "bisect", "--good", "keras-0.3.3-theano", "--bad", "keras-1.0.2-theano", "--envs-dir", str(work / "envs"),
-        "--reports", str(work / "reports"), "--venvs", str(work / "venvs"), "--root", str(PROJECT_ROOT), *extra, cwd=work)
+        "--reports", str(work / "reports"), "--venvs", str(work / "venvs"), "--probes", str(PROJECT_ROOT / "probes"), *extra, cwd=work)
     print(completed.stdout, completed.stderr, sep="\n")
     page = completed.stdout.strip().splitlines()[-1]
     document = json.loads((work / page).with_name("bisect.json").read_text()) if page.endswith("bisect.html") else None
