@@ -19,7 +19,8 @@ import pytest
 from conftest import PROJECT_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
-CURRENT = "keras==3.5.0\njax==0.4.31\njaxlib==0.4.31\nnumpy==1.26.4\n"  # the team's requirements.txt
+# What the team's training environment has installed beside keras-drift (init pins current.toml to it)
+TEAM = ("keras==3.5.0", "jax==0.4.31", "jaxlib==0.4.31")
 # The environment the team adds by hand: the default matrix's Keras 3.15 on JAX (its downloads are shared)
 NEXT = 'description = "the bump under review"\nrequirements = ["keras==3.15.1", "jax[cpu]==0.10.2"]\npython = "3.11"\nbackend = "jax"\ntags = ["next"]\n'
 BROKEN = 'requirements = ["keras-drift-no-such-dist==1.0"]\npython = "3.11"\nbackend = "jax"\n'
@@ -35,13 +36,14 @@ def call(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The ``keras-drift`` of a wheel built from this checkout, in a fresh virtual environment."""
+    """The ``keras-drift`` of a wheel built from this checkout, in a fresh virtual environment that also holds
+    the team's Keras and JAX (the environment their training code uses)."""
     work = tmp_path_factory.mktemp("installed")
     assert call(sys.executable, "-m", "uv", "build", "--wheel", "--out-dir", work / "dist", PROJECT_ROOT, cwd=work).returncode == 0
     [wheel] = (work / "dist").glob("keras_drift-*.whl")
     assert call(sys.executable, "-m", "uv", "venv", "--quiet", "--python", sys.executable, work / "venv", cwd=work).returncode == 0
     python = work / "venv" / "bin" / "python"
-    assert call(sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", python, wheel, cwd=work).returncode == 0
+    assert call(sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", python, wheel, *TEAM, cwd=work).returncode == 0
     return work / "venv" / "bin" / "keras-drift"
 
 
@@ -50,14 +52,16 @@ def test_init_drift_and_gate_from_an_empty_repository(installed, tmp_path):
     project.mkdir()
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV", "KERAS_DRIFT_VENVS")}
     assert call("git", "init", "--quiet", cwd=project).returncode == 0
-    (project / "requirements.txt").write_text(CURRENT)
+    env["KERAS_BACKEND"] = "jax"
 
-    started = call(installed, "init", "--from", "requirements.txt", cwd=project, env=env)
+    started = call(installed, "init", cwd=project, env=env)  # as the README says: pinned to what is installed
     assert started.returncode == 0, started.stderr
     for written in ("envs/current.toml", "probes/example_model.py", "accepted.toml", "noxfile.py", ".github/workflows/keras-drift.yml"):
         assert f"{written}: written" in started.stderr and (project / written).is_file()
     assert "envs/proposed.toml: written" in started.stderr  # the newest releases, read from the index
-    again = call(installed, "init", "--from", "requirements.txt", cwd=project, env=env)
+    current = (project / "envs" / "current.toml").read_text()
+    assert 'requirements = ["keras==3.5.0", "jax[cpu]==0.4.31", "jaxlib==0.4.31"]' in current and "baseline = true" in current
+    again = call(installed, "init", cwd=project, env=env)
     assert again.returncode == 0 and again.stderr.count("left alone") == 7
 
     (project / "envs" / "next.toml").write_text(NEXT)  # adding an environment is adding a file
