@@ -4,6 +4,7 @@
 """
 
 import nox
+
 from keras_drift.nox import add_sessions
 
 nox.options.sessions = ["drift"]
