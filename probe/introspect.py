@@ -225,15 +225,22 @@ def _namespace(keras, dotted):
     return space
 
 
-def _entries(space, owners):
-    found = {}
+def public_members(space):
+    """``(name, value)`` for every public name of ``space`` (no leading underscore), sorted by name; a
+    deprecated or lazily loaded name that raises when read is left out."""
     for name in sorted(dir(space)):
         if name.startswith("_"):
             continue
         try:
             value = getattr(space, name)
-        except Exception:  # a deprecated or lazy name that raises when read
+        except Exception:
             continue
+        yield name, value
+
+
+def _entries(space, owners):
+    found = {}
+    for name, value in public_members(space):
         kind = _kind(value, owners)
         if kind is None:
             continue

@@ -61,6 +61,7 @@ import numpy as np
 
 from probe import frameworks, spelling
 from probe.frameworks import NotApplicable
+from probe.introspect import public_members
 from probe.optimizers import OPTIMIZER_KWARGS
 from probe.state import STATE
 from probe.task import Task
@@ -381,13 +382,7 @@ def public_classes(module, base):
     ``Convolution2D``; ``Orthogonal``, whose ``__name__`` was ``OrthogonalInitializer`` in Keras 3.5 and is
     ``Orthogonal`` in 3.15): never the class's own ``__name__``, which a release may change."""
     names = {}
-    for name in sorted(dir(module)):
-        if name.startswith("_"):
-            continue
-        try:
-            value = getattr(module, name)
-        except Exception:  # a lazily loaded name that cannot load here
-            continue
+    for name, value in public_members(module):
         if inspect.isclass(value) and issubclass(value, base) and value is not base:
             names.setdefault(value, []).append(name)
     found = [(min(aliases, key=lambda alias: (not alias[:1].isupper(), len(alias), alias)), cls) for cls, aliases in names.items()]
@@ -401,10 +396,9 @@ def public_functions(module, word):
     """``[(name, function)]``: the public functions of ``module`` defined in a module whose name holds
     ``word`` (not the helpers it imports), each once under its first name, sorted by name."""
     seen, found = set(), []
-    for name in sorted(dir(module)):
-        if name.startswith("_") or name in EXCLUDED_FUNCTIONS:
+    for name, value in public_members(module):
+        if name in EXCLUDED_FUNCTIONS:
             continue
-        value = getattr(module, name, None)
         if (callable(value) and not inspect.isclass(value) and word in str(getattr(value, "__module__", ""))
                 and id(value) not in seen):
             seen.add(id(value))
