@@ -30,6 +30,7 @@ import time
 import traceback
 
 from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, sweep, tasks
+from probe.sweep import selection, tables
 from probe.numbers import json_scalar, plain
 from probe.state import STATE
 from probe.task import select, through_door, touches
@@ -68,8 +69,8 @@ def main(argv=None):
         help="optional mechanisms to leave off, comma-separated (%s): one was in force when an earlier process died natively"
              % ", ".join(progress.MECHANISMS))
     parser.add_argument(
-        "--sweep", choices=sweep.MODES, default=sweep.DEFAULT_MODE,
-        help="the API sweep (probe/sweep.py), run after the other tasks: a fixed core plus the classes they constructed "
+        "--sweep", choices=tables.MODES, default=tables.DEFAULT_MODE,
+        help="the API sweep (probe/sweep/), run after the other tasks: a fixed core plus the classes they constructed "
              "(targeted), every public entry (full), or none (off)")
     parser.add_argument(
         "--resume", default="",
@@ -89,7 +90,7 @@ def main(argv=None):
         args.artifacts = ""
     if "loading" in args.without:
         args.load_after = ""
-    sweep.SETTINGS.mode = args.sweep
+    selection.SETTINGS.mode = args.sweep
     progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:
@@ -131,7 +132,7 @@ def main(argv=None):
         if task.name in result["tasks"]:  # finished by an earlier process of this environment (--resume)
             continue
         if task.kind == "sweep":  # the classes the tasks before it constructed, this process's and a resumed one's
-            sweep.SETTINGS.called = sweep.called_in(result["facts"])
+            selection.SETTINGS.called = selection.called_in(result["facts"])
         if task.name in crashed:  # it died natively with nothing left to leave off: recorded, not run again
             result["tasks"][task.name] = dict(task.declaration(), status="failed")
             result["errors"][task.name] = crashed[task.name]
@@ -162,10 +163,10 @@ def main(argv=None):
 
 def _watch(keras):
     """Watch every door's optimizers for the ``lr=`` spelling (:func:`optimizers.watch_api_calls`) and the
-    public classes the tasks construct (:func:`sweep.watch_constructions`)."""
+    public classes the tasks construct (:func:`selection.watch_constructions`)."""
     for _, module in STATE.doors or [(None, keras)]:
         optimizers.watch_api_calls(module)
-        sweep.watch_constructions(module)
+        selection.watch_constructions(module)
 
 
 def _mechanisms(args):

@@ -47,7 +47,7 @@ def test_spell_translates_canonical_arguments(target, canonical, spelled):
     assert spelling.spell(target, **canonical) == spelled
 
 
-@pytest.mark.parametrize("path", sorted([*(PROJECT_ROOT / "probe").glob("*.py"), *(PROJECT_ROOT / "probes").glob("*.py")]), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted([*(PROJECT_ROOT / "probe").rglob("*.py"), *(PROJECT_ROOT / "probes").glob("*.py")]), ids=lambda p: p.name)
 def test_probe_parses_as_python_36(path: Path):
     ast.parse(path.read_text(), filename=str(path), feature_version=(3, 6))
 

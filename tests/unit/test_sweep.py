@@ -22,6 +22,7 @@ from keras_drift.execute.cache import cache_key
 from keras_drift.execute.runner import ProbeSettings
 from keras_drift.store.results import validate
 from probe import run, sweep
+from probe.sweep import arrays, calls, exercise, selection, snippets, tables
 from probe.frameworks import NotApplicable
 from probe.state import STATE
 from probe.task import Task
@@ -68,22 +69,22 @@ def stand_in(optimizers: dict[str, type], version: str = "3.15.1") -> SimpleName
 
 
 def names(kind: str, keras: SimpleNamespace) -> list[str]:
-    return [entry.call.text() for entry in sweep.entries(kind, keras)]
+    return [entry.call.text() for entry in calls.entries(kind, keras)]
 
 
 # -- names --------------------------------------------------------------------------------------------
 
 
 def test_a_call_is_named_as_written_with_sorted_keywords_and_no_spaces():
-    call = sweep.Call("layers", "Conv2D", {"kernel_size": 3, "filters": 2, "padding": "same", "strides": (1,), "dims": (2, 1)})
+    call = calls.Call("layers", "Conv2D", {"kernel_size": 3, "filters": 2, "padding": "same", "strides": (1,), "dims": (2, 1)})
     assert call.text() == "layers.Conv2D(dims=(2,1),filters=2,kernel_size=3,padding='same',strides=(1,))"
-    nested = sweep.Call("layers", "Bidirectional", {"layer": sweep.Call("layers", "LSTM", {"units": 2})})
+    nested = calls.Call("layers", "Bidirectional", {"layer": calls.Call("layers", "LSTM", {"units": 2})})
     assert nested.text() == "layers.Bidirectional(layer=layers.LSTM(units=2))"
     assert nested.text("keras.") == "keras.layers.Bidirectional(layer=keras.layers.LSTM(units=2))"
-    assert sweep.Call("activations", "relu", leading=("x",)).text() == "activations.relu(x)"
-    assert sweep.entry_key("schedules", sweep.Call("optimizers.schedules", "CosineDecay", {"decay_steps": 10})) == \
+    assert calls.Call("activations", "relu", leading=("x",)).text() == "activations.relu(x)"
+    assert calls.entry_key("schedules", calls.Call("optimizers.schedules", "CosineDecay", {"decay_steps": 10})) == \
         "schedules.CosineDecay(decay_steps=10)"
-    assert sweep.shape_text((3, 4, 5)) == "shape(3,4,5)" and sweep.shape_text((7,)) == "shape(7)"
+    assert calls.shape_text((3, 4, 5)) == "shape(3,4,5)" and calls.shape_text((7,)) == "shape(7)"
 
 
 def test_optimizer_variants_follow_the_signature_and_their_names_do_not_depend_on_parameter_order():
@@ -119,7 +120,7 @@ def test_a_required_parameter_comes_from_the_table_else_the_entry_is_skipped_wit
             pass
 
     keras = SimpleNamespace(__version__="3.15.1", layers=SimpleNamespace(Layer=Layer, Dense=Dense, Lambda=Lambda, Dropout=Dropout))
-    found = {entry.call.text(): entry for entry in sweep.entries("layers", keras)}
+    found = {entry.call.text(): entry for entry in calls.entries("layers", keras)}
     assert set(found) == {"layers.Dense(units=3)", "layers.Dropout(rate=0.5,seed=1)", "layers.Lambda()"}
     assert found["layers.Lambda()"].reason == "Lambda needs function=, which the sweep's tables do not give"
     assert found["layers.Dropout(rate=0.5,seed=1)"].random_stream and not found["layers.Dense(units=3)"].random_stream
@@ -136,7 +137,7 @@ def test_aliases_are_swept_once_under_a_name_that_does_not_follow_the_class_name
         pass
 
     module = SimpleNamespace(Layer=Layer, Conv2D=Conv2D, Convolution2D=Conv2D, Helper=Helper, conv=lambda: None)
-    assert sweep.public_classes(module, Layer) == [("Conv2D", Conv2D)]
+    assert calls.public_classes(module, Layer) == [("Conv2D", Conv2D)]
 
     class Initializer:
         pass
@@ -149,18 +150,18 @@ def test_aliases_are_swept_once_under_a_name_that_does_not_follow_the_class_name
 
     module = SimpleNamespace(Initializer=Initializer, Orthogonal=OrthogonalInitializer, OrthogonalInitializer=OrthogonalInitializer,
                              orthogonal=OrthogonalInitializer, Zeros=Zeros, zeros=Zeros)
-    assert sweep.public_classes(module, Initializer) == [("Orthogonal", OrthogonalInitializer), ("Zeros", Zeros)]
+    assert calls.public_classes(module, Initializer) == [("Orthogonal", OrthogonalInitializer), ("Zeros", Zeros)]
 
 
 def test_a_kind_the_version_lacks_is_not_applicable():
     with pytest.raises(NotApplicable, match=re.escape("no losses.Loss in Keras 2.2.5")):
-        sweep.entries("losses", SimpleNamespace(__version__="2.2.5", losses=SimpleNamespace()))
+        calls.entries("losses", SimpleNamespace(__version__="2.2.5", losses=SimpleNamespace()))
     with pytest.raises(NotApplicable, match=re.escape("Keras 1.2.0's initializations are functions")):
-        sweep.entries("initializers", SimpleNamespace(__version__="1.2.0"))
+        calls.entries("initializers", SimpleNamespace(__version__="1.2.0"))
     with pytest.raises(NotApplicable, match=re.escape("Keras 0.3.3's layers are only chained by a Sequential")):
-        sweep.entries("layers", SimpleNamespace(__version__="0.3.3"))
+        calls.entries("layers", SimpleNamespace(__version__="0.3.3"))
     with pytest.raises(NotApplicable, match="no Keras loaded"):
-        sweep.entries("layers", None)
+        calls.entries("layers", None)
 
 
 def test_activations_are_the_functions_defined_by_the_activations_module():
@@ -177,40 +178,40 @@ def test_activations_are_the_functions_defined_by_the_activations_module():
 
 
 def test_layouts_and_families_follow_their_tables():
-    assert sweep.layouts_of("SparseCategoricalCrossentropy") == ("sparse_rank1", "sparse_rank2")
-    assert sweep.layouts_of("CategoricalCrossentropy") == ("rank2",)
-    assert sweep.layouts_of("MeanSquaredError") == ("rank1", "rank2")
-    assert sweep.layouts_of("Mean") == ("values",) and sweep.layouts_of("MeanIoU") == ("ids",)
-    assert sweep.layouts_of("OneHotMeanIoU") == ("rank2",) and sweep.layouts_of("BinaryIoU") == ("rank1", "rank2")
-    assert [sweep.family_of(name) for name in ("Dense", "Conv2D", "ConvLSTM2D", "LSTM", "RandomFlip", "Add", "MultiHeadAttention",
+    assert calls.layouts_of("SparseCategoricalCrossentropy") == ("sparse_rank1", "sparse_rank2")
+    assert calls.layouts_of("CategoricalCrossentropy") == ("rank2",)
+    assert calls.layouts_of("MeanSquaredError") == ("rank1", "rank2")
+    assert calls.layouts_of("Mean") == ("values",) and calls.layouts_of("MeanIoU") == ("ids",)
+    assert calls.layouts_of("OneHotMeanIoU") == ("rank2",) and calls.layouts_of("BinaryIoU") == ("rank1", "rank2")
+    assert [calls.family_of(name) for name in ("Dense", "Conv2D", "ConvLSTM2D", "LSTM", "RandomFlip", "Add", "MultiHeadAttention",
                                                "Embedding", "GlobalAveragePooling1D", "Conv3DTranspose")] == \
         ["flat", "2d", "convlstm2d", "sequence", "image", "pair", "attention", "tokens", "1d", "3d"]
-    for recipes in sweep.LAYER_INPUTS.values():  # the snippets repeat these expressions: each must build its array
+    for recipes in tables.LAYER_INPUTS.values():  # the snippets repeat these expressions: each must build its array
         assert all(isinstance(eval(recipe, {"np": np}), np.ndarray) for recipe in recipes)
 
 
 def test_targeted_sweeps_the_core_and_what_the_tasks_constructed():
-    found = [sweep.Entry("layers", sweep.Call("layers", name)) for name in ("Dense", "Conv3D", "GRU", "Flatten")]
-    assert [entry.call.name for entry in sweep.selected("layers", found, "full")] == ["Dense", "Conv3D", "GRU", "Flatten"]
-    assert sweep.selected("layers", found, "off") == []
+    found = [calls.Entry("layers", calls.Call("layers", name)) for name in ("Dense", "Conv3D", "GRU", "Flatten")]
+    assert [entry.call.name for entry in selection.selected("layers", found, "full")] == ["Dense", "Conv3D", "GRU", "Flatten"]
+    assert selection.selected("layers", found, "off") == []
     called = {"layers.GRU", "optimizers.Adam", "optimizers.schedules.Flatten"}
-    assert [entry.call.name for entry in sweep.selected("layers", found, "targeted", called)] == ["Dense", "GRU"]
-    schedules = [sweep.Entry("schedules", sweep.Call("optimizers.schedules", "PolynomialDecay"))]
-    assert sweep.selected("schedules", schedules, "targeted", {"optimizers.schedules.PolynomialDecay"}) == schedules
-    assert sweep.called_in({"a": {"constructed": ["layers.GRU"]}, "b": {}, "c": {"constructed": ["optimizers.Adam"]}}) == \
+    assert [entry.call.name for entry in selection.selected("layers", found, "targeted", called)] == ["Dense", "GRU"]
+    schedules = [calls.Entry("schedules", calls.Call("optimizers.schedules", "PolynomialDecay"))]
+    assert selection.selected("schedules", schedules, "targeted", {"optimizers.schedules.PolynomialDecay"}) == schedules
+    assert selection.called_in({"a": {"constructed": ["layers.GRU"]}, "b": {}, "c": {"constructed": ["optimizers.Adam"]}}) == \
         {"layers.GRU", "optimizers.Adam"}
 
 
 def test_statistics_are_stable_and_name_what_they_measure():
     values = np.arange(6, dtype="float32").reshape(2, 3)
-    found = sweep.described("inference", [values])
+    found = arrays.described("inference", [values])
     assert found["inference.shape"] == "2x3" and found["inference.dtype"] == "float32"
     assert found["inference.mean"] == 2.5 and found["inference.checksum"] == pytest.approx(
-        float(np.dot(values.ravel(), np.random.RandomState(sweep.CHECKSUM_SEED).uniform(-1, 1, size=6))))
-    assert sweep.described("out", values[:, ::-1])["out.mean"] == 2.5
-    assert sweep.described("out", values[:, ::-1])["out.checksum"] != found["inference.checksum"]  # a permutation shows
-    assert set(sweep.described("training", [values, values])) >= {"training[0].mean", "training[1].checksum"}
-    assert sweep.described("rank1.unweighted", np.float32(0.25)) == {"rank1.unweighted": 0.25}
+        float(np.dot(values.ravel(), np.random.RandomState(tables.CHECKSUM_SEED).uniform(-1, 1, size=6))))
+    assert arrays.described("out", values[:, ::-1])["out.mean"] == 2.5
+    assert arrays.described("out", values[:, ::-1])["out.checksum"] != found["inference.checksum"]  # a permutation shows
+    assert set(arrays.described("training", [values, values])) >= {"training[0].mean", "training[1].checksum"}
+    assert arrays.described("rank1.unweighted", np.float32(0.25)) == {"rank1.unweighted": 0.25}
 
 
 # -- snippets -----------------------------------------------------------------------------------------
@@ -218,17 +219,17 @@ def test_statistics_are_stable_and_name_what_they_measure():
 
 def all_kinds_entries():
     return [
-        ("initializers", sweep.Entry("initializers", sweep.Call("initializers", "GlorotUniform", {"seed": 1}))),
-        ("activations", sweep.Entry("activations", sweep.Call("activations", "threshold", {"threshold": 0.5}, leading=("x",)))),
-        ("losses", sweep.Entry("losses", sweep.Call("losses", "MeanSquaredError"))),
-        ("losses", sweep.Entry("losses", sweep.Call("losses", "CTC"))),
-        ("metrics", sweep.Entry("metrics", sweep.Call("metrics", "SparseCategoricalAccuracy"))),
-        ("metrics", sweep.Entry("metrics", sweep.Call("metrics", "Mean"))),
-        ("optimizers", sweep.Entry("optimizers", sweep.Call("optimizers", "Adam", {"use_ema": True}))),
-        ("schedules", sweep.Entry("schedules", sweep.Call("optimizers.schedules", "ExponentialDecay", {"decay_steps": 10}))),
-        ("layers", sweep.Entry("layers", sweep.Call("layers", "Bidirectional", {"layer": sweep.Call("layers", "LSTM", {"units": 2})}))),
-        ("layers", sweep.Entry("layers", sweep.Call("layers", "MultiHeadAttention", {"num_heads": 2, "key_dim": 2}))),
-        ("layers", sweep.Entry("layers", sweep.Call("layers", "Add"))),
+        ("initializers", calls.Entry("initializers", calls.Call("initializers", "GlorotUniform", {"seed": 1}))),
+        ("activations", calls.Entry("activations", calls.Call("activations", "threshold", {"threshold": 0.5}, leading=("x",)))),
+        ("losses", calls.Entry("losses", calls.Call("losses", "MeanSquaredError"))),
+        ("losses", calls.Entry("losses", calls.Call("losses", "CTC"))),
+        ("metrics", calls.Entry("metrics", calls.Call("metrics", "SparseCategoricalAccuracy"))),
+        ("metrics", calls.Entry("metrics", calls.Call("metrics", "Mean"))),
+        ("optimizers", calls.Entry("optimizers", calls.Call("optimizers", "Adam", {"use_ema": True}))),
+        ("schedules", calls.Entry("schedules", calls.Call("optimizers.schedules", "ExponentialDecay", {"decay_steps": 10}))),
+        ("layers", calls.Entry("layers", calls.Call("layers", "Bidirectional", {"layer": calls.Call("layers", "LSTM", {"units": 2})}))),
+        ("layers", calls.Entry("layers", calls.Call("layers", "MultiHeadAttention", {"num_heads": 2, "key_dim": 2}))),
+        ("layers", calls.Entry("layers", calls.Call("layers", "Add"))),
     ]
 
 
@@ -240,9 +241,9 @@ def all_kinds_entries():
 ])
 def test_snippets_are_short_python_with_the_door_import(door, eager, legacy, imports):
     for kind, entry in all_kinds_entries():
-        text = sweep.snippet(kind, entry, door, eager, legacy)
+        text = snippets.snippet(kind, entry, door, eager, legacy)
         lines = text.splitlines()
-        assert len(lines) <= sweep.SNIPPET_LINES, (kind, entry.call.text(), text)
+        assert len(lines) <= tables.SNIPPET_LINES, (kind, entry.call.text(), text)
         assert imports in text
         assert ("keras.activations.threshold(to_t(x), threshold=0.5)" if kind == "activations" else entry.call.text("keras.")) in text
         ast.parse(text)
@@ -259,12 +260,12 @@ def test_the_snippet_sets_the_weights_as_the_sweep_does():
         def set_weights(self, weights):
             self.weights = [np.asarray(array) for array in weights]
 
-    text = sweep.snippet("layers", sweep.Entry("layers", sweep.Call("layers", "Dense", {"units": 3})))
+    text = snippets.snippet("layers", calls.Entry("layers", calls.Call("layers", "Dense", {"units": 3})))
     line = next(line.strip() for line in text.splitlines() if "layer.set_weights(" in line)
     seeding = next(line.strip() for line in text.splitlines() if "rng = " in line)
     by_snippet, by_sweep = Layer(), Layer()
     exec(seeding + "\n" + line, {"np": np, "layer": by_snippet})
-    sweep.set_weights(by_sweep)
+    exercise.set_weights(by_sweep)
     for ours, theirs in zip(by_snippet.weights, by_sweep.weights, strict=True):
         assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
     assert not by_sweep.weights[1].any()  # an integer weight (a counter, a seed state) is left as it is
@@ -287,16 +288,16 @@ def test_a_construction_is_noted_when_a_task_calls_it_not_when_the_library_does(
 
     keras = SimpleNamespace(__version__="3.15.1", layers=SimpleNamespace(Layer=Layer, Dense=Dense))
     monkeypatch.setattr(STATE, "constructed", set())
-    sweep.watch_constructions(keras)
-    sweep.watch_constructions(keras)  # twice: wrapped once
+    selection.watch_constructions(keras)
+    selection.watch_constructions(keras)  # twice: wrapped once
     assert inspect.getfullargspec(Dense.__init__).args == ["self", "units", "activation"]  # Keras 3 reads it for configs
     assert Dense.__init__.__wrapped__.__name__ == "__init__" and not hasattr(Dense.__init__.__wrapped__, "__wrapped__")
     exec("Dense(3)", {"__name__": "keras.src.models.sequential", "Dense": Dense})  # the library's own
     assert STATE.constructed == set()
-    monkeypatch.setattr(sweep.SETTINGS, "active", True)
+    monkeypatch.setattr(selection.SETTINGS, "active", True)
     Dense(3)  # the sweep's own
     assert STATE.constructed == set()
-    monkeypatch.setattr(sweep.SETTINGS, "active", False)
+    monkeypatch.setattr(selection.SETTINGS, "active", False)
     MyDense(3)
     assert STATE.constructed == {"layers.Dense"}
     STATE.start_task_run()
@@ -320,20 +321,20 @@ def test_an_entry_that_raises_is_skipped_with_one_line_and_the_task_carries_on(m
 
     keras = SimpleNamespace(__version__="3.15.1", __name__="keras", layers=SimpleNamespace(Layer=Layer, Broken=Broken, Needs=Needs),
                             backend=SimpleNamespace(backend=lambda: "numpy"))
-    monkeypatch.setattr(sweep.SETTINGS, "mode", "full")
-    metrics, series, facts = sweep.TASKS[sweep.KINDS.index("layers")].run(keras)
+    monkeypatch.setattr(selection.SETTINGS, "mode", "full")
+    metrics, series, facts = sweep.TASKS[tables.KINDS.index("layers")].run(keras)
     assert metrics == {} and series == {}
     assert facts["sweep"]["layers.Broken()"]["skipped"] == "ValueError: no shape"
     assert facts["sweep"]["layers.Needs()"]["skipped"] == "Needs needs module=, which the sweep's tables do not give"
     assert facts["sweep"]["layers.Broken()"]["snippet"].startswith("import numpy as np\nimport keras\n")
     assert facts["sweep_summary"] == {"mode": "full", "entries": 2, "swept": 2, "skipped": 2}
-    assert not sweep.SETTINGS.active
+    assert not selection.SETTINGS.active
 
 
 def test_an_entry_past_its_cap_is_skipped_and_the_task_budget_keeps_running(monkeypatch):
     monkeypatch.setattr(sweep, "ENTRY_CAP_S", 0.2)
-    monkeypatch.setitem(sweep.RUNNERS, "schedules", lambda keras, entry: time.sleep(5))
-    entry = sweep.Entry("schedules", sweep.Call("optimizers.schedules", "Slow"))
+    monkeypatch.setitem(exercise.RUNNERS, "schedules", lambda keras, entry: time.sleep(5))
+    entry = calls.Entry("schedules", calls.Call("optimizers.schedules", "Slow"))
     keras = SimpleNamespace(__version__="3.15.1", __name__="keras", backend=SimpleNamespace(backend=lambda: "numpy"))
     signal.setitimer(signal.ITIMER_REAL, 30)  # the task's own budget
     previous = signal.signal(signal.SIGALRM, lambda *args: None)
@@ -353,8 +354,8 @@ def test_the_runner_lists_the_sweep_last_keeps_its_records_apart_and_notes_const
     monkeypatch.setattr(run, "door_tasks", lambda every, doors, differences: [])
     monkeypatch.setattr(run.frameworks, "door_differences", lambda: {})
     every, _ = run.available_tasks("", {"errors": {}})
-    assert [task.name for task in every[-len(sweep.KINDS):]] == ["sweep." + kind for kind in sweep.KINDS]
-    monkeypatch.setattr(sweep.SETTINGS, "mode", "off")
+    assert [task.name for task in every[-len(tables.KINDS):]] == ["sweep." + kind for kind in tables.KINDS]
+    monkeypatch.setattr(selection.SETTINGS, "mode", "off")
     assert not [task for task in run.available_tasks("", {"errors": {}})[0] if task.kind == "sweep"]
 
     def constructs(keras):
@@ -366,7 +367,7 @@ def test_the_runner_lists_the_sweep_last_keeps_its_records_apart_and_notes_const
     run._run_task(Task("t", constructs), None, result)
     assert result["facts"]["t"] == {"constructed": ["layers.GRU"]}
     assert result["sweep"] == {"layers.GRU(units=3)": {"kind": "layers", "call": "layers.GRU(units=3)", "snippet": "x\n"}}
-    assert sweep.called_in(result["facts"]) == {"layers.GRU"}
+    assert selection.called_in(result["facts"]) == {"layers.GRU"}
 
 
 def test_without_keras_the_sweep_tasks_are_skipped():

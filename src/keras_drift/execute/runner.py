@@ -65,7 +65,7 @@ class ProbeSettings:
     only where a metric drifts (:mod:`keras_drift.execute.noise`) or the environment is not deterministic. With
     ``saved_models`` each model task's trained model is saved for the load phase (:func:`run_load_phase`),
     whose loads leave the library's safe mode on unless ``unsafe_load``. ``sweep`` is the API sweep's mode
-    (``probe/sweep.py``): a fixed core plus the classes the tasks constructed (``targeted``), every public
+    (``probe/sweep/``): a fixed core plus the classes the tasks constructed (``targeted``), every public
     entry (``full``), or none (``off``, the default while the sweep is a preview: its drifts are not yet told
     apart by cause, and the targeted sweep costs more than issue 39's budget)."""
 

@@ -1,6 +1,6 @@
 """Reproduction snippets of the API sweep's drifting entries.
 
-The probe's sweep (``probe/sweep.py``) exercises each public entry it calls by construction and records,
+The probe's sweep (``probe/sweep/``) exercises each public entry it calls by construction and records,
 per entry, ``result["sweep"]["<kind>.<Call>"] = {"kind", "call", "snippet"}``: a short script that runs as
 is in both environments. Its metrics are named ``sweep.<kind>.<Call>.<stat>``
 (``sweep.initializers.GlorotUniform(seed=1).shape(3,4,5).std``). A drifting row of such a metric carries
