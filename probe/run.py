@@ -91,6 +91,7 @@ def main(argv=None):
     if "loading" in args.without:
         args.load_after = ""
     selection.SETTINGS.mode = args.sweep
+    selection.SETTINGS.scratch = os.path.abspath(args.out + ".sweep-scratch")
     progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
     if args.trials:

@@ -53,11 +53,11 @@ import time
 
 from probe import frameworks
 from probe.sweep.arrays import EntryTimeout, one_line, time_cap
-from probe.sweep.calls import entries
+from probe.sweep.calls import Call, Entry, entries
 from probe.sweep.exercise import RUNNERS
 from probe.sweep.selection import SETTINGS, selected
 from probe.sweep.snippets import door_of, snippet
-from probe.sweep.tables import ENTRY_CAP_S, KINDS, NAMESPACES, SEED
+from probe.sweep.tables import ENTRY_CAP_S, KINDS, NAMESPACES, SEED, SPREAD_SEED
 from probe.task import Task
 
 # -- the tasks --------------------------------------------------------------------------------------------
@@ -74,21 +74,43 @@ def run_entry(keras, kind, entry):
         record["skipped"] = entry.reason
         return {}, record
     started = time.time()
-    frameworks.seed_everything(keras, SEED)
-    try:
-        with time_cap(ENTRY_CAP_S):
-            found, partial = RUNNERS[kind](keras, entry)
-    except EntryTimeout:
-        found, partial = {}, {}
-        record["skipped"] = "ran past the sweep's cap of %g s an entry" % ENTRY_CAP_S
-    except Exception as exc:
-        found, partial = {}, {}
-        record["skipped"] = one_line(exc)
+    found, partial, problem = exercised(keras, kind, entry)
+    if problem:
+        record["skipped"] = problem
+    elif entry.random_stream:
+        record["seed_spread"] = seed_spread(keras, kind, entry, found)
     record["seconds"] = round(time.time() - started, 4)
     if partial:
         record["partial"] = partial
     prefix = "sweep." + entry.key + "."
     return dict((prefix + what, value) for what, value in found.items()), record
+
+
+def exercised(keras, kind, entry):
+    """``(found, partial, problem)``: the entry run by its kind's runner under the time cap, every seed set
+    first; ``problem`` is why it could not run (``None`` when it ran)."""
+    frameworks.seed_everything(keras, SEED)
+    try:
+        with time_cap(ENTRY_CAP_S):
+            found, partial = RUNNERS[kind](keras, entry)
+        return found, partial, None
+    except EntryTimeout:
+        return {}, {}, "ran past the sweep's cap of %g s an entry" % ENTRY_CAP_S
+    except Exception as exc:
+        return {}, {}, one_line(exc)
+
+
+def seed_spread(keras, kind, entry, found):
+    """How far each mean and standard deviation of an entry that draws random numbers moves when only its
+    seed changes (``seed=`` :data:`SPREAD_SEED` against :data:`SEED`), in this environment: the host's
+    measure of what the random stream alone can move (:mod:`keras_drift.judge.sweep_causes`). Empty where
+    the second run fails."""
+    reseeded = Entry(kind, Call(entry.call.namespace, entry.call.name, dict(entry.call.arguments, seed=SPREAD_SEED)))
+    other, _, problem = exercised(keras, kind, reseeded)
+    if problem:
+        return {}
+    return dict((what, abs(float(value) - float(other[what]))) for what, value in sorted(found.items())
+                if what.rsplit(".", 1)[-1] in ("mean", "std") and isinstance(other.get(what), float) and isinstance(value, float))
 
 
 def _legacy(keras):

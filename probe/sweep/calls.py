@@ -8,15 +8,20 @@ from probe.frameworks import NotApplicable
 from probe.introspect import public_members
 from probe.optimizers import OPTIMIZER_KWARGS
 from probe.sweep.tables import (
+    CALLBACK_ARGUMENTS,
+    CALLBACK_VARIANTS,
     DEFAULT_LAYOUTS,
     EXACT_FAMILIES,
     EXACT_LAYOUTS,
+    EXCLUDED_CLASSES,
     LAYER_ARGUMENTS,
     LAYER_FAMILIES,
+    LAYER_VARIANTS,
     LAYOUT_RULES,
     NAMESPACES,
     OPTIMIZER_VARIANTS,
     REQUIRED,
+    REQUIRED_CODE,
     REQUIRED_OBJECTS,
     SCHEDULE_VARIANTS,
     SEED,
@@ -50,8 +55,18 @@ class Call(object):
         return self.target(keras)(**dict((key, made(keras, value)) for key, value in self.arguments.items()))
 
 
+class Code(object):
+    """An argument written as Python source (a function): the call and the snippet write the source, the
+    entry passes what it evaluates to."""
+
+    def __init__(self, source):
+        self.source = source
+
+
 def render(value, prefix=""):
     """An argument value as a user writes it, without spaces: stable in every environment."""
+    if isinstance(value, Code):
+        return value.source
     if isinstance(value, Call):
         return value.text(prefix)
     if isinstance(value, tuple):
@@ -62,7 +77,9 @@ def render(value, prefix=""):
 
 
 def made(keras, value):
-    """An argument value as passed: a :class:`Call` made into its object."""
+    """An argument value as passed: a :class:`Call` made into its object, :class:`Code` evaluated."""
+    if isinstance(value, Code):
+        return eval(value.source)
     return value.make(keras) if isinstance(value, Call) else value
 
 
@@ -133,6 +150,8 @@ def arguments_for(target, name, given=None, always=None, leading=0, partial=Fals
             arguments[parameter.name] = REQUIRED[parameter.name]
         elif parameter.name in REQUIRED_OBJECTS:
             arguments[parameter.name] = argument_value(REQUIRED_OBJECTS[parameter.name])
+        elif parameter.name in REQUIRED_CODE:
+            arguments[parameter.name] = Code(REQUIRED_CODE[parameter.name])
         elif not partial:  # partial: the arguments the tables do give, to name an entry skipped for the rest
             raise ValueError("%s needs %s=, which the sweep's tables do not give" % (name, parameter.name))
     for key, value in (always or {}).items():
@@ -213,8 +232,12 @@ def _class_entries(kind, keras, extra_arguments=None, variants=(), accept=None):
     found = []
     for name, cls in public_classes(module, base):
         given = dict((extra_arguments or {}).get(name, {}))
+        if name in EXCLUDED_CLASSES:
+            found.append(Entry(kind, Call(namespace, name, given), reason=EXCLUDED_CLASSES[name]))
+            continue
         random = spelling.accepts(cls, "seed")
-        for variant in ({},) + tuple(variant for variant in variants if (accept or accepts_all)(cls, variant)):
+        options = variants.get(name, ()) if isinstance(variants, dict) else variants  # per class, or for every class
+        for variant in ({},) + tuple(variant for variant in options if (accept or accepts_all)(cls, variant)):
             try:
                 arguments = arguments_for(cls, name, dict(given, **variant), {"seed": SEED})
                 found.append(Entry(kind, Call(namespace, name, arguments), random_stream=random))
@@ -247,6 +270,10 @@ def entries(kind, keras):
     if kind == "initializers" and frameworks.keras_major(keras) < 2:
         raise NotApplicable("Keras %s's initializations are functions of a shape, without classes or seeds: not swept"
                             % frameworks.keras_version(keras))
-    variants = {"optimizers": OPTIMIZER_VARIANTS, "schedules": SCHEDULE_VARIANTS}.get(kind, ())
-    extra = LAYER_ARGUMENTS if kind == "layers" else None
+    if kind == "callbacks" and frameworks.keras_major(keras) < 2:
+        raise NotApplicable("Keras %s's callbacks predate the logs and weights the sweep drives them with: not swept"
+                            % frameworks.keras_version(keras))
+    variants = {"optimizers": OPTIMIZER_VARIANTS, "schedules": SCHEDULE_VARIANTS, "callbacks": CALLBACK_VARIANTS,
+                "layers": LAYER_VARIANTS}.get(kind, ())
+    extra = {"layers": LAYER_ARGUMENTS, "callbacks": CALLBACK_ARGUMENTS}.get(kind)
     return _class_entries(kind, keras, extra, variants)

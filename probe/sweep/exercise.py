@@ -6,10 +6,18 @@ import numpy as np
 
 from probe import frameworks, spelling
 from probe.frameworks import NotApplicable
+from probe.models import model_of
 from probe.sweep.arrays import checksum_weights, described, flat_outputs, input_gradient, one_line, statistics, to_array, to_tensor
+from probe.sweep.callbacks import run_callback
 from probe.sweep.calls import family_of, layouts_of, made, shape_text
 from probe.sweep.tables import (
+    ADAPT_INPUTS,
     ARGUMENT_INPUTS,
+    CLASS_WEIGHT,
+    FIT_EPOCHS,
+    FIT_INPUT,
+    FIT_LAYOUTS,
+    FIT_LEARNING_RATE,
     INITIALIZER_SHAPES,
     INITIALIZER_STATISTICS,
     LAYER_INPUTS,
@@ -89,7 +97,29 @@ def run_loss(keras, entry):
                 found.update(described("%s.%s" % (layout, weighting), to_array(keras, loss(y_true, y_pred, **extra))))
             except Exception as exc:
                 partial["%s.%s" % (layout, weighting)] = one_line(exc)
+    layout = layouts_of(entry.call.name)[0]
+    if layout in FIT_LAYOUTS:
+        try:
+            found.update(fit_with_class_weight(keras, loss, layout))
+        except Exception as exc:
+            partial["fit(class_weight)"] = one_line(exc)
     return found, partial
+
+
+def fit_with_class_weight(keras, loss, layout):
+    """``fit()`` of a one-layer model (:data:`FIT_LAYOUTS`) with the loss and :data:`CLASS_WEIGHT` on the
+    layout's labels, from NumPy weights: the loss of each epoch and the trained weights."""
+    units, activation = FIT_LAYOUTS[layout]
+    y_true, _ = layout_arrays(layout)
+    model = model_of(keras, lambda first: [keras.layers.Dense(units, activation=activation, **first)], (3,))
+    set_weights(model)
+    sgd = keras.optimizers.SGD
+    model.compile(optimizer=sgd(**spelling.spell(sgd, learning_rate=FIT_LEARNING_RATE)), loss=loss)
+    history = model.fit(eval(FIT_INPUT), y_true, class_weight=dict(CLASS_WEIGHT), batch_size=len(y_true), epochs=FIT_EPOCHS,
+                        shuffle=False, verbose=0)
+    found = described("fit(class_weight).loss", [float(value) for value in history.history["loss"]])
+    found.update(described("fit(class_weight).weights", model.get_weights()))
+    return found
 
 
 def run_metric(keras, entry):
@@ -175,32 +205,56 @@ def set_weights(layer):
                        for w in layer.get_weights()])
 
 
-def adapt(layer, inputs):
-    """``layer.adapt`` on its input where it adapts; whether it did."""
+def adapt(layer, family, inputs):
+    """``layer.adapt`` where it adapts, on :data:`ADAPT_INPUTS` of its family (else its input); whether it
+    did. Where ``adapt`` needs TensorFlow and this environment has none (Keras 3 on JAX or PyTorch checks
+    for ``tf.data``), what ``adapt`` does without it: ``reset_state``, ``update_state``, ``finalize_state``."""
     method = getattr(layer, "adapt", None)
     if method is None:
         return False
+    data = adapt_data(family, inputs)
     try:
-        method(inputs[0])
+        method(data)
     except NotImplementedError:  # a preprocessing layer with nothing to learn
         return False
+    except ImportError:
+        layer.reset_state()
+        layer.update_state(data)
+        layer.finalize_state()
     return True
 
 
+def adapt_data(family, inputs):
+    """What a layer of ``family`` adapts on: :data:`ADAPT_INPUTS`, else its own input."""
+    return eval(ADAPT_INPUTS[family]) if family in ADAPT_INPUTS else inputs[0]
+
+
+def floating(weights):
+    """The floating-point arrays of a layer's weights (not its seed states or counters)."""
+    return [np.asarray(weight) for weight in weights if np.asarray(weight).dtype.kind == "f"]
+
+
 def run_layer(keras, entry):
-    """Built on its family's input (adapted, else NumPy weights): outputs in inference mode, the gradient
-    with respect to the input, outputs in training mode."""
+    """Built on its family's input: its weights as built (``weights``: drawn by its default initializers),
+    or, where it adapts, its adapted state (``adapted``) and its output on the data it adapted on
+    (``adapted.output``); then, NumPy weights set where it did not adapt, outputs in inference mode, the
+    gradient with respect to the input, outputs in training mode."""
     name = entry.call.name
     inputs = layer_inputs(family_of(name))
     layer = entry.call.make(keras)
     if not frameworks.eager(keras):
         return _graph_layer(keras, layer, name, inputs)
-    adapted = adapt(layer, inputs)
+    family = family_of(name)
+    adapted = adapt(layer, family, inputs)
     invoke(layer, inputs, name, False)  # builds it
-    if not adapted:
+    found, partial = described("adapted" if adapted else "weights", floating(layer.get_weights())), {}
+    if adapted:  # what it learned, as it shows on what it learned from (Discretization keeps no weights)
+        learned = flat_outputs(invoke(layer, [adapt_data(family, inputs)], name, False))
+        found.update(described("adapted.output", [to_array(keras, output) for output in learned]))
+    else:
         set_weights(layer)
     inference = [to_array(keras, output) for output in flat_outputs(invoke(layer, inputs, name, False))]
-    found, partial = described("inference", inference), {}
+    found.update(described("inference", inference))
     if all(array.dtype.kind == "f" for array in inputs) and all(array.dtype.kind == "f" for array in inference):
         try:
             gradients = input_gradient(keras, lambda tensors: invoke(layer, tensors, name, False), inputs, [array.shape for array in inference])
@@ -222,12 +276,13 @@ def _graph_layer(keras, layer, name, inputs):
     backend = keras.backend
     tensors = [keras.layers.Input(shape=array.shape[1:], dtype=str(array.dtype)) for array in inputs]
     outputs = flat_outputs(invoke(layer, tensors, name, None))
-    adapted = adapt(layer, inputs)
+    adapted = adapt(layer, family_of(name), inputs)
+    found, partial = described("adapted" if adapted else "weights", floating(layer.get_weights())), {}
     if not adapted:
         set_weights(layer)
     run = backend.function(tensors + [backend.learning_phase()], outputs)
     inference = [np.asarray(value) for value in run(inputs + [0])]
-    found, partial = described("inference", inference), {}
+    found.update(described("inference", inference))
     if all(array.dtype.kind == "f" for array in inputs):
         try:
             weights = [checksum_weights(array.size).reshape(array.shape).astype("float32") for array in inference]
@@ -248,4 +303,5 @@ RUNNERS = {
     "optimizers": run_optimizer,
     "schedules": run_schedule,
     "layers": run_layer,
+    "callbacks": run_callback,
 }

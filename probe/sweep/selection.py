@@ -12,13 +12,15 @@ from probe.sweep.tables import CORE, DEFAULT_MODE, KINDS, LIBRARY_PACKAGES, NAME
 
 class Settings(object):
     """What this process sweeps: ``mode`` (:data:`MODES`), the public classes the tasks run before the sweep
-    constructed (``called``: ``layers.Dense``, ...), and whether a sweep task is running (``active``: its
-    own constructions are not the tasks' calls)."""
+    constructed (``called``: ``layers.Dense``, ...), whether a sweep task is running (``active``: its
+    own constructions are not the tasks' calls), and the folder an entry that writes files works in
+    (``scratch``: beside the result file, set by the runner; removed after each entry)."""
 
     def __init__(self):
         self.mode = DEFAULT_MODE
         self.called = frozenset()
         self.active = False
+        self.scratch = "keras-drift-sweep-scratch"
 
 
 SETTINGS = Settings()

@@ -7,7 +7,15 @@ from probe.state import STATE
 from probe.sweep.calls import family_of, layouts_of, render
 from probe.sweep.exercise import first_item
 from probe.sweep.tables import (
+    ADAPT_INPUTS,
     ARGUMENT_INPUTS,
+    CALLBACK_LEARNING_RATE,
+    CALLBACK_LOSSES,
+    CLASS_WEIGHT,
+    FIT_EPOCHS,
+    FIT_INPUT,
+    FIT_LAYOUTS,
+    FIT_LEARNING_RATE,
     INITIALIZER_SHAPES,
     LAYER_INPUTS,
     LAYOUTS,
@@ -29,7 +37,7 @@ DOOR_IMPORTS = {
     "keras": ["import keras"],
     "tf.keras": ["from tensorflow import keras"],
 }
-LEGACY_IMPORT = ['import os; os.environ["TF_USE_LEGACY_KERAS"] = "1"', "from tensorflow import keras"]
+LEGACY_IMPORT = ['import os; os.environ["TF_USE_LEGACY_KERAS"] = "1"; from tensorflow import keras']
 TO_NUMPY = 'to_np = keras.ops.convert_to_numpy if hasattr(keras, "ops") else keras.backend.eval'
 TO_TENSOR = 'to_t = keras.ops.convert_to_tensor if hasattr(keras, "ops") else keras.backend.constant'
 
@@ -87,6 +95,8 @@ def snippet(kind, entry, door="keras", eager=True, legacy=False):
                 data = "y_true" if predicted is None else "y_true, y_pred"
                 lines.append("for weights in ({}, {\"sample_weight\": sample_weight[:len(y_true)]}):")
                 lines.append("    metric = %s; metric.update_state(%s, **weights); print(to_np(metric.result()))" % (call, data))
+        if kind == "losses" and layouts_of(entry.call.name)[0] in FIT_LAYOUTS:
+            lines += _fit_snippet(layouts_of(entry.call.name)[0])
     elif kind == "optimizers":
         lines += ["optimizer = %s" % call,
                   "scales, centre = %s, %s" % (_literal([list(row) for row in OPTIMIZER_SCALES], "float32"),
@@ -103,6 +113,8 @@ def snippet(kind, entry, door="keras", eager=True, legacy=False):
                   "print([float(to_np(schedule(step))) for step in %r])" % (list(SCHEDULE_STEPS),)]
     elif kind == "layers":
         lines += _layer_snippet(entry, call, eager)
+    elif kind == "callbacks":
+        lines += _callback_snippet(call)
     return "\n".join(lines) + "\n"
 
 
@@ -121,7 +133,7 @@ def _layer_snippet(entry, call, eager):
         lines[1:1] = ["K = keras.backend"]
         lines += ["tensors = [keras.layers.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in inputs]",
                   "outputs = (%s)" % (invocation.replace("inputs", "tensors") % "None"),
-                  'if hasattr(layer, "adapt"): layer.adapt(inputs[0])',
+                  'if hasattr(layer, "adapt"): layer.adapt(%s)' % ADAPT_INPUTS.get(family, "inputs[0]"),
                   "else:",
                   "    rng = np.random.RandomState(%d)" % WEIGHT_SEED,
                   '    layer.set_weights([rng.uniform(0.1, 0.6, np.shape(w)).astype(w.dtype) if w.dtype.kind == "f" else w for w in layer.get_weights()])',
@@ -129,12 +141,46 @@ def _layer_snippet(entry, call, eager):
                   'print("inference", run(inputs + [0]))',
                   'print("training", run(inputs + [1]))']
         return lines
+    lines[0] += "; data = %s" % ADAPT_INPUTS.get(family, "inputs[0]")  # what it adapts on, where it adapts
     lines += ["try:",
-              "    layer.adapt(inputs[0])  # a preprocessing layer that learns from data",
+              '    layer.adapt(data); print("adapted", to_np(layer(data)))  # a preprocessing layer that learns from data',
+              "except ImportError: layer.reset_state(); layer.update_state(data); layer.finalize_state(); print(\"adapted\", to_np(layer(data)))",
               "except (AttributeError, NotImplementedError):",
               "    %s  # builds it" % (invocation % "False"),
+              '    print("weights as built", [(w.mean(), w.std()) for w in layer.get_weights() if w.dtype.kind == "f"])',
               "    rng = np.random.RandomState(%d)" % WEIGHT_SEED,
               '    layer.set_weights([rng.uniform(0.1, 0.6, np.shape(w)).astype(w.dtype) if w.dtype.kind == "f" else w for w in layer.get_weights()])',
               'print("inference", to_np(%s))' % (invocation % "False"),
               'print("training", to_np(%s))' % (invocation % "True")]
     return lines
+
+
+def _callback_snippet(call):
+    """The callback's hooks in ``fit()``'s order over the scripted logs, twice, the weights marking the epoch
+    (:mod:`probe.sweep.callbacks`); files it writes go to the working folder."""
+    return ["model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)]); "
+            'model.compile(optimizer=keras.optimizers.SGD(learning_rate=%r), loss="mse")' % CALLBACK_LEARNING_RATE,
+            "callback = %s" % call,
+            'callback.set_model(model); callback.set_params({"epochs": %d, "steps": 1, "verbose": 0})' % len(CALLBACK_LOSSES),
+            "for run in (1, 2):  # fit() twice with the same callback",
+            "    model.stop_training = False; callback.on_train_begin({})",
+            "    for epoch, (loss, val_loss) in enumerate(%r):" % (CALLBACK_LOSSES,),
+            '        model.set_weights([np.full((1, 1), epoch + 1.0, "float32"), np.zeros((1,), "float32")])  # mark the epoch',
+            '        logs = {"loss": loss, "val_loss": val_loss, "accuracy": 1 - loss / 2, "val_accuracy": 1 - val_loss / 2}',
+            "        callback.on_epoch_begin(epoch, {}); callback.on_epoch_end(epoch, logs)",
+            '        print(run, epoch, "learning rate", to_np(model.optimizer.learning_rate))',
+            '        if model.stop_training: print("stopped after epoch", epoch); break',
+            '    callback.on_train_end({}); print("kept the weights of epoch", model.get_weights()[0][0, 0] - 1)']
+
+
+def _fit_snippet(layout):
+    """``fit()`` with the loss and the class weights on ``layout``'s labels, from the sweep's NumPy weights."""
+    units, activation = FIT_LAYOUTS[layout]
+    true = LAYOUTS[layout][0]
+    return ["x, y_true = %s, %s" % (FIT_INPUT, _literal(true, "int32" if isinstance(first_item(true), int) else "float32")),
+            'model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(%d, activation="%s")])' % (units, activation),
+            "rng = np.random.RandomState(%d); model.set_weights([rng.uniform(0.1, 0.6, w.shape).astype(w.dtype) for w in model.get_weights()])"
+            % WEIGHT_SEED,
+            "model.compile(optimizer=keras.optimizers.SGD(learning_rate=%r), loss=loss)" % FIT_LEARNING_RATE,
+            "print(model.fit(x, y_true, class_weight=%r, batch_size=%d, epochs=%d, shuffle=False, verbose=0).history)"
+            % (CLASS_WEIGHT, len(true), FIT_EPOCHS)]

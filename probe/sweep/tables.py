@@ -8,7 +8,7 @@ here, so that a reader sees the whole design in one place and no test is hand-wr
 
 MODES = ("targeted", "full", "off")
 DEFAULT_MODE = "targeted"
-KINDS = ("initializers", "activations", "losses", "metrics", "optimizers", "schedules", "layers")
+KINDS = ("initializers", "activations", "losses", "metrics", "optimizers", "schedules", "layers", "callbacks")
 # The namespace each kind sweeps, and the name of the public base class its entries derive from (None: functions).
 NAMESPACES = {
     "initializers": ("initializers", "Initializer"),
@@ -18,6 +18,7 @@ NAMESPACES = {
     "optimizers": ("optimizers", "Optimizer"),
     "schedules": ("optimizers.schedules", "LearningRateSchedule"),
     "layers": ("layers", "Layer"),
+    "callbacks": ("callbacks", "Callback"),
 }
 # The fixed core the targeted sweep always covers, by public name: the entries most users call.
 CORE = {
@@ -29,9 +30,11 @@ CORE = {
     "schedules": ("CosineDecay", "ExponentialDecay"),
     "layers": ("BatchNormalization", "Conv2D", "Dense", "Dropout", "Embedding", "LSTM", "LayerNormalization",
                "MultiHeadAttention", "Normalization", "RandomFlip"),
+    "callbacks": ("EarlyStopping", "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"),
 }
 
 SEED = 1  # given to every entry that takes a seed
+SPREAD_SEED = 2  # its second run, which measures what the seed alone moves (seed_spread)
 WEIGHT_SEED = 1  # the NumPy weights of a layer (set_weights)
 CHECKSUM_SEED = 5  # the fixed weights of every checksum and of the scalar whose gradient is taken
 ENTRY_CAP_S = 10.0  # one entry's time cap: past it the entry is skipped
@@ -53,12 +56,18 @@ REQUIRED = {
     "boundaries": (10, 20), "values": (0.1, 0.05, 0.01),
     # activations
     "threshold": 0.5, "default_value": 0.0,
+    # callbacks: files go to the entry's scratch folder, the working folder while a callback runs
+    "filepath": "checkpoint.weights.h5", "filename": "log.csv", "backup_dir": "backup",
 }
 # Parameters without a default whose value is another public object: (namespace, name, arguments).
 REQUIRED_OBJECTS = {
     "layer": ("layers", "Dense", {"units": 2}),
     "cell": ("layers", "SimpleRNNCell", {"units": 2}),
     "inner_optimizer": ("optimizers", "SGD", {}),
+}
+# Parameters without a default whose value is a function: its source, as the call and the snippet write it.
+REQUIRED_CODE = {
+    "schedule": "lambda epoch,lr:lr*0.5",
 }
 # Layers whose defaults cannot run on the small inputs of LAYER_INPUTS, or that need a particular object.
 LAYER_ARGUMENTS = {
@@ -69,6 +78,11 @@ LAYER_ARGUMENTS = {
     "MelSpectrogram": {"fft_length": 16, "num_mel_bins": 4, "sequence_length": 16, "sequence_stride": 8},
     "RandomPosterization": {"factor": 4},
     "STFTSpectrogram": {"fft_length": 16, "frame_length": 16, "frame_step": 8},
+}
+# Layers that also run with these arguments, by class: a kernel of more than two axes, whose fans an
+# initializer computes from the layer's equation (keras-team/keras#22789).
+LAYER_VARIANTS = {
+    "EinsumDense": ({"equation": "ab,bcd->acd", "output_shape": (2, 16)},),
 }
 # Each optimizer runs with its defaults and with each of these its signature accepts (all keys of one).
 OPTIMIZER_VARIANTS = (
@@ -84,6 +98,23 @@ OPTIMIZER_VARIANTS = (
     {"centered": True},
 )
 SCHEDULE_VARIANTS = ({"staircase": True}, {"cycle": True})
+# Each callback runs with its defaults and with each of these its signature accepts (all keys of one): the
+# decisions users rely on (when to stop, which weights to keep, when to cut the learning rate).
+CALLBACK_VARIANTS = (
+    {"patience": 2, "restore_best_weights": True},
+    {"patience": 20, "restore_best_weights": True},  # never stops within CALLBACK_LOGS: are the best weights kept?
+    {"start_from_epoch": 3},
+    {"baseline": 0.75, "patience": 3},
+    {"min_delta": 0.06},
+    {"patience": 1, "cooldown": 2},
+    {"save_best_only": True},
+)
+CALLBACK_ARGUMENTS = {"ModelCheckpoint": {"save_weights_only": True}}  # a weights file: every version writes one
+# Classes not exercised, with why (their entry is skipped with this reason).
+EXCLUDED_CLASSES = {
+    "RemoteMonitor": "posts each epoch's logs to a server: nothing here to compare",
+    "TensorBoard": "writes TensorBoard event files: nothing here to compare",
+}
 
 # -- data -------------------------------------------------------------------------------------------------
 
@@ -95,6 +126,12 @@ OPTIMIZER_START = ((0.5, -0.3), (0.2, 0.8), (-0.6, 0.1))  # the variable, shape 
 OPTIMIZER_SCALES = ((1.0, 2.0), (0.5, 4.0), (3.0, 0.25))  # gradient a * (w - c): a quadratic bowl
 OPTIMIZER_CENTRE = ((0.1, 0.2), (-0.3, 0.4), (0.0, -0.5))
 SCHEDULE_STEPS = tuple(range(0, 55, 5))
+CALLBACK_LEARNING_RATE = 0.1  # the marked model's SGD
+# The (loss, val_loss) a callback sees at the end of each epoch (accuracy and val_accuracy are 1 - loss / 2):
+# val_loss improves, stalls, improves by less than 0.06, then worsens, so every stopping and reducing rule
+# decides. The model's weights mark the epoch (kernel = epoch + 1).
+CALLBACK_LOSSES = ((1.0, 1.0), (0.9, 0.8), (0.8, 0.9), (0.75, 0.85), (0.7, 0.78), (0.65, 0.74), (0.6, 0.76),
+                   (0.58, 0.8), (0.55, 0.9), (0.5, 1.0))
 
 # Label layouts: name -> (y_true, y_pred) as Python literals (the snippets print them as they are).
 PROBABILITIES = [[0.0, 0.3, 0.7], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [1.0, 0.0, 0.0]]  # exact 0 and 1: clipping shows
@@ -109,6 +146,13 @@ LAYOUTS = {
     "embedding": ([0, 1, 0, 1], PROBABILITIES),
 }
 SAMPLE_WEIGHT = [1.0, 0.5, 2.0, 0.0]
+# A loss also trains, through fit() with class_weight, a one-layer model on its first layout where that layout
+# is one of FIT_LAYOUTS (layout -> (units, activation)): FIT_EPOCHS epochs of one batch, SGD, no shuffling.
+FIT_LAYOUTS = {"rank1": (1, "sigmoid"), "rank2": (3, "softmax"), "sparse_rank1": (3, "softmax")}
+FIT_INPUT = 'np.random.RandomState(6).uniform(-1, 1, size=(4, 3)).astype("float32")'
+CLASS_WEIGHT = {0: 1.0, 1: 2.0, 2: 0.5}
+FIT_EPOCHS = 2
+FIT_LEARNING_RATE = 0.1
 # The layouts of a loss or metric class: the first rule with a word its name contains, else DEFAULT_LAYOUTS.
 LAYOUT_RULES = (
     (("CTC",), ("ctc",)),
@@ -145,6 +189,14 @@ LAYER_INPUTS = {
     "tokens": ["np.random.RandomState(3).randint(0, 10, size=(2, 5))"],
     "token_pair": ["np.random.RandomState(3).randint(0, 10, size=(2, 1))", "np.random.RandomState(4).randint(0, 10, size=(2, 1))"],
     "strings": ['np.array([["the", "cat", "sat"], ["a", "dog", "ran"]])'],
+}
+# What a layer that adapts learns from, by family: more rows than it is called on, so that summaries that
+# only start to sample past 100 values (Discretization's quantiles) sample.
+ADAPT_INPUTS = {
+    "flat": _uniform(8, (50, 6)),
+    "sequence": _uniform(8, (20, 5, 3)),
+    "image": _uniform(8, (10, 8, 8, 3), 0, 1),
+    "tokens": "np.random.RandomState(8).randint(0, 10, size=(20, 5))",
 }
 # A layer's family: the first rule with a word its class name contains (EXACT_FAMILIES first), else "flat".
 EXACT_FAMILIES = {

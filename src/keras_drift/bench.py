@@ -6,8 +6,9 @@ selection, each as ``drift --no-explain`` does it (adaptive repeats included): c
 folder and an empty keras-drift cache folder, so JAX compiles every program again; uv's download cache as
 it is), warm (environments reused) and warm in parallel, all three without
 reading the result cache; then a re-run with nothing changed (every result from the cache), and a
-pre-bump review (the selection plus one new environment file, ``--bump``); then the report is rendered
-for the run and for a large generated matrix.
+pre-bump review (the selection plus one new environment file, ``--bump``), a warm run with the targeted
+API sweep and the full sweep alone (what the sweep costs); then the report is rendered for the run and for a
+large generated matrix.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ TARGET_WARM_RATIO = 1.15
 TARGET_RENDER_S = 2.0
 TARGET_CACHED_S = 10.0
 TARGET_LOADS_SHARE = 0.15  # "the load phase ... at most 15% on the warm default matrix" (the saved-models issue)
+TARGET_SWEEP_SHARE = 0.25  # canaries plus the targeted sweep, over the rest of a warm run (issue 39)
 # The report's size: the default matrix's at most 300 KiB (a reviewer's page); 40 generated environments in
 # which every number moves (so every model task is localised in every one of them) at most 6 MiB.
 TARGET_REPORT_BYTES = 300 * 1024
@@ -182,6 +184,10 @@ def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, 
         with _cache_folder(work / "cold-cache") if name == "cold" else contextlib.nullcontext():
             runs[name] = timed_run(replace(plan, specs=tuple(selection), run_dir=work / name, venvs_dir=venvs, jobs=run_jobs,
                                            results_cache=use_cache, rerun=frozenset(rerun), judging=judging))
+    # The API sweep (issue 39): a warm run with the targeted sweep, and the full sweep alone, per environment.
+    for name, sweep, tasks in (("swept", "targeted", plan.settings.tasks), ("full_sweep", "full", ("sweep.*",))):
+        runs[name] = timed_run(replace(plan, run_dir=work / name, venvs_dir=venvs, jobs=1, results_cache=None, judging=judging,
+                                       settings=replace(plan.settings, sweep=sweep, tasks=tasks)))
     warm, parallel, cached = runs["warm"], runs["parallel"], runs["cached"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {
@@ -224,12 +230,29 @@ def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, 
     summary["loads_s"] = warm["loads_s"]  # the loading alone, without the saving: the load phase's cost
     summary["loads_share_of_warm"] = warm["loads_s"] / max(warm["wall_s"] - warm["loads_s"], 1e-9)
     summary["loads_share_target"] = TARGET_LOADS_SHARE
+    summary.update(sweep_shares(runs["swept"], runs["full_sweep"]))
     summary["render"]["run"]["bytes_target"] = TARGET_REPORT_BYTES
     summary["render"]["generated_40"] = dict(render_generated(warm["results"][0], 40, work), bytes_target=TARGET_REPORT_40_BYTES)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
     write_json_atomically(bench_dir / f"bench-{stamp}.json", summary)
     shutil.rmtree(work / "venvs", ignore_errors=True)
     return summary
+
+
+def sweep_shares(swept: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    """What the API sweep costs: in a warm run with the targeted sweep, the canaries' and the sweep's task
+    seconds together over the rest of that run (issue 39's budget: :data:`TARGET_SWEEP_SHARE`), and the full
+    sweep's task seconds per environment."""
+    by_kind = task_seconds_by_kind(swept["results"])
+    added = by_kind.get("canary", 0.0) + by_kind.get("sweep", 0.0)
+    return {
+        "swept_wall_s": swept["wall_s"],
+        "swept_task_s_by_kind": by_kind,
+        "canary_and_sweep_share_of_warm": added / max(swept["wall_s"] - added, 1e-9),
+        "canary_and_sweep_share_target": TARGET_SWEEP_SHARE,
+        "full_sweep_s_per_env": {result.env: task_seconds_by_kind([result]).get("sweep", 0.0) for result in full["results"]},
+        "full_sweep_wall_s": full["wall_s"],
+    }
 
 
 @contextlib.contextmanager
@@ -256,11 +279,14 @@ def table(summary: dict[str, Any]) -> str:
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
                 "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm", "loads_s",
-                "loads_share_of_warm", "cached_wall_s", "cached_hits", "cached_verdicts_match_warm", "review_env",
+                "loads_share_of_warm", "swept_wall_s", "canary_and_sweep_share_of_warm", "full_sweep_wall_s", "cached_wall_s",
+                "cached_hits", "cached_verdicts_match_warm", "review_env",
                 "review_new_env_s", "review_overhead_s"):
         value = summary.get(key)
         lines.append(f"{key:<28} {value:.2f}" if isinstance(value, float) else f"{key:<28} {value}")
     lines.append(f"{'parallel_jobs':<28} {summary['parallel_jobs']}")
+    for env, seconds in summary.get("full_sweep_s_per_env", {}).items():
+        lines.append(f"{'full sweep ' + env:<28} {seconds:.1f} s")
     lines.append(f"{'parallel_matches_sequential':<28} {summary['parallel_matches_sequential']}")
     for name, render in summary["render"].items():
         budget = render.get("bytes_target")

@@ -30,9 +30,10 @@ def test_generated_matrix_moves_floats_only():
 def _plan(tmp_path, names, jobs):
     """A drift plan whose environments are only names: the benchmark's runs are stand-ins here."""
     from keras_drift.drift import DriftPlan, Judging
+    from keras_drift.execute.runner import ProbeSettings
 
     return DriftPlan(specs=tuple(SimpleNamespace(name=name) for name in names), baseline=names[0], run_dir=tmp_path / "unused",
-                     project_root=tmp_path, venvs_dir=tmp_path / "venvs", settings=None, judging=Judging(tolerances=(), history_window=7),
+                     project_root=tmp_path, venvs_dir=tmp_path / "venvs", settings=ProbeSettings(), judging=Judging(tolerances=(), history_window=7),
                      jobs=jobs)
 
 
@@ -44,25 +45,34 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     template["tasks"] = {"linear.reference": {"family": "linear", "status": "ok", "kind": "seed"},
                          "optimizer.explicit": {"family": "optimizer", "status": "ok", "kind": "canary"},
                          "mine.x": {"family": "mine", "status": "ok", "kind": "user"}}
-    walls = {"warm": 13.0, "parallel": 8.0, "cached": 2.5, "review": 9.0}
+    swept = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0, "tasks_s": {
+        "linear.reference#0": 3.0, "optimizer.explicit#0": 1.5, "sweep.layers#0": 2.0}})
+    swept["tasks"] = {**template["tasks"], "sweep.layers": {"family": "sweep", "status": "ok", "kind": "sweep"}}
+    walls = {"warm": 13.0, "parallel": 8.0, "cached": 2.5, "review": 9.0, "swept": 16.0, "full_sweep": 5.0}
     costs = {"a": {"install_s": 0.5, "start_import_s": 4.0, "compute_s": 6.0, "overhead_s": 0.1, "wall_s": 10.6},
              "b": {"install_s": 0.5, "start_import_s": 1.0, "compute_s": 1.0, "overhead_s": 0.1, "wall_s": 2.6}}
     bumped = {"install_s": 0.0, "start_import_s": 3.0, "compute_s": 4.0, "overhead_s": 0.2, "wall_s": 7.2}
-    plans = []
+    plans, sweeps = [], []
 
     def timed_run(plan):
         out = plan.run_dir
         plans.append((out.name, [spec.name for spec in plan.specs], plan.jobs, plan.results_cache is not None, sorted(plan.rerun)))
+        sweeps.append((plan.settings.sweep, plan.settings.tasks))
         assert plan.judging.history_window == 0 and plan.venvs_dir == tmp_path / "venvs"
         envs = {**costs, "new": bumped} if out.name == "review" else costs
-        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [template], "envs": envs, "saved_models_s": 1.3, "loads_s": 0.9,
+        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [swept if out.name in ("swept", "full_sweep") else template], "envs": envs, "saved_models_s": 1.3, "loads_s": 0.9,
                 "verdicts": {"a": "same"}, "cached": ["a", "b"] if out.name != "warm" else []}
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
     summary = run_benchmark(_plan(tmp_path, ("a", "b"), jobs=2), tmp_path, cold=False, bump=SimpleNamespace(name="new"))
     # the warm run fills the cache without reading it (every env re-run); the cached run only reads it
     assert plans == [("warm", ["a", "b"], 1, True, ["a", "b"]), ("parallel", ["a", "b"], 2, False, []),
-                     ("cached", ["a", "b"], 1, True, []), ("review", ["a", "b", "new"], 1, True, [])]
+                     ("cached", ["a", "b"], 1, True, []), ("review", ["a", "b", "new"], 1, True, []),
+                     ("swept", ["a", "b"], 1, False, []), ("full_sweep", ["a", "b"], 1, False, [])]
+    assert sweeps[-2:] == [("targeted", ()), ("full", ("sweep.*",))]  # the others run as the plan says (off)
+    # canaries (1.5 s) plus the targeted sweep (2.0 s) over the rest of the swept run's 16 s
+    assert summary["canary_and_sweep_share_of_warm"] == pytest.approx(3.5 / (16.0 - 3.5))
+    assert summary["full_sweep_s_per_env"] == {"a": 2.0} and summary["canary_and_sweep_share_target"] == 0.25
     assert (summary["cached_wall_s"], summary["cached_hits"], summary["cached_verdicts_match_warm"]) == (2.5, 2, True)
     assert summary["review_new_env_s"] == 7.2 and summary["review_overhead_s"] == pytest.approx(9.0 - 7.2)
     assert summary["cold_wall_s"] is None  # environments reused: no cold run

@@ -22,9 +22,9 @@ from keras_drift.execute.cache import cache_key
 from keras_drift.execute.runner import ProbeSettings
 from keras_drift.store.results import validate
 from probe import run, sweep
-from probe.sweep import arrays, calls, exercise, selection, snippets, tables
 from probe.frameworks import NotApplicable
 from probe.state import STATE
+from probe.sweep import arrays, calls, exercise, selection, snippets, tables
 from probe.task import Task
 
 # -- stand-in namespaces: classes with the signatures Keras really had ---------------------------------

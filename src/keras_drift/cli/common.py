@@ -132,7 +132,7 @@ def rerun(args: argparse.Namespace, selected: list[EnvSpec]) -> set[str]:
     if args.rerun is None:
         return set()
     selected_names = [spec.name for spec in selected]
-    names = options.split(args.rerun)
+    names = [name for name in options.split(args.rerun) if name != "all"]  # --rerun all: as the help says
     return {find_environment(selected_names, name, "--rerun", "the selected environments") for name in names} or set(selected_names)
 
 

@@ -3,7 +3,9 @@ the recorded evidence supports, with that evidence, and how sure it is (``proof`
 
 A proof (:mod:`keras_drift.judge.proofs`, from re-running the task with differences undone) comes first: a
 ``proven`` difference is the cause; differences the experiment ``ruled_out`` are left out of the rules.
-The rules, tried in this order for each drifting (environment, metric) against the baseline:
+The rules, tried in this order for each drifting (environment, metric) against the baseline (an entry of
+the API sweep first gets the two of its own, :mod:`keras_drift.judge.sweep_causes`: its random stream alone,
+or its class's defaults):
 
 1. ``api``: an API behaviour probe that this metric depends on (by its name, or a call its task made with
    that spelling on both sides) behaves differently.
@@ -32,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift.judge import compare
+from keras_drift.judge import compare, sweep_causes
 from keras_drift.judge.compare import UNSET
 from keras_drift.judge.proofs import API_PREFIX, INITIAL_WEIGHTS, Difference, Proof, ProofStatus
 from keras_drift.store.results import Result
@@ -128,6 +130,9 @@ def _rules(
     family, _, _ = task.partition(".")
     env = result.env
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
+
+    if family == "sweep" and (swept := sweep_causes.explain(metric, result, base=base)):
+        return swept[0], swept[1], False
 
     relevant_api = _relevant_api(metric, _spelt_alike(task, result, base))
     api = _changes(base.api, result.api, lambda key: relevant_api(key) and API_PREFIX + key not in ruled_out)

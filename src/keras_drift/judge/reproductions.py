@@ -22,8 +22,8 @@ PREFIX = "sweep."  # what names a sweep metric
 SECTION = "sweep"  # the result's section of sweep entries
 
 
-def snippet(result: Result | None, metric: str) -> str | None:
-    """The snippet of the entry of ``result``'s sweep that made ``metric``: the longest key that the
+def entry_of(result: Result | None, metric: str) -> tuple[str, Mapping[str, Any]] | None:
+    """``(key, record)`` of the entry of ``result``'s sweep that made ``metric``: the longest key that the
     metric (less ``sweep.``) starts with, followed by a dot or nothing; ``None`` where there is none."""
     if result is None or not metric.startswith(PREFIX):
         return None
@@ -31,12 +31,19 @@ def snippet(result: Result | None, metric: str) -> str | None:
     if not isinstance(entries, Mapping):
         return None
     rest = metric[len(PREFIX):]
-    keys = [key for key in entries if isinstance(key, str) and (rest == key or rest.startswith(key + "."))]
-    for key in sorted(keys, key=len, reverse=True):
-        entry: Any = entries[key]
-        if isinstance(entry, Mapping) and isinstance(entry.get("snippet"), str) and entry["snippet"].strip():
-            return str(entry["snippet"])
-    return None
+    keys = [key for key in entries if isinstance(key, str) and isinstance(entries[key], Mapping)
+            and (rest == key or rest.startswith(key + "."))]
+    if not keys:
+        return None
+    key = max(keys, key=len)
+    return key, entries[key]
+
+
+def snippet(result: Result | None, metric: str) -> str | None:
+    """The reproduction snippet of the entry that made ``metric`` (:func:`entry_of`), if it has one."""
+    found = entry_of(result, metric)
+    text = found[1].get("snippet") if found is not None else None
+    return str(text) if isinstance(text, str) and text.strip() else None
 
 
 def reproductions(verdicts: pd.DataFrame, results: Sequence[Result], baseline: str) -> dict[tuple[str, str], str]:
