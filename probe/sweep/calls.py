@@ -19,6 +19,7 @@ from probe.sweep.tables import (
     LAYER_VARIANTS,
     LAYOUT_RULES,
     NAMESPACES,
+    OPS_ARRAYS,
     OPTIMIZER_VARIANTS,
     REQUIRED,
     REQUIRED_CODE,
@@ -247,6 +248,31 @@ def _class_entries(kind, keras, extra_arguments=None, variants=(), accept=None):
     return found
 
 
+def _op_entries(keras):
+    """Every public function of ``keras.ops`` (Keras 3), its leading parameters the arrays of
+    :data:`OPS_ARRAYS` they are named for, the rest from the tables."""
+    module = getattr(keras, "ops", None)
+    if module is None:
+        raise NotApplicable("no keras.ops before Keras 3 (Keras %s)" % frameworks.keras_version(keras))
+    found = []
+    for name, function in public_functions(module, "ops"):
+        leading = []
+        for parameter in _parameters(function):
+            if parameter.default is not inspect.Parameter.empty or parameter.name not in OPS_ARRAYS:
+                break
+            leading.append(parameter.name)
+        call = Call("ops", name, leading=leading)
+        if not leading:
+            found.append(Entry("ops", call, reason="%s takes no array the sweep's tables name first" % name))
+            continue
+        try:
+            call.arguments = arguments_for(function, name, leading=len(leading))
+            found.append(Entry("ops", call))
+        except ValueError as reason:
+            found.append(Entry("ops", call, reason=str(reason)))
+    return found
+
+
 def entries(kind, keras):
     """Every entry of ``kind`` this Keras has (:class:`Entry`), in name order; :class:`NotApplicable`
     where the version has no such kind."""
@@ -265,6 +291,8 @@ def entries(kind, keras):
             except ValueError as reason:
                 found.append(Entry(kind, call, reason=str(reason)))
         return found
+    if kind == "ops":
+        return _op_entries(keras)
     if kind == "layers" and frameworks.keras_major(keras) < 1:
         raise NotApplicable("Keras %s's layers are only chained by a Sequential: not swept" % frameworks.keras_version(keras))
     if kind == "initializers" and frameworks.keras_major(keras) < 2:

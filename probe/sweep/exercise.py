@@ -23,6 +23,7 @@ from probe.sweep.tables import (
     LAYER_INPUTS,
     LAYOUTS,
     LIST_INPUT,
+    OPS_ARRAYS,
     OPTIMIZER_CENTRE,
     OPTIMIZER_SCALES,
     OPTIMIZER_START,
@@ -67,6 +68,14 @@ def run_activation(keras, entry):
     if output.shape == x.shape:
         found.update(("at(%g)" % point, float(value)) for point, value in zip(POINTS, output.ravel()))
     return found, {}
+
+
+def run_op(keras, entry):
+    """The op on the arrays of :data:`OPS_ARRAYS` its leading parameters are named for: its outputs'
+    statistics (a tuple of outputs each under ``out[k]``)."""
+    arrays = [to_tensor(keras, eval(OPS_ARRAYS[name])) for name in entry.call.leading]
+    output = entry.call.target(keras)(*arrays, **dict((key, made(keras, value)) for key, value in entry.call.arguments.items()))
+    return described("out", [to_array(keras, item) for item in flat_outputs(output)], INITIALIZER_STATISTICS), {}
 
 
 def layout_arrays(layout):
@@ -304,4 +313,5 @@ RUNNERS = {
     "schedules": run_schedule,
     "layers": run_layer,
     "callbacks": run_callback,
+    "ops": run_op,
 }

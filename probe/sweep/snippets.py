@@ -20,6 +20,7 @@ from probe.sweep.tables import (
     LAYER_INPUTS,
     LAYOUTS,
     LIST_INPUT,
+    OPS_ARRAYS,
     OPTIMIZER_CENTRE,
     OPTIMIZER_SCALES,
     OPTIMIZER_START,
@@ -64,7 +65,7 @@ def snippet(kind, entry, door="keras", eager=True, legacy=False):
     """A self-contained reproduction of ``entry`` (at most :data:`SNIPPET_LINES` lines) that runs as is
     wherever its door's import works; it prints what the sweep measured."""
     call = entry.call.text("keras.")
-    helpers = {"activations": (TO_NUMPY, TO_TENSOR), "optimizers": (TO_NUMPY, TO_TENSOR)}.get(kind, (TO_NUMPY,))
+    helpers = {"activations": (TO_NUMPY, TO_TENSOR), "optimizers": (TO_NUMPY, TO_TENSOR), "ops": (TO_TENSOR,)}.get(kind, (TO_NUMPY,))
     lines = header(door, legacy, helpers if kind != "layers" or eager else ())
     if kind == "initializers":
         lines += ["initializer = %s" % call,
@@ -75,6 +76,10 @@ def snippet(kind, entry, door="keras", eager=True, legacy=False):
         arguments = "".join(", %s=%s" % (key, render(value, "keras.")) for key, value in sorted(entry.call.arguments.items()))
         lines += ["x = %s.reshape(%r)" % (_literal(list(POINTS), "float32"), POINTS_SHAPE),
                   "print(to_np(keras.activations.%s(to_t(x)%s)))" % (entry.call.name, arguments)]
+    elif kind == "ops":
+        arguments = "".join(", %s=%s" % (key, render(value, "keras.")) for key, value in sorted(entry.call.arguments.items()))
+        lines += ["%s = %s" % (name, OPS_ARRAYS[name]) for name in entry.call.leading]
+        lines += ["print(keras.ops.%s(%s%s))" % (entry.call.name, ", ".join("to_t(%s)" % name for name in entry.call.leading), arguments)]
     elif kind in ("losses", "metrics"):
         lines += ["sample_weight = %s" % _literal(SAMPLE_WEIGHT, "float32")]
         if kind == "losses":

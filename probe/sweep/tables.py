@@ -8,7 +8,7 @@ here, so that a reader sees the whole design in one place and no test is hand-wr
 
 MODES = ("targeted", "full", "off")
 DEFAULT_MODE = "targeted"
-KINDS = ("initializers", "activations", "losses", "metrics", "optimizers", "schedules", "layers", "callbacks")
+KINDS = ("initializers", "activations", "losses", "metrics", "optimizers", "schedules", "layers", "callbacks", "ops")
 # The namespace each kind sweeps, and the name of the public base class its entries derive from (None: functions).
 NAMESPACES = {
     "initializers": ("initializers", "Initializer"),
@@ -19,6 +19,7 @@ NAMESPACES = {
     "schedules": ("optimizers.schedules", "LearningRateSchedule"),
     "layers": ("layers", "Layer"),
     "callbacks": ("callbacks", "Callback"),
+    "ops": ("ops", None),
 }
 # The fixed core the targeted sweep always covers, by public name: the entries most users call.
 CORE = {
@@ -31,6 +32,7 @@ CORE = {
     "layers": ("BatchNormalization", "Conv2D", "Dense", "Dropout", "Embedding", "LSTM", "LayerNormalization",
                "MultiHeadAttention", "Normalization", "RandomFlip"),
     "callbacks": ("EarlyStopping", "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"),
+    "ops": ("add", "cumsum", "exp", "logsumexp", "mean", "softmax", "sort", "tanh", "var"),
 }
 
 SEED = 1  # given to every entry that takes a seed
@@ -198,6 +200,13 @@ ADAPT_INPUTS = {
     "image": _uniform(8, (10, 8, 8, 3), 0, 1),
     "tokens": "np.random.RandomState(8).randint(0, 10, size=(20, 5))",
 }
+# Public ops (Keras 3's keras.ops): the array each leading parameter without a default gets, by its name (two
+# (2, 6) float32 matrices, the second for a second operand); an op whose first parameter no entry names, or
+# that refuses these arrays, is skipped with its reason.
+OPS_FIRST = _uniform(11, (2, 6))
+OPS_SECOND = _uniform(12, (2, 6))
+OPS_ARRAYS = {"x": OPS_FIRST, "x1": OPS_FIRST, "a": OPS_FIRST, "inputs": OPS_FIRST, "tensor": OPS_FIRST, "logits": OPS_FIRST,
+              "x2": OPS_SECOND, "y": OPS_SECOND, "b": OPS_SECOND}
 # A layer's family: the first rule with a word its class name contains (EXACT_FAMILIES first), else "flat".
 EXACT_FAMILIES = {
     "Add": "pair", "Subtract": "pair", "Multiply": "pair", "Average": "pair", "Maximum": "pair", "Minimum": "pair",

@@ -177,6 +177,32 @@ def test_activations_are_the_functions_defined_by_the_activations_module():
     assert names("activations", keras) == ["activations.relu(x)", "activations.threshold(x,default_value=0.0,threshold=0.5)"]
 
 
+def test_ops_take_the_arrays_their_leading_parameters_are_named_for():
+    def add(x1, x2):
+        return x1 + x2
+
+    def mean(x, axis=None, keepdims=False):
+        return x
+
+    def arange(start, stop=None):
+        return start
+
+    def argpartition(x, kth, axis=-1):
+        return x
+
+    for function in (add, mean, arange, argpartition):
+        function.__module__ = "keras.src.ops.numpy"
+    keras = SimpleNamespace(__version__="3.15.1", ops=SimpleNamespace(add=add, mean=mean, arange=arange, argpartition=argpartition))
+    found = {entry.call.text(): entry.reason for entry in calls.entries("ops", keras)}
+    assert found == {"ops.add(x1,x2)": None, "ops.mean(x)": None,
+                     "ops.arange()": "arange takes no array the sweep's tables name first",
+                     "ops.argpartition(x)": "argpartition needs kth=, which the sweep's tables do not give"}
+    text = snippets.snippet("ops", calls.Entry("ops", calls.Call("ops", "add", leading=("x1", "x2"))))
+    assert "print(keras.ops.add(to_t(x1), to_t(x2)))" in text and text.count("RandomState(") == 2
+    with pytest.raises(NotApplicable, match=re.escape("no keras.ops before Keras 3 (Keras 2.15.0)")):
+        calls.entries("ops", SimpleNamespace(__version__="2.15.0"))
+
+
 def test_layouts_and_families_follow_their_tables():
     assert calls.layouts_of("SparseCategoricalCrossentropy") == ("sparse_rank1", "sparse_rank2")
     assert calls.layouts_of("CategoricalCrossentropy") == ("rank2",)

@@ -66,8 +66,8 @@ class ProbeSettings:
     ``saved_models`` each model task's trained model is saved for the load phase (:func:`run_load_phase`),
     whose loads leave the library's safe mode on unless ``unsafe_load``. ``sweep`` is the API sweep's mode
     (``probe/sweep/``): a fixed core plus the classes the tasks constructed (``targeted``), every public
-    entry (``full``), or none (``off``, the default while the sweep is a preview: its drifts are not yet told
-    apart by cause, and the targeted sweep costs more than issue 39's budget)."""
+    entry (``full``, the nightly's), or none (``off``, the default: canaries plus the targeted sweep cost more
+    than issue 39's budget of a quarter of a warm run)."""
 
     environment_timeout_s: float = 1800.0
     task_timeout_s: float = 900.0
