@@ -88,8 +88,12 @@ def run_entry(keras, kind, entry):
 
 def exercised(keras, kind, entry):
     """``(found, partial, problem)``: the entry run by its kind's runner under the time cap, every seed set
-    first; ``problem`` is why it could not run (``None`` when it ran)."""
-    frameworks.seed_everything(keras, SEED)
+    first (and, on a graph backend, a fresh graph: an entry that cannot run there, CuDNNGRU's kernel on a CPU,
+    would otherwise break every entry after it); ``problem`` is why it could not run (``None`` when it ran)."""
+    if frameworks.eager(keras):
+        frameworks.seed_everything(keras, SEED)
+    else:
+        frameworks.reset(keras, SEED)
     try:
         with time_cap(ENTRY_CAP_S):
             found, partial = RUNNERS[kind](keras, entry)

@@ -61,7 +61,7 @@ def to_array(keras, value):
         return np.asarray(ops.convert_to_numpy(value))
     if isinstance(value, np.ndarray) or np.isscalar(value):
         return np.asarray(value)
-    if hasattr(value, "numpy"):
+    if hasattr(value, "numpy") and frameworks.eager(keras):  # a TF 1 variable has numpy() too, which raises
         return np.asarray(value.numpy())
     return np.asarray(keras.backend.eval(value))
 

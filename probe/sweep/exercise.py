@@ -171,13 +171,14 @@ def run_optimizer(keras, entry):
 def _graph_steps(keras, optimizer, start):
     backend = keras.backend
     variable = backend.variable(start)
-    scales, centre = backend.constant(np.array(OPTIMIZER_SCALES, "float32")), backend.constant(np.array(OPTIMIZER_CENTRE, "float32"))
+    # variables, not constants: Keras 0.3 and 1 on Theano have no backend.constant
+    scales, centre = backend.variable(np.array(OPTIMIZER_SCALES, "float32")), backend.variable(np.array(OPTIMIZER_CENTRE, "float32"))
     loss = 0.5 * backend.sum(scales * backend.square(variable - centre))
     accepted = spelling.parameters(optimizer.get_updates)
     kwargs = {"loss": loss, "params": [variable]}
     if "constraints" in accepted:  # Keras 0.3 zips a list of constraints with the parameters; Keras 1 looks them up
         kwargs["constraints"] = [lambda value: value] if frameworks.keras_major(keras) < 1 else {}
-    step = backend.function([], [], updates=optimizer.get_updates(**kwargs))
+    step = backend.function([], [loss], updates=optimizer.get_updates(**kwargs))  # TF 1 wants an output beside updates
     for _ in range(OPTIMIZER_STEPS):
         step([])
     return np.asarray(backend.get_value(variable))

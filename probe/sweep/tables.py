@@ -50,6 +50,7 @@ REQUIRED = {
     "num_heads": 2, "key_dim": 2, "head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1,
     "height": 4, "width": 4, "factor": 0.2, "height_factor": 0.2, "width_factor": 0.2, "num_bins": 4,
     "num_tokens": 10, "equation": "ab,bc->ac", "output_shape": 3, "activation": "relu",
+    "nb_filter": 2, "filter_length": 3, "nb_row": 3, "nb_col": 3,  # Keras 1's convolutions
     # metrics
     "num_classes": 3, "target_class_ids": (0, 1), "recall": 0.5, "precision": 0.5, "specificity": 0.5,
     "sensitivity": 0.5,

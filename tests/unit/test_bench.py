@@ -122,3 +122,22 @@ def test_render_generated_with_history(tmp_path):
     assert "over the last 31 earlier runs" in html and html.count('class="spark"') == 3
     assert "1 metric held one value in every environment and is not drawn" in html
     assert not (tmp_path / "history-3x31").exists()
+
+
+def test_the_bench_command_builds_its_plan_without_comparison_options(tmp_path, monkeypatch, write_env):
+    """`keras-drift bench` takes no --tolerances (it times runs): its plan uses the packaged tolerances."""
+    from keras_drift.cli import bench as bench_command
+    from keras_drift.cli import build_parser, options
+
+    write_env("a", 'requirements = ["keras==3.15.1"]\npython = "3.11"\nbackend = "jax"\ntags = ["default"]\n')
+    seen = {}
+
+    def run_benchmark(plan, bench_dir, *, cold, bump):
+        seen.update(envs=[spec.name for spec in plan.specs], cold=cold, tolerances=len(plan.judging.tolerances))
+        return {}
+
+    monkeypatch.setattr(bench, "run_benchmark", run_benchmark)
+    monkeypatch.setattr(bench, "table", lambda summary: "")
+    args = options.rooted(build_parser().parse_args(["bench", "--root", str(tmp_path), "--skip-cold"]))
+    assert bench_command.command(args) == 0
+    assert seen["envs"] == ["a"] and seen["cold"] is False and seen["tolerances"] > 0

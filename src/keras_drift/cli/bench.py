@@ -12,6 +12,7 @@ from typing import Any
 from keras_drift.cli import common, options
 from keras_drift.envs.specs import choose_baseline, load_specs, marked_baselines, select
 from keras_drift.errors import ExitCode, InputError
+from keras_drift.judge import compare
 
 
 def command(args: argparse.Namespace) -> ExitCode:
@@ -28,7 +29,8 @@ def command(args: argparse.Namespace) -> ExitCode:
         bump = select(load_specs(Path(args.envs_dir)), names=[args.bump])[0]
         if bump in selected:
             raise InputError(f"--bump: {bump.name} is already selected; name an environment outside the selection")
-    plan = replace(common.drift_plan(args, selected, bench_dir, baseline=baseline, tolerances=common.tolerances(args), rerun=set(),
+    # the packaged tolerances: bench times runs, and takes no comparison options
+    plan = replace(common.drift_plan(args, selected, bench_dir, baseline=baseline, tolerances=compare.load_tolerances(), rerun=set(),
                    adaptive=True), jobs=jobs)
     summary = bench.run_benchmark(plan, bench_dir, cold=not args.skip_cold, bump=bump)
     print(bench.table(summary))
