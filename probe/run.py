@@ -29,7 +29,7 @@ import signal
 import time
 import traceback
 
-from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, sweep, tasks
+from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, script, sweep, tasks
 from probe.sweep import selection, tables
 from probe.numbers import json_scalar, plain
 from probe.state import STATE
@@ -68,6 +68,8 @@ def main(argv=None):
         "--without", default="",
         help="optional mechanisms to leave off, comma-separated (%s): one was in force when an earlier process died natively"
              % ", ".join(progress.MECHANISMS))
+    parser.add_argument("--script", default="", help="your training script, run unchanged as the task script")
+    parser.add_argument("--script-args", default="[]", help="its arguments, as a JSON list of strings")
     parser.add_argument(
         "--sweep", choices=tables.MODES, default=tables.DEFAULT_MODE,
         help="the API sweep (probe/sweep/), run after the other tasks: a fixed core plus the classes they constructed "
@@ -91,6 +93,8 @@ def main(argv=None):
     if "loading" in args.without:
         args.load_after = ""
     selection.SETTINGS.mode = args.sweep
+    script.SETTINGS.path = os.path.abspath(args.script) if args.script else None
+    script.SETTINGS.args = json.loads(args.script_args)
     selection.SETTINGS.scratch = os.path.abspath(args.out + ".sweep-scratch")
     progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]
@@ -285,7 +289,7 @@ def available_tasks(folder, result):
     (:func:`door_tasks`), then the API sweep's (last: a targeted sweep exercises what the others
     constructed), and the user's custom objects, as ``(tasks, custom_objects)``."""
     found, custom_objects = user_probes(folder, result)
-    every = list(tasks.TASKS) + list(canaries.CANARIES) + found
+    every = list(tasks.TASKS) + list(canaries.CANARIES) + found + script.tasks()
     return every + door_tasks(every, STATE.doors, frameworks.door_differences()) + sweep.tasks(), custom_objects
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -102,20 +103,31 @@ def finished_run(args: argparse.Namespace) -> Path:
     return runs.resolve_run_dir(Path(args.run_dir) if args.run_dir else Path(args.root) / "reports" / runs.LATEST)
 
 
+SCRIPT_TASKS = ("script",)  # with --script and no --tasks: the script alone, the question a script asks
+
+
 def settings(args: argparse.Namespace, adaptive: bool = False, saved_models: bool = True) -> runner.ProbeSettings:
     """What every probe is told: time limits, the task selection, the folder of the user's probe modules
     (``--probes``, else ``probes/`` in the project root when there is one), the repeats (``adaptive``:
     repeated after comparison, where a metric drifts), whether model tasks save their models (unless
-    ``--no-saved-models``) and whether loads may leave safe mode (``--unsafe-load``)."""
+    ``--no-saved-models``), whether loads may leave safe mode (``--unsafe-load``), and the user's script
+    with its arguments (``--script``, ``--script-args``; without ``--tasks``, only the script runs)."""
     folder = Path(args.probes or Path(args.root) / "probes").resolve()
     if args.probes and not folder.is_dir():
         raise InputError(f"--probes: {args.probes}: no such folder")
     probes_dir = folder if folder.is_dir() else None
+    script = Path(args.script).resolve() if args.script else None
+    if script is not None and not script.is_file():
+        raise InputError(f"--script: {args.script}: no such file")
+    try:
+        script_args = tuple(shlex.split(args.script_args))
+    except ValueError as exc:
+        raise InputError(f"--script-args: {exc}") from None
     return runner.ProbeSettings(environment_timeout_s=args.timeout, task_timeout_s=args.task_timeout,
-                                tasks=tuple(options.split(args.tasks)),
+                                tasks=tuple(options.split(args.tasks)) or (SCRIPT_TASKS if script is not None else ()),
                                 probes_dir=probes_dir, repeats=args.repeats, adaptive=adaptive,
                                 saved_models=saved_models and not args.no_saved_models, unsafe_load=args.unsafe_load,
-                                sweep=args.sweep)
+                                sweep=args.sweep, script=script, script_args=script_args)
 
 
 def results_cache(args: argparse.Namespace) -> ResultCache:

@@ -67,7 +67,8 @@ class ProbeSettings:
     whose loads leave the library's safe mode on unless ``unsafe_load``. ``sweep`` is the API sweep's mode
     (``probe/sweep/``): a fixed core plus the classes the tasks constructed (``targeted``), every public
     entry (``full``, the nightly's), or none (``off``, the default: canaries plus the targeted sweep cost more
-    than issue 39's budget of a quarter of a warm run)."""
+    than issue 39's budget of a quarter of a warm run). ``script`` is the user's training script, run unchanged
+    with ``script_args`` as the task ``script`` (``probe/script.py``)."""
 
     environment_timeout_s: float = 1800.0
     task_timeout_s: float = 900.0
@@ -78,6 +79,8 @@ class ProbeSettings:
     saved_models: bool = False
     unsafe_load: bool = False
     sweep: str = "off"
+    script: Path | None = None
+    script_args: tuple[str, ...] = ()
 
     def arguments(self, repeat_up_front: bool = True) -> list[str]:
         """The probe's command-line arguments for these settings."""
@@ -87,6 +90,8 @@ class ProbeSettings:
             arguments += ["--tasks", ",".join(self.tasks)]
         if self.probes_dir is not None:
             arguments += ["--probes", str(self.probes_dir)]
+        if self.script is not None:
+            arguments += ["--script", str(self.script), "--script-args", json.dumps(list(self.script_args))]
         return arguments
 
     def record(self) -> dict[str, Any]:
@@ -95,8 +100,12 @@ class ProbeSettings:
         digest = hashlib.sha256()
         for path in sorted(self.probes_dir.glob("*.py")) if self.probes_dir else []:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        return {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None,
-                "task_timeout_s": self.task_timeout_s, "saved_models": self.saved_models, "sweep": self.sweep}
+        found: dict[str, Any] = {"tasks": list(self.tasks), "probes_sha256": digest.hexdigest()[:16] if self.probes_dir else None,
+                                 "task_timeout_s": self.task_timeout_s, "saved_models": self.saved_models, "sweep": self.sweep}
+        if self.script is not None:  # the script's text and arguments decide its result too
+            found["script"] = {"name": self.script.name, "sha256": hashlib.sha256(self.script.read_bytes()).hexdigest()[:16],
+                               "args": list(self.script_args)}
+        return found
 
 
 @dataclass(frozen=True)

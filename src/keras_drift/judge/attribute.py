@@ -5,7 +5,7 @@ A proof (:mod:`keras_drift.judge.proofs`, from re-running the task with differen
 ``proven`` difference is the cause; differences the experiment ``ruled_out`` are left out of the rules.
 The rules, tried in this order for each drifting (environment, metric) against the baseline (an entry of
 the API sweep first gets the two of its own, :mod:`keras_drift.judge.sweep_causes`: its random stream alone,
-or its class's defaults):
+or its class's defaults; the user's script those of :mod:`keras_drift.judge.script_causes`):
 
 1. ``api``: an API behaviour probe that this metric depends on (by its name, or a call its task made with
    that spelling on both sides) behaves differently.
@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from keras_drift.judge import compare, sweep_causes
+from keras_drift.judge import compare, script_causes, sweep_causes
 from keras_drift.judge.compare import UNSET
 from keras_drift.judge.proofs import API_PREFIX, INITIAL_WEIGHTS, Difference, Proof, ProofStatus
 from keras_drift.store.results import Result
@@ -133,6 +133,8 @@ def _rules(
 
     if family == "sweep" and (swept := sweep_causes.explain(metric, result, base=base)):
         return swept[0], swept[1], False
+    if family == "script" and (scripted := script_causes.explain(metric, result, base=base, task=task)):
+        return scripted[0], scripted[1], False
 
     relevant_api = _relevant_api(metric, _spelt_alike(task, result, base))
     api = _changes(base.api, result.api, lambda key: relevant_api(key) and API_PREFIX + key not in ruled_out)

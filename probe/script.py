@@ -1,0 +1,286 @@
+"""Your training script, unchanged, as a task: ``script`` (its metrics ``script.<model>.<call>.<what>``).
+
+The question users bring is whether their training code gives the same numbers after a bump, and their
+code is a script. This task runs it as it is (``runpy``, as ``python train.py ARGS`` would: its own folder
+as the working folder and first on ``sys.path``, its arguments in ``sys.argv``), every seed set the same way
+first (:func:`probe.frameworks.seed_everything`: Python, NumPy, the backend, ``keras.utils.set_random_seed``
+where it exists), and records, without changing what the script computes:
+
+- every ``fit``, ``evaluate`` and ``predict`` call of every model, in order, numbered per model and method
+  (``fit#1``): the arguments that matter (epochs, batch size, shuffle, validation, class and sample
+  weights), what it returned (a history as series, its last values and its ``params`` as metrics; an
+  evaluation's values by the model's metric names; a summary of predictions), as
+  ``script.<model>.<method>#<n>.<what>``;
+- ``train_on_batch`` and ``test_on_batch``, which scripts call in loops: the value of every call as a
+  series and the last as a metric (``script.<model>.train_on_batch.loss``), and the number of calls;
+- every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
+  linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
+  script ends (``weights.final``);
+- what the script records itself: ``keras_drift.record(name, value)`` (``script.record.<name>``), an
+  import that works in every environment (the shim in ``probe/script_shim``; the installed keras-drift's is a
+  no-op).
+
+A model is named by the order it was first used (``model1``, ``model2``) unless the script named it
+(``Sequential(name="regressor")``): Keras' own default names (``sequential_3``) depend on what else the
+version built. The classes the script constructs are noted as every task's are (``facts.constructed``),
+so the API sweep targets them. A script that raises fails its task with its traceback's tail; one that
+never trains says so (``facts.script.trained``).
+
+Python 3.6 syntax: the probe runs in era-authentic interpreters.
+"""
+
+import contextlib
+import functools
+import hashlib
+import importlib.util
+import os
+import re
+import runpy
+import sys
+
+import numpy as np
+
+from probe import frameworks
+from probe.state import STATE
+from probe.sweep.arrays import described, statistics
+from probe.task import Task
+from probe.tasks import SEED
+
+METHODS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch")
+TRAINING = ("fit", "train_on_batch")
+IN_LOOPS = ("train_on_batch", "test_on_batch")  # a series per model, not a numbered call each
+DEFAULT_NAMES = re.compile(r"^(sequential|functional|model)(_\d+)?$")  # names Keras makes up: not the script's
+ARGUMENTS = ("epochs", "nb_epoch", "batch_size", "shuffle", "validation_split", "steps_per_epoch", "initial_epoch")
+PRESENT = ("validation_data", "class_weight", "sample_weight")  # recorded as given or not
+SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "script_shim")
+
+
+class Settings(object):
+    """The script this process runs (``path``, ``None``: none) and its arguments (``args``)."""
+
+    def __init__(self):
+        self.path = None
+        self.args = []
+
+
+SETTINGS = Settings()
+
+
+class Recorder(object):
+    """What one run of the script did (see the module docstring)."""
+
+    def __init__(self, keras):
+        self.keras = keras
+        self.names = {}  # id(model) -> its name here
+        self.models = {}  # name -> the model (for its final weights)
+        self.counts = {}  # (name, method) -> calls so far
+        self.depth = 0  # inside a recorded call: fit's own evaluate is not the script's
+        self.metrics, self.series, self.calls, self.fingerprints, self.recorded = {}, {}, [], {}, {}
+
+    def name_of(self, model):
+        if id(model) not in self.names:
+            own = str(getattr(model, "name", "") or "")
+            name = own if own and not DEFAULT_NAMES.match(own) else "model%d" % (len(self.names) + 1)
+            self.names[id(model)] = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+            self.models[self.names[id(model)]] = model
+        return self.names[id(model)]
+
+    def before(self, model, method):
+        name = self.name_of(model)
+        if method in TRAINING and (name, "initial") not in self.fingerprints:
+            self.weights(name, model, "initial")
+        return name
+
+    def after(self, name, method, args, kwargs, value):
+        count = self.counts[(name, method)] = self.counts.get((name, method), 0) + 1
+        if method in IN_LOOPS:
+            values = _numbers(value)
+            prefix = "script.%s.%s" % (name, method)
+            for index, number in enumerate(values):
+                key = prefix + (".loss" if index == 0 else ".%d" % index)
+                self.series.setdefault(key, {"step": [], "value": []})
+                self.series[key]["step"].append(count)
+                self.series[key]["value"].append(number)
+                self.metrics[key] = number
+            self.metrics[prefix + ".calls"] = count
+            return
+        prefix = "script.%s.%s#%d" % (name, method, count)
+        call = {"model": name, "method": method, "number": count}
+        call.update((key, _plain(kwargs[key])) for key in ARGUMENTS if key in kwargs)
+        call.update((key, kwargs.get(key) is not None) for key in PRESENT if key in kwargs)
+        self.calls.append(call)
+        if method == "fit":
+            history = getattr(value, "history", None) or {}
+            for key, values in sorted(history.items()):
+                numbers = [float(np.asarray(number)) for number in values]
+                self.series[prefix + "." + key] = {"epoch": list(range(1, len(numbers) + 1)), "value": numbers}
+                if numbers:
+                    self.metrics[prefix + "." + key] = numbers[-1]
+            self.metrics[prefix + ".epochs"] = len(next(iter(history.values()), []))
+            params = getattr(value, "params", None) or {}
+            self.metrics.update((prefix + ".params." + key, number) for key, number in params.items()
+                                if isinstance(number, (int, float)) and not isinstance(number, bool) and key != "verbose")
+        elif method == "evaluate":
+            self.metrics.update((prefix + "." + key, number) for key, number in evaluated(self.models[name], value).items())
+        elif method == "predict":
+            array = np.asarray(value[0] if isinstance(value, (list, tuple)) else value)
+            if array.dtype.kind in "biuf":
+                self.metrics.update((prefix + "." + key, number) for key, number in statistics(array).items())
+            self.metrics[prefix + ".shape"] = "x".join(str(size) for size in array.shape)
+
+    def weights(self, name, model, when):
+        arrays = [np.asarray(array) for array in model.get_weights()]
+        digest = hashlib.sha256()
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array).tobytes())
+        floats = [array for array in arrays if array.dtype.kind == "f"]
+        self.fingerprints[(name, when)] = {"sha256": digest.hexdigest()[:16], "arrays": len(arrays),
+                                           "head": [float(value) for value in (floats[0].ravel()[:4] if floats else [])]}
+        # each array's statistics, a one-value array its value (the linear fit's w and b)
+        self.metrics.update(described("script.%s.weights.%s" % (name, when),
+                                      [array.reshape(()) if array.size == 1 else array for array in floats]))
+
+    def facts(self, trained):
+        weights = {}
+        for (name, when), found in sorted(self.fingerprints.items()):
+            weights.setdefault(name, {})[when] = found
+        return {"script": {"path": SETTINGS.path, "args": list(SETTINGS.args), "calls": self.calls, "weights": weights,
+                           "models": sorted(self.models), "trained": trained, "recorded": sorted(self.recorded)}}
+
+
+RECORDER = []  # the recorder of the running script, if one runs (keras_drift.record reaches it here)
+
+
+def note_record(name, value):
+    """What ``keras_drift.record(name, value)`` does while a script runs here: a metric ``script.record.<name>``."""
+    if RECORDER:
+        recorder = RECORDER[-1]
+        recorder.recorded[str(name)] = True
+        number = value if isinstance(value, str) else float(np.asarray(value))
+        recorder.metrics["script.record.%s" % name] = number
+
+
+def evaluated(model, value):
+    """``evaluate``'s values by metric name: Keras 3 names them in ``get_metrics_result()`` (its
+    ``metrics_names`` says ``compile_metrics`` for all the compiled ones), earlier versions in ``metrics_names``."""
+    results = getattr(model, "get_metrics_result", None)
+    if results is not None:
+        return dict((str(key), float(np.asarray(number))) for key, number in results().items())
+    names = list(getattr(model, "metrics_names", None) or [])
+    return dict((names[index] if index < len(names) else str(index), number) for index, number in enumerate(_numbers(value)))
+
+
+def _numbers(value):
+    """A Keras return value (a number, a list of them, a dict) as floats, in order."""
+    if isinstance(value, dict):
+        return [float(np.asarray(value[key])) for key in value]
+    if isinstance(value, (list, tuple)):
+        return [float(np.asarray(item)) for item in value]
+    return [float(np.asarray(value))]
+
+
+def _plain(value):
+    return value if isinstance(value, (bool, int, float, str)) or value is None else repr(value)
+
+
+def model_classes(keras):
+    """The model classes whose methods a script calls, through every door to Keras here."""
+    found = []
+    for _, module in STATE.doors or [(None, keras)]:
+        for owner in (getattr(module, "Model", None), getattr(getattr(module, "models", None), "Model", None)):
+            if owner is not None and owner not in found:
+                found.append(owner)
+    return found
+
+
+@contextlib.contextmanager
+def recording(recorder):
+    """Every :data:`METHODS` of the model classes recorded into ``recorder`` while the block runs; put back after."""
+    patched = []
+    for cls in model_classes(recorder.keras):
+        for method in METHODS:
+            original = getattr(cls, method, None)  # Keras 3 defines them on its backend's trainer, a base class
+            if original is None:
+                continue
+            patched.append((cls, method, cls.__dict__.get(method)))
+            setattr(cls, method, _recorded(recorder, method, original))
+    RECORDER.append(recorder)
+    try:
+        yield
+    finally:
+        RECORDER.pop()
+        for cls, method, own in reversed(patched):
+            if own is None:
+                delattr(cls, method)  # the base class's again
+            else:
+                setattr(cls, method, own)
+
+
+def _recorded(recorder, method, original):
+    @functools.wraps(original)
+    def call(self, *args, **kwargs):
+        if recorder.depth:
+            return original(self, *args, **kwargs)
+        name = recorder.before(self, method)
+        recorder.depth += 1
+        try:
+            value = original(self, *args, **kwargs)
+        finally:
+            recorder.depth -= 1
+        recorder.after(name, method, args, kwargs, value)
+        return value
+
+    return call
+
+
+@contextlib.contextmanager
+def as_main(path, args):
+    """The interpreter as ``python path args`` sees it: ``sys.argv``, the script's folder first on
+    ``sys.path`` and as the working folder, and ``keras_drift`` the shim; all put back after."""
+    folder = os.path.dirname(os.path.abspath(path))
+    before = (list(sys.argv), list(sys.path), os.getcwd(), sys.modules.get("keras_drift"))
+    sys.argv = [path] + list(args)
+    sys.path.insert(0, folder)
+    sys.modules["keras_drift"] = _shim()  # the shim, even where a keras-drift is installed or imported
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        sys.argv, sys.path[:] = before[0], before[1]
+        os.chdir(before[2])
+        if before[3] is None:
+            sys.modules.pop("keras_drift", None)
+        else:
+            sys.modules["keras_drift"] = before[3]
+
+
+def _shim():
+    """The ``keras_drift`` module a script imports here (``probe/script_shim/keras_drift``)."""
+    spec = importlib.util.spec_from_file_location("keras_drift", os.path.join(SHIM, "keras_drift", "__init__.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NAME = "script"  # the task; its metrics script.<model>.<call>.<what> start with it, as every task's do
+
+
+def script_task(path, args=()):
+    """The task :data:`NAME` running ``path`` with ``args`` (see the module docstring)."""
+    def run(keras):
+        recorder = Recorder(keras)
+        frameworks.seed_everything(keras, SEED)
+        with recording(recorder), as_main(path, args):
+            runpy.run_path(path, run_name="__main__")
+        for name, model in sorted(recorder.models.items()):
+            recorder.weights(name, model, "final")
+        trained = any(method in TRAINING for (_, method) in recorder.counts)
+        return recorder.metrics, recorder.series, recorder.facts(trained)
+
+    run.__doc__ = "Your script %s, unchanged, with every seed set and its Keras calls recorded." % os.path.basename(path)
+    return Task(NAME, run, kind="script")
+
+
+def tasks():
+    """The script's task, where this process runs one."""
+    return [script_task(SETTINGS.path, SETTINGS.args)] if SETTINGS.path else []

@@ -1,0 +1,87 @@
+"""Your script, unchanged, on real environments: the seed case's linear fit and an Adam classifier trained
+with fit()'s defaults (examples/), across tf.keras 2.15 and Keras 3.15 on JAX. The linear fit's numbers are
+recomputed here with NumPy from the recorded initial weights, so the drift is shown to be where they
+started, not the arithmetic."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import PROJECT_ROOT
+from test_e2e import keras_drift
+
+from probe.tasks import SEED
+
+pytestmark = [pytest.mark.e2e, pytest.mark.network]
+
+PAIR = ("tf-2.15", "keras-3.15-jax")
+
+
+def _drift(work: Path, example: str) -> dict:
+    envs = work / "envs"
+    envs.mkdir(exist_ok=True)
+    for name in PAIR:
+        for path in (PROJECT_ROOT / "envs").glob(f"{name}.*"):
+            shutil.copy(path, envs)
+    (work / "none.toml").write_text("")
+    completed = keras_drift(
+        "drift", "--envs", ",".join(PAIR), "--envs-dir", str(envs), "--reports", str(work / example), "--venvs", str(work / "venvs"),
+        "--baseline", PAIR[0], "--script", str(PROJECT_ROOT / "examples" / f"{example}.py"), "--accepted", str(work / "none.toml"),
+        "--no-saved-models", "-j", "2", cwd=work)
+    print(completed.stdout, completed.stderr, sep="\n")
+    assert completed.returncode == 1, completed.stderr  # the numbers drift; nothing broke
+    run = work / example / "latest"
+    return {"verdicts": json.loads((run / "verdicts.json").read_text()),
+            "results": {name: json.loads((run / "results" / f"{name}.json").read_text()) for name in PAIR}}
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory):
+    work = tmp_path_factory.mktemp("scripts")
+    return {example: _drift(work, example) for example in ("linear_fit", "adam_classifier")}
+
+
+def _fit_by_hand(w: float, b: float) -> tuple[float, float]:
+    """The linear fit's 1001 full-batch SGD steps at Keras' default learning rate (0.01) on the mean squared
+    error, from (w, b), with NumPy: the data are the script's, drawn after keras-drift seeds NumPy."""
+    x = np.random.RandomState(SEED).rand(50, 1).astype("float32").astype("float64")
+    y = 0.6 * x + 0.8
+    for _ in range(1001):
+        error = w * x + b - y
+        w, b = w - 0.01 * float(2 * np.mean(error * x)), b - 0.01 * float(2 * np.mean(error))
+    return w, b
+
+
+def test_the_linear_fit_drifts_because_it_starts_elsewhere(scripts):
+    found = scripts["linear_fit"]
+    rows = found["verdicts"]["environments"][PAIR[1]]["metrics"]
+    for name, result in found["results"].items():
+        metrics = result["metrics"]
+        assert result["tasks"]["script"]["status"] == "ok" and metrics["script.model1.train_on_batch.calls"] == 1001
+        # the recorded final w and b are what 1001 SGD steps give from the recorded start: same arithmetic
+        w, b = _fit_by_hand(metrics["script.model1.weights.initial[0]"], metrics["script.model1.weights.initial[1]"])
+        assert metrics["script.model1.weights.final[0]"] == pytest.approx(w, abs=2e-4), name
+        assert metrics["script.model1.weights.final[1]"] == pytest.approx(b, abs=2e-4), name
+    row = rows["script.model1.weights.final[0]"]
+    assert row["verdict"] == "drift" and row["cause"] == "random_stream" and row["proof"] == "suspected"
+    assert "start from other initial weights" in row["evidence"]
+    facts = found["results"][PAIR[1]]["facts"]["script"]
+    assert facts["script"]["trained"] is True and "layers.Dense" in facts["constructed"]
+
+
+def test_the_adam_classifier_is_recorded_by_call_and_drifts(scripts):
+    found = scripts["adam_classifier"]
+    for result in found["results"].values():
+        metrics = result["metrics"]
+        # fit()'s defaults: one epoch of batches of 32 over 400 samples, as both versions resolve them
+        assert metrics["script.model1.fit#1.epochs"] == 1 and metrics["script.model1.fit#1.params.steps"] == 13
+        assert {"script.model1.evaluate#1.loss", "script.model1.evaluate#1.accuracy", "script.model1.fit#1.val_accuracy"} <= set(metrics)
+        assert result["series"]["script.model1.fit#1.loss"]["epoch"] == [1]
+    rows = found["verdicts"]["environments"][PAIR[1]]["metrics"]
+    drifting = {metric: row for metric, row in rows.items() if row["verdict"] == "drift"}
+    assert "script.model1.evaluate#1.loss" in drifting
+    assert drifting["script.model1.evaluate#1.loss"]["cause"] == "random_stream"

@@ -1,0 +1,169 @@
+"""Your script, unchanged (probe/script.py): run as `python train.py ARGS` would run it, its Keras calls
+recorded by model and call, its own numbers through `keras_drift.record`; stand-in Keras classes here
+(the real ones: tests/e2e/test_e2e_script.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_drift import record
+from keras_drift.cli import build_parser, common, options
+from keras_drift.errors import InputError
+from keras_drift.execute.runner import ProbeSettings
+from probe import script
+from probe.state import STATE
+
+
+class History:
+    def __init__(self, history, params):
+        self.history, self.params = history, params
+
+
+class Model:
+    """A stand-in for keras.Model: weights w, b; fit halves the loss each epoch and calls evaluate itself."""
+
+    def __init__(self, name="sequential"):
+        self.name, self.w, self.b, self.metrics_names = name, 0.5, 0.0, ["loss", "accuracy"]
+
+    def get_weights(self):
+        return [np.array([[self.w]], "float32"), np.array([self.b], "float32")]
+
+    def fit(self, x, y, epochs=1, batch_size=None, **kwargs):
+        losses = [1.0 / 2 ** epoch for epoch in range(epochs)]
+        self.evaluate(x, y)  # as tf.keras 2 does for validation: not the script's call
+        self.w += 1.0
+        return History({"loss": losses}, {"epochs": epochs, "steps": 4, "verbose": 1})
+
+    def evaluate(self, x, y, **kwargs):
+        return [0.25, 0.75]
+
+    def predict(self, x, **kwargs):
+        return np.asarray(x) * 2.0
+
+    def train_on_batch(self, x, y):
+        self.b += 0.1
+        return 1.0 - self.b
+
+
+SCRIPT = '''
+import sys
+import keras
+import keras_drift
+
+model = keras.Model()
+named = keras.Model(name="regressor")
+model.fit([1, 2], [3, 4], epochs=3, batch_size=2, class_weight={0: 1.0}, validation_data=None)
+for _ in range(3):
+    named.train_on_batch([1], [2])
+model.evaluate([1], [2])
+named.predict([1.0, 3.0])
+keras_drift.record("val_auc", 0.875)
+open("seen.txt", "w").write(" ".join(sys.argv[1:]))
+'''
+
+
+@pytest.fixture
+def stand_in_keras(monkeypatch):
+    keras = types.ModuleType("keras")
+    keras.Model = Model
+    monkeypatch.setitem(sys.modules, "keras", keras)
+    monkeypatch.setattr(STATE, "doors", [("keras", keras)])
+    return keras
+
+
+def test_a_script_runs_as_main_with_its_arguments_and_its_calls_are_recorded(tmp_path, stand_in_keras):
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT)
+    here = os.getcwd()
+    metrics, series, facts = script.script_task(str(path), ["--epochs", "3"]).run(stand_in_keras)
+    assert os.getcwd() == here and (tmp_path / "seen.txt").read_text() == "--epochs 3"  # its own folder, its argv
+    # model1 (Keras' default name), regressor (the script's); fit's own evaluate is not the script's call
+    assert metrics["script.model1.fit#1.loss"] == 0.25 and metrics["script.model1.fit#1.epochs"] == 3
+    assert series["script.model1.fit#1.loss"] == {"epoch": [1, 2, 3], "value": [1.0, 0.5, 0.25]}
+    assert metrics["script.model1.fit#1.params.steps"] == 4 and "script.model1.fit#1.params.verbose" not in metrics
+    assert metrics["script.model1.evaluate#1.loss"] == 0.25 and metrics["script.model1.evaluate#1.accuracy"] == 0.75
+    assert "script.model1.evaluate#2.loss" not in metrics
+    assert series["script.regressor.train_on_batch.loss"]["value"] == pytest.approx([0.9, 0.8, 0.7])
+    assert metrics["script.regressor.train_on_batch.calls"] == 3
+    assert metrics["script.regressor.predict#1.mean"] == pytest.approx(4.0) and metrics["script.regressor.predict#1.shape"] == "2"
+    assert metrics["script.record.val_auc"] == 0.875
+    # weights at the first training call and at the end; a one-value array is its value
+    assert metrics["script.model1.weights.initial[0]"] == 0.5 and metrics["script.model1.weights.final[0]"] == 1.5
+    assert metrics["script.regressor.weights.final[1]"] == pytest.approx(0.3)
+    recorded = facts["script"]
+    assert recorded["trained"] is True and recorded["models"] == ["model1", "regressor"] and recorded["recorded"] == ["val_auc"]
+    assert recorded["calls"][0] == {"model": "model1", "method": "fit", "number": 1, "epochs": 3, "batch_size": 2,
+                                    "class_weight": True, "validation_data": False}
+    assert recorded["weights"]["model1"]["initial"]["head"] == [0.5]
+    assert Model.fit.__name__ == "fit" and "fit" in Model.__dict__ and not hasattr(Model.fit, "__wrapped__")  # put back
+
+
+def test_a_script_that_never_trains_says_so_and_one_that_raises_fails(tmp_path, stand_in_keras):
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("import keras\nkeras.Model().predict([1.0])\n")
+    _, _, facts = script.script_task(str(quiet)).run(stand_in_keras)
+    assert facts["script"]["trained"] is False
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('no data here')\n")
+    with pytest.raises(RuntimeError, match="no data here"):
+        script.script_task(str(broken)).run(stand_in_keras)
+    assert not sys.modules["keras_drift"].__file__.startswith(script.SHIM)  # the real one is back
+
+
+def test_keras_drift_record_does_nothing_outside_keras_drift():
+    assert record("val_auc", 0.9) is None
+
+
+def test_the_command_line_passes_the_script_and_its_arguments(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text("print('hi')\n")
+    args = options.rooted(build_parser().parse_args(["drift", "--root", str(tmp_path), "--script", str(path),
+                                                      "--script-args", "--epochs 3 --name 'a b'"]))
+    settings = common.settings(args)
+    assert settings.script == path.resolve() and settings.script_args == ("--epochs", "3", "--name", "a b")
+    assert settings.tasks == ("script",)  # the script alone, unless --tasks says otherwise
+    arguments = settings.arguments()
+    assert arguments[arguments.index("--script") + 1] == str(path.resolve())
+    assert arguments[arguments.index("--script-args") + 1] == '["--epochs", "3", "--name", "a b"]'
+    # its text is part of the result's key: an edited script is probed again
+    before = settings.record()["script"]["sha256"]
+    path.write_text("print('changed')\n")
+    assert ProbeSettings(script=path).record()["script"]["sha256"] != before
+    with pytest.raises(InputError, match=r"--script: .*missing\.py: no such file"):
+        common.settings(options.rooted(build_parser().parse_args(["drift", "--root", str(tmp_path), "--script", "missing.py"])))
+
+
+def test_the_examples_are_the_seed_cases_written_plainly():
+    root = Path(__file__).resolve().parents[2] / "examples"
+    assert "train_on_batch" in (root / "linear_fit.py").read_text() and 'optimizer="adam"' in (root / "adam_classifier.py").read_text()
+
+
+def _scripted(env, *, steps, head, version):
+    from conftest import make_result
+
+    metrics = {"script.model1.fit#1.loss": 0.3 if steps == 13 else 0.5, "script.model1.fit#1.params.steps": steps}
+    facts = {"script": {"constructed": ["layers.Dense"], "script": {"weights": {"model1": {"initial": {"sha256": f"h{head}", "head": [head]}}}}}}
+    result = make_result(env, metrics, facts=facts, fingerprint={"distributions": {"keras": version}})
+    result["tasks"] = {"script": {"family": "script", "kind": "script"}}
+    return result
+
+
+def test_a_script_drift_is_its_fit_settings_first_then_its_initial_weights():
+    from keras_drift.judge import attribute
+    from keras_drift.store.verdicts import Cause
+
+    metric = "script.model1.fit#1.loss"
+    base = _scripted("old", steps=13, head=-0.72, version="0.3.3")
+    new = _scripted("new", steps=4, head=0.53, version="1.2.0")
+    cause, evidence, _ = attribute.explain(metric, new, base=base, drifting={("new", metric)})
+    assert cause == Cause.DEFAULTS and "script.model1.fit#1.params.steps: 13 -> 4" in evidence
+    same_steps = _scripted("new", steps=13, head=0.53, version="1.2.0")
+    same_steps["metrics"][metric] = 0.5
+    cause, evidence, _ = attribute.explain(metric, same_steps, base=base, drifting={("new", metric)})
+    assert cause == Cause.RANDOM_STREAM and "model1: first values [-0.72] and [0.53]" in evidence
