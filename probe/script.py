@@ -24,7 +24,7 @@ A model is named by the order it was first used (``model1``, ``model2``) unless 
 (``Sequential(name="regressor")``): Keras' own default names (``sequential_3``) depend on what else the
 version built. The classes the script constructs are noted as every task's are (``facts.constructed``),
 so the API sweep targets them. A script that raises fails its task with its traceback's tail; one that
-never trains says so (``facts.script.trained``).
+never trains says so (its facts' ``trained``).
 
 Python 3.6 syntax: the probe runs in era-authentic interpreters.
 """
@@ -91,7 +91,7 @@ class Recorder(object):
             self.weights(name, model, "initial")
         return name
 
-    def after(self, name, method, args, kwargs, value):
+    def after(self, name, method, kwargs, value):
         count = self.counts[(name, method)] = self.counts.get((name, method), 0) + 1
         if method in IN_LOOPS:
             values = _numbers(value)
@@ -144,8 +144,8 @@ class Recorder(object):
         weights = {}
         for (name, when), found in sorted(self.fingerprints.items()):
             weights.setdefault(name, {})[when] = found
-        return {"script": {"path": SETTINGS.path, "args": list(SETTINGS.args), "calls": self.calls, "weights": weights,
-                           "models": sorted(self.models), "trained": trained, "recorded": sorted(self.recorded)}}
+        return {"path": SETTINGS.path, "args": list(SETTINGS.args), "calls": self.calls, "weights": weights,
+                "models": sorted(self.models), "trained": trained, "recorded": sorted(self.recorded)}
 
 
 RECORDER = []  # the recorder of the running script, if one runs (keras_drift.record reaches it here)
@@ -227,7 +227,7 @@ def _recorded(recorder, method, original):
             value = original(self, *args, **kwargs)
         finally:
             recorder.depth -= 1
-        recorder.after(name, method, args, kwargs, value)
+        recorder.after(name, method, kwargs, value)
         return value
 
     return call

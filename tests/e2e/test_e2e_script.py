@@ -70,7 +70,7 @@ def test_the_linear_fit_drifts_because_it_starts_elsewhere(scripts):
     assert row["verdict"] == "drift" and row["cause"] == "random_stream" and row["proof"] == "suspected"
     assert "start from other initial weights" in row["evidence"]
     facts = found["results"][PAIR[1]]["facts"]["script"]
-    assert facts["script"]["trained"] is True and "layers.Dense" in facts["constructed"]
+    assert facts["trained"] is True and "layers.Dense" in facts["constructed"]
 
 
 def test_the_adam_classifier_is_recorded_by_call_and_drifts(scripts):

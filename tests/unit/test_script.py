@@ -96,7 +96,7 @@ def test_a_script_runs_as_main_with_its_arguments_and_its_calls_are_recorded(tmp
     # weights at the first training call and at the end; a one-value array is its value
     assert metrics["script.model1.weights.initial[0]"] == 0.5 and metrics["script.model1.weights.final[0]"] == 1.5
     assert metrics["script.regressor.weights.final[1]"] == pytest.approx(0.3)
-    recorded = facts["script"]
+    recorded = facts
     assert recorded["trained"] is True and recorded["models"] == ["model1", "regressor"] and recorded["recorded"] == ["val_auc"]
     assert recorded["calls"][0] == {"model": "model1", "method": "fit", "number": 1, "epochs": 3, "batch_size": 2,
                                     "class_weight": True, "validation_data": False}
@@ -108,7 +108,7 @@ def test_a_script_that_never_trains_says_so_and_one_that_raises_fails(tmp_path, 
     quiet = tmp_path / "quiet.py"
     quiet.write_text("import keras\nkeras.Model().predict([1.0])\n")
     _, _, facts = script.script_task(str(quiet)).run(stand_in_keras)
-    assert facts["script"]["trained"] is False
+    assert facts["trained"] is False
     broken = tmp_path / "broken.py"
     broken.write_text("raise RuntimeError('no data here')\n")
     with pytest.raises(RuntimeError, match="no data here"):
@@ -148,7 +148,7 @@ def _scripted(env, *, steps, head, version):
     from conftest import make_result
 
     metrics = {"script.model1.fit#1.loss": 0.3 if steps == 13 else 0.5, "script.model1.fit#1.params.steps": steps}
-    facts = {"script": {"constructed": ["layers.Dense"], "script": {"weights": {"model1": {"initial": {"sha256": f"h{head}", "head": [head]}}}}}}
+    facts = {"script": {"constructed": ["layers.Dense"], "weights": {"model1": {"initial": {"sha256": f"h{head}", "head": [head]}}}}}
     result = make_result(env, metrics, facts=facts, fingerprint={"distributions": {"keras": version}})
     result["tasks"] = {"script": {"family": "script", "kind": "script"}}
     return result

@@ -68,7 +68,7 @@ def _facts(result: Result, task: str) -> Mapping[str, Any]:
 
 
 def _weights(result: Result, task: str) -> Mapping[str, Mapping[str, Any]]:
-    return (_facts(result, task).get("script") or {}).get("weights") or {}
+    return _facts(result, task).get("weights") or {}
 
 
 def _head(fingerprint: Mapping[str, Any]) -> str:
