@@ -13,6 +13,9 @@ where it exists), and records, without changing what the script computes:
   ``script.<model>.<method>#<n>.<what>``;
 - ``train_on_batch`` and ``test_on_batch``, which scripts call in loops: the value of every call as a
   series and the last as a metric (``script.<model>.train_on_batch.loss``), and the number of calls;
+- the first model it trains starts as a model task's does (:func:`probe.task.start_from`): its initial
+  weights are recorded whole where the model is small, and an experiment can replay another environment's
+  (so a drift that only the starting weights explain is proven ``random_stream``);
 - every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
   linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
   script ends (``weights.final``);
@@ -43,7 +46,7 @@ import numpy as np
 from probe import frameworks
 from probe.state import STATE
 from probe.sweep.arrays import described, statistics
-from probe.task import Task
+from probe.task import Task, start_from
 from probe.tasks import SEED
 
 METHODS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch")
@@ -76,6 +79,7 @@ class Recorder(object):
         self.counts = {}  # (name, method) -> calls so far
         self.depth = 0  # inside a recorded call: fit's own evaluate is not the script's
         self.metrics, self.series, self.calls, self.fingerprints, self.recorded = {}, {}, [], {}, {}
+        self.started = {}  # the first trained model's initial weights, as a model task records them
 
     def name_of(self, model):
         if id(model) not in self.names:
@@ -88,6 +92,8 @@ class Recorder(object):
     def before(self, model, method):
         name = self.name_of(model)
         if method in TRAINING and (name, "initial") not in self.fingerprints:
+            if not self.started:  # the first model trained: replayable as a model task's (probe.task.start_from)
+                self.started = start_from(model)
             self.weights(name, model, "initial")
         return name
 
@@ -144,8 +150,8 @@ class Recorder(object):
         weights = {}
         for (name, when), found in sorted(self.fingerprints.items()):
             weights.setdefault(name, {})[when] = found
-        return {"path": SETTINGS.path, "args": list(SETTINGS.args), "calls": self.calls, "weights": weights,
-                "models": sorted(self.models), "trained": trained, "recorded": sorted(self.recorded)}
+        return dict(self.started, path=SETTINGS.path, args=list(SETTINGS.args), calls=self.calls, weights=weights,
+                    models=sorted(self.models), trained=trained, recorded=sorted(self.recorded))
 
 
 RECORDER = []  # the recorder of the running script, if one runs (keras_drift.record reaches it here)

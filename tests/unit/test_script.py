@@ -34,6 +34,9 @@ class Model:
     def get_weights(self):
         return [np.array([[self.w]], "float32"), np.array([self.b], "float32")]
 
+    def set_weights(self, weights):
+        self.w, self.b = float(np.ravel(weights[0])[0]), float(np.ravel(weights[1])[0])
+
     def fit(self, x, y, epochs=1, batch_size=None, **kwargs):
         losses = [1.0 / 2 ** epoch for epoch in range(epochs)]
         self.evaluate(x, y)  # as tf.keras 2 does for validation: not the script's call
@@ -114,6 +117,22 @@ def test_a_script_that_never_trains_says_so_and_one_that_raises_fails(tmp_path, 
     with pytest.raises(RuntimeError, match="no data here"):
         script.script_task(str(broken)).run(stand_in_keras)
     assert not sys.modules["keras_drift"].__file__.startswith(script.SHIM)  # the real one is back
+
+
+def test_an_experiment_can_replay_the_first_trained_models_initial_weights(tmp_path, stand_in_keras):
+    from probe import overrides
+
+    path = tmp_path / "train.py"
+    path.write_text("import keras\nm = keras.Model()\nm.train_on_batch([1], [2])\n")
+    _, _, facts = script.script_task(str(path)).run(stand_in_keras)
+    assert facts["initial_arrays"] == [[[0.5]], [0.0]] and facts["initial_weights"]["head"] == [0.5]  # recorded whole
+    overrides.start({"initial_weights": [[[2.0]], [0.25]]})  # what the baseline started from
+    try:
+        metrics, _, facts = script.script_task(str(path)).run(stand_in_keras)
+    finally:
+        overrides.stop()
+    assert metrics["script.model1.weights.initial[0]"] == 2.0 and facts["initial_arrays"] == [[[2.0]], [0.25]]
+    assert metrics["script.model1.weights.final[1]"] == pytest.approx(0.35)
 
 
 def test_keras_drift_record_does_nothing_outside_keras_drift():

@@ -133,7 +133,7 @@ def _rules(
 
     if family == "sweep" and (swept := sweep_causes.explain(metric, result, base=base)):
         return swept[0], swept[1], False
-    if family == "script" and (scripted := script_causes.explain(metric, result, base=base, task=task)):
+    if family == "script" and (scripted := script_causes.explain(metric, result, base=base, task=task, ruled_out=frozenset(ruled_out))):
         return scripted[0], scripted[1], False
 
     relevant_api = _relevant_api(metric, _spelt_alike(task, result, base))

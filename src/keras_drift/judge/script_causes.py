@@ -7,7 +7,9 @@ it instead gives three explanations, tried in this order, all ``suspected``:
    sides (its ``params``: steps per epoch, epochs): the defaults the script leaves to ``fit()`` differ, as
    between Keras 0.3 (batch size 128, 100 epochs) and 1.2 (32, 10) in the seed case.
 2. ``random_stream``: a model started its first training call from other weights (their fingerprints
-   differ): the library drew them from another random stream, seeded alike.
+   differ): the library drew them from another random stream, seeded alike. The first model trained records
+   its initial weights as a model task does, so the experiment replays the baseline's: where the drift then
+   vanishes the cause is proven before these rules run; where it stays, this rule does not hold.
 3. ``defaults``: a class the script constructed changed a default between the two sides' API surfaces
    (:func:`keras_drift.judge.sweep_causes.changed_defaults`).
 
@@ -20,6 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from keras_drift.judge.proofs import INITIAL_WEIGHTS
 from keras_drift.judge.sweep_causes import changed_defaults
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Cause
@@ -27,12 +30,13 @@ from keras_drift.store.verdicts import Cause
 _FIT_SETTINGS = re.compile(r"^(script\.[^.]+\.fit#\d+)\.(params\.[^.]+|epochs)$")
 
 
-def explain(metric: str, result: Result, *, base: Result, task: str) -> tuple[Cause, str] | None:
-    """The cause of a drifting metric of the script task ``task`` and its evidence, where a rule holds."""
+def explain(metric: str, result: Result, *, base: Result, task: str, ruled_out: frozenset[str] = frozenset()) -> tuple[Cause, str] | None:
+    """The cause of a drifting metric of the script task ``task`` and its evidence, where a rule holds; a
+    difference an experiment ``ruled_out`` (the initial weights, replayed) is not one."""
     settings = fit_settings(result, base)
     if settings:
         return Cause.DEFAULTS, f"fit() resolved other settings: {'; '.join(settings)}"
-    started = initial_weights(task, result, base)
+    started = initial_weights(task, result, base) if INITIAL_WEIGHTS not in ruled_out else []
     if started:
         return Cause.RANDOM_STREAM, f"the script's models start from other initial weights, seeded alike: {'; '.join(started)}"
     constructed = sorted(set(_facts(result, task).get("constructed", ())) | set(_facts(base, task).get("constructed", ())))
