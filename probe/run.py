@@ -70,6 +70,7 @@ def main(argv=None):
              % ", ".join(progress.MECHANISMS))
     parser.add_argument("--script", default="", help="your training script, run unchanged as the task script")
     parser.add_argument("--script-args", default="[]", help="its arguments, as a JSON list of strings")
+    parser.add_argument("--script-unrecorded", action="store_true", help="run the script without recording its calls (to time it)")
     parser.add_argument(
         "--sweep", choices=tables.MODES, default=tables.DEFAULT_MODE,
         help="the API sweep (probe/sweep/), run after the other tasks: a fixed core plus the classes they constructed "
@@ -95,6 +96,7 @@ def main(argv=None):
     selection.SETTINGS.mode = args.sweep
     script.SETTINGS.path = os.path.abspath(args.script) if args.script else None
     script.SETTINGS.args = json.loads(args.script_args)
+    script.SETTINGS.recorded = not args.script_unrecorded
     selection.SETTINGS.scratch = os.path.abspath(args.out + ".sweep-scratch")
     progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]

@@ -59,11 +59,13 @@ SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "script_shim")
 
 
 class Settings(object):
-    """The script this process runs (``path``, ``None``: none) and its arguments (``args``)."""
+    """The script this process runs (``path``, ``None``: none), its arguments (``args``), and whether its
+    Keras calls are recorded (``recorded``; off only to time the script's own run: ``nox -s bench``)."""
 
     def __init__(self):
         self.path = None
         self.args = []
+        self.recorded = True
 
 
 SETTINGS = Settings()
@@ -222,6 +224,12 @@ def recording(recorder):
                 setattr(cls, method, own)
 
 
+@contextlib.contextmanager
+def _as_is():
+    """Nothing recorded (Python 3.6 has no ``contextlib.nullcontext``)."""
+    yield
+
+
 def _recorded(recorder, method, original):
     @functools.wraps(original)
     def call(self, *args, **kwargs):
@@ -276,7 +284,7 @@ def script_task(path, args=()):
     def run(keras):
         recorder = Recorder(keras)
         frameworks.seed_everything(keras, SEED)
-        with recording(recorder), as_main(path, args):
+        with recording(recorder) if SETTINGS.recorded else _as_is(), as_main(path, args):
             runpy.run_path(path, run_name="__main__")
         for name, model in sorted(recorder.models.items()):
             recorder.weights(name, model, "final")

@@ -7,7 +7,8 @@ folder and an empty keras-drift cache folder, so JAX compiles every program agai
 it is), warm (environments reused) and warm in parallel, all three without
 reading the result cache; then a re-run with nothing changed (every result from the cache), and a
 pre-bump review (the selection plus one new environment file, ``--bump``), a warm run with the targeted
-API sweep and the full sweep alone (what the sweep costs); then the report is rendered for the run and for a
+API sweep and the full sweep alone (what the sweep costs), the seed case's linear fit as a script with its
+calls recorded and without (what recording costs); then the report is rendered for the run and for a
 large generated matrix.
 """
 
@@ -42,6 +43,8 @@ TARGET_RENDER_S = 2.0
 TARGET_CACHED_S = 10.0
 TARGET_LOADS_SHARE = 0.15  # "the load phase ... at most 15% on the warm default matrix" (the saved-models issue)
 TARGET_SWEEP_SHARE = 0.25  # canaries plus the targeted sweep, over the rest of a warm run (issue 39)
+TARGET_SCRIPT_OVERHEAD = 0.10  # what recording a script's calls may add to its own run time (issue 40)
+SCRIPT = "examples/linear_fit.py"  # the script bench times: the seed case, 1001 recorded train_on_batch calls
 # The report's size: the default matrix's at most 300 KiB (a reviewer's page); 40 generated environments in
 # which every number moves (so every model task is localised in every one of them) at most 6 MiB.
 TARGET_REPORT_BYTES = 300 * 1024
@@ -188,6 +191,11 @@ def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, 
     for name, sweep, tasks in (("swept", "targeted", plan.settings.tasks), ("full_sweep", "full", ("sweep.*",))):
         runs[name] = timed_run(replace(plan, run_dir=work / name, venvs_dir=venvs, jobs=1, results_cache=None, judging=judging,
                                        settings=replace(plan.settings, sweep=sweep, tasks=tasks)))
+    # A script, unchanged (issue 40): the seed case's linear fit with its calls recorded, and without.
+    script = plan.project_root / SCRIPT
+    for name, recorded in (("script", True), ("script_plain", False)) if script.is_file() else ():
+        runs[name] = timed_run(replace(plan, run_dir=work / name, venvs_dir=venvs, jobs=1, results_cache=None, judging=judging,
+                                       settings=replace(plan.settings, tasks=("script",), script=script, script_recorded=recorded)))
     warm, parallel, cached = runs["warm"], runs["parallel"], runs["cached"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {
@@ -231,6 +239,8 @@ def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, 
     summary["loads_share_of_warm"] = warm["loads_s"] / max(warm["wall_s"] - warm["loads_s"], 1e-9)
     summary["loads_share_target"] = TARGET_LOADS_SHARE
     summary.update(sweep_shares(runs["swept"], runs["full_sweep"]))
+    if "script" in runs:
+        summary.update(script_overhead(runs["script"], runs["script_plain"]))
     summary["render"]["run"]["bytes_target"] = TARGET_REPORT_BYTES
     summary["render"]["generated_40"] = dict(render_generated(warm["results"][0], 40, work), bytes_target=TARGET_REPORT_40_BYTES)
     summary["render"]["generated_40_history_365"] = render_generated(warm["results"][0], 40, work, 365)
@@ -253,6 +263,17 @@ def sweep_shares(swept: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
         "full_sweep_s_per_env": {result.env: task_seconds_by_kind([result]).get("sweep", 0.0) for result in full["results"]},
         "full_sweep_wall_s": full["wall_s"],
     }
+
+
+def script_overhead(recorded: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
+    """What recording a script's calls adds to its own run: the script task's first run, summed over the
+    environments, with and without recording (issue 40's bound: :data:`TARGET_SCRIPT_OVERHEAD`)."""
+    def seconds(run: dict[str, Any]) -> float:
+        return sum(result.get("timings", {}).get("tasks_s", {}).get("script#0", 0.0) for result in run["results"])
+
+    with_calls, without = seconds(recorded), seconds(plain)
+    return {"script_s": with_calls, "script_plain_s": without, "script_overhead": with_calls / max(without, 1e-9) - 1,
+            "script_overhead_target": TARGET_SCRIPT_OVERHEAD}
 
 
 @contextlib.contextmanager
@@ -279,7 +300,8 @@ def table(summary: dict[str, Any]) -> str:
     lines = [frame.to_string(), ""]
     for key in ("cold_wall_s", "warm_wall_s", "parallel_wall_s", "parallel_speedup", "warm_floor_s", "warm_ratio",
                 "canary_share_of_warm", "records_share_of_warm", "saved_models_s", "saved_models_share_of_warm", "loads_s",
-                "loads_share_of_warm", "swept_wall_s", "canary_and_sweep_share_of_warm", "full_sweep_wall_s", "cached_wall_s",
+                "loads_share_of_warm", "swept_wall_s", "canary_and_sweep_share_of_warm", "full_sweep_wall_s", "script_s",
+                "script_plain_s", "script_overhead", "cached_wall_s",
                 "cached_hits", "cached_verdicts_match_warm", "review_env",
                 "review_new_env_s", "review_overhead_s"):
         value = summary.get(key)

@@ -141,3 +141,13 @@ def test_the_bench_command_builds_its_plan_without_comparison_options(tmp_path, 
     args = options.rooted(build_parser().parse_args(["bench", "--root", str(tmp_path), "--skip-cold"]))
     assert bench_command.command(args) == 0
     assert seen["envs"] == ["a"] and seen["cold"] is False and seen["tolerances"] > 0
+
+
+def test_the_script_overhead_compares_the_scripts_first_run_with_and_without_recording():
+    def run(*seconds):
+        return {"results": [make_result(env, {}, timings={"tasks_s": {"script#0": spent, "script#1": 9.0}})
+                            for env, spent in zip(("a", "b"), seconds, strict=True)]}
+
+    found = bench.script_overhead(run(1.2, 2.2), run(1.0, 2.0))  # the repeats (#1) are not the script's first run
+    assert found["script_s"] == pytest.approx(3.4) and found["script_plain_s"] == pytest.approx(3.0)
+    assert found["script_overhead"] == pytest.approx(3.4 / 3.0 - 1) and found["script_overhead_target"] == 0.10

@@ -186,3 +186,12 @@ def test_a_script_drift_is_its_fit_settings_first_then_its_initial_weights():
     same_steps["metrics"][metric] = 0.5
     cause, evidence, _ = attribute.explain(metric, same_steps, base=base, drifting={("new", metric)})
     assert cause == Cause.RANDOM_STREAM and "model1: first values [-0.72] and [0.53]" in evidence
+
+
+def test_unrecorded_the_script_runs_as_it_is_and_nothing_is_patched(tmp_path, stand_in_keras, monkeypatch):
+    path = tmp_path / "train.py"
+    path.write_text("import keras\nkeras.Model().train_on_batch([1], [2])\n")
+    monkeypatch.setattr(script.SETTINGS, "recorded", False)  # bench times the script's own run this way
+    metrics, series, facts = script.script_task(str(path)).run(stand_in_keras)
+    assert metrics == {} and series == {} and facts["trained"] is False
+    assert ProbeSettings(script=path, script_recorded=False).arguments()[-1] == "--script-unrecorded"

@@ -81,6 +81,7 @@ class ProbeSettings:
     sweep: str = "off"
     script: Path | None = None
     script_args: tuple[str, ...] = ()
+    script_recorded: bool = True  # off only to time the script's own run (nox -s bench)
 
     def arguments(self, repeat_up_front: bool = True) -> list[str]:
         """The probe's command-line arguments for these settings."""
@@ -92,6 +93,8 @@ class ProbeSettings:
             arguments += ["--probes", str(self.probes_dir)]
         if self.script is not None:
             arguments += ["--script", str(self.script), "--script-args", json.dumps(list(self.script_args))]
+            if not self.script_recorded:
+                arguments.append("--script-unrecorded")
         return arguments
 
     def record(self) -> dict[str, Any]:
@@ -104,7 +107,7 @@ class ProbeSettings:
                                  "task_timeout_s": self.task_timeout_s, "saved_models": self.saved_models, "sweep": self.sweep}
         if self.script is not None:  # the script's text and arguments decide its result too
             found["script"] = {"name": self.script.name, "sha256": hashlib.sha256(self.script.read_bytes()).hexdigest()[:16],
-                               "args": list(self.script_args)}
+                               "args": list(self.script_args), "recorded": self.script_recorded}
         return found
 
 
