@@ -35,6 +35,7 @@ Python 3.6 syntax: the probe runs in era-authentic interpreters.
 import contextlib
 import functools
 import hashlib
+import importlib
 import importlib.util
 import os
 import re
@@ -192,9 +193,17 @@ def _plain(value):
 
 
 def model_classes(keras):
-    """The model classes whose methods a script calls, through every door to Keras here."""
+    """The model classes whose methods a script may call: those of every door to Keras here, and of the
+    ``keras`` and ``tf_keras`` packages where they import (with ``TF_USE_LEGACY_KERAS`` the documented door
+    is tf_keras, yet a script's ``import keras`` is Keras 3)."""
+    modules = [module for _, module in STATE.doors] or [keras]
+    for name in ("keras", "tf_keras"):
+        try:
+            modules.append(importlib.import_module(name))
+        except Exception:  # not installed, or broken here: a script cannot call it either
+            continue
     found = []
-    for _, module in STATE.doors or [(None, keras)]:
+    for module in modules:
         for owner in (getattr(module, "Model", None), getattr(getattr(module, "models", None), "Model", None)):
             if owner is not None and owner not in found:
                 found.append(owner)

@@ -195,3 +195,11 @@ def test_unrecorded_the_script_runs_as_it_is_and_nothing_is_patched(tmp_path, st
     metrics, series, facts = script.script_task(str(path)).run(stand_in_keras)
     assert metrics == {} and series == {} and facts["trained"] is False
     assert ProbeSettings(script=path, script_recorded=False).arguments()[-1] == "--script-unrecorded"
+
+
+def test_a_scripts_import_keras_is_watched_where_the_documented_door_is_another(monkeypatch, stand_in_keras):
+    """With TF_USE_LEGACY_KERAS the probe's door is tf_keras, yet a script's `import keras` is Keras 3."""
+    legacy = types.ModuleType("tf_keras")
+    legacy.Model = type("LegacyModel", (Model,), {})
+    monkeypatch.setattr(STATE, "doors", [("tf.keras", legacy)])
+    assert script.model_classes(legacy) == [legacy.Model, Model]

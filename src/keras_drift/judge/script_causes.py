@@ -11,7 +11,7 @@ it instead gives three explanations, tried in this order, all ``suspected``:
    its initial weights as a model task does, so the experiment replays the baseline's: where the drift then
    vanishes the cause is proven before these rules run; where it stays, this rule does not hold.
 3. ``defaults``: a class the script constructed changed a default between the two sides' API surfaces
-   (:func:`keras_drift.judge.sweep_causes.changed_defaults`).
+   (:func:`keras_drift.judge.sweep_causes.changed_defaults`; a parameter it gained is not a changed default).
 
 None holds: the general rules of :mod:`keras_drift.judge.attribute` decide.
 """
@@ -40,7 +40,8 @@ def explain(metric: str, result: Result, *, base: Result, task: str, ruled_out: 
     if started:
         return Cause.RANDOM_STREAM, f"the script's models start from other initial weights, seeded alike: {'; '.join(started)}"
     constructed = sorted(set(_facts(result, task).get("constructed", ())) | set(_facts(base, task).get("constructed", ())))
-    changed = [found for name in constructed if (found := changed_defaults(f"{name}()", result=result, base=base))]
+    # changed defaults only: a parameter a class gained (Dense's lora_rank) is off by default
+    changed = [found for name in constructed if (found := changed_defaults(f"{name}()", result=result, base=base, gained=False))]
     if changed:
         return Cause.DEFAULTS, f"classes the script constructs changed their defaults: {'; '.join(changed)}"
     return None

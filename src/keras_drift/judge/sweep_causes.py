@@ -106,19 +106,20 @@ def _size(shape: Any, output: str) -> int | None:
     return math.prod(sizes) if sizes else None
 
 
-def changed_defaults(call: str, *, result: Result, base: Result, initializers: bool = False) -> str | None:
+def changed_defaults(call: str, *, result: Result, base: Result, initializers: bool = False, gained: bool = True) -> str | None:
     """The defaults the class of ``call`` (``layers.RandomContrast(factor=0.2,seed=1)``) changed between the
     two sides' API surfaces among the parameters the call does not set, and the parameters it gained, as
     one line; with ``initializers`` (the drift is in weights the layer drew), also the changes of the
     initializer classes its default initializers name (``kernel_initializer='glorot_uniform'``:
-    ``initializers.GlorotUniform``). ``None`` where none changed, or a side did not record its surface."""
+    ``initializers.GlorotUniform``); without ``gained``, changed defaults only. ``None`` where none changed,
+    or a side did not record its surface."""
     qualified = call.split("(", 1)[0]
     namespace, _, name = qualified.rpartition(".")
     before, after = _entry(base, namespace, name), _entry(result, namespace, name)
     if not before or not after:
         return None
     explicit = set(_ARGUMENT.findall(call))
-    parts = [_unset(surface.entry_change(qualified, before, after), explicit)]
+    parts = [_unset(surface.entry_change(qualified, before, after), explicit, gained)]
     if initializers:
         for parameter in surface.parse_signature(str(before.get("signature", ""))):
             if parameter.name.endswith("_initializer") and parameter.name not in explicit and parameter.default:
@@ -126,7 +127,7 @@ def changed_defaults(call: str, *, result: Result, base: Result, initializers: b
                 cls = "".join(word.capitalize() for word in default.split("_"))
                 change = surface.entry_change(f"initializers.{cls}", _entry(base, "initializers", cls) or {},
                                               _entry(result, "initializers", cls) or {})
-                text = _unset(change, set())
+                text = _unset(change, set(), gained)
                 parts.append(f"its default {parameter.name} {parameter.default} ({text})" if text else None)
     found = [part for part in parts if part]
     return "; ".join(found) or None
@@ -136,12 +137,13 @@ def _entry(result: Result, namespace: str, name: str) -> Mapping[str, Any] | Non
     return surface.surface_of(result).get(namespace, {}).get(name)
 
 
-def _unset(change: surface.SignatureChange | None, explicit: set[str]) -> str | None:
-    """``change``'s gained parameters and changed defaults, less those in ``explicit``, in words."""
+def _unset(change: surface.SignatureChange | None, explicit: set[str], gained: bool) -> str | None:
+    """``change``'s changed defaults (and, with ``gained``, its gained parameters), less those in
+    ``explicit``, in words."""
     if change is None:
         return None
     relevant = replace(change, kind=None, removed=(), kinds=(), reordered=False, into_kwargs=False,
-                       added=tuple(parameter for parameter in change.added if parameter not in explicit),
+                       added=tuple(parameter for parameter in change.added if parameter not in explicit and gained),
                        defaults=tuple(found for found in change.defaults if found[0] not in explicit))
     if not relevant.added and not relevant.defaults:
         return None
