@@ -146,7 +146,7 @@ def test_the_command_line_passes_the_script_and_its_arguments(tmp_path):
                                                       "--script-args", "--epochs 3 --name 'a b'"]))
     settings = common.settings(args)
     assert settings.script == path.resolve() and settings.script_args == ("--epochs", "3", "--name", "a b")
-    assert settings.tasks == ("script",)  # the script alone, unless --tasks says otherwise
+    assert settings.tasks == ("script", "sweep.*")  # the script alone (and a sweep asked for), unless --tasks says otherwise
     arguments = settings.arguments()
     assert arguments[arguments.index("--script") + 1] == str(path.resolve())
     assert arguments[arguments.index("--script-args") + 1] == '["--epochs", "3", "--name", "a b"]'

@@ -103,7 +103,9 @@ def finished_run(args: argparse.Namespace) -> Path:
     return runs.resolve_run_dir(Path(args.run_dir) if args.run_dir else Path(args.root) / "reports" / runs.LATEST)
 
 
-SCRIPT_TASKS = ("script",)  # with --script and no --tasks: the script alone, the question a script asks
+# With --script and no --tasks: the script alone, the question a script asks, and the API sweep where --sweep
+# asks for one (targeted, it exercises the classes the script constructed).
+SCRIPT_TASKS = ("script", "sweep.*")
 
 
 def settings(args: argparse.Namespace, adaptive: bool = False, saved_models: bool = True) -> runner.ProbeSettings:
