@@ -285,6 +285,10 @@ def _shim():
     return module
 
 
+class ScriptExited(Exception):
+    """The script called ``sys.exit`` with a failing status (argparse does, on arguments it refuses)."""
+
+
 NAME = "script"  # the task; its metrics script.<model>.<call>.<what> start with it, as every task's do
 
 
@@ -294,7 +298,11 @@ def script_task(path, args=()):
         recorder = Recorder(keras)
         frameworks.seed_everything(keras, SEED)
         with recording(recorder) if SETTINGS.recorded else _as_is(), as_main(path, args):
-            runpy.run_path(path, run_name="__main__")
+            try:
+                runpy.run_path(path, run_name="__main__")
+            except SystemExit as exit:  # sys.exit(0) at the end of a script is success; another status is not
+                if exit.code not in (None, 0):
+                    raise ScriptExited("the script exited with status %r" % (exit.code,))
         for name, model in sorted(recorder.models.items()):
             recorder.weights(name, model, "final")
         trained = any(method in TRAINING for (_, method) in recorder.counts)

@@ -203,3 +203,14 @@ def test_a_scripts_import_keras_is_watched_where_the_documented_door_is_another(
     legacy.Model = type("LegacyModel", (Model,), {})
     monkeypatch.setattr(STATE, "doors", [("tf.keras", legacy)])
     assert script.model_classes(legacy) == [legacy.Model, Model]
+
+
+def test_sys_exit_zero_is_success_and_another_status_fails_the_task(tmp_path, stand_in_keras):
+    done = tmp_path / "done.py"
+    done.write_text("import sys, keras\nkeras.Model().train_on_batch([1], [2])\nsys.exit(0)\n")
+    metrics, _, _ = script.script_task(str(done)).run(stand_in_keras)
+    assert metrics["script.model1.train_on_batch.calls"] == 1
+    refused = tmp_path / "refused.py"
+    refused.write_text("import argparse\nargparse.ArgumentParser().parse_args()\n")
+    with pytest.raises(script.ScriptExited, match="the script exited with status 2"):
+        script.script_task(str(refused), ["--unknown"]).run(stand_in_keras)
