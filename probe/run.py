@@ -97,6 +97,7 @@ def main(argv=None):
     script.SETTINGS.path = os.path.abspath(args.script) if args.script else None
     script.SETTINGS.args = json.loads(args.script_args)
     script.SETTINGS.recorded = not args.script_unrecorded
+    script.SETTINGS.env = args.env
     selection.SETTINGS.scratch = os.path.abspath(args.out + ".sweep-scratch")
     progress.start(args.out, ())
     wanted = [pattern for pattern in args.tasks.split(",") if pattern]

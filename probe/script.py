@@ -56,17 +56,20 @@ IN_LOOPS = ("train_on_batch", "test_on_batch")  # a series per model, not a numb
 DEFAULT_NAMES = re.compile(r"^(sequential|functional|model)(_\d+)?$")  # names Keras makes up: not the script's
 ARGUMENTS = ("epochs", "nb_epoch", "batch_size", "shuffle", "validation_split", "steps_per_epoch", "initial_epoch")
 PRESENT = ("validation_data", "class_weight", "sample_weight")  # recorded as given or not
+ENV_VARIABLE = "KERAS_DRIFT_ENV"  # the environment's name, as the script sees it
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "script_shim")
 
 
 class Settings(object):
-    """The script this process runs (``path``, ``None``: none), its arguments (``args``), and whether its
-    Keras calls are recorded (``recorded``; off only to time the script's own run: ``nox -s bench``)."""
+    """The script this process runs (``path``, ``None``: none), its arguments (``args``), whether its Keras
+    calls are recorded (``recorded``; off only to time the script's own run: ``nox -s bench``), and the
+    environment's name (``env``)."""
 
     def __init__(self):
         self.path = None
         self.args = []
         self.recorded = True
+        self.env = ""  # the environment's name, which the script sees as $KERAS_DRIFT_ENV
 
 
 SETTINGS = Settings()
@@ -259,10 +262,13 @@ def _recorded(recorder, method, original):
 @contextlib.contextmanager
 def as_main(path, args):
     """The interpreter as ``python path args`` sees it: ``sys.argv``, the script's folder first on
-    ``sys.path`` and as the working folder, and ``keras_drift`` the shim; all put back after."""
+    ``sys.path`` and as the working folder, ``keras_drift`` the shim, and the environment's name in
+    ``$KERAS_DRIFT_ENV``; all put back after."""
     folder = os.path.dirname(os.path.abspath(path))
-    before = (list(sys.argv), list(sys.path), os.getcwd(), sys.modules.get("keras_drift"))
+    before = (list(sys.argv), list(sys.path), os.getcwd(), sys.modules.get("keras_drift"), os.environ.get(ENV_VARIABLE))
     sys.argv = [path] + list(args)
+    os.environ[ENV_VARIABLE] = SETTINGS.env  # every environment runs the script in the same folder: files it
+    # writes can carry this name (several environments run at once under -j)
     sys.path.insert(0, folder)
     sys.modules["keras_drift"] = _shim()  # the shim, even where a keras-drift is installed or imported
     os.chdir(folder)
@@ -275,6 +281,10 @@ def as_main(path, args):
             sys.modules.pop("keras_drift", None)
         else:
             sys.modules["keras_drift"] = before[3]
+        if before[4] is None:
+            os.environ.pop(ENV_VARIABLE, None)
+        else:
+            os.environ[ENV_VARIABLE] = before[4]
 
 
 def _shim():

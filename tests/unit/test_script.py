@@ -67,7 +67,8 @@ for _ in range(3):
 model.evaluate([1], [2])
 named.predict([1.0, 3.0])
 keras_drift.record("val_auc", 0.875)
-open("seen.txt", "w").write(" ".join(sys.argv[1:]))
+import os
+open("seen.txt", "w").write(" ".join(sys.argv[1:]) + " in " + os.environ["KERAS_DRIFT_ENV"])
 '''
 
 
@@ -80,12 +81,15 @@ def stand_in_keras(monkeypatch):
     return keras
 
 
-def test_a_script_runs_as_main_with_its_arguments_and_its_calls_are_recorded(tmp_path, stand_in_keras):
+def test_a_script_runs_as_main_with_its_arguments_and_its_calls_are_recorded(tmp_path, stand_in_keras, monkeypatch):
     path = tmp_path / "train.py"
     path.write_text(SCRIPT)
     here = os.getcwd()
+    monkeypatch.setattr(script.SETTINGS, "env", "keras-3.15-jax")
     metrics, series, facts = script.script_task(str(path), ["--epochs", "3"]).run(stand_in_keras)
-    assert os.getcwd() == here and (tmp_path / "seen.txt").read_text() == "--epochs 3"  # its own folder, its argv
+    # its own folder, its argv, and the environment's name (files it writes can carry it)
+    assert os.getcwd() == here and (tmp_path / "seen.txt").read_text() == "--epochs 3 in keras-3.15-jax"
+    assert "KERAS_DRIFT_ENV" not in os.environ
     # model1 (Keras' default name), regressor (the script's); fit's own evaluate is not the script's call
     assert metrics["script.model1.fit#1.loss"] == 0.25 and metrics["script.model1.fit#1.epochs"] == 3
     assert series["script.model1.fit#1.loss"] == {"epoch": [1, 2, 3], "value": [1.0, 0.5, 0.25]}
