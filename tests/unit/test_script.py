@@ -218,3 +218,20 @@ def test_sys_exit_zero_is_success_and_another_status_fails_the_task(tmp_path, st
     refused.write_text("import argparse\nargparse.ArgumentParser().parse_args()\n")
     with pytest.raises(script.ScriptExited, match="the script exited with status 2"):
         script.script_task(str(refused), ["--unknown"]).run(stand_in_keras)
+
+
+def test_a_scripts_train_on_batch_loss_passes_through_what_train_on_batch_returns():
+    """Keras 3.4 returns a running mean of the loss over train_on_batch calls, tf.keras 2.15 that batch's
+    loss: the loop's last value drifts for that reason, whatever the weights do."""
+    from conftest import make_result
+
+    from keras_drift.judge import attribute
+    from keras_drift.store.verdicts import Cause
+
+    metric = "script.model1.train_on_batch.loss"
+    sides = {}
+    for env, returned, value in (("old", "that batch's loss", 0.0031), ("new", "running mean over calls", 0.0671)):
+        sides[env] = make_result(env, {metric: value}, introspection={"api": {"train_on_batch second call returns": returned}})
+        sides[env]["tasks"] = {"script": {"family": "script", "kind": "script"}}
+    cause, evidence, _ = attribute.explain(metric, sides["new"], base=sides["old"], drifting={("new", metric)})
+    assert cause == Cause.API and "that batch's loss -> running mean over calls" in evidence

@@ -43,6 +43,7 @@ from keras_drift.store.verdicts import Cause, Certainty, Verdict
 # Which API probes a metric's value passes through, by metric-name glob.
 METRIC_API = {
     "linear.*.loss": ("train_on_batch second call returns",),
+    "script.*.train_on_batch.loss": ("train_on_batch second call returns",),
     "*.evaluate_loss": ("evaluate with a short last batch returns",),
 }
 # Metrics that are functions of the trained weights alone, per task family.
