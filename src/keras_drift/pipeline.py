@@ -212,7 +212,8 @@ def verdicts_document(
             {"env": proof.env, "task": proof.task, "status": str(proof.status), "accounts_for": list(proof.accounts_for),
              "metrics": list(proof.metrics), "why": proof.why, "sentence": proof.sentence(),
              "interventions": [_trial_document(trial, "undone") for trial in proof.trials],
-             "reverse": None if proof.reverse is None else _trial_document(proof.reverse, "redone")}
+             "reverse": None if proof.reverse is None else _trial_document(proof.reverse, "redone"),
+             **({"left": list(proof.left)} if proof.left else {})}
             for proof in experiments
         ],
         "new_since_last_run": [

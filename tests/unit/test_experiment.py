@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -128,6 +130,32 @@ def test_the_baselines_initial_weights_are_replayed_and_prove_a_random_stream():
     assert proof.status == "proven" and proof.cause == "random_stream"
     cause, proof_status, evidence = causes(base, other, [proof])["linear.defaults.w"]
     assert (cause, proof_status) == ("random_stream", "proven") and "the baseline's initial weights" in evidence
+
+
+def test_a_difference_that_brings_back_some_metrics_is_proven_for_those_and_ruled_out_for_the_rest():
+    """Keras 3.4's linear fit from tf.keras's initial weights: its weights come back, the loss its
+    train_on_batch reports (a running mean over calls) does not."""
+    base, other = base_result(), base_result("other")
+    base["facts"]["linear.defaults"]["initial_arrays"] = [[[-0.8348]], [0.0]]
+    other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.3]}
+    other["facts"]["linear.defaults"]["initial_arrays"] = [[[0.3]], [0.0]]
+    other["metrics"]["linear.defaults.w"], other["metrics"]["linear.defaults.loss"] = 0.43, 0.5
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        back = {"linear.defaults.w": base["metrics"]["linear.defaults.w"], "linear.defaults.loss": 0.5}
+        if env == "base":  # the reverse: the baseline with the candidate's weights reaches its w
+            back = {"linear.defaults.w": 0.43, "linear.defaults.loss": base["metrics"]["linear.defaults.loss"]}
+        return {trial["id"]: {"applied": ["initial_weights"], "error": None, "metrics": back} for trial in trials}
+
+    [proof] = run(base, other, execute)
+    assert proof.status == "proven" and proof.left == ("linear.defaults.loss",)
+    assert proof.reverse is not None and proof.reverse.within  # judged on w alone, which it accounts for
+    assert "within tolerance except linear.defaults.loss" in proof.sentence()
+    found = causes(base, other, [proof])
+    assert found["linear.defaults.w"][:2] == ("random_stream", "proven")
+    cause, certainty, evidence = found["linear.defaults.loss"]
+    assert certainty != "proven" and "except linear.defaults.loss" in evidence  # the replay is ruled out for it
+    assert proofs.read(proofs.write(Path(tempfile.mkdtemp()) / "experiments.json", [proof]))[0].left == proof.left
 
 
 def test_a_spent_budget_leaves_the_cause_suspected_and_says_why():

@@ -6,8 +6,11 @@ For each (environment, task) with drifting metrics, the differences a re-run can
 weights) are set to the baseline's values one at a time and all together, in one probe process per
 environment. A difference that alone brings every drifting metric of the task within tolerance is
 *proven*; when only all of them together do, the smallest such set is searched by size (pairs, then
-triples...), each size one more round. When nothing does, the differences are *ruled out*. Rounds stop
-when the time budget is spent; what was not tried says so.
+triples...), each size one more round. When none brings all of them within, the trial that brings the
+most is *proven* for those and names the rest (``left``: the Keras 3.4 linear fit's weights come back with
+the baseline's initial weights, the loss that its ``train_on_batch`` reports as a running mean does not);
+when none brings any, the differences are *ruled out*. Rounds stop when the time budget is spent; what
+was not tried says so.
 """
 
 from __future__ import annotations
@@ -168,7 +171,8 @@ def _confirm_in_reverse(
                                   for case, _, trial_id, overrides in planned])
     for case, proof, trial_id, _ in planned:
         outcome = outcomes.get(trial_id, {"error": "no outcome"})
-        reverse = _trial(case, proof.accounts_for, outcome, result=by_env[case.env], base=base, tolerances=tolerances, aim=by_env[case.env])
+        reverse = _trial(case, proof.accounts_for, outcome, result=by_env[case.env], base=base, tolerances=tolerances,
+                         aim=by_env[case.env], judged=[metric for metric in case.metrics if proof.accounts_for_metric(metric)])
         case.proof = replace(proof, reverse=reverse)
 
 
@@ -181,31 +185,40 @@ def _settle(case: _Case, size: int) -> None:
         return
     together = [trial for trial in case.trials if len(trial.undone) == len(case.differences)]
     if together and not together[0].within:
-        case.proof = _proof(case, ProofStatus.RULED_OUT) if not together[0].error else _proof(
-            case, ProofStatus.NOT_TRIED, why=f"not proven: the re-run with every difference undone failed ({together[0].error})")
+        if together[0].error:
+            why = f"not proven: the re-run with every difference undone failed ({together[0].error})"
+            case.proof = _proof(case, ProofStatus.NOT_TRIED, why=why)
+            return
+        # what brought part of the drifting metrics within tolerance accounts for those (the rest left)
+        partial = [trial for trial in case.trials if trial.applied and not trial.error and len(trial.left) < len(case.metrics)]
+        best = min(partial, key=lambda trial: (len(trial.left), len(trial.undone)), default=None)
+        case.proof = (_proof(case, ProofStatus.RULED_OUT) if best is None
+                      else _proof(case, ProofStatus.PROVEN, accounts_for=best.undone, left=best.left))
     elif size + 1 >= len(case.differences):  # the next size is all of them, already tried (and it fixed it)
         case.proof = _proof(case, ProofStatus.PROVEN, accounts_for=together[0].undone)
 
 
 def _trial(case: _Case, subset: tuple[str, ...], outcome: Mapping[str, Any], *, result: Result, base: Result,
-           tolerances: Sequence[compare.Tolerance], aim: Result | None = None) -> Trial:
+           tolerances: Sequence[compare.Tolerance], aim: Result | None = None, judged: Sequence[str] | None = None) -> Trial:
     """What one re-run showed: whether it ran, whether the task reached every override (one it never
-    reached changed nothing), whether every drifting metric is within tolerance of ``aim``'s (default: the
-    baseline's; the candidate's for a re-run of the baseline in reverse), and the largest relative
-    difference that remains."""
+    reached changed nothing), which of the drifting metrics (``judged``: default, all of the case's) it
+    left beyond tolerance of ``aim``'s (default: the baseline's; the candidate's for a re-run of the
+    baseline in reverse), and the largest relative difference that remains."""
     aim = aim or base
     error = outcome.get("error")
     applied = set(subset) <= set(outcome.get("applied", ()))
     metrics = outcome.get("metrics", {})
-    within, largest = not error, None
-    for metric in case.metrics:
+    left, largest = [], None
+    for metric in judged if judged is not None else case.metrics:
         value, reference = metrics.get(metric), aim.metrics.get(metric)
         floor = compare.noise_floor(result, metric) + compare.noise_floor(base, metric)
         verdict, _, relative = compare.judge(value, reference, compare.tolerance_for(metric, tolerances), floor)
-        within = within and verdict != Verdict.DRIFT and metric in metrics
+        if verdict == Verdict.DRIFT or metric not in metrics:
+            left.append(metric)
         if relative is not None:
             largest = max(abs(relative), largest or 0.0)
-    return Trial(undone=subset, applied=applied, error=error, within=within, max_rel_diff=largest)
+    return Trial(undone=subset, applied=applied, error=error, within=not error and not left, max_rel_diff=largest,
+                 left=tuple(left) if not error else ())
 
 
 def _overrides(case: _Case, subset: tuple[str, ...], base: Result) -> dict[str, Any]:
@@ -218,7 +231,7 @@ def _trial_id(task: str, subset: tuple[str, ...]) -> str:
     return task + "|" + "+".join(subset)
 
 
-def _proof(case: _Case, status: ProofStatus, accounts_for: tuple[str, ...] = (), why: str = "") -> Proof:
+def _proof(case: _Case, status: ProofStatus, accounts_for: tuple[str, ...] = (), why: str = "", left: tuple[str, ...] = ()) -> Proof:
     return Proof(env=case.env, task=case.task, status=status, accounts_for=accounts_for, differences=case.differences,
-                 trials=tuple(case.trials), why=why, metrics=case.metrics)
+                 trials=tuple(case.trials), why=why, metrics=case.metrics, left=left)
 

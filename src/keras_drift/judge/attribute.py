@@ -85,10 +85,10 @@ def explain(
 ) -> tuple[Cause, str, Certainty]:
     """The cause of one drifting metric, the evidence for it as one sentence, and its proof: ``proven``,
     ``suspected`` or ``unexplained``."""
-    if proof is not None and proof.cause is not None:
+    if proof is not None and proof.cause is not None and proof.accounts_for_metric(metric):
         return proof.cause, proof.sentence(), Certainty.PROVEN
-    ruled_out = ({difference.key for difference in proof.differences}
-                 if proof is not None and proof.status == ProofStatus.RULED_OUT else set())
+    ruled_out = ({difference.key for difference in proof.differences} if proof.status == ProofStatus.RULED_OUT
+                 else set(proof.accounts_for) if proof.status == ProofStatus.PROVEN else set()) if proof is not None else set()
     cause, evidence, proven = _rules(metric, result, base=base, drifting=drifting, ruled_out=ruled_out, tolerances=tolerances)
     if ruled_out:
         evidence = f"{evidence}; {proof.sentence()}" if proof is not None else evidence

@@ -74,6 +74,8 @@ class Trial:
     error: str | None = None
     within: bool = False
     max_rel_diff: float | None = None
+    # The drifting metrics it left beyond tolerance (empty when ``within``).
+    left: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return " + ".join(self.undone) if self.undone else "(nothing undone)"
@@ -83,9 +85,10 @@ class Trial:
 class Proof:
     """The outcome of the experiment on one (environment, task).
 
-    ``status``: ``proven`` (undoing ``accounts_for`` brings every drifting metric of the task within
-    tolerance), ``ruled_out`` (undoing every recorded difference, alone and together, does not: they are
-    not the cause) or ``not_tried`` (``why`` says: budget spent, nothing to undo...).
+    ``status``: ``proven`` (undoing ``accounts_for`` brings the task's drifting metrics within tolerance,
+    all but those in ``left``: for those it is ruled out), ``ruled_out`` (undoing every recorded difference,
+    alone and together, brings none of them within: they are not the cause) or ``not_tried`` (``why`` says:
+    budget spent, nothing to undo...).
     """
 
     env: str
@@ -99,6 +102,12 @@ class Proof:
     # The confirmation in the other direction: the baseline re-run with the candidate's values of
     # ``accounts_for``; ``within`` when it lands on the candidate's numbers. None: not tried.
     reverse: Trial | None = None
+    # The drifting metrics that undoing ``accounts_for`` leaves beyond tolerance (proven for the others).
+    left: tuple[str, ...] = ()
+
+    def accounts_for_metric(self, metric: str) -> bool:
+        """Whether the proven cause is ``metric``'s (it was brought within tolerance)."""
+        return self.status == ProofStatus.PROVEN and metric not in self.left
 
     @property
     def cause(self) -> Cause | None:
@@ -124,6 +133,8 @@ class Proof:
         if self.status == ProofStatus.PROVEN:
             undone = ", ".join(by_key[key].undone() for key in self.accounts_for)
             sentence = f"re-running {self.task} in {self.env} with {undone} brings {self.task}.* within tolerance"
+            if self.left:
+                sentence += f" except {', '.join(self.left)}"
             failed = [trial for trial in self.trials if len(trial.undone) == 1 and trial.applied and not trial.within]
             if failed:
                 sentence += "; " + "; ".join(f"{by_key[trial.undone[0]].undone()} alone does not" for trial in failed)
@@ -201,6 +212,7 @@ def _proof(entry: Any) -> Proof:
         why=entry["why"],
         metrics=tuple(_strings_or_items(entry.get("metrics"), "metrics", str)),
         reverse=_trial(entry["reverse"]) if entry.get("reverse") else None,
+        left=tuple(_strings_or_items(entry.get("left", []), "left", str)),
     )
 
 
@@ -233,10 +245,11 @@ def _trial(entry: Any) -> Trial:
         _expect(entry["error"], str, "trial/error")
     if entry.get("max_rel_diff") is not None:
         _expect(entry["max_rel_diff"], (int, float), "trial/max_rel_diff")
-    unknown = set(entry) - {"undone", "applied", "error", "within", "max_rel_diff"}
+    unknown = set(entry) - {"undone", "applied", "error", "within", "max_rel_diff", "left"}
     if unknown:
         raise ValueError(f"trial: {sorted(unknown)[0]}: unknown key")
-    return Trial(**{**entry, "undone": tuple(undone)})
+    left = _strings_or_items(entry.get("left", []), "trial/left", str)
+    return Trial(**{**entry, "undone": tuple(undone), "left": tuple(left)})
 
 
 def _show(value: Any) -> str:
