@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,9 +153,26 @@ def test_a_difference_that_brings_back_some_metrics_is_proven_for_those_and_rule
     assert "within tolerance except linear.defaults.loss" in proof.sentence()
     found = causes(base, other, [proof])
     assert found["linear.defaults.w"][:2] == ("random_stream", "proven")
-    cause, certainty, evidence = found["linear.defaults.loss"]
+    _, certainty, evidence = found["linear.defaults.loss"]
     assert certainty != "proven" and "except linear.defaults.loss" in evidence  # the replay is ruled out for it
     assert proofs.read(proofs.write(Path(tempfile.mkdtemp()) / "experiments.json", [proof]))[0].left == proof.left
+    assert "alone does not" not in proof.sentence()
+
+
+def test_a_partial_proof_the_reverse_does_not_reproduce_is_ruled_out():
+    """A coarse metric (an accuracy) may agree by chance after the replay: without the reverse, no proof."""
+    base, other = base_result(), base_result("other")
+    base["facts"]["linear.defaults"]["initial_arrays"] = [[[-0.8348]], [0.0]]
+    other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.3]}
+    other["facts"]["linear.defaults"]["initial_arrays"] = [[[0.3]], [0.0]]
+    other["metrics"]["linear.defaults.w"], other["metrics"]["linear.defaults.loss"] = 0.43, 0.5
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        back = {"linear.defaults.w": base["metrics"]["linear.defaults.w"], "linear.defaults.loss": 0.5}  # the same both ways
+        return {trial["id"]: {"applied": ["initial_weights"], "error": None, "metrics": back} for trial in trials}
+
+    [proof] = run(base, other, execute)
+    assert proof.status == "ruled_out" and proof.left == ()
 
 
 def test_a_spent_budget_leaves_the_cause_suspected_and_says_why():

@@ -8,8 +8,9 @@ environment. A difference that alone brings every drifting metric of the task wi
 *proven*; when only all of them together do, the smallest such set is searched by size (pairs, then
 triples...), each size one more round. When none brings all of them within, the trial that brings the
 most is *proven* for those and names the rest (``left``: the Keras 3.4 linear fit's weights come back with
-the baseline's initial weights, the loss that its ``train_on_batch`` reports as a running mean does not);
-when none brings any, the differences are *ruled out*. Rounds stop when the time budget is spent; what
+the baseline's initial weights, the loss that its ``train_on_batch`` reports as a running mean does not),
+provided the reverse re-run reproduces those in the baseline (else a coarse metric that agreed by chance,
+an accuracy, would pass for a proof); when none brings any, the differences are *ruled out*. Rounds stop when the time budget is spent; what
 was not tried says so.
 """
 
@@ -174,6 +175,10 @@ def _confirm_in_reverse(
         reverse = _trial(case, proof.accounts_for, outcome, result=by_env[case.env], base=base, tolerances=tolerances,
                          aim=by_env[case.env], judged=[metric for metric in case.metrics if proof.accounts_for_metric(metric)])
         case.proof = replace(proof, reverse=reverse)
+    for case in cases:  # a proof for part of the metrics stands only where the reverse reproduces them
+        partial = case.proof
+        if partial is not None and partial.left and not (partial.reverse is not None and partial.reverse.within):
+            case.proof = _proof(case, ProofStatus.RULED_OUT)
 
 
 def _settle(case: _Case, size: int) -> None:

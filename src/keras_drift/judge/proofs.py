@@ -135,7 +135,8 @@ class Proof:
             sentence = f"re-running {self.task} in {self.env} with {undone} brings {self.task}.* within tolerance"
             if self.left:
                 sentence += f" except {', '.join(self.left)}"
-            failed = [trial for trial in self.trials if len(trial.undone) == 1 and trial.applied and not trial.within]
+            failed = [trial for trial in self.trials
+                      if len(trial.undone) == 1 and trial.applied and not trial.within and trial.undone != self.accounts_for]
             if failed:
                 sentence += "; " + "; ".join(f"{by_key[trial.undone[0]].undone()} alone does not" for trial in failed)
             if self.reverse is not None and self.reverse.applied and not self.reverse.error:
