@@ -12,10 +12,12 @@ where it exists), and records, without changing what the script computes:
   evaluation's values by the model's metric names; a summary of predictions), as
   ``script.<model>.<method>#<n>.<what>``;
 - ``train_on_batch`` and ``test_on_batch``, which scripts call in loops: the value of every call as a
-  series and the last as a metric (``script.<model>.train_on_batch.loss``), and the number of calls;
+  series and the last as a metric (``script.<model>.train_on_batch.loss``), and the number of calls; the
+  first steps' losses as a model task keeps them (``step_losses``: where two trajectories part);
 - the first model it trains starts as a model task's does (:func:`probe.task.start_from`): its initial
   weights are recorded whole where the model is small, and an experiment can replay another environment's
-  (so a drift that only the starting weights explain is proven ``random_stream``);
+  (so a drift that only the starting weights explain is proven ``random_stream``); every layer's output
+  on its first batch, at fixed NumPy weights, is recorded for localisation (:func:`layer_records`);
 - every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
   linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
   script ends (``weights.final``);
@@ -44,11 +46,12 @@ import sys
 
 import numpy as np
 
-from probe import frameworks
+from probe import frameworks, records
 from probe.state import STATE
 from probe.sweep.arrays import described, statistics
-from probe.task import Task, start_from
+from probe.task import Task, shared_weights, start_from
 from probe.tasks import SEED
+from probe.training import note_step_loss
 
 METHODS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch")
 TRAINING = ("fit", "train_on_batch")
@@ -95,11 +98,12 @@ class Recorder(object):
             self.models[self.names[id(model)]] = model
         return self.names[id(model)]
 
-    def before(self, model, method):
+    def before(self, model, method, args, kwargs):
         name = self.name_of(model)
         if method in TRAINING and (name, "initial") not in self.fingerprints:
             if not self.started:  # the first model trained: replayable as a model task's (probe.task.start_from)
                 self.started = start_from(model)
+                self.started.update(layer_records(self.keras, model, first_batch(method, args, kwargs)))
             self.weights(name, model, "initial")
         return name
 
@@ -107,6 +111,8 @@ class Recorder(object):
         count = self.counts[(name, method)] = self.counts.get((name, method), 0) + 1
         if method in IN_LOOPS:
             values = _numbers(value)
+            if method == "train_on_batch" and values:
+                note_step_loss(values[0])  # where two trajectories part (the first steps, as a model task's)
             prefix = "script.%s.%s" % (name, method)
             for index, number in enumerate(values):
                 key = prefix + (".loss" if index == 0 else ".%d" % index)
@@ -170,6 +176,33 @@ def note_record(name, value):
         recorder.recorded[str(name)] = True
         number = value if isinstance(value, str) else float(np.asarray(value))
         recorder.metrics["script.record.%s" % name] = number
+
+
+def first_batch(method, args, kwargs):
+    """The first batch of the first training call, where it is arrays: ``train_on_batch``'s ``x``, or the
+    first ``batch_size`` rows (32 by default) of ``fit``'s; ``None`` for a dataset or a generator."""
+    x = args[0] if args else kwargs.get("x")
+    if not isinstance(x, np.ndarray):
+        return None
+    if method == "fit":
+        size = kwargs.get("batch_size") or (args[2] if len(args) > 2 and isinstance(args[2], int) else 32)
+        x = x[:size]
+    return x
+
+
+def layer_records(keras, model, x):
+    """Every layer's output on the first batch ``x`` at fixed NumPy weights (:func:`probe.task.shared_weights`),
+    then the model's own weights back: records every environment computes from the same numbers, so the host
+    names the layer that first computes differently (forward only: a gradient record would recompile the
+    script's model)."""
+    if x is None:
+        return {"records_skipped": "the first training call's data are not arrays"}
+    own = model.get_weights()
+    try:
+        model.set_weights(shared_weights(model, SEED))
+        return records.take(keras, NAME, model, x)
+    finally:
+        model.set_weights(own)
 
 
 def evaluated(model, value):
@@ -247,7 +280,7 @@ def _recorded(recorder, method, original):
     def call(self, *args, **kwargs):
         if recorder.depth:
             return original(self, *args, **kwargs)
-        name = recorder.before(self, method)
+        name = recorder.before(self, method, args, kwargs)
         recorder.depth += 1
         try:
             value = original(self, *args, **kwargs)

@@ -70,6 +70,11 @@ def test_the_linear_fit_drifts_because_it_starts_elsewhere(scripts):
     # proven: the script re-run in Keras 3 from tf.keras's initial weights ends where tf.keras does
     assert row["verdict"] == "drift" and row["cause"] == "random_stream" and row["proof"] == "proven"
     assert "with the baseline's initial weights brings script.* within tolerance" in row["evidence"]
+    # where: every layer agrees on the first batch at the same NumPy weights, so not a layer; the losses of
+    # the first train_on_batch steps part at once (other starting weights)
+    located = found["verdicts"]["environments"][PAIR[1]]["localisation"]["script"]
+    assert located["layer"] is None and located["first_divergent_step"] == 1
+    assert "every layer's output agrees" in located["sentence"] and "part at step 1" in located["sentence"]
     facts = found["results"][PAIR[1]]["facts"]["script"]
     assert facts["trained"] is True and "layers.Dense" in facts["constructed"]
 
