@@ -36,7 +36,6 @@ Python 3.6 syntax: the probe runs in era-authentic interpreters.
 
 import contextlib
 import functools
-import hashlib
 import importlib
 import importlib.util
 import os
@@ -49,7 +48,7 @@ import numpy as np
 from probe import frameworks, records
 from probe.state import STATE
 from probe.sweep.arrays import described, statistics
-from probe.task import Task, shared_weights, start_from
+from probe.task import Task, shared_weights, start_from, weights_fingerprint
 from probe.tasks import SEED
 from probe.training import note_step_loss
 
@@ -147,14 +146,11 @@ class Recorder(object):
             self.metrics[prefix + ".shape"] = "x".join(str(size) for size in array.shape)
 
     def weights(self, name, model, when):
-        arrays = [np.asarray(array) for array in model.get_weights()]
-        digest = hashlib.sha256()
-        for array in arrays:
-            digest.update(np.ascontiguousarray(array).tobytes())
-        floats = [array for array in arrays if array.dtype.kind == "f"]
-        self.fingerprints[(name, when)] = {"sha256": digest.hexdigest()[:16], "arrays": len(arrays),
-                                           "head": [float(value) for value in (floats[0].ravel()[:4] if floats else [])]}
-        # each array's statistics, a one-value array its value (the linear fit's w and b)
+        """The model's weights ``when`` (``initial``, ``final``): their fingerprint as a model task's
+        (:func:`probe.task.weights_fingerprint`), each floating array's statistics as metrics, a one-value
+        array its value (the linear fit's w and b)."""
+        self.fingerprints[(name, when)] = weights_fingerprint(model)
+        floats = [np.asarray(array) for array in model.get_weights() if np.asarray(array).dtype.kind == "f"]
         self.metrics.update(described("script.%s.weights.%s" % (name, when),
                                       [array.reshape(()) if array.size == 1 else array for array in floats]))
 
