@@ -25,8 +25,8 @@ import shutil
 
 import numpy as np
 
-from probe import spelling
 from probe.models import model_of
+from probe.optimizers import optimizer
 from probe.sweep.arrays import to_array
 from probe.sweep.selection import SETTINGS
 from probe.sweep.tables import CALLBACK_LEARNING_RATE, CALLBACK_LOSSES, REQUIRED
@@ -40,8 +40,7 @@ def logs_of(loss, val_loss):
 def marked_model(keras):
     """A compiled one-weight model (``Dense(1)`` on one input) with SGD at :data:`CALLBACK_LEARNING_RATE`."""
     model = model_of(keras, lambda first: [keras.layers.Dense(1, **first)], (1,))
-    sgd = keras.optimizers.SGD
-    model.compile(optimizer=sgd(**spelling.spell(sgd, learning_rate=CALLBACK_LEARNING_RATE)), loss="mse")
+    model.compile(optimizer=optimizer(keras, "SGD", learning_rate=CALLBACK_LEARNING_RATE), loss="mse")
     return model
 
 

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from probe import frameworks, spelling
+from probe import frameworks, optimizers, spelling
 from probe.frameworks import NotApplicable
 from probe.models import model_of
 from probe.sweep.arrays import checksum_weights, described, flat_outputs, input_gradient, one_line, statistics, to_array, to_tensor
@@ -122,8 +122,7 @@ def fit_with_class_weight(keras, loss, layout):
     y_true, _ = layout_arrays(layout)
     model = model_of(keras, lambda first: [keras.layers.Dense(units, activation=activation, **first)], (3,))
     set_weights(model)
-    sgd = keras.optimizers.SGD
-    model.compile(optimizer=sgd(**spelling.spell(sgd, learning_rate=FIT_LEARNING_RATE)), loss=loss)
+    model.compile(optimizer=optimizers.optimizer(keras, "SGD", learning_rate=FIT_LEARNING_RATE), loss=loss)
     history = model.fit(eval(FIT_INPUT), y_true, class_weight=dict(CLASS_WEIGHT), batch_size=len(y_true), epochs=FIT_EPOCHS,
                         shuffle=False, verbose=0)
     found = described("fit(class_weight).loss", [float(value) for value in history.history["loss"]])
@@ -250,11 +249,11 @@ def run_layer(keras, entry):
     (``adapted.output``); then, NumPy weights set where it did not adapt, outputs in inference mode, the
     gradient with respect to the input, outputs in training mode."""
     name = entry.call.name
-    inputs = layer_inputs(family_of(name))
+    family = family_of(name)
+    inputs = layer_inputs(family)
     layer = entry.call.make(keras)
     if not frameworks.eager(keras):
         return _graph_layer(keras, layer, name, inputs)
-    family = family_of(name)
     adapted = adapt(layer, family, inputs)
     invoke(layer, inputs, name, False)  # builds it
     found, partial = described("adapted" if adapted else "weights", floating(layer.get_weights())), {}

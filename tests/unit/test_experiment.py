@@ -132,14 +132,21 @@ def test_the_baselines_initial_weights_are_replayed_and_prove_a_random_stream():
     assert (cause, proof_status) == ("random_stream", "proven") and "the baseline's initial weights" in evidence
 
 
-def test_a_difference_that_brings_back_some_metrics_is_proven_for_those_and_ruled_out_for_the_rest():
-    """Keras 3.4's linear fit from tf.keras's initial weights: its weights come back, the loss its
-    train_on_batch reports (a running mean over calls) does not."""
+def _replayable_pair() -> tuple[dict, dict]:
+    """A baseline and a candidate whose linear.defaults started from other initial weights, both recorded
+    whole (replayable either way), and whose w and loss drift."""
     base, other = base_result(), base_result("other")
     base["facts"]["linear.defaults"]["initial_arrays"] = [[[-0.8348]], [0.0]]
     other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.3]}
     other["facts"]["linear.defaults"]["initial_arrays"] = [[[0.3]], [0.0]]
     other["metrics"]["linear.defaults.w"], other["metrics"]["linear.defaults.loss"] = 0.43, 0.5
+    return base, other
+
+
+def test_a_difference_that_brings_back_some_metrics_is_proven_for_those_and_ruled_out_for_the_rest():
+    """Keras 3.4's linear fit from tf.keras's initial weights: its weights come back, the loss its
+    train_on_batch reports (a running mean over calls) does not."""
+    base, other = _replayable_pair()
 
     def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         back = {"linear.defaults.w": base["metrics"]["linear.defaults.w"], "linear.defaults.loss": 0.5}
@@ -161,11 +168,7 @@ def test_a_difference_that_brings_back_some_metrics_is_proven_for_those_and_rule
 
 def test_a_partial_proof_the_reverse_does_not_reproduce_is_ruled_out():
     """A coarse metric (an accuracy) may agree by chance after the replay: without the reverse, no proof."""
-    base, other = base_result(), base_result("other")
-    base["facts"]["linear.defaults"]["initial_arrays"] = [[[-0.8348]], [0.0]]
-    other["facts"]["linear.defaults"]["initial_weights"] = {"sha256": "bbbb", "head": [0.3]}
-    other["facts"]["linear.defaults"]["initial_arrays"] = [[[0.3]], [0.0]]
-    other["metrics"]["linear.defaults.w"], other["metrics"]["linear.defaults.loss"] = 0.43, 0.5
+    base, other = _replayable_pair()
 
     def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         back = {"linear.defaults.w": base["metrics"]["linear.defaults.w"], "linear.defaults.loss": 0.5}  # the same both ways

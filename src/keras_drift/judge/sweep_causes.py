@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from keras_drift.judge import surface
-from keras_drift.judge.reproductions import PREFIX, entry_of
+from keras_drift.judge.reproductions import PREFIX, SECTION, entry_of
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Cause
 
@@ -91,8 +91,8 @@ def _distribution(key: str, output: str, result: Result) -> tuple[float, float, 
     size = _size(metrics.get(f"{PREFIX}{key}.{output}.shape"), output)
     if not size:
         return None
-    found = entry_of(result, f"{PREFIX}{key}")
-    spreads: Mapping[str, Any] = (found[1].get("seed_spread") or {}) if found is not None else {}
+    record = (result.get(SECTION) or {}).get(key)
+    spreads: Mapping[str, Any] = (record.get("seed_spread") or {}) if isinstance(record, Mapping) else {}
     spread = tuple(float(spreads.get(f"{output}.{name}", 0.0)) for name in ("mean", "std"))
     return float(mean), float(std), size, (spread[0], spread[1])
 
