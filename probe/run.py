@@ -29,7 +29,7 @@ import signal
 import time
 import traceback
 
-from probe import canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, script, sweep, tasks
+from probe import batch_order, canaries, fingerprint, frameworks, introspect, optimizers, oracle, overrides, pace, progress, records, saving, script, sweep, tasks
 from probe.sweep import selection, tables
 from probe.numbers import json_scalar, plain
 from probe.state import STATE
@@ -264,6 +264,7 @@ def _trial(keras, trial, by_name, task_timeout):
     it applied, its error, seconds and training steps."""
     outcome = {"task": trial["task"], "metrics": {}, "applied": [], "error": None}
     started, steps_before = time.time(), STATE.steps
+    STATE.start_task_run()
     overrides.start(trial.get("overrides", {}))
     try:
         if trial["task"] not in by_name:
@@ -407,6 +408,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
                         facts = dict(facts, constructed=sorted(STATE.constructed))
                     if STATE.step_losses:
                         facts = dict(facts, step_losses=[json_scalar(loss) for loss in STATE.step_losses])
+                    facts = dict(facts, **batch_order.facts())
                 finally:
                     result["timings"]["tasks_s"][name + "#" + str(repeat)] = time.time() - task_started
                     result["timings"].setdefault("steps", {})[name] = STATE.steps - steps_before

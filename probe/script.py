@@ -13,10 +13,12 @@ where it exists), and records, without changing what the script computes:
   ``script.<model>.<method>#<n>.<what>``;
 - ``train_on_batch`` and ``test_on_batch``, which scripts call in loops: the value of every call as a
   series and the last as a metric (``script.<model>.train_on_batch.loss``), and the number of calls; the
-  first steps' losses as a model task keeps them (``step_losses``: where two trajectories part);
+  first steps' losses, of these loops or of ``fit`` (one more callback that reads its logs), as a model
+  task keeps them (``step_losses``: where two trajectories part);
 - the first model it trains starts as a model task's does (:func:`probe.task.start_from`): its initial
   weights are recorded whole where the model is small, and an experiment can replay another environment's
-  (so a drift that only the starting weights explain is proven ``random_stream``); every layer's output
+  (so a drift that only the starting weights explain is proven ``random_stream``), and the order every
+  ``fit`` shuffled its samples in is recorded and replayable too (:mod:`probe.batch_order`); every layer's output
   on its first batch, at fixed NumPy weights, is recorded for localisation (:func:`layer_records`);
 - every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
   linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
@@ -38,6 +40,7 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import math
 import os
 import re
 import runpy
@@ -45,12 +48,12 @@ import sys
 
 import numpy as np
 
-from probe import frameworks, records
+from probe import batch_order, frameworks, records
 from probe.state import STATE
 from probe.sweep.arrays import described, statistics
 from probe.task import Task, shared_weights, start_from, weights_fingerprint
 from probe.tasks import SEED
-from probe.training import note_step_loss
+from probe.training import batch_counter, note_step_loss, sample_count
 
 METHODS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch")
 TRAINING = ("fit", "train_on_batch")
@@ -279,13 +282,31 @@ def _recorded(recorder, method, original):
         name = recorder.before(self, method, args, kwargs)
         recorder.depth += 1
         try:
-            value = original(self, *args, **kwargs)
+            with batch_order.watched(kwargs.get("shuffle", True)) if method == "fit" else _as_is():
+                value = original(self, *args, **with_step_losses(self, method, args, kwargs))
         finally:
             recorder.depth -= 1
         recorder.after(name, method, kwargs, value)
         return value
 
     return call
+
+
+def with_step_losses(model, method, args, kwargs):
+    """``fit``'s keyword arguments with one more callback, :func:`probe.training.batch_counter`, that keeps
+    its first steps' losses as a model task's (where two trajectories part) and counts its steps; it only
+    reads the logs. Other methods' as they are, and ``fit``'s too where the script passes ``callbacks``
+    by position."""
+    if method != "fit" or len(args) > 5:
+        return kwargs
+    x = args[0] if args else kwargs.get("x")
+    samples = sample_count(x) if x is not None else None
+    if samples and kwargs.get("validation_split"):
+        samples = int(math.ceil(samples * (1.0 - kwargs["validation_split"])))  # as fit() splits them
+    counter = batch_counter(sys.modules[type(model).__module__.split(".")[0]])
+    counter.samples = samples
+    counter.batch_size = kwargs.get("batch_size") or (args[2] if len(args) > 2 and isinstance(args[2], int) else 32)
+    return dict(kwargs, callbacks=list(kwargs.get("callbacks") or []) + [counter])
 
 
 @contextlib.contextmanager

@@ -44,6 +44,9 @@ class ProcessState(object):
     - ``optimizer_problem_records``: the records of the optimizer canaries' shared problem, once taken
       (``None`` before).
     - ``trained_model``: the model the running task trained, offered for saving (:func:`probe.saving.keep`).
+    - ``batch_orders``: the permutations of the samples the running task's ``fit`` calls drew (or were
+      given by a replay), in order; ``watching_batch_order``: whether a ``fit`` is being watched now
+      (:mod:`probe.batch_order`).
     """
 
     def __init__(self):
@@ -61,13 +64,16 @@ class ProcessState(object):
         self.records_taken = set()
         self.optimizer_problem_records = None
         self.trained_model = None
+        self.batch_orders = []
+        self.watching_batch_order = False
 
     def start_task_run(self):
-        """One run of a task starts: no API spelling or construction noted, no step loss kept, no trained model
-        offered."""
+        """One run of a task starts: no API spelling or construction noted, no step loss or batch order kept,
+        no trained model offered."""
         self.api_calls.clear()
         self.constructed.clear()
         del self.step_losses[:]
+        del self.batch_orders[:]
         self.trained_model = None
 
 

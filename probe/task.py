@@ -19,8 +19,9 @@ import numpy as np
 
 from probe import frameworks, overrides, records, saving
 
-# Models up to this many weight values record them whole, so another environment can replay them.
-REPLAYABLE_VALUES = 5000
+# Models up to this many weight values (a small MLP: the Adam classifier example has 5,569) record them
+# whole, so another environment can replay them.
+REPLAYABLE_VALUES = 20000
 
 
 class Task(object):

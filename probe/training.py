@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from probe import overrides
+from probe import batch_order, overrides
 from probe.frameworks import keras_major
 from probe.pace import PACE
 from probe.spelling import ARGUMENT_SPELLINGS, HISTORY_KEYS, first_scalar, listed, parameters, spell
@@ -58,8 +58,9 @@ def note_step_loss(loss):
 
 def fit(model, x, y, validation_data, counter=None, **kwargs):
     """``fit`` quietly with only the given arguments (the rest stay library defaults), counting its
-    batches with ``counter`` (a :func:`batch_counter` the caller reads afterwards) or a fresh one, and
-    keeping the loss of its first steps (``STATE.step_losses``).
+    batches with ``counter`` (a :func:`batch_counter` the caller reads afterwards) or a fresh one, keeping
+    the loss of its first steps (``STATE.step_losses``) and the order it shuffled the samples in (replayed
+    from another environment under that intervention: :mod:`probe.batch_order`).
 
     Returns the per-epoch history exactly as the library keyed it (``acc`` or ``accuracy``).
     """
@@ -70,10 +71,12 @@ def fit(model, x, y, validation_data, counter=None, **kwargs):
     counter = counter or batch_counter(sys.modules[type(model).__module__.split(".")[0]])
     counter.samples = sample_count(x)
     counter.batch_size = kwargs.get("batch_size") or fit_signature_defaults(model).get("batch_size") or 32
+    shuffle = kwargs.get("shuffle", fit_signature_defaults(model).get("shuffle", True))
     try:
-        history = model.fit(
-            x, y, validation_data=validation_data, verbose=0, callbacks=[counter], **spell(model.fit, **kwargs)
-        )
+        with batch_order.watched(shuffle):
+            history = model.fit(
+                x, y, validation_data=validation_data, verbose=0, callbacks=[counter], **spell(model.fit, **kwargs)
+            )
     finally:
         STATE.steps += counter.batches
     return dict((key, [float(value) for value in values]) for key, values in history.history.items())

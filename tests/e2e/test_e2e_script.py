@@ -1,7 +1,9 @@
 """Your script, unchanged, on real environments: the seed case's linear fit and an Adam classifier trained
 with fit()'s defaults (examples/), across tf.keras 2.15 and Keras 3.15 on JAX. The linear fit's numbers are
 recomputed here with NumPy from the recorded initial weights, and the experiment replays tf.keras's initial
-weights in Keras 3: the drift is where they started (proven), not the arithmetic."""
+weights in Keras 3: the drift is where they started (proven), not the arithmetic. The classifier's fit()
+also shuffles with each backend's generator: its proof replays tf.keras's batch order too, for the script
+and for the built-in classifier task alike."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.network]
 PAIR = ("tf-2.15", "keras-3.15-jax")
 
 
-def _drift(work: Path, example: str) -> dict:
+def _drift(work: Path, example: str, *options: str) -> dict:
     envs = work / "envs"
     envs.mkdir(exist_ok=True)
     for name in PAIR:
@@ -30,8 +32,8 @@ def _drift(work: Path, example: str) -> dict:
     (work / "none.toml").write_text("")
     completed = keras_drift(
         "drift", "--envs", ",".join(PAIR), "--envs-dir", str(envs), "--reports", str(work / example), "--venvs", str(work / "venvs"),
-        "--baseline", PAIR[0], "--script", str(PROJECT_ROOT / "examples" / f"{example}.py"), "--accepted", str(work / "none.toml"),
-        "--no-saved-models", "-j", "2", cwd=work)
+        "--baseline", PAIR[0], *(options or ("--script", str(PROJECT_ROOT / "examples" / f"{example}.py"))),
+        "--accepted", str(work / "none.toml"), "--no-saved-models", "-j", "2", cwd=work)
     print(completed.stdout, completed.stderr, sep="\n")
     assert completed.returncode == 1, completed.stderr  # the numbers drift; nothing broke
     run = work / example / "latest"
@@ -42,7 +44,9 @@ def _drift(work: Path, example: str) -> dict:
 @pytest.fixture(scope="module")
 def scripts(tmp_path_factory):
     work = tmp_path_factory.mktemp("scripts")
-    return {example: _drift(work, example) for example in ("linear_fit", "adam_classifier")}
+    found = {example: _drift(work, example) for example in ("linear_fit", "adam_classifier")}
+    found["classifier.defaults"] = _drift(work, "classifier", "--tasks", "classifier.defaults")  # the model task
+    return found
 
 
 def _fit_by_hand(w: float, b: float) -> tuple[float, float]:
@@ -87,7 +91,30 @@ def test_the_adam_classifier_is_recorded_by_call_and_drifts(scripts):
         assert metrics["script.model1.fit#1.epochs"] == 1 and metrics["script.model1.fit#1.params.steps"] == 13
         assert {"script.model1.evaluate#1.loss", "script.model1.evaluate#1.accuracy", "script.model1.fit#1.val_accuracy"} <= set(metrics)
         assert result["series"]["script.model1.fit#1.loss"]["epoch"] == [1]
+        # fit() shuffled the 400 samples once, with each backend's own generator: a permutation, recorded whole
+        order = result["facts"]["script"]["batch_order"]
+        assert (order["draws"], order["samples"]) == (1, [400])
+        assert sorted(result["facts"]["script"]["batch_orders"][0]) == list(range(400))
+    orders = [found["results"][name]["facts"]["script"]["batch_orders"][0] for name in PAIR]
+    assert orders[0] != orders[1]
     rows = found["verdicts"]["environments"][PAIR[1]]["metrics"]
-    drifting = {metric: row for metric, row in rows.items() if row["verdict"] == "drift"}
-    assert "script.model1.evaluate#1.loss" in drifting
-    assert drifting["script.model1.evaluate#1.loss"]["cause"] == "random_stream"
+    row = rows["script.model1.evaluate#1.loss"]
+    # proven: Keras 3 re-run from tf.keras's initial weights and in tf.keras's batch order lands on its numbers;
+    # either draw alone does not (fit() shuffles with the backend's generator)
+    assert row["verdict"] == "drift" and (row["cause"], row["proof"]) == ("random_stream", "proven"), row
+    assert ("with the baseline's initial weights, the baseline's batch order (fit()'s shuffling, every epoch) brings "
+            "script.* within tolerance; the baseline's initial weights alone does not") in row["evidence"]
+    assert row["evidence"].endswith("reproduces the drift")
+    # where: the layers agree at the same NumPy weights; the first fit() step's losses already part
+    located = found["verdicts"]["environments"][PAIR[1]]["localisation"]["script"]
+    assert located["layer"] is None and located["first_divergent_step"] == 1
+    assert "own initial weights differ: the drift starts in the initial weights" in located["sentence"]
+
+
+def test_the_seed_classifiers_model_task_is_proven_by_replaying_the_batch_order_too(scripts):
+    """The measurement the issue quotes: replaying the initial weights alone is ruled out for the seed
+    classifier; with fit()'s batch order replayed as well, its drift is proven random_stream."""
+    row = scripts["classifier.defaults"]["verdicts"]["environments"][PAIR[1]]["metrics"]["classifier.defaults.loss"]
+    assert row["verdict"] == "drift" and (row["cause"], row["proof"]) == ("random_stream", "proven"), row
+    assert "the baseline's initial weights, the baseline's batch order (fit()'s shuffling, every epoch) brings" in row["evidence"]
+    assert "the baseline's initial weights alone does not" in row["evidence"]

@@ -15,8 +15,9 @@ from test_attribute import TOL, base_result
 
 from keras_drift.execute.experiment import explain
 from keras_drift.judge import proofs
-from keras_drift.judge.attribute import attribute
+from keras_drift.judge.attribute import attribute, undoable_differences
 from keras_drift.judge.compare import compare
+from keras_drift.store.results import Result
 
 BASE_LOSS = 0.7433
 
@@ -130,6 +131,41 @@ def test_the_baselines_initial_weights_are_replayed_and_prove_a_random_stream():
     assert proof.status == "proven" and proof.cause == "random_stream"
     cause, proof_status, evidence = causes(base, other, [proof])["linear.defaults.w"]
     assert (cause, proof_status) == ("random_stream", "proven") and "the baseline's initial weights" in evidence
+
+
+def test_fits_shuffling_is_replayed_with_the_initial_weights_and_together_they_prove_the_random_stream():
+    """The seed classifier across backends: fit() shuffles with each backend's generator, so replaying the
+    baseline's initial weights alone leaves the drift; with its batch order too, the numbers come back."""
+    base, other = base_result(), base_result("other")
+    base["facts"]["classifier.defaults"].update(initial_arrays=[[[0.1]], [0.0]],
+                                                batch_order={"sha256": "b1", "draws": 2, "samples": [3]},
+                                                batch_orders=[[2, 0, 1], [1, 2, 0]])
+    other["facts"]["classifier.defaults"].update(initial_weights={"sha256": "bbbb", "head": [0.3]},
+                                                 batch_order={"sha256": "o1", "draws": 2, "samples": [3]})
+    other["metrics"]["classifier.defaults.loss"] = 0.70
+    calls: list[list[str]] = []
+    seen: list[Mapping[str, Any]] = []
+
+    def execute(env: str, trials: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        seen.extend(trials)
+        return simulated_probe({"initial_weights", "batch_order"}, calls)(env, trials)
+
+    [proof] = run(base, other, execute)
+    assert calls[0] == ["classifier.defaults|initial_weights", "classifier.defaults|batch_order",
+                        "classifier.defaults|initial_weights+batch_order"]
+    assert seen[2]["overrides"] == {"initial_weights": [[[0.1]], [0.0]], "batch_order": [[2, 0, 1], [1, 2, 0]]}
+    assert proof.status == "proven" and proof.accounts_for == ("initial_weights", "batch_order") and proof.cause == "random_stream"
+    cause, certainty, evidence = causes(base, other, [proof])["classifier.defaults.loss"]
+    assert (cause, certainty) == ("random_stream", "proven")
+    assert ("with the baseline's initial weights, the baseline's batch order (fit()'s shuffling, every epoch) brings "
+            "classifier.defaults.* within tolerance; the baseline's initial weights alone does not") in evidence
+
+
+def test_a_batch_order_the_baseline_did_not_record_whole_is_no_difference_to_undo():
+    base, other = base_result(), base_result("other")
+    base["facts"]["classifier.defaults"]["batch_order"] = {"sha256": "b1", "draws": 1, "samples": [300000]}
+    other["facts"]["classifier.defaults"]["batch_order"] = {"sha256": "o1", "draws": 1, "samples": [300000]}
+    assert [difference.key for difference in undoable_differences("classifier.defaults", Result(other), Result(base))] == []
 
 
 def _replayable_pair() -> tuple[dict, dict]:

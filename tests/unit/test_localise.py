@@ -110,6 +110,19 @@ def test_a_defaults_task_whose_twin_agrees_says_whether_its_own_initial_weights_
     assert found["new", "n.defaults"].sentence().endswith("the drift is in training, not in a layer; the first 1 steps' losses agree")
 
 
+def test_a_script_recorded_at_numpy_weights_says_its_own_initial_weights_differ():
+    # the script's model is recorded at shared NumPy weights (its own put back): the records agree, its own
+    # initial weights ("a" vs "b") do not, and its fit()'s first step losses part at step 1
+    base = make_result("old", {}, facts={"script": {"layers": [layer("dense#1", [1.0])], "initial_weights": {"sha256": "a"},
+                                                    "step_losses": [0.7, 0.6]}})
+    new = make_result("new", {}, facts={"script": {"layers": [layer("dense#1", [1.0])], "initial_weights": {"sha256": "b"},
+                                                   "step_losses": [0.8, 0.6]}})
+    found = localisations([("new", "script")], [base, new], "old", [TOLERANCE])["new", "script"]
+    assert found.sentence().startswith("every layer's output agrees (no gradients recorded) at the shared initial weights, "
+                                       "but this task's own initial weights differ: the drift starts in the initial weights")
+    assert found.first_divergent_step == 1
+
+
 def test_independent_models_of_one_task_each_name_their_introducing_layer():
     # a canary of several one-layer models: relu agrees; hard_sigmoid differs (0.1 of 0.5 = 0.2) and so does
     # gelu (0.01 of 1 = 0.01), each with its own input identical: the first is the layer, the other "also"

@@ -37,8 +37,11 @@ class Model:
     def set_weights(self, weights):
         self.w, self.b = float(np.ravel(weights[0])[0]), float(np.ravel(weights[1])[0])
 
-    def fit(self, x, y, epochs=1, batch_size=None, **kwargs):
+    def fit(self, x, y, epochs=1, batch_size=None, callbacks=(), **kwargs):
         losses = [1.0 / 2 ** epoch for epoch in range(epochs)]
+        for epoch in range(epochs):  # one batch an epoch: the batch's loss is the epoch's
+            for callback in callbacks:
+                callback.on_batch_end(0, {"loss": losses[epoch]})
         self.evaluate(x, y)  # as tf.keras 2 does for validation: not the script's call
         self.w += 1.0
         return History({"loss": losses}, {"epochs": epochs, "steps": 4, "verbose": 1})
@@ -52,6 +55,13 @@ class Model:
     def train_on_batch(self, x, y):
         self.b += 0.1
         return 1.0 - self.b
+
+
+class Callback:
+    """A stand-in for keras.callbacks.Callback (the module of Model above is this one)."""
+
+
+callbacks = types.SimpleNamespace(Callback=Callback)
 
 
 SCRIPT = '''
@@ -86,7 +96,10 @@ def test_a_script_runs_as_main_with_its_arguments_and_its_calls_are_recorded(tmp
     path.write_text(SCRIPT)
     here = os.getcwd()
     monkeypatch.setattr(script.SETTINGS, "env", "keras-3.15-jax")
+    monkeypatch.setattr(STATE, "step_losses", [])
     metrics, series, facts = script.script_task(str(path), ["--epochs", "3"]).run(stand_in_keras)
+    # the first steps' losses, fit()'s (read by a callback of its own) then the train_on_batch loop's
+    assert STATE.step_losses == pytest.approx([1.0, 0.5, 0.25, 0.9, 0.8, 0.7])
     # its own folder, its argv, and the environment's name (files it writes can carry it)
     assert os.getcwd() == here and (tmp_path / "seen.txt").read_text() == "--epochs 3 in keras-3.15-jax"
     assert "KERAS_DRIFT_ENV" not in os.environ

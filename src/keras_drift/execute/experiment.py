@@ -3,7 +3,7 @@ differences undone, and see which brings its drifting metrics back within tolera
 
 For each (environment, task) with drifting metrics, the differences a re-run can undo
 (:func:`keras_drift.judge.attribute.undoable_differences`: resolved defaults the task relies on, the initial
-weights) are set to the baseline's values one at a time and all together, in one probe process per
+weights, the order fit() shuffled the samples in) are set to the baseline's values one at a time and all together, in one probe process per
 environment. A difference that alone brings every drifting metric of the task within tolerance is
 *proven*; when only all of them together do, the smallest such set is searched by size (pairs, then
 triples...), each size one more round. When none brings all of them within, the trial that brings the
@@ -29,7 +29,7 @@ from keras_drift.execute.cache import ResultCache, proofs_key
 from keras_drift.execute.runner import Execute
 from keras_drift.judge import compare
 from keras_drift.judge.attribute import undoable_differences
-from keras_drift.judge.proofs import INITIAL_WEIGHTS, Difference, Proof, ProofStatus, Trial
+from keras_drift.judge.proofs import DRAWS, Difference, Proof, ProofStatus, Trial
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Verdict
 
@@ -162,9 +162,8 @@ def _confirm_in_reverse(
         if proof is None or proof.status != ProofStatus.PROVEN:
             continue
         result, by_key = by_env[case.env], {difference.key: difference for difference in case.differences}
-        overrides = {key: result.initial_arrays(case.task) if key == INITIAL_WEIGHTS else by_key[key].candidate
-                     for key in proof.accounts_for}
-        if all(value is not None or key != INITIAL_WEIGHTS for key, value in overrides.items()):
+        overrides = {key: result.draws(case.task, key) if key in DRAWS else by_key[key].candidate for key in proof.accounts_for}
+        if all(value is not None or key not in DRAWS for key, value in overrides.items()):
             planned.append((case, proof, f"{case.env}|{_trial_id(case.task, proof.accounts_for)}", overrides))
     if not planned:
         return
@@ -227,9 +226,10 @@ def _trial(case: _Case, subset: tuple[str, ...], outcome: Mapping[str, Any], *, 
 
 
 def _overrides(case: _Case, subset: tuple[str, ...], base: Result) -> dict[str, Any]:
-    """What the probe sets for ``subset``: each default's baseline value, the baseline's whole initial weights."""
+    """What the probe sets for ``subset``: each default's baseline value, the baseline's random draws whole
+    (initial weights, batch order)."""
     by_key = {difference.key: difference for difference in case.differences}
-    return {key: base.initial_arrays(case.task) if key == INITIAL_WEIGHTS else by_key[key].baseline for key in subset}
+    return {key: base.draws(case.task, key) if key in DRAWS else by_key[key].baseline for key in subset}
 
 
 def _trial_id(task: str, subset: tuple[str, ...]) -> str:

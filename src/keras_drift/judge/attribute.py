@@ -36,7 +36,7 @@ import pandas as pd
 
 from keras_drift.judge import compare, script_causes, sweep_causes
 from keras_drift.judge.compare import UNSET
-from keras_drift.judge.proofs import API_PREFIX, INITIAL_WEIGHTS, Difference, Proof, ProofStatus
+from keras_drift.judge.proofs import API_PREFIX, BATCH_ORDER, INITIAL_WEIGHTS, Difference, Proof, ProofStatus
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Cause, Certainty, Verdict
 
@@ -102,7 +102,7 @@ def undoable_differences(task: str, result: Result, base: Result) -> list[Differ
     the resolved defaults the task relies on that both sides have (a parameter the candidate lacks is no
     argument it would take) where the baseline's is a plain value; the behaviour of an API call the task
     spelt alike in both (``api_calls``) where the probe can respell it to behave as the baseline's; and
-    the initial weights where they differ and the baseline recorded them whole."""
+    the initial weights and fit()'s batch order where they differ and the baseline recorded them whole."""
     declared = result.tasks.get(task) or base.tasks.get(task) or {}
     relevant = _relevant_defaults(declared)
     found = [
@@ -115,9 +115,10 @@ def undoable_differences(task: str, result: Result, base: Result) -> list[Differ
         for name in sorted(_spelt_alike(task, result, base))
         if base.api.get(name) != result.api.get(name) and _respellable(base.api.get(name))
     ]
-    init_base, init_env = base.initial_weights(task), result.initial_weights(task)
-    if init_base and init_env and init_base.get("sha256") != init_env.get("sha256") and base.initial_arrays(task) is not None:
-        found.append(Difference(INITIAL_WEIGHTS, init_base.get("sha256"), init_env.get("sha256")))
+    for key, mine, theirs in ((INITIAL_WEIGHTS, result.initial_weights(task), base.initial_weights(task)),
+                              (BATCH_ORDER, result.batch_order(task), base.batch_order(task))):
+        if mine and theirs and mine.get("sha256") != theirs.get("sha256") and base.draws(task, key) is not None:
+            found.append(Difference(key, theirs.get("sha256"), mine.get("sha256")))
     return found
 
 
@@ -166,8 +167,9 @@ def _rules(
         if metric.rsplit(".", 1)[-1].startswith("initial_"):  # the drawn numbers themselves: observed, not inferred
             return Cause.RANDOM_STREAM, f"the default initializer draws different numbers: {drawn}", True
         if INITIAL_WEIGHTS in ruled_out and twin_agrees:
+            other = "not fit()'s shuffling, replayed too" if BATCH_ORDER in ruled_out else "such as fit()'s shuffling"
             return Cause.RANDOM_STREAM, (f"{drawn}; {shared}.* (NumPy weights, fixed fit() settings) agrees: another random "
-                                         "stream of the task, such as fit()'s shuffling, remains"), False
+                                         f"stream of the task ({other}) remains"), False
         if INITIAL_WEIGHTS not in ruled_out:
             if twin_agrees:
                 agrees = f"training from identical NumPy weights ({shared}.*) agrees within tolerance"

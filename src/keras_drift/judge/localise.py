@@ -66,7 +66,8 @@ class Localisation:
     gradients: tuple[Part, ...] = ()
     records_of: str = ""
     also: tuple[str, ...] = ()  # further introducing layers (another branch, another model of the task)
-    # the task's own initial weights differ from the baseline's (a defaults task localised on its twin)
+    # the task's own initial weights differ from the baseline's (a defaults task localised on its twin, a
+    # script's model recorded at NumPy weights)
     initial_weights_differ: bool = False
     trains: bool | None = None  # whether either side recorded a training loss (None: not looked at)
     first_divergent_step: int | None = None
@@ -236,7 +237,7 @@ def localisations(
             proof = (proofs or {}).get((env, task))
             located = replace(located, layer_defaults=changed,
                                undone_by=", ".join(proof.accounts_for) if proof is not None and proof.status == ProofStatus.PROVEN else "")
-        if located is not None and holder != task:
+        if located is not None:  # records at shared weights (a twin's, or a script's model at NumPy weights)
             own = [r.facts(task).get("initial_weights", {}).get("sha256") for r in (result, base)]
             located = replace(located, initial_weights_differ=None not in own and own[0] != own[1])
         located = _trajectory(located or Localisation(task), result, base, task, compare.tolerance_for(f"{task}.loss", tolerances))

@@ -21,6 +21,10 @@ from keras_drift.store.verdicts import Cause
 
 EXPERIMENTS_FILE = "experiments.json"
 INITIAL_WEIGHTS = "initial_weights"
+# The order fit() shuffled the samples in, every epoch (``probe/batch_order.py``).
+BATCH_ORDER = "batch_order"
+# The random draws a re-run can replay from the other side's recording: random streams both.
+DRAWS = (INITIAL_WEIGHTS, BATCH_ORDER)
 # The key of an API behaviour difference: ``api.`` and the behaviour probe's name (``api.SGD(lr=0.1)``).
 API_PREFIX = "api."
 
@@ -36,7 +40,8 @@ class ProofStatus(Label):
 @dataclass(frozen=True)
 class Difference:
     """One recorded difference between the candidate and the baseline that a task run can undo: a
-    resolved default by its key, ``initial_weights``, or an API call's behaviour (``api.<probe>``)."""
+    resolved default by its key, a random draw (``initial_weights``, ``batch_order``: :data:`DRAWS`), or an
+    API call's behaviour (``api.<probe>``)."""
 
     key: str
     baseline: Any
@@ -44,7 +49,7 @@ class Difference:
 
     @property
     def cause(self) -> Cause:
-        if self.key == INITIAL_WEIGHTS:
+        if self.key in DRAWS:
             return Cause.RANDOM_STREAM
         return Cause.API if self.key.startswith(API_PREFIX) else Cause.DEFAULTS
 
@@ -59,6 +64,8 @@ class Difference:
     def _set_to(self, side: str, value: Any) -> str:
         if self.key == INITIAL_WEIGHTS:
             return f"the {side}'s initial weights"
+        if self.key == BATCH_ORDER:
+            return f"the {side}'s batch order (fit()'s shuffling, every epoch)"
         if self.key.startswith(API_PREFIX):
             return f"{self.key[len(API_PREFIX):]} spelt so that it is {value} as in the {side}"
         return f"{self.key}={_show(value)}"

@@ -7,9 +7,10 @@ it instead gives three explanations, tried in this order, all ``suspected``:
    sides (its ``params``: steps per epoch, epochs): the defaults the script leaves to ``fit()`` differ, as
    between Keras 0.3 (batch size 128, 100 epochs) and 1.2 (32, 10) in the seed case.
 2. ``random_stream``: a model started its first training call from other weights (their fingerprints
-   differ): the library drew them from another random stream, seeded alike. The first model trained records
-   its initial weights as a model task does, so the experiment replays the baseline's: where the drift then
-   vanishes the cause is proven before these rules run; where it stays, this rule does not hold.
+   differ), or ``fit()`` shuffled the samples in another order: the library drew them from another random
+   stream, seeded alike. The first model trained records its initial weights as a model task does, and every
+   ``fit`` its batch order, so the experiment replays the baseline's: where the drift then vanishes the cause
+   is proven before these rules run; a draw whose replay it ruled out is not one.
 3. ``defaults``: a class the script constructed changed a default between the two sides' API surfaces
    (:func:`keras_drift.judge.sweep_causes.changed_defaults`; a parameter it gained is not a changed default).
 
@@ -22,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from keras_drift.judge.proofs import INITIAL_WEIGHTS
+from keras_drift.judge.proofs import BATCH_ORDER, INITIAL_WEIGHTS
 from keras_drift.judge.sweep_causes import changed_defaults
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Cause
@@ -36,9 +37,13 @@ def explain(metric: str, result: Result, *, base: Result, task: str, ruled_out: 
     settings = fit_settings(result, base)
     if settings:
         return Cause.DEFAULTS, f"fit() resolved other settings: {'; '.join(settings)}"
-    started = initial_weights(task, result, base) if INITIAL_WEIGHTS not in ruled_out else []
-    if started:
-        return Cause.RANDOM_STREAM, f"the script's models start from other initial weights, seeded alike: {'; '.join(started)}"
+    drawn = initial_weights(task, result, base) if INITIAL_WEIGHTS not in ruled_out else []
+    if drawn:
+        drawn = [f"the script's models start from other initial weights, seeded alike: {'; '.join(drawn)}"]
+    if BATCH_ORDER not in ruled_out and (order := batch_order(task, result, base)):
+        drawn.append(order)
+    if drawn:
+        return Cause.RANDOM_STREAM, "; ".join(drawn)
     constructed = sorted(set(_facts(result, task).get("constructed", ())) | set(_facts(base, task).get("constructed", ())))
     # changed defaults only: a parameter a class gained (Dense's lora_rank) is off by default
     changed = [found for name in constructed if (found := changed_defaults(f"{name}()", result=result, base=base, gained=False))]
@@ -66,6 +71,15 @@ def initial_weights(task: str, result: Result, base: Result) -> list[str]:
         if old.get("sha256") and new.get("sha256") and old["sha256"] != new["sha256"]:
             found.append(f"{model}: first values {_head(old)} and {_head(new)}")
     return found
+
+
+def batch_order(task: str, result: Result, base: Result) -> str:
+    """``'fit() shuffled the samples in another order (first indices [3, 1] and [0, 2])'`` where the two sides'
+    ``fit`` calls drew other permutations; empty where they agree or one side did not shuffle."""
+    old, new = base.batch_order(task), result.batch_order(task)
+    if not (old.get("sha256") and new.get("sha256")) or old["sha256"] == new["sha256"]:
+        return ""
+    return f"fit() shuffled the samples in another order, seeded alike (first indices {old.get('head')} and {new.get('head')})"
 
 
 def _facts(result: Result, task: str) -> Mapping[str, Any]:

@@ -150,6 +150,21 @@ class Result(dict[str, Any]):
         """The whole initial weights of ``task`` (nested lists), for a model small enough to replay them."""
         return self.facts(task).get("initial_arrays")
 
+    def batch_order(self, task: str) -> dict[str, Any]:
+        """Checksum, draws and first indices of the orders ``task``'s ``fit()`` shuffled its samples in (empty
+        when it did not shuffle)."""
+        return self.facts(task).get("batch_order") or {}
+
+    def batch_orders(self, task: str) -> list[list[int]] | None:
+        """Those orders whole (one permutation of the samples per epoch, every ``fit`` in turn), where they
+        are small enough to replay."""
+        return self.facts(task).get("batch_orders")
+
+    def draws(self, task: str, key: str) -> Any:
+        """What a re-run needs to replay the random draw ``key`` of ``task`` (``initial_weights``:
+        :meth:`initial_arrays`; ``batch_order``: :meth:`batch_orders`), ``None`` where it was not recorded whole."""
+        return {"initial_weights": self.initial_arrays, "batch_order": self.batch_orders}[key](task)
+
 
 @cache
 def schema(name: str = "result") -> dict[str, Any]:
