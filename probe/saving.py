@@ -45,8 +45,9 @@ MANIFEST = "manifest.json"
 
 class Saving:
     """What a model task tells the saving and loading phases: ``build(keras)`` makes its architecture
-    untrained (the rebuild before ``load_weights``), ``loss`` compiles a rebuilt model, and ``sample()``
-    returns the fixed batch ``(x, y)`` its predictions and evaluate loss are taken on."""
+    untrained (the rebuild before ``load_weights``; ``None`` for a script's model, which only its script
+    builds), ``loss`` compiles a rebuilt model, and ``sample()`` returns the fixed batch ``(x, y)`` its
+    predictions and evaluate loss are taken on."""
 
     def __init__(self, build, loss, sample):
         self.build = build
@@ -227,6 +228,8 @@ def _loaded(keras, method, path, where, saved, task, custom_objects, unsafe):
         else:
             if task is None or task.saving is None:
                 raise frameworks.NotApplicable("no model task of this name here to rebuild the architecture from")
+            if task.saving.build is None:
+                raise frameworks.NotApplicable("a script's architecture is built by running the script, not rebuilt alone")
             model = task.saving.build(keras)
             model.load_weights(path)
     return model, lambda batch: models.predict(model, batch, keras)

@@ -23,6 +23,9 @@ where it exists), and records, without changing what the script computes:
 - every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
   linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
   script ends (``weights.final``);
+- the models it saves (``model.save(path)``, noted in its facts' ``saved``): the first one, with its first
+  training batch, is written in every format this Keras writes and loaded by the other environments, as a
+  model task's trained model is (:mod:`probe.saving`; its architecture is not rebuilt alone);
 - what the script records itself: ``keras_drift.record(name, value)`` (``script.record.<name>``), an
   import that works in every environment (the shim in ``probe/script_shim``; the installed keras-drift's is a
   no-op).
@@ -48,14 +51,14 @@ import sys
 
 import numpy as np
 
-from probe import batch_order, frameworks, records
+from probe import batch_order, frameworks, records, saving
 from probe.state import STATE
 from probe.sweep.arrays import described, statistics
 from probe.task import Task, shared_weights, start_from, weights_fingerprint
 from probe.tasks import SEED
 from probe.training import batch_counter, note_step_loss, sample_count
 
-METHODS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch")
+METHODS = ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "save")
 TRAINING = ("fit", "train_on_batch")
 IN_LOOPS = ("train_on_batch", "test_on_batch")  # a series per model, not a numbered call each
 DEFAULT_NAMES = re.compile(r"^(sequential|functional|model)(_\d+)?$")  # names Keras makes up: not the script's
@@ -83,8 +86,11 @@ SETTINGS = Settings()
 class Recorder(object):
     """What one run of the script did (see the module docstring)."""
 
-    def __init__(self, keras):
+    def __init__(self, keras, saves=None):
         self.keras = keras
+        self.saves = saves  # the task's saving.Saving: what the saving phase needs of the model the script saves
+        self.batches = {}  # name -> the first batch (x, y) of the model's first training call, where arrays
+        self.saved = []  # the script's own model.save calls: {"model", "file"}
         self.names = {}  # id(model) -> its name here
         self.models = {}  # name -> the model (for its final weights)
         self.counts = {}  # (name, method) -> calls so far
@@ -102,12 +108,31 @@ class Recorder(object):
 
     def before(self, model, method, args, kwargs):
         name = self.name_of(model)
+        if method in TRAINING and name not in self.batches:
+            x, y = first_batch(method, args, kwargs), args[1] if len(args) > 1 else kwargs.get("y")
+            if x is not None and isinstance(y, np.ndarray):
+                self.batches[name] = (x, y[:len(x)])
         if method in TRAINING and (name, "initial") not in self.fingerprints:
             if not self.started:  # the first model trained: replayable as a model task's (probe.task.start_from)
                 self.started = start_from(model)
                 self.started.update(layer_records(self.keras, model, first_batch(method, args, kwargs)))
             self.weights(name, model, "initial")
         return name
+
+    def note_save(self, model, args, kwargs):
+        """The script saves ``model`` (``model.save(path)``): noted, and the first model it saves with a
+        training batch recorded is offered to the saving phase (:func:`probe.saving.keep`), which writes it in
+        every format this Keras writes, its first training batch as the sample: other environments load those
+        files as they load a model task's."""
+        name = self.name_of(model)
+        path = args[0] if args else kwargs.get("filepath")
+        self.saved.append({"model": name, "file": os.path.basename(str(path))})
+        if self.saves is not None and STATE.trained_model is None and name in self.batches:
+            batch = self.batches[name]
+            self.saves.sample = lambda: batch
+            loss = getattr(model, "loss", None)
+            self.saves.loss = loss if isinstance(loss, str) else "mse"
+            saving.keep(model)
 
     def after(self, name, method, kwargs, value):
         count = self.counts[(name, method)] = self.counts.get((name, method), 0) + 1
@@ -162,7 +187,7 @@ class Recorder(object):
         for (name, when), found in sorted(self.fingerprints.items()):
             weights.setdefault(name, {})[when] = found
         return dict(self.started, path=SETTINGS.path, args=list(SETTINGS.args), calls=self.calls, weights=weights,
-                    models=sorted(self.models), trained=trained, recorded=sorted(self.recorded))
+                    models=sorted(self.models), trained=trained, recorded=sorted(self.recorded), saved=self.saved)
 
 
 RECORDER = []  # the recorder of the running script, if one runs (keras_drift.record reaches it here)
@@ -279,6 +304,9 @@ def _recorded(recorder, method, original):
     def call(self, *args, **kwargs):
         if recorder.depth:
             return original(self, *args, **kwargs)
+        if method == "save":
+            recorder.note_save(self, args, kwargs)
+            return original(self, *args, **kwargs)
         name = recorder.before(self, method, args, kwargs)
         recorder.depth += 1
         try:
@@ -354,8 +382,10 @@ NAME = "script"  # the task; its metrics script.<model>.<call>.<what> start with
 
 def script_task(path, args=()):
     """The task :data:`NAME` running ``path`` with ``args`` (see the module docstring)."""
+    saves = saving.Saving(None, "mse", None)  # sample and loss: those of the model the script saves
+
     def run(keras):
-        recorder = Recorder(keras)
+        recorder = Recorder(keras, saves)
         frameworks.seed_everything(keras, SEED)
         with recording(recorder) if SETTINGS.recorded else _as_is(), as_main(path, args):
             try:
@@ -369,7 +399,7 @@ def script_task(path, args=()):
         return recorder.metrics, recorder.series, recorder.facts(trained)
 
     run.__doc__ = "Your script %s, unchanged, with every seed set and its Keras calls recorded." % os.path.basename(path)
-    return Task(NAME, run, kind="script")
+    return Task(NAME, run, kind="script", saves=saves)
 
 
 def tasks():

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.network]
 PAIR = ("tf-2.15", "keras-3.15-jax")
 
 
-def _drift(work: Path, example: str, *options: str) -> dict:
+def _drift(work: Path, example: str, *options: str, saved: bool = False) -> dict:
     envs = work / "envs"
     envs.mkdir(exist_ok=True)
     for name in PAIR:
@@ -33,7 +33,7 @@ def _drift(work: Path, example: str, *options: str) -> dict:
     completed = keras_drift(
         "drift", "--envs", ",".join(PAIR), "--envs-dir", str(envs), "--reports", str(work / example), "--venvs", str(work / "venvs"),
         "--baseline", PAIR[0], *(options or ("--script", str(PROJECT_ROOT / "examples" / f"{example}.py"))),
-        "--accepted", str(work / "none.toml"), "--no-saved-models", "-j", "2", cwd=work)
+        "--accepted", str(work / "none.toml"), *(() if saved else ("--no-saved-models",)), "-j", "2", cwd=work)
     print(completed.stdout, completed.stderr, sep="\n")
     assert completed.returncode == 1, completed.stderr  # the numbers drift; nothing broke
     run = work / example / "latest"
@@ -46,6 +46,10 @@ def scripts(tmp_path_factory):
     work = tmp_path_factory.mktemp("scripts")
     found = {example: _drift(work, example) for example in ("linear_fit", "adam_classifier")}
     found["classifier.defaults"] = _drift(work, "classifier", "--tasks", "classifier.defaults")  # the model task
+    saves = work / "saves.py"  # the Adam classifier as its author may end it: saving the model, named per environment
+    saves.write_text((PROJECT_ROOT / "examples" / "adam_classifier.py").read_text()
+                     + '\nimport os\nmodel.save("classifier-%s.h5" % os.environ["KERAS_DRIFT_ENV"])\n')
+    found["saves"] = _drift(work, "saves", "--script", str(saves), saved=True)
     return found
 
 
@@ -118,3 +122,16 @@ def test_the_seed_classifiers_model_task_is_proven_by_replaying_the_batch_order_
     assert row["verdict"] == "drift" and (row["cause"], row["proof"]) == ("random_stream", "proven"), row
     assert "the baseline's initial weights, the baseline's batch order (fit()'s shuffling, every epoch) brings" in row["evidence"]
     assert "the baseline's initial weights alone does not" in row["evidence"]
+
+
+def test_the_model_a_script_saves_is_loaded_across_the_environments(scripts):
+    """The script's model.save(): its file is its own (one per environment, by $KERAS_DRIFT_ENV), and
+    keras-drift writes that model in every format the version writes and loads them in the other
+    environment, as a model task's: tf.keras 2.15's .h5 loads in Keras 3 with its predictions; its .keras
+    file does not (Keras 3 cannot deserialize tf.keras 2.15's Sequential)."""
+    found = scripts["saves"]
+    for name in PAIR:
+        assert found["results"][name]["facts"]["script"]["saved"] == [{"model": "model1", "file": f"classifier-{name}.h5"}]
+    rows = found["verdicts"]["environments"][PAIR[1]]["metrics"]
+    assert rows["saved.script.h5.load_model"]["verdict"] == "within_tolerance"
+    assert rows["saved.script.keras.load_model"]["verdict"] == "drift" and rows["saved.script.keras.load_model"]["cause"] == "api"

@@ -56,6 +56,9 @@ class Model:
         self.b += 0.1
         return 1.0 - self.b
 
+    def save(self, filepath):
+        Path(filepath).write_text(f"w={self.w}")
+
 
 class Callback:
     """A stand-in for keras.callbacks.Callback (the module of Model above is this one)."""
@@ -136,6 +139,23 @@ def test_a_script_that_never_trains_says_so_and_one_that_raises_fails(tmp_path, 
     assert not sys.modules["keras_drift"].__file__.startswith(script.SHIM)  # the real one is back
 
 
+def test_the_first_model_the_script_saves_is_offered_to_the_saving_phase_with_its_first_batch(tmp_path, stand_in_keras, monkeypatch):
+    monkeypatch.setattr(STATE, "trained_model", None)
+    path = tmp_path / "train.py"
+    path.write_text("import numpy as np\nimport keras\nm = keras.Model()\nm.predict(np.zeros(2))\nm.save('before.keras')\n"
+                    "m.fit(np.arange(40.0), np.arange(40.0) * 2, epochs=1)\nm.save('m.keras')\nkeras.Model().save('other.keras')\n")
+    task = script.script_task(str(path))
+    _, _, facts = task.run(stand_in_keras)
+    assert facts["saved"] == [{"model": "model1", "file": "before.keras"}, {"model": "model1", "file": "m.keras"},
+                              {"model": "model2", "file": "other.keras"}]
+    assert (tmp_path / "m.keras").read_text() == "w=1.5"  # the script's own save still happens
+    # offered once it has a training batch: fit's first 32 rows, x and y
+    assert isinstance(STATE.trained_model, Model) and STATE.trained_model.name == "sequential"
+    x, y = task.saving.sample()
+    assert x.tolist() == list(np.arange(32.0)) and y.tolist() == list(np.arange(32.0) * 2)
+    assert task.saving.build is None
+
+
 def test_an_experiment_can_replay_the_first_trained_models_initial_weights(tmp_path, stand_in_keras):
     from probe import overrides
 
@@ -173,6 +193,32 @@ def test_the_command_line_passes_the_script_and_its_arguments(tmp_path):
     assert ProbeSettings(script=path).record()["script"]["sha256"] != before
     with pytest.raises(InputError, match=r"--script: .*missing\.py: no such file"):
         common.settings(options.rooted(build_parser().parse_args(["drift", "--root", str(tmp_path), "--script", "missing.py"])))
+
+
+def test_the_projects_pyproject_names_the_script_and_the_command_line_wins(tmp_path):
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "mine"\n\n[tool.keras-drift]\nscript = "train.py"\n'
+                                             'script-args = "--epochs 3"\n')
+
+    def settings(*extra: str) -> ProbeSettings:
+        return common.settings(options.rooted(build_parser().parse_args(["drift", "--root", str(tmp_path), *extra])))
+
+    found = settings()
+    assert found.script == (tmp_path / "train.py").resolve() and found.script_args == ("--epochs", "3")
+    assert found.tasks == ("script", "sweep.*")
+    other = tmp_path / "other.py"
+    other.write_text("print('other')\n")
+    assert settings("--script", str(other), "--script-args", "").script_args == () and settings("--script", str(other)).script == other.resolve()
+    # bad values: one line naming the file and the key
+    for table, message in (('script = "gone.py"', r"tool\.keras-drift\.script: gone\.py: no such file"),
+                           ("script = 3", r"tool\.keras-drift\.script: must be a string"),
+                           ('scripts = "train.py"', r"tool\.keras-drift\.scripts: unknown key"),
+                           ('script-args = "\'open"', r"pyproject\.toml: tool\.keras-drift\.script-args: No closing quotation")):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.keras-drift]\n{table}\n")
+        with pytest.raises(InputError, match=message):
+            settings()
+    (tmp_path / "pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n')
+    assert settings().script is None and settings().tasks == ()
 
 
 def test_the_examples_are_the_seed_cases_written_plainly():

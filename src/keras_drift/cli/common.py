@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from keras_drift import drift, live, pipeline
-from keras_drift.cli import options
+from keras_drift.cli import options, project
 from keras_drift.envs import environments
 from keras_drift.envs.specs import NAME_RE, EnvSpec, choose_baseline, environment_files, find_environment, load_specs, select
 from keras_drift.errors import ExitCode, InputError, Interrupted
@@ -113,18 +113,22 @@ def settings(args: argparse.Namespace, adaptive: bool = False, saved_models: boo
     (``--probes``, else ``probes/`` in the project root when there is one), the repeats (``adaptive``:
     repeated after comparison, where a metric drifts), whether model tasks save their models (unless
     ``--no-saved-models``), whether loads may leave safe mode (``--unsafe-load``), and the user's script
-    with its arguments (``--script``, ``--script-args``; without ``--tasks``, only the script runs)."""
+    with its arguments (``--script``, ``--script-args``, else ``[tool.keras-drift]`` in the project's
+    ``pyproject.toml``: :mod:`keras_drift.cli.project`; without ``--tasks``, only the script runs)."""
     folder = Path(args.probes or Path(args.root) / "probes").resolve()
     if args.probes and not folder.is_dir():
         raise InputError(f"--probes: {args.probes}: no such folder")
     probes_dir = folder if folder.is_dir() else None
-    script = Path(args.script).resolve() if args.script else None
+    configured = project.load(Path(args.root))
+    script = Path(args.script).resolve() if args.script else configured.script
     if script is not None and not script.is_file():
         raise InputError(f"--script: {args.script}: no such file")
+    given = args.script_args if args.script_args is not None else configured.script_args
     try:
-        script_args = tuple(shlex.split(args.script_args))
+        script_args = tuple(shlex.split(given or ""))
     except ValueError as exc:
-        raise InputError(f"--script-args: {exc}") from None
+        source = "--script-args" if args.script_args is not None else f"{project.FILE}: tool.{project.TABLE}.script-args"
+        raise InputError(f"{source}: {exc}") from None
     return runner.ProbeSettings(environment_timeout_s=args.timeout, task_timeout_s=args.task_timeout,
                                 tasks=tuple(options.split(args.tasks)) or (SCRIPT_TASKS if script is not None else ()),
                                 probes_dir=probes_dir, repeats=args.repeats, adaptive=adaptive,

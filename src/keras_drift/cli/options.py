@@ -118,9 +118,11 @@ def shared() -> Shared:
     execution.add_argument("--probes", help="folder of your own probe modules (default: probes in --root, if there is one)")
     execution.add_argument("--script", metavar="FILE",
                            help="your training script, run unchanged in every environment as the task script, "
-                                "its Keras calls recorded; without --tasks, the only task (default: none)")
-    execution.add_argument("--script-args", metavar="ARGS", default="",
-                           help="the script's arguments, one string split as a shell would (default: none)")
+                                "its Keras calls recorded; without --tasks, the only task (default: script in "
+                                "[tool.keras-drift] of pyproject.toml in --root, else none)")
+    execution.add_argument("--script-args", metavar="ARGS",
+                           help="the script's arguments, one string split as a shell would (default: script-args in "
+                                "[tool.keras-drift] of pyproject.toml in --root, else none)")
     execution.add_argument(
         "--repeats", type=positive_count, default=runner.ProbeSettings.repeats,
         help="most runs of a task with the same seeds, their spread being the noise floor; `drift` repeats only the "
