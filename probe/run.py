@@ -442,8 +442,9 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
         result["tasks"][name]["status"] = "ok"
     result["tasks"][name]["runs"] = len(runs)
     if len(runs) > 1:  # a task run once measured no noise: it has none recorded (the floor is then 0)
-        for key in runs[0]:
-            result["noise"][key] = json_scalar(max(_spread(run[key], runs[0][key]) for run in runs))
+        for key in runs[0]:  # only the repeats that recorded the metric measure its spread
+            spreads = [_spread(run[key], runs[0][key]) for run in runs if key in run]
+            result["noise"][key] = json_scalar(max(spreads))
 
 
 def _save_artifacts(keras, task, folder, result):

@@ -114,8 +114,12 @@ class Recorder(object):
                 self.batches[name] = (x, y[:len(x)])
         if method in TRAINING and (name, "initial") not in self.fingerprints:
             if not self.started:  # the first model trained: replayable as a model task's (probe.task.start_from)
-                self.started = start_from(model)
-                self.started.update(layer_records(self.keras, model, first_batch(method, args, kwargs)))
+                self.depth += 1  # the records' own predict calls (on a model of each layer's output) are not the script's
+                try:
+                    self.started = start_from(model)
+                    self.started.update(layer_records(self.keras, model, first_batch(method, args, kwargs)))
+                finally:
+                    self.depth -= 1
             self.weights(name, model, "initial")
         return name
 

@@ -168,6 +168,26 @@ def test_non_finite_training_values_are_kept_spelt_and_named_without_failing_the
     assert result["series"]["t"]["loss"] == ["NaN"]
 
 
+def test_a_repeat_that_records_fewer_metrics_measures_only_the_others_not_a_crash():
+    """Keras 3.4's script run: its first run also recorded the per-layer records' own model; a repeat does not."""
+    from probe import run
+    from probe.task import Task
+
+    calls = []
+
+    def task(keras):
+        calls.append(1)
+        metrics = {"t.loss": 0.5 + 0.25 * (len(calls) - 1)}
+        if len(calls) == 1:
+            metrics["t.extra"] = 1.0
+        return metrics, {}, {}
+
+    result = {"metrics": {}, "series": {}, "facts": {}, "noise": {}, "errors": {}, "repeats": 2, "timings": {"tasks_s": {}}, "tasks": {}}
+    run._run_task(Task("t", task), None, result)
+    assert result["errors"] == {} and result["tasks"]["t"]["status"] == "ok"
+    assert result["noise"] == {"t.loss": 0.25, "t.extra": 0.0}  # 0.25 = 0.75 - 0.5; t.extra: the first run alone
+
+
 NON_FINITE_VALUES = (float("nan"), float("inf"), -float("inf"))
 
 
