@@ -29,7 +29,7 @@ from probe.state import STATE
 KEY = "batch_order"  # the override that replays another environment's order, and the facts' summary
 # Orders up to this many indices in all (every epoch of every fit of a task) are recorded whole, so another
 # environment can replay them; larger ones only by their checksum.
-REPLAYABLE_INDICES = 200000
+REPLAYABLE_INDICES = 100000  # about 600 KB of JSON in the result
 
 
 @contextlib.contextmanager

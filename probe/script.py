@@ -15,11 +15,11 @@ where it exists), and records, without changing what the script computes:
   series and the last as a metric (``script.<model>.train_on_batch.loss``), and the number of calls; the
   first steps' losses, of these loops or of ``fit`` (one more callback that reads its logs), as a model
   task keeps them (``step_losses``: where two trajectories part);
-- the first model it trains starts as a model task's does (:func:`probe.task.start_from`): its initial
-  weights are recorded whole where the model is small, and an experiment can replay another environment's
-  (so a drift that only the starting weights explain is proven ``random_stream``), and the order every
-  ``fit`` shuffled its samples in is recorded and replayable too (:mod:`probe.batch_order`); every layer's output
-  on its first batch, at fixed NumPy weights, is recorded for localisation (:func:`layer_records`);
+- every model it trains has its initial weights recorded as a model task's are (:func:`probe.task.start_from`),
+  whole where the models are small, by model, and an experiment can replay another environment's (so a
+  drift that only the starting weights explain is proven ``random_stream``); the order every ``fit``
+  shuffled its samples in is recorded and replayable too (:mod:`probe.batch_order`); the first model's every
+  layer output on its first batch, at fixed NumPy weights, is recorded for localisation (:func:`layer_records`);
 - every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
   linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
   script ends (``weights.final``);
@@ -51,10 +51,10 @@ import sys
 
 import numpy as np
 
-from probe import batch_order, frameworks, records, saving
+from probe import batch_order, frameworks, overrides, records, saving
 from probe.state import STATE
 from probe.sweep.arrays import described, statistics
-from probe.task import Task, shared_weights, start_from, weights_fingerprint
+from probe.task import Task, arrays_fingerprint, shared_weights, weights_fingerprint, whole_arrays
 from probe.tasks import SEED
 from probe.training import batch_counter, note_step_loss, sample_count
 
@@ -96,7 +96,8 @@ class Recorder(object):
         self.counts = {}  # (name, method) -> calls so far
         self.depth = 0  # inside a recorded call: fit's own evaluate is not the script's
         self.metrics, self.series, self.calls, self.fingerprints, self.recorded = {}, {}, [], {}, {}
-        self.started = {}  # the first trained model's initial weights, as a model task records them
+        self.started = {}  # the per-layer records of the first model trained
+        self.initial = []  # (name, its weights as given at its first training call), every model trained, in order
 
     def name_of(self, model):
         if id(model) not in self.names:
@@ -113,11 +114,15 @@ class Recorder(object):
             if x is not None and isinstance(y, np.ndarray):
                 self.batches[name] = (x, y[:len(x)])
         if method in TRAINING and (name, "initial") not in self.fingerprints:
-            if not self.started:  # the first model trained: replayable as a model task's (probe.task.start_from)
+            replayed = overrides.value("initial_weights")  # another environment's, by model (an experiment's)
+            if isinstance(replayed, dict) and name in replayed:
+                model.set_weights([np.asarray(array, dtype="float32") for array in replayed[name]])
+                overrides.applied("initial_weights")
+            self.initial.append((name, model.get_weights()))
+            if not self.started:  # the first model trained: every layer's output on its first batch
                 self.depth += 1  # the records' own predict calls (on a model of each layer's output) are not the script's
                 try:
-                    self.started = start_from(model)
-                    self.started.update(layer_records(self.keras, model, first_batch(method, args, kwargs)))
+                    self.started = layer_records(self.keras, model, first_batch(method, args, kwargs))
                 finally:
                     self.depth -= 1
             self.weights(name, model, "initial")
@@ -191,7 +196,20 @@ class Recorder(object):
         for (name, when), found in sorted(self.fingerprints.items()):
             weights.setdefault(name, {})[when] = found
         return dict(self.started, path=SETTINGS.path, args=list(SETTINGS.args), calls=self.calls, weights=weights,
-                    models=sorted(self.models), trained=trained, recorded=sorted(self.recorded), saved=self.saved)
+                    models=sorted(self.models), trained=trained, recorded=sorted(self.recorded), saved=self.saved,
+                    **self.initial_facts())
+
+    def initial_facts(self):
+        """Every trained model's initial weights as a model task records its own (:func:`probe.task.start_from`):
+        ``initial_weights``, one fingerprint of them all, and ``initial_arrays``, by model, where every model
+        is small enough to replay (an experiment gives them back by name)."""
+        if not self.initial:
+            return {}
+        found = {"initial_weights": arrays_fingerprint([array for _, weights in self.initial for array in weights])}
+        whole = dict((name, whole_arrays(weights)) for name, weights in self.initial)
+        if None not in whole.values():
+            found["initial_arrays"] = whole
+        return found
 
 
 RECORDER = []  # the recorder of the running script, if one runs (keras_drift.record reaches it here)

@@ -110,7 +110,12 @@ def shared_weights(model, seed, scale=0.1):
 
 def weights_fingerprint(model):
     """A checksum of all of a model's weights (float32 bytes) and the first kernel values, readable."""
-    arrays = [np.asarray(array, dtype="float32") for array in model.get_weights()]
+    return arrays_fingerprint(model.get_weights())
+
+
+def arrays_fingerprint(arrays):
+    """:func:`weights_fingerprint` of a list of arrays (several models' weights, one after the other)."""
+    arrays = [np.asarray(array, dtype="float32") for array in arrays]
     digest = hashlib.sha256(b"".join(np.ascontiguousarray(array).tobytes() for array in arrays)).hexdigest()
     return {"sha256": digest[:16], "head": [float(v) for v in arrays[0].ravel()[:3]]} if arrays else {"sha256": digest[:16], "head": []}
 
@@ -134,7 +139,11 @@ def start_from(model, weights=None):
 def whole_weights(model):
     """All of ``model``'s weights as nested lists (float32 values), for a model small enough to replay or
     to recompute from; ``None`` for a larger one."""
-    arrays = model.get_weights()
+    return whole_arrays(model.get_weights())
+
+
+def whole_arrays(arrays):
+    """:func:`whole_weights` of a list of arrays."""
     if sum(np.size(array) for array in arrays) > REPLAYABLE_VALUES:
         return None
     return [np.asarray(array, dtype="float32").tolist() for array in arrays]

@@ -156,20 +156,27 @@ def test_the_first_model_the_script_saves_is_offered_to_the_saving_phase_with_it
     assert task.saving.build is None
 
 
-def test_an_experiment_can_replay_the_first_trained_models_initial_weights(tmp_path, stand_in_keras):
+def test_an_experiment_can_replay_every_trained_models_initial_weights(tmp_path, stand_in_keras):
     from probe import overrides
 
     path = tmp_path / "train.py"
-    path.write_text("import keras\nm = keras.Model()\nm.train_on_batch([1], [2])\n")
+    path.write_text("import keras\nm = keras.Model()\nm.train_on_batch([1], [2])\nd = keras.Model(name='critic')\n"
+                    "d.train_on_batch([1], [2])\nd.train_on_batch([1], [2])\n")
     _, _, facts = script.script_task(str(path)).run(stand_in_keras)
-    assert facts["initial_arrays"] == [[[0.5]], [0.0]] and facts["initial_weights"]["head"] == [0.5]  # recorded whole
-    overrides.start({"initial_weights": [[[2.0]], [0.25]]})  # what the baseline started from
+    # recorded whole, by model, at each one's first training call; one fingerprint of both, model1's first
+    assert facts["initial_arrays"] == {"model1": [[[0.5]], [0.0]], "critic": [[[0.5]], [0.0]]}
+    assert facts["initial_weights"]["head"] == [0.5]
+    overrides.start({"initial_weights": {"model1": [[[2.0]], [0.25]], "critic": [[[-1.0]], [0.5]]}})  # the baseline's
     try:
-        metrics, _, facts = script.script_task(str(path)).run(stand_in_keras)
+        metrics, _, replayed = script.script_task(str(path)).run(stand_in_keras)
     finally:
-        overrides.stop()
-    assert metrics["script.model1.weights.initial[0]"] == 2.0 and facts["initial_arrays"] == [[[2.0]], [0.25]]
+        assert overrides.stop() == ["initial_weights"]
+    assert metrics["script.model1.weights.initial[0]"] == 2.0 and metrics["script.critic.weights.initial[0]"] == -1.0
+    assert replayed["initial_arrays"] == {"model1": [[[2.0]], [0.25]], "critic": [[[-1.0]], [0.5]]}
+    # training goes on from there: b + 0.1 per call (one call, two calls)
     assert metrics["script.model1.weights.final[1]"] == pytest.approx(0.35)
+    assert metrics["script.critic.weights.final[1]"] == pytest.approx(0.7)
+    assert replayed["initial_weights"]["sha256"] != facts["initial_weights"]["sha256"]
 
 
 def test_keras_drift_record_does_nothing_outside_keras_drift():

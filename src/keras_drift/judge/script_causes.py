@@ -8,7 +8,7 @@ it instead gives three explanations, tried in this order, all ``suspected``:
    between Keras 0.3 (batch size 128, 100 epochs) and 1.2 (32, 10) in the seed case.
 2. ``random_stream``: a model started its first training call from other weights (their fingerprints
    differ), or ``fit()`` shuffled the samples in another order: the library drew them from another random
-   stream, seeded alike. The first model trained records its initial weights as a model task does, and every
+   stream, seeded alike. Every model trained records its initial weights as a model task does, and every
    ``fit`` its batch order, so the experiment replays the baseline's: where the drift then vanishes the cause
    is proven before these rules run; a draw whose replay it ruled out is not one.
 3. ``defaults``: a class the script constructed changed a default between the two sides' API surfaces

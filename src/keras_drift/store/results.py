@@ -146,8 +146,9 @@ class Result(dict[str, Any]):
         """The API behaviour probes whose spelling ``task`` used (``SGD(lr=0.1)`` for an ``lr=`` keyword)."""
         return list(self.facts(task).get("api_calls") or [])
 
-    def initial_arrays(self, task: str) -> list[Any] | None:
-        """The whole initial weights of ``task`` (nested lists), for a model small enough to replay them."""
+    def initial_arrays(self, task: str) -> list[Any] | dict[str, list[Any]] | None:
+        """The whole initial weights of ``task`` (nested lists; a script's by model), for models small enough
+        to replay them."""
         return self.facts(task).get("initial_arrays")
 
     def batch_order(self, task: str) -> dict[str, Any]:
