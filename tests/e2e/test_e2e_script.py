@@ -8,7 +8,9 @@ and for the built-in classifier task alike."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,7 @@ def scripts(tmp_path_factory):
     saves.write_text((PROJECT_ROOT / "examples" / "adam_classifier.py").read_text()
                      + '\nimport os\nmodel.save("classifier-%s.h5" % os.environ["KERAS_DRIFT_ENV"])\n')
     found["saves"] = _drift(work, "saves", "--script", str(saves), saved=True)
+    found["venvs"] = str(work / "venvs")
     return found
 
 
@@ -135,3 +138,17 @@ def test_the_model_a_script_saves_is_loaded_across_the_environments(scripts):
     rows = found["verdicts"]["environments"][PAIR[1]]["metrics"]
     assert rows["saved.script.h5.load_model"]["verdict"] == "within_tolerance"
     assert rows["saved.script.keras.load_model"]["verdict"] == "drift" and rows["saved.script.keras.load_model"]["cause"] == "api"
+
+
+@pytest.mark.parametrize(("env", "door"), [("tf-2.15", "tf.keras"), ("keras-3.15-jax", "keras")])
+def test_watching_fit_changes_nothing_and_a_replayed_order_trains_as_that_order_by_hand(scripts, tmp_path_factory, env, door):
+    """tf.keras 2.15 shuffles with tf.random.shuffle in its tf.data pipeline, Keras 3 on JAX with NumPy's
+    permutation: in both, the watched fit() ends on the native weights bit for bit, records one permutation
+    per epoch, and a replayed order gives the weights of that order fed unshuffled."""
+    python = Path(scripts["venvs"]) / env / "bin" / "python"
+    completed = subprocess.run([str(python), str(Path(__file__).parent / "batch_order_check.py"), str(PROJECT_ROOT), door],
+                               capture_output=True, text=True, check=True, env={**os.environ, "KERAS_BACKEND": "tensorflow" if door == "tf.keras" else "jax"})
+    found = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert found["watched"] == found["native"]
+    assert len(found["recorded"]) == 3 and all(sorted(order) == list(range(10)) for order in found["recorded"])
+    assert found["applied"] == ["batch_order"] and found["replayed"] == found["by_hand"]

@@ -1,5 +1,5 @@
 """fit()'s shuffling, recorded and replayed (probe/batch_order.py), on NumPy's draws, the ones Keras 3 on
-JAX and Keras 1 to 2.3 make (TensorFlow's and PyTorch's: tests/e2e/test_e2e_batch_order.py)."""
+JAX and Keras 1 to 2.3 make (TensorFlow's on real environments: tests/e2e/test_e2e_script.py)."""
 
 from __future__ import annotations
 
