@@ -51,11 +51,13 @@ def test_fit_defaults_not_adam_explain_the_classifier(legacy_run):
     epochs = newer["classifier.defaults.epochs"]
     assert (epochs["baseline"], epochs["value"], epochs["verdict"]) == (100, 10, "drift")
     # proven by experiment: re-running the task in Keras 1.2.0 with 0.3.3's fit() defaults lands on 0.3.3's numbers,
-    # and neither default alone does
+    # and neither default alone does; nor does replaying 0.3.3's batch order (its 100 epochs' permutations): both
+    # generations shuffle with NumPy's np.random.shuffle, seeded alike, so with the same epochs they draw the same
     assert (epochs["cause"], epochs["proof"]) == ("defaults", "proven")
     assert epochs["evidence"] == (
         f"re-running classifier.defaults in {ENVS[1]} with fit.batch_size=128, fit.epochs=100 brings classifier.defaults.* "
         "within tolerance; fit.batch_size=128 alone does not; fit.epochs=100 alone does not; "
+        "the baseline's batch order (fit()'s shuffling, every epoch) alone does not; "
         "the reverse, the baseline with fit.batch_size=32, fit.epochs=10, reproduces the drift")
     for metric in ("classifier.defaults.loss", "classifier.defaults.val_loss", "classifier.defaults.batches_per_epoch"):
         assert newer[metric]["evidence"] == epochs["evidence"], metric
