@@ -22,7 +22,8 @@ where it exists), and records, without changing what the script computes:
   layer output on its first batch, at fixed NumPy weights, is recorded for localisation (:func:`layer_records`);
 - every model's weights, by a fingerprint and each array's statistics (a one-value array's value: the
   linear fit's ``weights.final[0]`` is its w), at its first training call (``weights.initial``) and when the
-  script ends (``weights.final``);
+  script ends (``weights.final``); a model that has no weights yet at a training call (a subclassed model,
+  built by that call) is noted in ``unbuilt``: its initial weights are drawn where they cannot be recorded;
 - the models it saves (``model.save(path)``, noted in its facts' ``saved``): the first one, with its first
   training batch, is written in every format this Keras writes and loaded by the other environments, as a
   model task's trained model is (:mod:`probe.saving`; its architecture is not rebuilt alone);
@@ -98,6 +99,7 @@ class Recorder(object):
         self.metrics, self.series, self.calls, self.fingerprints, self.recorded = {}, {}, [], {}, {}
         self.started = {}  # the per-layer records of the first model trained
         self.initial = []  # (name, its weights as given at its first training call), every model trained, in order
+        self.unbuilt = set()  # models without weights yet at a training call: their initial weights are not recorded
 
     def name_of(self, model):
         if id(model) not in self.names:
@@ -113,7 +115,9 @@ class Recorder(object):
             x, y = first_batch(method, args, kwargs), args[1] if len(args) > 1 else kwargs.get("y")
             if x is not None and isinstance(y, np.ndarray):
                 self.batches[name] = (x, y[:len(x)])
-        if method in TRAINING and (name, "initial") not in self.fingerprints:
+        if method in TRAINING and not model.get_weights():  # built by this call (a subclassed model): its
+            self.unbuilt.add(name)  # initial weights are drawn inside it, where they cannot be recorded
+        elif method in TRAINING and (name, "initial") not in self.fingerprints:
             replayed = overrides.value("initial_weights")  # another environment's, by model (an experiment's)
             if isinstance(replayed, dict) and name in replayed:
                 model.set_weights([np.asarray(array, dtype="float32") for array in replayed[name]])
@@ -197,7 +201,7 @@ class Recorder(object):
             weights.setdefault(name, {})[when] = found
         return dict(self.started, path=SETTINGS.path, args=list(SETTINGS.args), calls=self.calls, weights=weights,
                     models=sorted(self.models), trained=trained, recorded=sorted(self.recorded), saved=self.saved,
-                    **self.initial_facts())
+                    unbuilt=sorted(self.unbuilt), **self.initial_facts())
 
     def initial_facts(self):
         """Every trained model's initial weights as a model task records its own (:func:`probe.task.start_from`):
@@ -347,16 +351,32 @@ def with_step_losses(model, method, args, kwargs):
     its first steps' losses as a model task's (where two trajectories part) and counts its steps; it only
     reads the logs. Other methods' as they are, and ``fit``'s too where the script passes ``callbacks``
     by position."""
-    if method != "fit" or len(args) > 5:
+    package = keras_package(model)
+    if method != "fit" or len(args) > 5 or package is None:
         return kwargs
     x = args[0] if args else kwargs.get("x")
-    samples = sample_count(x) if x is not None else None
+    samples = sample_count(x) if all(isinstance(part, np.ndarray) for part in _parts(x)) else None  # not a dataset's
     if samples and kwargs.get("validation_split"):
         samples = int(math.ceil(samples * (1.0 - kwargs["validation_split"])))  # as fit() splits them
-    counter = batch_counter(sys.modules[type(model).__module__.split(".")[0]])
+    counter = batch_counter(package)
     counter.samples = samples
     counter.batch_size = kwargs.get("batch_size") or (args[2] if len(args) > 2 and isinstance(args[2], int) else 32)
     return dict(kwargs, callbacks=list(kwargs.get("callbacks") or []) + [counter])
+
+
+def keras_package(model):
+    """The Keras package ``model`` belongs to (``keras``, ``tf_keras``...), found along its classes: a model
+    the script subclasses is defined in ``__main__``; ``None`` where none has callbacks."""
+    for cls in type(model).__mro__:
+        package = sys.modules.get(cls.__module__.split(".")[0])
+        if getattr(getattr(package, "callbacks", None), "Callback", None) is not None:
+            return package
+    return None
+
+
+def _parts(x):
+    """The arrays ``fit``'s ``x`` holds (a list, a dict or one), as given."""
+    return list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 @contextlib.contextmanager

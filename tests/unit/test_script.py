@@ -156,6 +156,20 @@ def test_the_first_model_the_script_saves_is_offered_to_the_saving_phase_with_it
     assert task.saving.build is None
 
 
+def test_a_subclassed_model_and_a_dataset_still_get_the_step_losses_callback(tmp_path, stand_in_keras, monkeypatch):
+    """A model class the script defines lives in __main__; an infinite dataset has no length: neither may
+    break the script's fit() (both did, with the callback that reads its losses)."""
+    monkeypatch.setattr(STATE, "step_losses", [])
+    path = tmp_path / "train.py"
+    path.write_text("import keras\n"
+                    "class Net(keras.Model):\n    pass\n"
+                    "class Infinite:\n    def __len__(self):\n        raise TypeError('The dataset is infinite.')\n"
+                    "Net().fit(Infinite(), None, epochs=2)\n")
+    metrics, _, _ = script.script_task(str(path)).run(stand_in_keras)
+    assert metrics["script.model1.fit#1.epochs"] == 2
+    assert STATE.step_losses == [1.0, 0.5]  # one batch an epoch, its loss as the stand-in logs it
+
+
 def test_an_experiment_can_replay_every_trained_models_initial_weights(tmp_path, stand_in_keras):
     from probe import overrides
 
@@ -256,6 +270,25 @@ def test_a_script_drift_is_its_fit_settings_first_then_its_initial_weights():
     same_steps["metrics"][metric] = 0.5
     cause, evidence, _ = attribute.explain(metric, same_steps, base=base, drifting={("new", metric)})
     assert cause == Cause.RANDOM_STREAM and "model1: first values [-0.72] and [0.53]" in evidence
+
+
+def test_a_model_built_by_its_first_training_call_is_noted_and_suspected_of_the_random_stream(tmp_path, stand_in_keras):
+    """A subclassed model has no weights before fit() builds it: its initial weights are drawn inside that
+    call, unrecorded, so the two sides' fingerprints would agree on nothing; the cause says so."""
+    from keras_drift.judge import attribute
+    from keras_drift.store.verdicts import Cause
+
+    path = tmp_path / "train.py"
+    path.write_text("import keras\nclass Net(keras.Model):\n    def get_weights(self):\n        return [] if not self.w else super().get_weights()\n"
+                    "net = Net(name='net')\nnet.w = 0.0\nnet.fit([1.0], [2.0])\n")
+    _, _, facts = script.script_task(str(path)).run(stand_in_keras)
+    assert facts["unbuilt"] == ["net"] and "initial_weights" not in facts and "initial_arrays" not in facts
+    metric = "script.net.fit#1.loss"
+    base, new = _scripted("old", steps=13, head=0.5, version="3.15.1"), _scripted("new", steps=13, head=0.5, version="3.15.1")
+    base["metrics"][metric], new["metrics"][metric] = 0.3, 0.5
+    new["facts"]["script"]["unbuilt"] = ["net"]
+    cause, evidence, _ = attribute.explain(metric, new, base=base, drifting={("new", metric)})
+    assert cause == Cause.RANDOM_STREAM and "net drew its initial weights inside its first training call" in evidence
 
 
 def test_unrecorded_the_script_runs_as_it_is_and_nothing_is_patched(tmp_path, stand_in_keras, monkeypatch):

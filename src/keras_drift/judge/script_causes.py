@@ -10,7 +10,8 @@ it instead gives three explanations, tried in this order, all ``suspected``:
    differ), or ``fit()`` shuffled the samples in another order: the library drew them from another random
    stream, seeded alike. Every model trained records its initial weights as a model task does, and every
    ``fit`` its batch order, so the experiment replays the baseline's: where the drift then vanishes the cause
-   is proven before these rules run; a draw whose replay it ruled out is not one.
+   is proven before these rules run; a draw whose replay it ruled out is not one. A model built by its first
+   training call (a subclassed model) drew its initial weights there, unrecorded: suspected the same way.
 3. ``defaults``: a class the script constructed changed a default between the two sides' API surfaces
    (:func:`keras_drift.judge.sweep_causes.changed_defaults`; a parameter it gained is not a changed default).
 
@@ -42,6 +43,9 @@ def explain(metric: str, result: Result, *, base: Result, task: str, ruled_out: 
         drawn = [f"the script's models start from other initial weights, seeded alike: {'; '.join(drawn)}"]
     if BATCH_ORDER not in ruled_out and (order := batch_order(task, result, base)):
         drawn.append(order)
+    if unbuilt := sorted(set(_facts(result, task).get("unbuilt", ())) | set(_facts(base, task).get("unbuilt", ()))):
+        drawn.append(f"{', '.join(unbuilt)} drew its initial weights inside its first training call (built there), "
+                     "from the backend's stream, where they could not be recorded or replayed")
     if drawn:
         return Cause.RANDOM_STREAM, "; ".join(drawn)
     constructed = sorted(set(_facts(result, task).get("constructed", ())) | set(_facts(base, task).get("constructed", ())))
