@@ -111,25 +111,26 @@ class Recorder(object):
 
     def before(self, model, method, args, kwargs):
         name = self.name_of(model)
-        if method in TRAINING and name not in self.batches:
-            x, y = first_batch(method, args, kwargs), args[1] if len(args) > 1 else kwargs.get("y")
-            if x is not None and isinstance(y, np.ndarray):
-                self.batches[name] = (x, y[:len(x)])
-        if method in TRAINING and not model.get_weights():  # built by this call (a subclassed model): its
-            self.unbuilt.add(name)  # initial weights are drawn inside it, where they cannot be recorded
-        elif method in TRAINING and (name, "initial") not in self.fingerprints:
-            replayed = overrides.value("initial_weights")  # another environment's, by model (an experiment's)
-            if isinstance(replayed, dict) and name in replayed:
-                model.set_weights([np.asarray(array, dtype="float32") for array in replayed[name]])
-                overrides.applied("initial_weights")
-            self.initial.append((name, model.get_weights()))
-            if not self.started:  # the first model trained: every layer's output on its first batch
-                self.depth += 1  # the records' own predict calls (on a model of each layer's output) are not the script's
-                try:
-                    self.started = layer_records(self.keras, model, first_batch(method, args, kwargs))
-                finally:
-                    self.depth -= 1
-            self.weights(name, model, "initial")
+        if method not in TRAINING or name in self.unbuilt or (name, "initial") in self.fingerprints:
+            return name  # only a model's first training call is looked at (a loop's calls cost nothing more)
+        x, y = first_batch(method, args, kwargs), args[1] if len(args) > 1 else kwargs.get("y")
+        if x is not None and isinstance(y, np.ndarray):
+            self.batches[name] = (x, y[:len(x)])
+        if not model.get_weights():  # built by this call (a subclassed model): its initial weights are drawn
+            self.unbuilt.add(name)  # inside it, where they cannot be recorded (nor, later, be told from trained ones)
+            return name
+        replayed = overrides.value("initial_weights")  # another environment's, by model (an experiment's)
+        if isinstance(replayed, dict) and name in replayed:
+            model.set_weights([np.asarray(array, dtype="float32") for array in replayed[name]])
+            overrides.applied("initial_weights")
+        self.initial.append((name, model.get_weights()))
+        if not self.started:  # the first model trained: every layer's output on its first batch
+            self.depth += 1  # the records' own predict calls (on a model of each layer's output) are not the script's
+            try:
+                self.started = layer_records(self.keras, model, x)
+            finally:
+                self.depth -= 1
+        self.weights(name, model, "initial")
         return name
 
     def note_save(self, model, args, kwargs):
@@ -234,10 +235,12 @@ def first_batch(method, args, kwargs):
     x = args[0] if args else kwargs.get("x")
     if not isinstance(x, np.ndarray):
         return None
-    if method == "fit":
-        size = kwargs.get("batch_size") or (args[2] if len(args) > 2 and isinstance(args[2], int) else 32)
-        x = x[:size]
-    return x
+    return x[:fit_batch_size(args, kwargs)] if method == "fit" else x
+
+
+def fit_batch_size(args, kwargs):
+    """The batch size a ``fit`` call gives, by keyword or third by position; 32 (its default) when none."""
+    return kwargs.get("batch_size") or (args[2] if len(args) > 2 and isinstance(args[2], int) else 32)
 
 
 def layer_records(keras, model, x):
@@ -360,7 +363,7 @@ def with_step_losses(model, method, args, kwargs):
         samples = int(math.ceil(samples * (1.0 - kwargs["validation_split"])))  # as fit() splits them
     counter = batch_counter(package)
     counter.samples = samples
-    counter.batch_size = kwargs.get("batch_size") or (args[2] if len(args) > 2 and isinstance(args[2], int) else 32)
+    counter.batch_size = fit_batch_size(args, kwargs)
     return dict(kwargs, callbacks=list(kwargs.get("callbacks") or []) + [counter])
 
 

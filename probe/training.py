@@ -70,8 +70,9 @@ def fit(model, x, y, validation_data, counter=None, **kwargs):
         kwargs["show_accuracy"] = True
     counter = counter or batch_counter(sys.modules[type(model).__module__.split(".")[0]])
     counter.samples = sample_count(x)
-    counter.batch_size = kwargs.get("batch_size") or fit_signature_defaults(model).get("batch_size") or 32
-    shuffle = kwargs.get("shuffle", fit_signature_defaults(model).get("shuffle", True))
+    declared = fit_signature_defaults(model)
+    counter.batch_size = kwargs.get("batch_size") or declared.get("batch_size") or 32
+    shuffle = kwargs.get("shuffle", declared.get("shuffle", True))
     try:
         with batch_order.watched(shuffle):
             history = model.fit(

@@ -280,9 +280,11 @@ def test_a_model_built_by_its_first_training_call_is_noted_and_suspected_of_the_
 
     path = tmp_path / "train.py"
     path.write_text("import keras\nclass Net(keras.Model):\n    def get_weights(self):\n        return [] if not self.w else super().get_weights()\n"
-                    "net = Net(name='net')\nnet.w = 0.0\nnet.fit([1.0], [2.0])\n")
-    _, _, facts = script.script_task(str(path)).run(stand_in_keras)
+                    "net = Net(name='net')\nnet.w = 0.0\nnet.fit([1.0], [2.0])\nnet.fit([1.0], [2.0])\n")
+    metrics, _, facts = script.script_task(str(path)).run(stand_in_keras)
     assert facts["unbuilt"] == ["net"] and "initial_weights" not in facts and "initial_arrays" not in facts
+    # its second fit() finds it built: those are trained weights, not recorded as its initial ones
+    assert "script.net.weights.initial[0]" not in metrics and metrics["script.net.weights.final[0]"] == 2.0
     metric = "script.net.fit#1.loss"
     base, new = _scripted("old", steps=13, head=0.5, version="3.15.1"), _scripted("new", steps=13, head=0.5, version="3.15.1")
     base["metrics"][metric], new["metrics"][metric] = 0.3, 0.5
