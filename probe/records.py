@@ -168,22 +168,6 @@ def take(keras, task_name, model, x, y=None, loss=None, label=""):
     return facts
 
 
-def relabelled(taken, label):
-    """Records of :func:`take` as if taken under ``label`` (their paths and weights prefixed ``<label>/``)."""
-    if not label:
-        return dict(taken)
-    prefix = label + "/"
-    found = dict(taken)
-    if "layers" in taken:  # as :func:`forward` names them under a prefix: the model's own inputs keep their names
-        paths = set(record["path"] for record in taken["layers"])
-        found["layers"] = [dict(record, path=prefix + record["path"],
-                                inputs=[prefix + name if name in paths else name for name in record["inputs"]])
-                           for record in taken["layers"]]
-    if "gradients" in taken:
-        found["gradients"] = [dict(record, weight=prefix + record["weight"]) for record in taken["gradients"]]
-    return found
-
-
 def extend(facts, taken):
     """Add the records of one more model of a task (:func:`take`) to its ``facts``; the first reason a
     record could not be taken is kept."""

@@ -8,8 +8,9 @@ per kind (``sweep.<kind>``):
 - ``initializers``: every public initializer class, with ``seed=1`` where it takes one, on the shapes of
   :data:`INITIALIZER_SHAPES` (ranks 1 to 4): mean, std, min, max and a fixed-weight checksum per shape;
 - ``activations``: every public activation function on the fixed points of :data:`POINTS`;
-- ``losses``: every public loss class with its defaults, on the label layouts that suit it
-  (:func:`layouts_of`), without and with :data:`SAMPLE_WEIGHT`;
+- ``losses``: every public loss class with its defaults and with each option of :data:`LOSS_VARIANTS`
+  it accepts (``from_logits``), on the label layouts that suit it (:func:`layouts_of`), without and with
+  :data:`SAMPLE_WEIGHT`;
 - ``metrics``: every public metric class, ``update_state`` on the same layouts, without and with the
   sample weight, then ``result()``;
 - ``optimizers``: every public optimizer class, :data:`OPTIMIZER_STEPS` steps on a fixed quadratic (one
@@ -38,9 +39,11 @@ entry (``<kind>.<call without the namespace>``), its kind, call and a self-conta
 
 **Targeted or full.** ``--sweep full`` sweeps every entry; ``targeted`` (the default) sweeps the fixed
 core of :data:`CORE` plus the classes the tasks run before the sweep constructed themselves
-(:func:`watch_constructions` notes them; the result keeps them per task as ``facts.constructed``);
-``off`` sweeps nothing. Every entry runs under a time cap (:data:`ENTRY_CAP_S`); one that raises or runs
-out of time is skipped with its one-line reason, never failing the task.
+(:func:`watch_constructions` notes them; the result keeps them per task as ``facts.constructed``), each
+as its class needs to be called, without the option variants, the second seed of the random entries and
+the losses' ``fit()`` with ``class_weight`` (the nightly's full sweep runs them); ``off`` sweeps nothing.
+Every entry runs under a time cap (:data:`ENTRY_CAP_S`); one that raises or runs out of time is skipped
+with its one-line reason, never failing the task.
 
 **Old versions.** A kind whose public base class a version lacks (loss and metric classes before Keras 2.3,
 schedules before tf.keras 2, initializer classes before Keras 2) is ``skipped`` with the reason; layers are
@@ -77,7 +80,7 @@ def run_entry(keras, kind, entry):
     found, partial, problem = exercised(keras, kind, entry)
     if problem:
         record["skipped"] = problem
-    elif entry.random_stream:
+    elif entry.random_stream and SETTINGS.mode == "full":  # the targeted sweep judges the stream by sampling alone
         record["seed_spread"] = seed_spread(keras, kind, entry, found)
     record["seconds"] = round(time.time() - started, 4)
     if partial:
@@ -107,8 +110,9 @@ def exercised(keras, kind, entry):
 def seed_spread(keras, kind, entry, found):
     """How far each mean and standard deviation of an entry that draws random numbers moves when only its
     seed changes (``seed=`` :data:`SPREAD_SEED` against :data:`SEED`), in this environment: the host's
-    measure of what the random stream alone can move (:mod:`keras_drift.judge.sweep_causes`). Empty where
-    the second run fails."""
+    measure of what the random stream alone can move (:mod:`keras_drift.judge.sweep_causes`), beside the
+    standard errors of sampling. The full sweep's only (each random entry runs twice). Empty where the
+    second run fails."""
     reseeded = Entry(kind, Call(entry.call.namespace, entry.call.name, dict(entry.call.arguments, seed=SPREAD_SEED)))
     other, _, problem = exercised(keras, kind, reseeded)
     if problem:

@@ -18,6 +18,7 @@ from probe.sweep.tables import (
     LAYER_FAMILIES,
     LAYER_VARIANTS,
     LAYOUT_RULES,
+    LOSS_VARIANTS,
     NAMESPACES,
     OPS_ARRAYS,
     OPTIMIZER_VARIANTS,
@@ -209,15 +210,17 @@ def by_rules(name, exact, rules, default):
 
 
 class Entry(object):
-    """One thing the sweep exercises: its kind, its :class:`Call`, whether it draws random numbers, and
-    the reason it cannot be called, found before it runs (a required parameter no table names)."""
+    """One thing the sweep exercises: its kind, its :class:`Call`, whether it draws random numbers, the
+    reason it cannot be called, found before it runs (a required parameter no table names), and whether
+    it is a variant of a table (an option given beyond what the class needs: only the full sweep runs it)."""
 
-    def __init__(self, kind, call, random_stream=False, reason=None, public=None):
+    def __init__(self, kind, call, random_stream=False, reason=None, public=None, variant=False):
         self.kind = kind
         self.call = call
         self.random_stream = random_stream
         self.reason = reason
         self.public = public or call.name  # the public name targeted sweeps select by
+        self.variant = variant
 
     @property
     def key(self):
@@ -241,10 +244,10 @@ def _class_entries(kind, keras, extra_arguments=None, variants=(), accept=None):
         for variant in ({},) + tuple(variant for variant in options if (accept or accepts_all)(cls, variant)):
             try:
                 arguments = arguments_for(cls, name, dict(given, **variant), {"seed": SEED})
-                found.append(Entry(kind, Call(namespace, name, arguments), random_stream=random))
+                found.append(Entry(kind, Call(namespace, name, arguments), random_stream=random, variant=bool(variant)))
             except ValueError as reason:
                 found.append(Entry(kind, Call(namespace, name, arguments_for(cls, name, dict(given, **variant), partial=True)),
-                                   reason=str(reason)))
+                                   reason=str(reason), variant=bool(variant)))
     return found
 
 
@@ -302,6 +305,6 @@ def entries(kind, keras):
         raise NotApplicable("Keras %s's callbacks predate the logs and weights the sweep drives them with: not swept"
                             % frameworks.keras_version(keras))
     variants = {"optimizers": OPTIMIZER_VARIANTS, "schedules": SCHEDULE_VARIANTS, "callbacks": CALLBACK_VARIANTS,
-                "layers": LAYER_VARIANTS}.get(kind, ())
+                "layers": LAYER_VARIANTS, "losses": LOSS_VARIANTS}.get(kind, ())
     extra = {"layers": LAYER_ARGUMENTS, "callbacks": CALLBACK_ARGUMENTS}.get(kind)
     return _class_entries(kind, keras, extra, variants)

@@ -10,6 +10,7 @@ from probe.models import model_of
 from probe.sweep.arrays import checksum_weights, described, flat_outputs, input_gradient, one_line, statistics, to_array, to_tensor
 from probe.sweep.callbacks import run_callback
 from probe.sweep.calls import family_of, layouts_of, made, shape_text
+from probe.sweep.selection import SETTINGS
 from probe.sweep.tables import (
     ADAPT_INPUTS,
     ARGUMENT_INPUTS,
@@ -96,7 +97,8 @@ def first_item(values):
 
 
 def run_loss(keras, entry):
-    """The loss on each of its layouts, without and with the sample weight."""
+    """The loss on each of its layouts, without and with the sample weight; in the full sweep, also
+    through ``fit()`` with the class weights (:func:`fit_with_class_weight`)."""
     loss = entry.call.make(keras)
     found, partial = {}, {}
     for layout in layouts_of(entry.call.name):
@@ -107,7 +109,7 @@ def run_loss(keras, entry):
             except Exception as exc:
                 partial["%s.%s" % (layout, weighting)] = one_line(exc)
     layout = layouts_of(entry.call.name)[0]
-    if layout in FIT_LAYOUTS:
+    if layout in FIT_LAYOUTS and SETTINGS.mode == "full":  # a compiled fit() per loss: the nightly's
         try:
             found.update(fit_with_class_weight(keras, loss, layout))
         except Exception as exc:

@@ -86,7 +86,9 @@ def called_in(facts):
 
 def selected(kind, found, mode=None, called=None):
     """The entries a sweep in ``mode`` exercises: all of them (``full``), or (``targeted``) those of the
-    fixed :data:`CORE` and of the classes the tasks constructed (``called``: ``layers.Dense``, ...)."""
+    fixed :data:`CORE` and of the classes the tasks constructed (``called``: ``layers.Dense``, ...), each as
+    its class needs to be called, without the variants of the tables (every option of every optimizer and
+    callback is the nightly's: they were most of the targeted sweep's cost)."""
     mode = mode or SETTINGS.mode
     if mode == "full":
         return list(found)
@@ -95,4 +97,4 @@ def selected(kind, found, mode=None, called=None):
     namespace = NAMESPACES[kind][0]
     wanted = set(CORE[kind]) | set(name[len(namespace) + 1:] for name in (SETTINGS.called if called is None else called)
                                    if name.startswith(namespace + ".") and "." not in name[len(namespace) + 1:])
-    return [entry for entry in found if entry.public in wanted]
+    return [entry for entry in found if entry.public in wanted and not entry.variant]

@@ -41,14 +41,15 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     """run_benchmark's ratios, with the timed runs replaced by known figures (the runs themselves are
     real probes, measured by `nox -s bench`, not here)."""
     template = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0, "tasks_s": {
-        "linear.reference#0": 3.0, "linear.reference#1": 2.0, "optimizer.explicit#0": 1.5, "mine.x#0": 0.5}, "records_s": 0.4})
+        "linear.reference#0": 3.0, "linear.reference#1": 2.0, "optimizer.defaults.SGD#0": 1.5, "mine.x#0": 0.5, "sweep.layers#0": 2.0},
+        "records_s": 0.4})
     template["tasks"] = {"linear.reference": {"family": "linear", "status": "ok", "kind": "seed"},
-                         "optimizer.explicit": {"family": "optimizer", "status": "ok", "kind": "canary"},
-                         "mine.x": {"family": "mine", "status": "ok", "kind": "user"}}
-    swept = make_result("a", {"linear.reference.w": 0.6}, timings={"total_s": 0.0, "tasks_s": {
-        "linear.reference#0": 3.0, "optimizer.explicit#0": 1.5, "sweep.layers#0": 2.0}})
-    swept["tasks"] = {**template["tasks"], "sweep.layers": {"family": "sweep", "status": "ok", "kind": "sweep"}}
-    walls = {"warm": 13.0, "parallel": 8.0, "cached": 2.5, "review": 9.0, "swept": 16.0, "full_sweep": 5.0}
+                         "optimizer.defaults.SGD": {"family": "optimizer", "status": "ok", "kind": "canary"},
+                         "mine.x": {"family": "mine", "status": "ok", "kind": "user"},
+                         "sweep.layers": {"family": "sweep", "status": "ok", "kind": "sweep"}}
+    full = make_result("a", {"sweep.layers.Dense(units=3).inference.mean": 0.1}, timings={"total_s": 0.0, "tasks_s": {"sweep.layers#0": 4.0}})
+    full["tasks"] = {"sweep.layers": {"family": "sweep", "status": "ok", "kind": "sweep"}}
+    walls = {"warm": 13.0, "parallel": 8.0, "cached": 2.5, "review": 9.0, "full_sweep": 5.0}
     costs = {"a": {"install_s": 0.5, "start_import_s": 4.0, "compute_s": 6.0, "overhead_s": 0.1, "wall_s": 10.6},
              "b": {"install_s": 0.5, "start_import_s": 1.0, "compute_s": 1.0, "overhead_s": 0.1, "wall_s": 2.6}}
     bumped = {"install_s": 0.0, "start_import_s": 3.0, "compute_s": 4.0, "overhead_s": 0.2, "wall_s": 7.2}
@@ -60,7 +61,7 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
         sweeps.append((plan.settings.sweep, plan.settings.tasks))
         assert plan.judging.history_window == 0 and plan.venvs_dir == tmp_path / "venvs"
         envs = {**costs, "new": bumped} if out.name == "review" else costs
-        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [swept if out.name in ("swept", "full_sweep") else template], "envs": envs, "saved_models_s": 1.3, "loads_s": 0.9,
+        return {"wall_s": walls[out.name], "render_s": 0.5, "html_bytes": 1000, "results": [full if out.name == "full_sweep" else template], "envs": envs, "saved_models_s": 1.3, "loads_s": 0.9,
                 "verdicts": {"a": "same"}, "cached": ["a", "b"] if out.name != "warm" else []}
 
     monkeypatch.setattr(bench, "timed_run", timed_run)
@@ -68,11 +69,12 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     # the warm run fills the cache without reading it (every env re-run); the cached run only reads it
     assert plans == [("warm", ["a", "b"], 1, True, ["a", "b"]), ("parallel", ["a", "b"], 2, False, []),
                      ("cached", ["a", "b"], 1, True, []), ("review", ["a", "b", "new"], 1, True, []),
-                     ("swept", ["a", "b"], 1, False, []), ("full_sweep", ["a", "b"], 1, False, [])]
-    assert sweeps[-2:] == [("targeted", ()), ("full", ("sweep.*",))]  # the others run as the plan says (off)
-    # canaries (1.5 s) plus the targeted sweep (2.0 s) over the rest of the swept run's 16 s
-    assert summary["canary_and_sweep_share_of_warm"] == pytest.approx(3.5 / (16.0 - 3.5))
-    assert summary["full_sweep_s_per_env"] == {"a": 2.0} and summary["canary_and_sweep_share_target"] == 0.25
+                     ("full_sweep", ["a", "b"], 1, False, [])]
+    assert sweeps[-1] == ("full", ("sweep.*",)) and set(sweeps[:-1]) == {("targeted", ())}  # the others sweep as the plan says
+    # the warm run's canaries (1.5 s) and targeted sweep (2.0 s) over the rest of its 13 s, and over all of it
+    assert summary["canary_and_sweep_share_of_warm"] == pytest.approx(3.5 / (13.0 - 3.5))
+    assert summary["canary_and_sweep_fraction_of_warm"] == pytest.approx(3.5 / 13.0) and summary["sweep_mode"] == "targeted"
+    assert summary["full_sweep_s_per_env"] == {"a": 4.0} and summary["canary_and_sweep_share_target"] == 0.25
     assert (summary["cached_wall_s"], summary["cached_hits"], summary["cached_verdicts_match_warm"]) == (2.5, 2, True)
     assert summary["review_new_env_s"] == 7.2 and summary["review_overhead_s"] == pytest.approx(9.0 - 7.2)
     assert summary["cold_wall_s"] is None  # environments reused: no cold run
@@ -80,7 +82,7 @@ def test_headline_figures_are_derived_from_the_timed_runs(tmp_path, monkeypatch)
     assert summary["warm_ratio"] == pytest.approx(13.0 / 12.0)
     assert summary["parallel_speedup"] == pytest.approx(13.0 / 8.0)
     assert summary["parallel_matches_sequential"] is True
-    assert summary["warm_task_s_by_kind"] == {"seed": 5.0, "canary": 1.5, "user": 0.5}
+    assert summary["warm_task_s_by_kind"] == {"seed": 5.0, "canary": 1.5, "user": 0.5, "sweep": 2.0}
     assert summary["canary_share_of_warm"] == pytest.approx(1.5 / (13.0 - 1.5))
     assert summary["records_share_of_warm"] == pytest.approx(0.4 / (13.0 - 0.4))  # one result: the template's 0.4 s
     assert summary["saved_models_share_of_warm"] == pytest.approx(1.3 / (13.0 - 1.3))  # the warm run's saving and loading

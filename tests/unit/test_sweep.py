@@ -99,6 +99,8 @@ def test_optimizer_variants_follow_the_signature_and_their_names_do_not_depend_o
         "optimizers.SGD()", "optimizers.SGD(clipnorm=0.1)", "optimizers.SGD(clipvalue=0.01)", "optimizers.SGD(momentum=0.9)",
         "optimizers.SGD(momentum=0.9,nesterov=True)",
     ]
+    found = calls.entries("optimizers", stand_in({"Adam": Adam, "RMSprop": RMSprop, "SGD": SGDLegacy}))
+    assert [entry.key for entry in found if not entry.variant] == ["optimizers.Adam()", "optimizers.RMSprop()", "optimizers.SGD()"]
     reordered = names("optimizers", stand_in({"Adam": AdamReordered}))
     assert reordered == [name for name in newest if name.startswith("optimizers.Adam(")]
 
@@ -222,7 +224,13 @@ def test_targeted_sweeps_the_core_and_what_the_tasks_constructed():
     assert selection.selected("layers", found, "off") == []
     called = {"layers.GRU", "optimizers.Adam", "optimizers.schedules.Flatten"}
     assert [entry.call.name for entry in selection.selected("layers", found, "targeted", called)] == ["Dense", "GRU"]
+    # a table's variant (an option beyond what the class needs) is the full sweep's only
+    adam = [calls.Entry("optimizers", calls.Call("optimizers", "Adam")),
+            calls.Entry("optimizers", calls.Call("optimizers", "Adam", {"use_ema": True}), variant=True)]
+    assert selection.selected("optimizers", adam, "targeted", called) == adam[:1]
+    assert selection.selected("optimizers", adam, "full") == adam
     schedules = [calls.Entry("schedules", calls.Call("optimizers.schedules", "PolynomialDecay"))]
+
     assert selection.selected("schedules", schedules, "targeted", {"optimizers.schedules.PolynomialDecay"}) == schedules
     assert selection.called_in({"a": {"constructed": ["layers.GRU"]}, "b": {}, "c": {"constructed": ["optimizers.Adam"]}}) == \
         {"layers.GRU", "optimizers.Adam"}
@@ -376,6 +384,50 @@ def test_an_entry_past_its_cap_is_skipped_and_the_task_budget_keeps_running(monk
     assert 28 < left < 30  # restarted with what it had left
 
 
+@pytest.mark.parametrize(("mode", "runs"), [("targeted", [1]), ("full", [1, 2])])
+def test_only_the_full_sweep_runs_a_random_entry_again_with_another_seed(monkeypatch, mode, runs):
+    seeds = []
+
+    def draws(keras, entry):
+        seeds.append(entry.call.arguments["seed"])
+        return {"out.mean": 0.5 * entry.call.arguments["seed"], "out.std": 1.0}, {}
+
+    monkeypatch.setitem(exercise.RUNNERS, "layers", draws)
+    monkeypatch.setattr(selection.SETTINGS, "mode", mode)
+    entry = calls.Entry("layers", calls.Call("layers", "GaussianNoise", {"seed": 1}), random_stream=True)
+    keras = SimpleNamespace(__version__="3.15.1", __name__="keras", backend=SimpleNamespace(backend=lambda: "numpy"))
+    metrics, record = sweep.run_entry(keras, "layers", entry)
+    assert seeds == runs and metrics["sweep.layers.GaussianNoise(seed=1).out.mean"] == 0.5
+    if mode == "full":  # how far the other seed moved each mean and std: |1.0 - 0.5| and 0
+        assert record["seed_spread"] == {"out.mean": 0.5, "out.std": 0.0}
+    else:
+        assert "seed_spread" not in record and record["random_stream"] is True
+
+
+@pytest.mark.parametrize(("mode", "fits"), [("targeted", []), ("full", ["rank1"])])
+def test_only_the_full_sweep_fits_a_model_with_each_loss_and_class_weights(monkeypatch, mode, fits):
+    fitted = []
+
+    def fit(keras, loss, layout):
+        fitted.append(layout)
+        return {"fit(class_weight).loss.mean": 1.0}
+
+    class MeanSquaredError:
+        def __call__(self, y_true, y_pred, sample_weight=None):
+            squared = (np.asarray(y_true, "float64") - np.asarray(y_pred, "float64")) ** 2
+            per_sample = squared.mean(axis=-1) if squared.ndim > 1 else squared
+            return float(np.mean(per_sample if sample_weight is None else per_sample * sample_weight))
+
+    monkeypatch.setattr(exercise, "fit_with_class_weight", fit)
+    monkeypatch.setattr(selection.SETTINGS, "mode", mode)
+    keras = SimpleNamespace(__version__="3.15.1", __name__="keras", losses=SimpleNamespace(MeanSquaredError=MeanSquaredError))
+    found, partial = exercise.run_loss(keras, calls.Entry("losses", calls.Call("losses", "MeanSquaredError")))
+    assert fitted == fits and partial == {}
+    # rank-1 labels [0, 1, 1, 0] against [0.1, 0.8, 0.4, 0]: squared errors 0.01, 0.04, 0.36, 0
+    assert found["rank1.unweighted"] == pytest.approx(0.41 / 4)
+    assert ("fit(class_weight).loss.mean" in found) is (mode == "full")
+
+
 def test_the_runner_lists_the_sweep_last_keeps_its_records_apart_and_notes_constructions(monkeypatch):
     monkeypatch.setattr(run, "door_tasks", lambda every, doors, differences: [])
     monkeypatch.setattr(run.frameworks, "door_differences", lambda: {})
@@ -409,12 +461,12 @@ def test_without_keras_the_sweep_tasks_are_skipped():
 
 
 def test_the_sweep_mode_reaches_the_probe_and_the_result():
-    assert ProbeSettings().arguments()[:2] == ["--sweep", "off"]  # a preview: asked for, not run by default
+    assert ProbeSettings().arguments()[:2] == ["--sweep", "targeted"]  # every run sweeps what it called, by default
     assert ProbeSettings(sweep="full").arguments()[:2] == ["--sweep", "full"]
     assert ProbeSettings(sweep="targeted").record()["sweep"] == "targeted"
 
 
-@pytest.mark.parametrize(("given", "expected"), [([], "off"), (["--sweep", "targeted"], "targeted"), (["--sweep", "full"], "full")])
+@pytest.mark.parametrize(("given", "expected"), [([], "targeted"), (["--sweep", "off"], "off"), (["--sweep", "full"], "full")])
 def test_the_command_line_takes_the_sweep_mode(tmp_path, given, expected):
     args = build_parser().parse_args(["run", "--root", str(tmp_path), *given])
     args.probes = None

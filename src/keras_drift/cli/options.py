@@ -139,9 +139,9 @@ def shared() -> Shared:
     )
     execution.add_argument(
         "--sweep", choices=("targeted", "full", "off"), default=runner.ProbeSettings.sweep,
-        help="the API sweep after the tasks: a fixed core plus the classes the tasks constructed (targeted), every public "
-             "layer, initializer, activation, loss, metric, optimizer, schedule and callback (full, as the nightly runs), or "
-             "none (off: canaries plus the targeted sweep cost more than a quarter of a run) (default: %(default)s)",
+        help="the API sweep after the tasks: a fixed core plus the classes the tasks constructed, each as its class needs "
+             "(targeted), every public layer, initializer, activation, loss, metric, optimizer, schedule and callback with "
+             "every option of the sweep's tables (full, as the nightly runs), or none (off) (default: %(default)s)",
     )
     execution.add_argument("--no-saved-models", action="store_true",
                            help="do not save model tasks' trained models, nor load them across environments")

@@ -65,9 +65,9 @@ class ProbeSettings:
     only where a metric drifts (:mod:`keras_drift.execute.noise`) or the environment is not deterministic. With
     ``saved_models`` each model task's trained model is saved for the load phase (:func:`run_load_phase`),
     whose loads leave the library's safe mode on unless ``unsafe_load``. ``sweep`` is the API sweep's mode
-    (``probe/sweep/``): a fixed core plus the classes the tasks constructed (``targeted``), every public
-    entry (``full``, the nightly's), or none (``off``, the default: canaries plus the targeted sweep cost more
-    than issue 39's budget of a quarter of a warm run). ``script`` is the user's training script, run unchanged
+    (``probe/sweep/``): a fixed core plus the classes the tasks constructed, each as its class needs to be
+    called (``targeted``, the default), every public entry with every option of its tables (``full``, the
+    nightly's), or none (``off``). ``script`` is the user's training script, run unchanged
     with ``script_args`` as the task ``script`` (``probe/script.py``)."""
 
     environment_timeout_s: float = 1800.0
@@ -78,7 +78,7 @@ class ProbeSettings:
     adaptive: bool = False
     saved_models: bool = False
     unsafe_load: bool = False
-    sweep: str = "off"
+    sweep: str = "targeted"
     script: Path | None = None
     script_args: tuple[str, ...] = ()
     script_recorded: bool = True  # off only to time the script's own run (nox -s bench)

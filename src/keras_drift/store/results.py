@@ -122,7 +122,7 @@ class Result(dict[str, Any]):
 
     def task_of(self, metric: str) -> str:
         """The task that made ``metric``: the longest task name it starts with (metric names may hold dots,
-        e.g. ``activation.functions.relu(-0.5)``), else all but its last part."""
+        e.g. ``sweep.activations.relu(x).at(-0.5)``), else all but its last part."""
         owners = [task for task in self.tasks if metric.startswith(task + ".")]
         return max(owners, key=len) if owners else metric.rsplit(".", 1)[0]
 
