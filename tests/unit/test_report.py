@@ -85,6 +85,20 @@ def test_families_are_summarised_drifting_first_and_coverage_names_skips():
                                          "(recurrent.defaults: recurrent weights of Keras 1.2.0 are laid out per gate; not converted)")
 
 
+def test_the_sweeps_quiet_metrics_are_counted_and_what_moved_is_drawn():
+    from keras_drift.render.report import family_sections
+
+    base = make_result("base", {"sweep.layers.Dense(units=3).inference.mean": 0.5, "sweep.layers.Dense(units=3).inference.std": 0.2,
+                                "sweep.layers.GRU(units=3).inference.mean": 0.1, "linear.defaults.w": 0.6})
+    cand = make_result("cand", {"sweep.layers.Dense(units=3).inference.mean": 0.5, "sweep.layers.Dense(units=3).inference.std": 0.9,
+                                "sweep.ops.add(x1,x2).out.mean": 0.3, "linear.defaults.w": 0.6})
+    (linear, sweep) = sorted(family_sections(compare([base, cand], "base", TOL), ["base", "cand"], "base"), key=lambda s: s["family"])
+    # the drifting std is drawn; the identical mean, the GRU only the baseline has and the op only the candidate has are counted
+    assert [row["metric"] for row in sweep["matrix"]["rows"]] == ["sweep.layers.Dense(units=3).inference.std"]
+    assert (sweep["matrix"]["hushed"], sweep["matrix"]["steady"]) == (3, [])
+    assert (linear["matrix"]["rows"], linear["matrix"]["steady"], linear["matrix"]["hushed"]) == ([], ["linear.defaults.w"], 0)
+
+
 def test_keys_only_some_environments_have_fold_into_one_line_per_owner_and_environments():
     from keras_drift.judge.attribute import differing
     from keras_drift.render.report import ABSENT, fold_one_sided

@@ -336,7 +336,7 @@ def family_sections(verdicts: pd.DataFrame, environments: Sequence[str], baselin
         if not failed.empty:
             summary += f"; {failed['metric'].nunique()} failed"
         sections.append({"family": family, "summary": summary, "drifts": not drifting.empty,
-                         "matrix": matrix_rows(rows, environments, baseline)})
+                         "matrix": matrix_rows(rows, environments, baseline, quiet=QUIET.get(family, frozenset()))})
     return sorted(sections, key=lambda section: not section["drifts"])
 
 
@@ -362,22 +362,32 @@ def coverage_lines(results: Sequence[Result]) -> list[str]:
     return lines
 
 
-def matrix_rows(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str) -> dict[str, Any]:
+# Families whose quiet metrics are counted, not drawn nor named: the API sweep's. Its targeted sweep alone drew
+# 600 rows (260 KB) of the default matrix's report, nearly all within tolerance or on one side only (entries one
+# version lacks: every keras.ops function against tf.keras); their values stay in the results and verdicts.json.
+QUIET = {"sweep": frozenset({Verdict.IDENTICAL, Verdict.WITHIN_TOLERANCE, Verdict.MISSING})}
+
+
+def matrix_rows(verdicts: pd.DataFrame, environments: Sequence[str], baseline: str, *,
+                quiet: frozenset[Verdict] = frozenset()) -> dict[str, Any]:
     """Metrics as rows, environments as columns; each cell ``(verdict, text)``: the value, its signed
     difference and the verdict in words (``verdict`` is ``""`` where the environment has no such metric).
     A metric identical in every environment is only named (``steady``): 179 of the default matrix's 452
-    rows said nothing but "identical" six times, a third of the page."""
+    rows said nothing but "identical" six times, a third of the page. With ``quiet`` verdicts (a family of
+    :data:`QUIET`), a metric whose every verdict is one of them is only counted (``hushed``), and so is a
+    steady one."""
     if verdicts.empty:
-        return {"rows": [], "steady": []}
+        return {"rows": [], "steady": [], "hushed": 0}
     text = verdicts.assign(cell=[_cell(row, baseline) for row in verdicts.to_dict("records")])
     cells = text.pivot(index="metric", columns="env", values="cell").reindex(columns=list(environments))
     classes = verdicts.pivot(index="metric", columns="env", values="verdict").reindex(columns=list(environments))
     steady = [str(metric) for metric, row in classes.iterrows() if all(value == Verdict.IDENTICAL for value in row)]
-    named = set(steady)
+    hushed = [str(metric) for metric, row in classes.iterrows() if quiet and all(pd.isna(value) or value in quiet for value in row)]
+    left_out = set(steady) | set(hushed)
     rows = [{"metric": str(metric), "cells": [("" if pd.isna(verdict) else str(verdict), "" if pd.isna(cell) else str(cell))
                                               for verdict, cell in zip(classes.loc[metric], cells.loc[metric], strict=True)]}
-            for metric in cells.index if str(metric) not in named]
-    return {"rows": rows, "steady": steady}
+            for metric in cells.index if str(metric) not in left_out]
+    return {"rows": rows, "steady": [] if quiet else steady, "hushed": len(hushed)}
 
 
 def trajectory_plots(results: Sequence[Result]) -> list[dict[str, str]]:
