@@ -99,6 +99,26 @@ def test_the_sweeps_quiet_metrics_are_counted_and_what_moved_is_drawn():
     assert (linear["matrix"]["rows"], linear["matrix"]["steady"], linear["matrix"]["hushed"]) == ([], ["linear.defaults.w"], 0)
 
 
+def test_a_long_finding_draws_its_largest_rows_and_counts_the_rest(tmp_path, monkeypatch):
+    from keras_drift.render import report
+
+    monkeypatch.setattr(report, "FINDING_ROWS", 2)
+    monkeypatch.setattr(report, "LISTED_NAMES", 2)
+    monkeypatch.setattr(report, "QUIET_ROWS", 1)
+    names = [f"sweep.layers.L{index}().out.mean" for index in range(4)]
+    base = make_result("base", dict.fromkeys(names, 1.0))
+    cand = make_result("cand", {name: 1.0 + 0.1 * (index + 1) for index, name in enumerate(names)})  # L3 moved most
+    verdicts = attribute(compare([base, cand], "base", TOL), [base, cand], "base")
+    html = render([base, cand], verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html").read_text()
+    drifting = html.split("<h2>Drifting metrics</h2>")[1].split("<h2")[0]
+    assert "L3()" in drifting and "L2()" in drifting and "L1()" not in drifting and "L0()" not in drifting
+    assert "2 more metrics of this finding, each a smaller change" in drifting
+    why = html.split('<h2 id="why">Why they drift</h2>')[1].split("<h2")[0]
+    assert "and 2 more" in why
+    matrix = html.split("All metrics against base")[1].split("<h2")[0]
+    assert matrix.count('<tr><th>sweep.layers.') == 1 and "3 more metric(s) that drift or are accepted, not drawn" in matrix
+
+
 def test_keys_only_some_environments_have_fold_into_one_line_per_owner_and_environments():
     from keras_drift.judge.attribute import differing
     from keras_drift.render.report import ABSENT, fold_one_sided

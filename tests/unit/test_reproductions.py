@@ -55,9 +55,11 @@ def test_a_drifting_sweep_metric_carries_its_snippet_into_verdicts_and_the_repor
     html = render([base, new], judged.verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html",
                   reproductions=judged.reproductions).read_text()
     drifting = html.split("<h2>Drifting metrics</h2>")[1].split("<h2")[0]
-    assert (f'<td>{GLOROT_STD}<details class="reproduce"><summary>reproduce</summary><pre>import keras\n' in drifting)
+    # the row links to its entry's snippet, written once below the table
+    assert f'<td>{GLOROT_STD} <a class="reproduce" href="#reproduce-0">reproduce</a></td>' in drifting
+    assert '<figure id="reproduce-0"><figcaption>' + GLOROT_STD + '</figcaption><pre>import keras\n' in drifting
     assert "# &lt;compare&gt; &amp; &#34;both&#34;" in drifting and "<compare>" not in html  # escaped
-    assert drifting.count('class="reproduce"') == 1
+    assert drifting.count('class="reproduce"') == 1 and drifting.count("<pre>") == 1
 
 
 def test_results_without_a_sweep_carry_no_reproduction():
@@ -67,3 +69,14 @@ def test_results_without_a_sweep_carry_no_reproduction():
     document = pipeline.verdicts_document(judged, [base, new], "base", run_id="run")
     assert document["environments"]["new"]["metrics"]["sweep.x.Y().mean"]["verdict"] == "drift"
     assert "reproduction" not in document["environments"]["new"]["metrics"]["sweep.x.Y().mean"]
+
+
+def test_each_snippet_is_written_once_however_many_rows_link_to_it():
+    from keras_drift.render.report import reproduction_blocks
+
+    dropout = "sweep.layers.Dropout(rate=0.5,seed=1)"
+    found = reproduction_blocks({("jax", f"{dropout}.training.mean"): "A", ("torch", f"{dropout}.training.std"): "A",
+                                 ("jax", f"{dropout}.inference.mean"): "A", ("jax", GLOROT_STD): "B"})
+    assert found["blocks"] == [{"id": 0, "text": "A", "entry": dropout}, {"id": 1, "text": "B", "entry": GLOROT_STD}]
+    assert found["links"] == {("jax", f"{dropout}.training.mean"): 0, ("torch", f"{dropout}.training.std"): 0,
+                              ("jax", f"{dropout}.inference.mean"): 0, ("jax", GLOROT_STD): 1}
