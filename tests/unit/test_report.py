@@ -110,13 +110,41 @@ def test_a_long_finding_draws_its_largest_rows_and_counts_the_rest(tmp_path, mon
     cand = make_result("cand", {name: 1.0 + 0.1 * (index + 1) for index, name in enumerate(names)})  # L3 moved most
     verdicts = attribute(compare([base, cand], "base", TOL), [base, cand], "base")
     html = render([base, cand], verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html").read_text()
-    drifting = html.split("<h2>Drifting metrics</h2>")[1].split("<h2")[0]
+    drifting = html.split('<h2 id="drifting">Drifting metrics</h2>')[1].split("<h2")[0]
     assert "L3()" in drifting and "L2()" in drifting and "L1()" not in drifting and "L0()" not in drifting
     assert "2 more metrics of this finding, each a smaller change" in drifting
     why = html.split('<h2 id="why">Why they drift</h2>')[1].split("<h2")[0]
     assert "and 2 more" in why
     matrix = html.split("All metrics against base")[1].split("<h2")[0]
     assert matrix.count('<tr><th>sweep.layers.') == 1 and "3 more metric(s) that drift or are accepted, not drawn" in matrix
+
+
+def test_why_spells_out_a_cause_lines_largest_findings_and_counts_the_rest(tmp_path, monkeypatch):
+    from keras_drift.render import report
+
+    monkeypatch.setattr(report, "LISTED_FINDINGS", 2)
+    # three seeded entries whose draws differ, their distribution kept: one random-stream finding each,
+    # covering 3, 2 and 1 drifting statistics
+    outputs = {"A": ("checksum", "min", "max"), "B": ("checksum", "min"), "C": ("checksum",)}
+    base_metrics, cand_metrics, records = {}, {}, {}
+    for entry, moved in outputs.items():
+        key = f"layers.{entry}(seed=1)"
+        records[key] = {"call": key, "random_stream": True}
+        for name, side in (("mean", 0.0), ("std", 1.0), ("checksum", 5.0), ("min", -2.0), ("max", 2.0)):
+            base_metrics[f"sweep.{key}.out.{name}"] = side
+            cand_metrics[f"sweep.{key}.out.{name}"] = side + (0.5 if name in moved else 0.0)
+        base_metrics[f"sweep.{key}.out.shape"] = cand_metrics[f"sweep.{key}.out.shape"] = "100"
+    base = make_result("base", base_metrics, sweep=records)
+    cand = make_result("cand", cand_metrics, sweep=records)
+    verdicts = attribute(compare([base, cand], "base", TOL), [base, cand], "base")
+    html = render([base, cand], verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html").read_text()
+    why = html.split('<h2 id="why">Why they drift</h2>')[1].split("<h2")[0]
+    # the two findings covering most metrics are spelled out, the third counted and linked
+    assert "layers.A(seed=1) draws random numbers" in why and "layers.B(seed=1) draws random numbers" in why
+    assert "layers.C(seed=1) draws" not in why
+    assert '1 more findings of this cause, each under <a href="#drifting">Drifting metrics</a>' in why
+    drifting = html.split('<h2 id="drifting">Drifting metrics</h2>')[1].split("<h2")[0]
+    assert all(f"layers.{entry}(seed=1) draws random numbers" in drifting for entry in outputs)
 
 
 def test_keys_only_some_environments_have_fold_into_one_line_per_owner_and_environments():

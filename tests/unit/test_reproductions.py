@@ -54,7 +54,7 @@ def test_a_drifting_sweep_metric_carries_its_snippet_into_verdicts_and_the_repor
     assert "reproduction" not in rows["linear.defaults.w"] and "reproduction" not in document["environments"]["base"]["metrics"][GLOROT_STD]
     html = render([base, new], judged.verdicts, baseline="base", run_info={"run_id": "r"}, out=tmp_path / "report.html",
                   reproductions=judged.reproductions).read_text()
-    drifting = html.split("<h2>Drifting metrics</h2>")[1].split("<h2")[0]
+    drifting = html.split('<h2 id="drifting">Drifting metrics</h2>')[1].split("<h2")[0]
     # the row links to its entry's snippet, written once below the table
     assert f'<td>{GLOROT_STD} <a class="reproduce" href="#reproduce-0">reproduce</a></td>' in drifting
     assert '<figure id="reproduce-0"><figcaption>' + GLOROT_STD + '</figcaption><pre>import keras\n' in drifting

@@ -97,6 +97,7 @@ def render(
         reproductions=reproduction_blocks(reproductions or {}),
         finding_rows=FINDING_ROWS,
         listed_names=LISTED_NAMES,
+        listed_findings=LISTED_FINDINGS,
         acceptance_warnings=list(acceptance_warnings),
         oracle=oracle_html(results),
         new_drift=list(new_drift),
@@ -369,6 +370,10 @@ def coverage_lines(results: Sequence[Result]) -> list[str]:
 # 22,006 drifting rows, 34 findings of over 100 metrics each.
 FINDING_ROWS = 12
 LISTED_NAMES = 12
+# How many findings of one cause line "why" spells out (the best proof first, then those covering most metrics);
+# the rest are counted there and each shown under "Drifting metrics". Between two backends the sweep's seeded
+# entries give one random-stream finding per output (an initializer's every shape): 60 lines of one cause.
+LISTED_FINDINGS = 6
 
 
 def reproduction_blocks(reproductions: Mapping[tuple[str, str], str]) -> dict[str, Any]:
@@ -630,13 +635,13 @@ PROOF_ORDER = (Certainty.PROVEN, Certainty.SUSPECTED, Certainty.UNEXPLAINED)
 def cause_summary(verdicts: pd.DataFrame) -> list[CauseLine]:
     """One line per (environment, cause), with the metrics it covers, its best proof (proven before
     suspected) and its ``findings``: each distinct (proof, evidence) once, with its metrics and their verdict
-    rows (largest change first). Proven causes first."""
+    rows (largest change first), the best proof first, then those covering most metrics. Proven causes first."""
     drifting = verdicts[verdicts["verdict"] == Verdict.DRIFT]
     lines = []
     for (env, cause), group in drifting.groupby(["env", "cause"], sort=True):
         findings = [Finding(proof=Certainty(proof), evidence=str(evidence), metrics=list(rows["metric"]), rows=drifting_rows(rows))
                     for (proof, evidence), rows in group.groupby(["proof", "evidence"], sort=True)]
-        findings.sort(key=lambda finding: PROOF_ORDER.index(finding["proof"]))
+        findings.sort(key=lambda finding: (PROOF_ORDER.index(finding["proof"]), -len(finding["metrics"])))
         lines.append(CauseLine(env=str(env), cause=Cause(cause), count=len(group), metrics=list(group["metric"]),
                                proof=findings[0]["proof"], findings=findings))
     return sorted(lines, key=lambda line: line["proof"] != Certainty.PROVEN)
