@@ -36,7 +36,7 @@ import pandas as pd
 
 from keras_drift.judge import compare, script_causes, sweep_causes
 from keras_drift.judge.compare import UNSET
-from keras_drift.judge.proofs import API_PREFIX, BATCH_ORDER, INITIAL_WEIGHTS, Difference, Proof, ProofStatus
+from keras_drift.judge.proofs import API_PREFIX, BATCH_ORDER, INITIAL_WEIGHTS, Difference, Proof, ProofStatus, first_values
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Cause, Certainty, Verdict
 
@@ -160,7 +160,7 @@ def _rules(
 
     init_base, init_env = base.initial_weights(task), result.initial_weights(task)
     if init_base and init_env and init_base.get("sha256") != init_env.get("sha256"):
-        drawn = f"initial weights differ (first kernel values {_head(init_base)} vs {_head(init_env)})"
+        drawn = f"initial weights differ (first kernel values {first_values(init_base)} vs {first_values(init_env)})"
         shared = task.rsplit(".", 1)[0] + ".shared_init"
         shared_metrics = [m for m in result.metrics if m.startswith(shared + ".")]
         twin_agrees = bool(shared_metrics) and not any((env, m) in drifting for m in shared_metrics)
@@ -259,10 +259,6 @@ def _relevant_api(metric: str, api_calls: set[str]) -> Callable[[str], bool]:
 def _core_names(base: Result, result: Result) -> Callable[[str], bool]:
     names = {"keras", "tf-keras"} | set(CORE_DISTRIBUTIONS.get(base.backend, ())) | set(CORE_DISTRIBUTIONS.get(result.backend, ()))
     return lambda key: key in names
-
-
-def _head(initial: Mapping[str, Any]) -> str:
-    return "[" + ", ".join(f"{value:.4g}" for value in initial.get("head", [])) + "]"
 
 
 def _show(value: Any) -> str:

@@ -8,7 +8,7 @@ and kept in ``experiments.json`` so that ``report`` re-renders a run without re-
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,13 @@ INITIAL_WEIGHTS = "initial_weights"
 BATCH_ORDER = "batch_order"
 # The random draws a re-run can replay from the other side's recording: random streams both.
 DRAWS = (INITIAL_WEIGHTS, BATCH_ORDER)
+
+
+def first_values(fingerprint: Mapping[str, Any]) -> str:
+    """The first values of a recorded draw's fingerprint (its ``head``), as evidence quotes them: ``[0.1, -0.2]``."""
+    return "[" + ", ".join(f"{value:.4g}" for value in fingerprint.get("head", [])) + "]"
+
+
 # The key of an API behaviour difference: ``api.`` and the behaviour probe's name (``api.SGD(lr=0.1)``).
 API_PREFIX = "api."
 

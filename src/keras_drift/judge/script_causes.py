@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from keras_drift.judge.proofs import BATCH_ORDER, INITIAL_WEIGHTS
+from keras_drift.judge.proofs import BATCH_ORDER, INITIAL_WEIGHTS, first_values
 from keras_drift.judge.sweep_causes import changed_defaults
 from keras_drift.store.results import Result
 from keras_drift.store.verdicts import Cause
@@ -73,7 +73,7 @@ def initial_weights(task: str, result: Result, base: Result) -> list[str]:
     for model in sorted(set(mine) & set(theirs)):
         old, new = theirs[model].get("initial") or {}, mine[model].get("initial") or {}
         if old.get("sha256") and new.get("sha256") and old["sha256"] != new["sha256"]:
-            found.append(f"{model}: first values {_head(old)} and {_head(new)}")
+            found.append(f"{model}: first values {first_values(old)} and {first_values(new)}")
     return found
 
 
@@ -92,7 +92,3 @@ def _facts(result: Result, task: str) -> Mapping[str, Any]:
 
 def _weights(result: Result, task: str) -> Mapping[str, Mapping[str, Any]]:
     return _facts(result, task).get("weights") or {}
-
-
-def _head(fingerprint: Mapping[str, Any]) -> str:
-    return "[" + ", ".join(f"{value:.4g}" for value in fingerprint.get("head", [])) + "]"
