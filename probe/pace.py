@@ -5,14 +5,42 @@ seed linear fit took 620 s (about 2 s elsewhere) before a task timeout failed it
 :data:`PACE` watches the running task's training steps (the training helpers of :mod:`probe.training`
 tell it each one) and raises :class:`SlowTask` with what the steps so far measured; the library's warnings
 are kept meanwhile (:func:`listen_for_warnings`), so the cut names the last one (TensorFlow's retracing
-warning says why it is slow). Python 3.6-compatible on purpose: the probe runs in era-authentic interpreters.
+warning says why it is slow). :func:`deadline` is the hard limit beside it, of a task (``--task-timeout``) or a
+load attempt of a saved model. Python 3.6-compatible on purpose: the probe runs in era-authentic interpreters.
 """
 
+import contextlib
 import logging
+import signal
 import time
 import warnings
 
 from probe.state import STATE
+
+
+class TaskTimeout(BaseException):
+    """A task (or a load of a saved model) ran past its time limit. A BaseException, so that no
+    ``except Exception`` inside a task or a framework swallows it."""
+
+
+def _time_out(signum, frame):
+    raise TaskTimeout()
+
+
+@contextlib.contextmanager
+def deadline(timeout_s):
+    """Raise :class:`TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit). A
+    signal, so that a library looping in Python is stopped too: Keras 3.0 and 3.4 never return from
+    loading the ``.h5`` of a nested model tf.keras 2.10 wrote (keras-team/keras#19669)."""
+    if timeout_s <= 0:
+        yield
+        return
+    signal.signal(signal.SIGALRM, _time_out)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 class SlowTask(BaseException):

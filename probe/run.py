@@ -25,7 +25,6 @@ import importlib.util
 import json
 import math
 import os
-import signal
 import time
 import traceback
 
@@ -273,7 +272,7 @@ def _trial(keras, trial, by_name, task_timeout):
             metrics, _, facts = by_name[trial["task"]].run(keras)
         outcome["metrics"] = dict((key, json_scalar(value)) for key, value in metrics.items())
         outcome["final_weights"] = facts.get("final_weights")
-    except TaskTimeout:
+    except pace.TaskTimeout:
         outcome["error"] = _timeout_message(time.time() - started, tasks.PROGRESS)
     except pace.SlowTask as slow:
         outcome["error"] = str(slow)
@@ -349,18 +348,9 @@ def _defaults(keras, result):
     return found
 
 
-class TaskTimeout(BaseException):
-    """A task ran past its budget. A BaseException, so that no ``except Exception`` inside a task or a
-    framework swallows it."""
-
-
 def _error_text(exc):
     """An exception as the result records it: its type and message, without the traceback."""
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
-
-
-def _time_out(signum, frame):
-    raise TaskTimeout()
 
 
 # A task projected to take longer than this is cut short (see :class:`pace.Pace`); at most half its budget.
@@ -369,19 +359,15 @@ SLOW_TASK_S = 120.0
 
 @contextlib.contextmanager
 def _budget(timeout_s):
-    """Raise :class:`TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit), and
+    """Raise :class:`pace.TaskTimeout` in the block once ``timeout_s`` seconds have passed (0: no limit), and
     :class:`pace.SlowTask` once its steps show it would take far longer than a task should."""
     tasks.PROGRESS.update(step=0, of=0)
     pace.PACE.start(min(SLOW_TASK_S, timeout_s / 2) if timeout_s > 0 else SLOW_TASK_S, tasks.PROGRESS)
-    if timeout_s > 0:
-        signal.signal(signal.SIGALRM, _time_out)
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
-        yield
+        with pace.deadline(timeout_s):
+            yield
     finally:
         pace.PACE.stop()
-        if timeout_s > 0:
-            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
@@ -431,7 +417,7 @@ def _run_task(task, keras, result, timeout_s=0, watch=None, artifacts=""):
         measured = dict((key, json_scalar(value)) for key, value in slow.measured.items())
         result["tasks"][name].update(status="skipped", cut_short=measured)
         return
-    except TaskTimeout:
+    except pace.TaskTimeout:
         result["errors"][name] = _timeout_message(time.time() - budget_started, tasks.PROGRESS)
         return
     except Exception as exc:  # one broken task must not hide the others

@@ -29,7 +29,7 @@ import traceback
 
 import numpy as np
 
-from probe import formats, frameworks, models, optimizers, training
+from probe import formats, frameworks, models, optimizers, pace, training
 from probe.numbers import json_scalar
 from probe.state import STATE
 
@@ -41,6 +41,10 @@ MAX_PREDICTION_VALUES = 10000
 # Slot fingerprints closer than this (relative) count as the same optimizer state.
 SLOT_RTOL = 1e-4
 MANIFEST = "manifest.json"
+# The most one attempt (load, predict, evaluate, one training step) may take: a few seconds each, Theano's
+# compilation included. Past it the attempt fails as a hang: Keras 3.0 and 3.4 never return from loading the
+# ``.h5`` of a nested model tf.keras 2.10 wrote (keras-team/keras#19669).
+ATTEMPT_TIMEOUT_S = 120.0
 
 
 class Saving:
@@ -132,7 +136,7 @@ def load_source(keras, source, tasks, custom_objects, unsafe, record):
                 started = time.time()
                 outcome = {"source": source["env"], "direction": source["direction"], "task": task_name,
                            "format": format_name, "method": method}
-                outcome.update(_attempt(keras, where, manifest, saved, method, tasks.get(task_name), custom_objects, unsafe))
+                outcome.update(_limited(lambda: _attempt(keras, where, manifest, saved, method, tasks.get(task_name), custom_objects, unsafe)))
                 outcome["seconds"] = time.time() - started
                 record(outcome)
 
@@ -141,8 +145,25 @@ def load_user_model(keras, model, custom_objects, unsafe):
     """Load one of the user's own files (``{"name", "path", "input", "reference"}``) and predict on its input; the
     outcome keeps the predictions (up to :data:`MAX_PREDICTION_VALUES` values) for the host to compare."""
     started = time.time()
-    outcome = {"name": model["name"], "path": model["path"], "reference": model.get("reference"), "loaded": False, "error": None,
-               "cause": None}
+    outcome = {"name": model["name"], "path": model["path"], "reference": model.get("reference")}
+    outcome.update(_limited(lambda: _user_attempt(keras, model, custom_objects, unsafe)))
+    outcome["seconds"] = time.time() - started
+    return outcome
+
+
+def _limited(attempt):
+    """``attempt()``'s outcome, or a failed one where it did not return within :data:`ATTEMPT_TIMEOUT_S`."""
+    try:
+        with pace.deadline(ATTEMPT_TIMEOUT_S):
+            return attempt()
+    except pace.TaskTimeout:
+        return {"loaded": False, "cause": None, "error": "did not return within %g s: loading the file, predicting "
+                "with it or training it one step hangs" % ATTEMPT_TIMEOUT_S}
+
+
+def _user_attempt(keras, model, custom_objects, unsafe):
+    """One of the user's files loaded and predicting: what :func:`load_user_model` records, less its names."""
+    outcome = {"loaded": False, "error": None, "cause": None}
     try:
         x = np.load(model["input"], allow_pickle=False)
         _fresh_graph(keras)
@@ -161,7 +182,6 @@ def load_user_model(keras, model, custom_objects, unsafe):
     except Exception as exc:  # a missing, truncated or foreign file is a failed cell, never a crash
         outcome.update(error=error_line(exc), cause=cause_line(exc))
         traceback.print_exc()
-    outcome["seconds"] = time.time() - started
     return outcome
 
 

@@ -336,6 +336,33 @@ def test_a_saved_task_without_a_usable_manifest_promises_nothing_to_load(tmp_pat
     assert recorded == []
 
 
+def test_a_load_that_never_returns_fails_as_a_hang_and_the_next_attempt_runs(tmp_path, monkeypatch):
+    """Keras 3.0 and 3.4 loop for ever loading the .h5 of a nested model tf.keras 2.10 wrote: the
+    attempt is stopped at its limit and recorded as failed; the other formats are still loaded."""
+    import json
+
+    from probe import saving
+
+    (tmp_path / "task").mkdir()
+    manifest = {"formats": {"h5": {"saved": True, "file": "m.h5", "methods": ["load_model"]},
+                            "keras": {"saved": True, "file": "m.keras", "methods": ["load_model"]}}}
+    (tmp_path / "task" / saving.MANIFEST).write_text(json.dumps(manifest))
+
+    def attempt(keras, where, manifest, saved, method, *rest):
+        while saved["file"] == "m.h5":  # a library looping in Python, as Keras 3.0 does
+            pass
+        return {"loaded": True, "error": None}
+
+    monkeypatch.setattr(saving, "_attempt", attempt)
+    monkeypatch.setattr(saving, "ATTEMPT_TIMEOUT_S", 0.2)
+    recorded = []
+    saving.load_source(None, {"env": "e", "direction": "upgrade", "folder": str(tmp_path)}, {}, {}, False, recorded.append)
+    hung, loaded = recorded
+    assert (hung["format"], hung["loaded"]) == ("h5", False) and hung["error"].startswith("did not return within 0.2 s: loading the file")
+    assert 0.2 <= hung["seconds"] < 5
+    assert (loaded["format"], loaded["loaded"], loaded["error"]) == ("keras", True, None)
+
+
 def test_a_missing_user_file_is_a_failed_outcome_with_one_line(tmp_path):
     from probe import saving
 
