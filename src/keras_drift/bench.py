@@ -197,13 +197,16 @@ def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, 
     # Scripts, unchanged (issue 40): each example with its calls recorded, and without, in SCRIPT_ROUNDS rounds of
     # alternating order (which goes first pays for warming the caches); no sweep, which is not the script's time.
     scripts = [plan.project_root / script for script in SCRIPTS if (plan.project_root / script).is_file()]
+    script_rounds: dict[str, dict[bool, list[dict[str, Any]]]] = {}  # script -> recorded or not -> its rounds
     for script in scripts:
+        rounds = script_rounds[script.stem] = {True: [], False: []}
         for number in range(1, SCRIPT_ROUNDS + 1):
-            variants = ((f"script:{script.stem}", True), (f"script_plain:{script.stem}", False))
-            for name, recorded in variants if number % 2 else variants[::-1]:
-                runs[f"{name}#{number}"] = timed_run(replace(
-                    plan, run_dir=work / f"{name}-{number}".replace(":", "-"), venvs_dir=venvs, jobs=1, results_cache=None, judging=judging,
+            for recorded in (True, False) if number % 2 else (False, True):
+                kind = "script" if recorded else "script_plain"
+                runs[f"{kind}:{script.stem}#{number}"] = timed_run(replace(
+                    plan, run_dir=work / f"{kind}-{script.stem}-{number}", venvs_dir=venvs, jobs=1, results_cache=None, judging=judging,
                     settings=replace(plan.settings, tasks=("script",), script=script, script_recorded=recorded, sweep="off")))
+                rounds[recorded].append(runs[f"{kind}:{script.stem}#{number}"])
     warm, parallel, cached = runs["warm"], runs["parallel"], runs["cached"]
     floor = sum(costs["start_import_s"] + costs["compute_s"] for costs in warm["envs"].values())
     summary = {
@@ -247,10 +250,8 @@ def run_benchmark(plan: drift.DriftPlan, bench_dir: Path, *, cold: bool = True, 
     summary["loads_share_of_warm"] = warm["loads_s"] / max(warm["wall_s"] - warm["loads_s"], 1e-9)
     summary["loads_share_target"] = TARGET_LOADS_SHARE
     summary.update(sweep_shares(warm, runs["full_sweep"], mode=plan.settings.sweep))
-    if scripts:
-        by_script = {script.stem: script_overhead([runs[f"script:{script.stem}#{number}"] for number in range(1, SCRIPT_ROUNDS + 1)],
-                                                  [runs[f"script_plain:{script.stem}#{number}"] for number in range(1, SCRIPT_ROUNDS + 1)])
-                     for script in scripts}
+    if script_rounds:
+        by_script = {stem: script_overhead(rounds[True], rounds[False]) for stem, rounds in script_rounds.items()}
         summary["script_overhead_by_script"] = by_script
         summary.update(max(by_script.values(), key=lambda found: found["script_overhead"]))  # the costlier one
     summary["render"]["run"]["bytes_target"] = TARGET_REPORT_BYTES
